@@ -1,0 +1,258 @@
+//! Where a PostgreSQL server is and how to reach it: host, port, user, database, TLS mode.
+//!
+//! Every endpoint is validated when it is built, so a malformed one (port 0, a host with a
+//! newline, an empty user) is refused with a clear error before anything is stored or dialled.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// libpq's `sslmode`, with the same meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    /// Plain TCP only.
+    Disable,
+    /// TLS when the server offers it, plain otherwise (libpq's default).
+    #[default]
+    Prefer,
+    /// TLS required; the certificate is checked only when a root certificate is given.
+    Require,
+    /// TLS required; the certificate chain must lead to a trusted root.
+    VerifyCa,
+    /// As verify-ca, and the certificate must name the host.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// All modes, in increasing strength.
+    pub const ALL: [SslMode; 5] = [
+        SslMode::Disable,
+        SslMode::Prefer,
+        SslMode::Require,
+        SslMode::VerifyCa,
+        SslMode::VerifyFull,
+    ];
+
+    /// The libpq spelling (`verify-full`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+
+    /// Whether a plain connection is unacceptable.
+    pub fn requires_tls(self) -> bool {
+        matches!(
+            self,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+        )
+    }
+}
+
+impl fmt::Display for SslMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SslMode {
+    type Err = EndpointError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SslMode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| EndpointError::SslMode(s.to_string()))
+    }
+}
+
+/// Why an endpoint was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    #[error("host is empty")]
+    EmptyHost,
+    #[error("host {0:?} contains whitespace or a control character")]
+    HostCharacters(String),
+    #[error("host is longer than 255 characters")]
+    HostTooLong,
+    #[error("port {0:?} is not a number between 1 and 65535")]
+    Port(String),
+    #[error("user name is empty")]
+    EmptyUser,
+    #[error("{field} contains a NUL or control character")]
+    ControlCharacter { field: &'static str },
+    #[error("{field} is longer than 63 bytes (PostgreSQL's NAMEDATALEN limit)")]
+    NameTooLong { field: &'static str },
+    #[error("unknown sslmode {0:?}: use disable, prefer, require, verify-ca or verify-full")]
+    SslMode(String),
+}
+
+/// Connection parameters of one PostgreSQL server, without the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// Host name, IP address, or an absolute Unix-socket directory.
+    pub host: String,
+    /// TCP port (also names the Unix socket file).
+    pub port: u16,
+    /// Role to log in as.
+    pub user: String,
+    /// Database for ordinary SQL connections.
+    pub dbname: String,
+    /// TLS policy.
+    #[serde(default)]
+    pub sslmode: SslMode,
+    /// Root certificate (PEM) for verify-ca / verify-full; system roots when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_root_cert: Option<PathBuf>,
+}
+
+impl Endpoint {
+    /// A validated endpoint; `dbname` defaults to `postgres`.
+    pub fn new(
+        host: &str,
+        port: u16,
+        user: &str,
+        dbname: Option<&str>,
+        sslmode: SslMode,
+    ) -> Result<Self, EndpointError> {
+        let endpoint = Endpoint {
+            host: host.to_string(),
+            port,
+            user: user.to_string(),
+            dbname: dbname.unwrap_or("postgres").to_string(),
+            sslmode,
+            ssl_root_cert: None,
+        };
+        endpoint.validate()?;
+        Ok(endpoint)
+    }
+
+    /// Checks every field; called by [`Endpoint::new`] and after deserialising user input.
+    pub fn validate(&self) -> Result<(), EndpointError> {
+        if self.host.is_empty() {
+            return Err(EndpointError::EmptyHost);
+        }
+        if self.host.len() > 255 {
+            return Err(EndpointError::HostTooLong);
+        }
+        if self
+            .host
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(EndpointError::HostCharacters(self.host.clone()));
+        }
+        if self.port == 0 {
+            return Err(EndpointError::Port("0".into()));
+        }
+        if self.user.is_empty() {
+            return Err(EndpointError::EmptyUser);
+        }
+        for (field, value) in [("user name", &self.user), ("database name", &self.dbname)] {
+            if value.chars().any(char::is_control) {
+                return Err(EndpointError::ControlCharacter { field });
+            }
+            if value.len() > 63 {
+                return Err(EndpointError::NameTooLong { field });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `host` names a Unix-socket directory rather than a network host.
+    pub fn is_unix_socket(&self) -> bool {
+        self.host.starts_with('/')
+    }
+
+    /// Whether the host is this machine's loopback (traffic never leaves the host).
+    pub fn is_loopback(&self) -> bool {
+        self.is_unix_socket()
+            || self.host == "localhost"
+            || self
+                .host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .map(|ip| ip.is_loopback())
+                .unwrap_or(false)
+    }
+
+    /// `host:port` as shown to a DBA (IPv6 in brackets).
+    pub fn address(&self) -> String {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Parses a port typed by a user, refusing 0 and anything above 65535 with a clear error.
+pub fn parse_port(s: &str) -> Result<u16, EndpointError> {
+    match s.trim().parse::<u32>() {
+        Ok(p) if (1..=65535).contains(&p) => Ok(p as u16),
+        _ => Err(EndpointError::Port(s.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_hostile_input() {
+        assert_eq!(parse_port("0"), Err(EndpointError::Port("0".into())));
+        assert_eq!(parse_port("70000"), Err(EndpointError::Port("70000".into())));
+        assert_eq!(parse_port("5432"), Ok(5432));
+        assert!(matches!(
+            Endpoint::new("db\nevil", 5432, "u", None, SslMode::Prefer),
+            Err(EndpointError::HostCharacters(_))
+        ));
+        assert!(matches!(
+            Endpoint::new("", 5432, "u", None, SslMode::Prefer),
+            Err(EndpointError::EmptyHost)
+        ));
+        assert!(matches!(
+            Endpoint::new("h", 0, "u", None, SslMode::Prefer),
+            Err(EndpointError::Port(_))
+        ));
+        assert!(matches!(
+            Endpoint::new("h", 1, "", None, SslMode::Prefer),
+            Err(EndpointError::EmptyUser)
+        ));
+    }
+
+    #[test]
+    fn keeps_quotes_backslashes_and_non_ascii_in_names() {
+        let e = Endpoint::new("db.example", 5432, "mig'r\\ä tør", Some("données \"x\""), SslMode::VerifyFull)
+            .unwrap();
+        let json = serde_json::to_string(&e).unwrap();
+        let back: Endpoint = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, e);
+        assert_eq!(back.user, "mig'r\\ä tør");
+    }
+
+    #[test]
+    fn sslmode_round_trips_in_libpq_spelling() {
+        for m in SslMode::ALL {
+            assert_eq!(m.as_str().parse::<SslMode>().unwrap(), m);
+        }
+        assert!("verify_full".parse::<SslMode>().is_err());
+    }
+
+    #[test]
+    fn loopback_and_address() {
+        let e = Endpoint::new("::1", 5432, "u", None, SslMode::Disable).unwrap();
+        assert!(e.is_loopback());
+        assert_eq!(e.address(), "[::1]:5432");
+        let e = Endpoint::new("10.1.2.3", 5433, "u", None, SslMode::Disable).unwrap();
+        assert!(!e.is_loopback());
+    }
+}

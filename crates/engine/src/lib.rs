@@ -1,0 +1,16 @@
+//! pgrelocate engine: everything a DBA cares about, with no dependency on the desktop shell.
+//!
+//! The CLI (`crates/cli`) and the desktop app (`src-tauri/`) are thin layers over this crate.
+
+pub mod endpoint;
+pub mod home;
+pub mod secrets;
+pub mod tls;
+pub mod version;
+
+pub use endpoint::{Endpoint, SslMode};
+pub use secrets::Password;
+pub use version::ServerVersion;
+
+/// The engine's version, shown by the CLI and the desktop app.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,5 @@
+//! Credentials: the [`Password`] type and where passwords are kept.
+
+mod password;
+
+pub use password::Password;
