@@ -1,1 +1,49 @@
-fn main() {}
+//! `pgrelocate`: the headless command line over the engine. See `pgrelocate --help`.
+
+mod args;
+mod exit;
+mod logging;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::exit::CliError;
+
+fn main() {
+    let cli = Cli::parse();
+    logging::init(cli.verbose);
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("pgrelocate: {err}");
+            err.exit_code()
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> Result<i32, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Operational(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Instance(_) => Err(CliError::not_built("instance")),
+            Command::Assess(_) => Err(CliError::not_built("assess")),
+            Command::Report(_) => Err(CliError::not_built("report")),
+            Command::Migrate(_) => Err(CliError::not_built("migrate")),
+            Command::Task(_) => Err(CliError::not_built("task")),
+            Command::Switchover(_) => Err(CliError::not_built("switchover")),
+            Command::Failover(_) => Err(CliError::not_built("failover")),
+            Command::Backup(_) => Err(CliError::not_built("backup")),
+            Command::Sandbox(_) => Err(CliError::not_built("sandbox")),
+            Command::Home => {
+                let dir = pgrelocate_engine::home::state_dir()
+                    .map_err(|e| CliError::Operational(e.to_string()))?;
+                println!("{}", dir.display());
+                Ok(0)
+            }
+        }
+    })
+}

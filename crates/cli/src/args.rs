@@ -1,0 +1,402 @@
+//! The command-line contract (architecture.md, "CLI contract"): scripts and tests rely on it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Move a whole PostgreSQL instance (10–18) onto an empty destination by physical streaming
+/// replication, then switch workloads over with no acknowledged commit lost.
+#[derive(Debug, Parser)]
+#[command(name = "pgrelocate", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Register, create, start, stop and list PostgreSQL instances.
+    #[command(subcommand)]
+    Instance(InstanceCommand),
+    /// Run a feasibility assessment of SOURCE → DEST and print its report.
+    Assess(AssessArgs),
+    /// Show or export a stored assessment report.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Start a migration or DR task: full copy, then continuous sync.
+    Migrate(MigrateArgs),
+    /// List, inspect, follow or cancel tasks.
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// Stop writes on the source, catch up, promote the destination.
+    Switchover(SwitchoverArgs),
+    /// Promote a DR destination without fencing the source (source lost).
+    Failover(FailoverArgs),
+    /// Take a raw base backup of a source into a directory.
+    Backup(BackupArgs),
+    /// Create or remove the demo source and empty destination.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Print the state directory ($PGRELOCATE_HOME or the platform data dir).
+    Home,
+}
+
+/// `pgrelocate instance …`
+#[derive(Debug, Subcommand)]
+pub enum InstanceCommand {
+    /// List registered and managed instances.
+    List {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register an external instance; the password goes to the OS keyring.
+    Register(RegisterArgs),
+    /// Create a managed instance on this host (initdb, configure, start).
+    Create(CreateArgs),
+    /// Start a managed instance.
+    Start(NameArg),
+    /// Stop a managed instance (fast shutdown).
+    Stop(NameArg),
+    /// Show an instance's status and test its connection.
+    Status(StatusArgs),
+    /// Forget an instance; for a managed one, also delete the data directory pgrelocate created.
+    Remove(RemoveArgs),
+    /// List PostgreSQL installations found on this host.
+    Discover {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// An instance name.
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// Instance name.
+    pub name: String,
+}
+
+/// `instance status`
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Instance name.
+    pub name: String,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `instance remove`
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Instance name.
+    pub name: String,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `instance register`
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// Name to register the instance under.
+    pub name: String,
+    /// Host name, IP address or Unix-socket directory.
+    #[arg(long)]
+    pub host: String,
+    /// TCP port (1–65535).
+    #[arg(long, value_parser = parse_port)]
+    pub port: u16,
+    /// Role to connect as.
+    #[arg(long)]
+    pub user: String,
+    /// Database for ordinary connections.
+    #[arg(long, default_value = "postgres")]
+    pub dbname: String,
+    /// libpq sslmode: disable, prefer, require, verify-ca, verify-full.
+    #[arg(long, default_value = "prefer")]
+    pub sslmode: String,
+    /// Root certificate (PEM) for verify-ca / verify-full.
+    #[arg(long)]
+    pub ssl_root_cert: Option<PathBuf>,
+    /// Read the password from standard input (first line) instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Store without testing the connection first.
+    #[arg(long)]
+    pub no_test: bool,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `instance create`
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Name of the new managed instance.
+    pub name: String,
+    /// PostgreSQL major version (10–18) of the binaries to use.
+    #[arg(long)]
+    pub major: u32,
+    /// TCP port; a free one is chosen when omitted.
+    #[arg(long, value_parser = parse_port)]
+    pub port: Option<u16>,
+    /// Data directory; under the state directory when omitted.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Folder holding initdb, pg_ctl and postgres; discovered when omitted.
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Scenario of an assessment or task.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Mode {
+    /// Migration to the destination, ending with a switchover.
+    Migration,
+    /// Disaster-recovery standby, kept in sync until failover.
+    Dr,
+}
+
+/// `assess`
+#[derive(Debug, Args)]
+pub struct AssessArgs {
+    /// Registered source instance.
+    #[arg(long)]
+    pub source: String,
+    /// Managed destination instance.
+    #[arg(long)]
+    pub dest: String,
+    /// Scenario.
+    #[arg(long, value_enum, default_value = "migration")]
+    pub mode: Mode,
+    /// Tablespace mapping OLD=NEW (repeatable).
+    #[arg(long = "tablespace-mapping", value_name = "OLD=NEW")]
+    pub tablespace_mappings: Vec<String>,
+    /// Print the report as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the report to FILE (format from the extension: .json .html .md .txt).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Report export formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    /// Versioned JSON document.
+    Json,
+    /// Self-contained printable HTML page.
+    Html,
+    /// Markdown.
+    Md,
+    /// The console text form.
+    Text,
+}
+
+/// `report …`
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// List stored reports.
+    List {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a report.
+    Show(ReportArgs),
+    /// Write a report to a file (or stdout).
+    Export(ReportArgs),
+}
+
+/// `report show|export`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Report id.
+    pub report_id: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+    /// Output file (written atomically); stdout when omitted.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Server-side compression of the base backup (15+).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Compression {
+    /// No compression.
+    None,
+    /// LZ4 (fast).
+    Lz4,
+    /// Zstandard.
+    Zstd,
+}
+
+/// `migrate`
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Registered source instance.
+    #[arg(long)]
+    pub source: String,
+    /// Managed destination instance.
+    #[arg(long)]
+    pub dest: String,
+    /// Scenario.
+    #[arg(long, value_enum, default_value = "migration")]
+    pub mode: Mode,
+    /// Tablespace mapping OLD=NEW (repeatable).
+    #[arg(long = "tablespace-mapping", value_name = "OLD=NEW")]
+    pub tablespace_mappings: Vec<String>,
+    /// Throttle the full copy, e.g. 50M (bytes/s; k, M, G suffixes).
+    #[arg(long)]
+    pub max_rate: Option<String>,
+    /// Server-side compression of the full copy (15+).
+    #[arg(long, value_enum, default_value = "none")]
+    pub compress: Compression,
+    /// Keep following the task after it reaches streaming.
+    #[arg(long)]
+    pub follow: bool,
+    /// Print JSON lines instead of a progress bar.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `task …`
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// List tasks.
+    List {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a task's phase, replication state and lag.
+    Status(TaskArgs),
+    /// Follow a task's events (JSON lines with --json).
+    Follow(TaskArgs),
+    /// Cancel a task before switchover and restore the destination.
+    Cancel(TaskArgs),
+}
+
+/// A task id with output options.
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    /// Task id.
+    pub task_id: String,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not ask for confirmation (cancel).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `switchover`
+#[derive(Debug, Args)]
+pub struct SwitchoverArgs {
+    /// Task id.
+    pub task_id: String,
+    /// Catch-up timeout in seconds before rolling back.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `failover`
+#[derive(Debug, Args)]
+pub struct FailoverArgs {
+    /// Task id.
+    pub task_id: String,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `backup`
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Registered source instance.
+    #[arg(long)]
+    pub source: String,
+    /// Empty (or missing) directory to write the copy into.
+    #[arg(long)]
+    pub target_dir: PathBuf,
+    /// Tablespace mapping OLD=NEW (repeatable).
+    #[arg(long = "tablespace-mapping", value_name = "OLD=NEW")]
+    pub tablespace_mappings: Vec<String>,
+    /// Server-side compression (15+).
+    #[arg(long, value_enum, default_value = "none")]
+    pub compress: Compression,
+    /// Throttle, e.g. 50M (bytes/s; k, M, G suffixes).
+    #[arg(long)]
+    pub max_rate: Option<String>,
+    /// Skip the final fsync (tests only: a crash could lose the copy).
+    #[arg(long)]
+    pub no_sync: bool,
+    /// Print JSON lines instead of a progress bar.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `sandbox …`
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Create a demo source with data and an empty destination of the same major.
+    Create {
+        /// Major version (default: the newest installed).
+        #[arg(long)]
+        major: Option<u32>,
+    },
+    /// Remove the sandbox instances and their data.
+    Remove {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+fn parse_port(s: &str) -> Result<u16, String> {
+    pgrelocate_engine::endpoint::parse_port(s).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_contract_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn refuses_a_port_out_of_range() {
+        for port in ["0", "70000", "x"] {
+            let err = Cli::try_parse_from([
+                "pgrelocate", "instance", "register", "src", "--host", "h", "--port", port,
+                "--user", "u",
+            ])
+            .unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+            assert!(err.to_string().contains("between 1 and 65535"), "{err}");
+        }
+    }
+}
