@@ -5,6 +5,7 @@
 pub mod assess;
 pub mod endpoint;
 pub mod home;
+pub mod inventory;
 pub mod secrets;
 pub mod tls;
 pub mod version;

@@ -1,0 +1,96 @@
+//! Schema migrations: a numbered list, applied in order inside one transaction at open;
+//! `PRAGMA user_version` records how many have run.
+//!
+//! To change the schema, **append** a new entry to [`MIGRATIONS`] (never edit or reorder a
+//! released one): its position + 1 is its version. Write plain SQL that moves a store at the
+//! previous version to the new one, e.g. for tasks:
+//!
+//! ```text
+//! // 2: migration tasks
+//! "CREATE TABLE tasks (id TEXT PRIMARY KEY,
+//!                      source_id TEXT NOT NULL REFERENCES instances(id),
+//!                      ...);",
+//! ```
+//!
+//! then add the record type and its queries in a sibling module of `instances.rs`
+//! (`impl Store` blocks may live in several files). The unit test
+//! `every_migration_applies_to_the_previous_schema` runs the whole list on a fresh store.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StoreError;
+
+/// Every schema change, oldest first. Version N is `MIGRATIONS[N - 1]`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: instances, and the folders a user added to binary discovery.
+    "CREATE TABLE instances (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        kind          TEXT NOT NULL CHECK (kind IN ('external', 'managed')),
+        host          TEXT NOT NULL,
+        port          INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+        user_name     TEXT NOT NULL,
+        dbname        TEXT NOT NULL,
+        sslmode       TEXT NOT NULL,
+        ssl_root_cert TEXT,
+        data_dir      TEXT,
+        bin_dir       TEXT,
+        major         INTEGER,
+        os_user       TEXT,
+        created_dir   TEXT,
+        created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        CHECK ((kind = 'managed') = (data_dir IS NOT NULL AND bin_dir IS NOT NULL
+                                     AND major IS NOT NULL))
+    );
+    CREATE TABLE bin_folders (
+        path     TEXT PRIMARY KEY,
+        added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );",
+];
+
+/// The schema version this build writes.
+pub fn latest() -> u32 {
+    MIGRATIONS.len() as u32
+}
+
+/// Brings `conn` to the latest version. `BEGIN IMMEDIATE` takes the write lock before the
+/// version is read, so two processes opening a new store at once cannot both migrate it.
+pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > latest() {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: current,
+            known: latest(),
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = index as u32 + 1;
+        tx.execute_batch(sql)
+            .map_err(|source| StoreError::Migration { version, source })?;
+        tracing::info!(version, "applied state store migration");
+    }
+    tx.pragma_update(None, "user_version", latest())?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_applies_to_the_previous_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn, Path::new(":memory:")).unwrap();
+        let version: u32 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, latest());
+        // Applying again is a no-op.
+        apply(&mut conn, Path::new(":memory:")).unwrap();
+    }
+}
