@@ -202,7 +202,9 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<InstanceRecord, StoreError
         user: row.get("user_name")?,
         dbname: row.get("dbname")?,
         sslmode,
-        ssl_root_cert: row.get::<_, Option<String>>("ssl_root_cert")?.map(PathBuf::from),
+        ssl_root_cert: row
+            .get::<_, Option<String>>("ssl_root_cert")?
+            .map(PathBuf::from),
     };
     let data_dir: Option<String> = row.get("data_dir")?;
     let managed = match data_dir {
@@ -211,7 +213,9 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<InstanceRecord, StoreError
             bin_dir: row.get::<_, String>("bin_dir")?.into(),
             major: row.get("major")?,
             os_user: row.get("os_user")?,
-            created_dir: row.get::<_, Option<String>>("created_dir")?.map(PathBuf::from),
+            created_dir: row
+                .get::<_, Option<String>>("created_dir")?
+                .map(PathBuf::from),
         }),
         None => None,
     };
@@ -378,9 +382,18 @@ mod tests {
     fn refuses_hostile_names() {
         assert_eq!(InstanceName::new(""), Err(NameError::Empty));
         assert!(matches!(InstanceName::new("a/b"), Err(NameError::Slash(_))));
-        assert!(matches!(InstanceName::new("a\nb"), Err(NameError::ControlCharacter(_))));
-        assert!(matches!(InstanceName::new(".."), Err(NameError::Reserved(_))));
-        assert!(matches!(InstanceName::new(&"x".repeat(64)), Err(NameError::TooLong(_))));
+        assert!(matches!(
+            InstanceName::new("a\nb"),
+            Err(NameError::ControlCharacter(_))
+        ));
+        assert!(matches!(
+            InstanceName::new(".."),
+            Err(NameError::Reserved(_))
+        ));
+        assert!(matches!(
+            InstanceName::new(&"x".repeat(64)),
+            Err(NameError::TooLong(_))
+        ));
         assert!(InstanceName::new(&"é".repeat(63)).is_ok());
         let err = InstanceName::new("a/b").unwrap_err().to_string();
         assert!(err.contains('/'), "{err}");
@@ -393,14 +406,18 @@ mod tests {
         let endpoint = Endpoint::new("h", 5432, "u", None, SslMode::Prefer).unwrap();
         store.insert_external(&name, &endpoint).unwrap();
         let err = store.insert_external(&name, &endpoint).unwrap_err();
-        assert!(matches!(err, StoreError::DuplicateName(ref n) if n == "src"), "{err}");
+        assert!(
+            matches!(err, StoreError::DuplicateName(ref n) if n == "src"),
+            "{err}"
+        );
         assert_eq!(store.list_instances().unwrap().len(), 1);
     }
 
     #[test]
     fn managed_details_round_trip_and_delete_forgets() {
         let (_dir, store) = store();
-        let endpoint = Endpoint::new("127.0.0.1", 5440, "postgres", None, SslMode::Disable).unwrap();
+        let endpoint =
+            Endpoint::new("127.0.0.1", 5440, "postgres", None, SslMode::Disable).unwrap();
         let record = InstanceRecord {
             id: InstanceId::generate(),
             name: InstanceName::new("dest").unwrap(),
@@ -428,6 +445,9 @@ mod tests {
         let (_dir, store) = store();
         store.add_bin_folder(Path::new("/opt/pg/16/bin")).unwrap();
         store.add_bin_folder(Path::new("/opt/pg/16/bin")).unwrap();
-        assert_eq!(store.bin_folders().unwrap(), vec![PathBuf::from("/opt/pg/16/bin")]);
+        assert_eq!(
+            store.bin_folders().unwrap(),
+            vec![PathBuf::from("/opt/pg/16/bin")]
+        );
     }
 }
