@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod secrets;
 pub mod tls;
 pub mod version;
+pub mod wire;
 
 pub use endpoint::{Endpoint, SslMode};
 pub use secrets::Password;

@@ -104,6 +104,47 @@ impl ServerVersion {
     pub fn has_server_compression(self) -> bool {
         self.major >= 15
     }
+
+    /// How BASE_BACKUP's options are written and how its archives arrive.
+    pub fn base_backup_syntax(self) -> BaseBackupSyntax {
+        if self.major >= 15 {
+            BaseBackupSyntax::OptionList
+        } else {
+            BaseBackupSyntax::Keywords {
+                manifest: self.has_backup_manifest(),
+            }
+        }
+    }
+
+    /// `CREATE_REPLICATION_SLOT` for a physical slot that reserves WAL at once.
+    /// 15+ prefers the parenthesised option list (the bare form is deprecated there).
+    pub fn create_physical_slot_command(self, name: &str, temporary: bool) -> String {
+        let temporary = if temporary { " TEMPORARY" } else { "" };
+        if self.major >= 15 {
+            format!("CREATE_REPLICATION_SLOT \"{name}\"{temporary} PHYSICAL (RESERVE_WAL)")
+        } else {
+            format!("CREATE_REPLICATION_SLOT \"{name}\"{temporary} PHYSICAL RESERVE_WAL")
+        }
+    }
+
+    /// `SHOW data_directory_mode` works (11+); 10 always uses 0700.
+    pub fn has_data_directory_mode(self) -> bool {
+        self.major >= 11
+    }
+}
+
+/// The two BASE_BACKUP dialects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaseBackupSyntax {
+    /// 10–14: `BASE_BACKUP LABEL 'l' PROGRESS FAST …`; one CopyOut per tablespace with an
+    /// unterminated tar, then (13/14, when asked) one CopyOut with the manifest.
+    Keywords {
+        /// The server can send a backup manifest (13, 14).
+        manifest: bool,
+    },
+    /// 15+: `BASE_BACKUP (LABEL 'l', …)`; a single CopyOut of `n`/`d`/`p`/`m` sub-messages,
+    /// optional server-side compression.
+    OptionList,
 }
 
 impl fmt::Display for ServerVersion {
@@ -122,9 +163,18 @@ mod tests {
             ServerVersion::parse("15.18 (Debian 15.18-0+deb12u1)").unwrap(),
             ServerVersion::new(15, 18)
         );
-        assert_eq!(ServerVersion::parse("18.4").unwrap(), ServerVersion::new(18, 4));
-        assert_eq!(ServerVersion::parse("16beta1").unwrap(), ServerVersion::new(16, 0));
-        assert_eq!(ServerVersion::parse("10.23").unwrap(), ServerVersion::new(10, 23));
+        assert_eq!(
+            ServerVersion::parse("18.4").unwrap(),
+            ServerVersion::new(18, 4)
+        );
+        assert_eq!(
+            ServerVersion::parse("16beta1").unwrap(),
+            ServerVersion::new(16, 0)
+        );
+        assert_eq!(
+            ServerVersion::parse("10.23").unwrap(),
+            ServerVersion::new(10, 23)
+        );
         assert!(!ServerVersion::parse("9.6.24").unwrap().is_supported());
         assert!(ServerVersion::parse("").is_err());
         assert!(ServerVersion::parse("abc").is_err());
@@ -147,5 +197,22 @@ mod tests {
         assert_eq!(v13.wal_keep_setting(), "wal_keep_size");
         assert!(!v11.has_backup_manifest() && v13.has_backup_manifest());
         assert!(!v13.has_new_base_backup_syntax() && v15.has_new_base_backup_syntax());
+        assert_eq!(
+            ServerVersion::new(12, 0).base_backup_syntax(),
+            BaseBackupSyntax::Keywords { manifest: false }
+        );
+        assert_eq!(
+            v13.base_backup_syntax(),
+            BaseBackupSyntax::Keywords { manifest: true }
+        );
+        assert_eq!(v15.base_backup_syntax(), BaseBackupSyntax::OptionList);
+        assert_eq!(
+            v13.create_physical_slot_command("s", false),
+            "CREATE_REPLICATION_SLOT \"s\" PHYSICAL RESERVE_WAL"
+        );
+        assert_eq!(
+            v15.create_physical_slot_command("s", true),
+            "CREATE_REPLICATION_SLOT \"s\" TEMPORARY PHYSICAL (RESERVE_WAL)"
+        );
     }
 }
