@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
+use pgrelocate_testkit::cluster::reap_abandoned;
 use pgrelocate_testkit::fetch::{fetch, Fetched};
 use pgrelocate_testkit::versions::{pinned, PinnedBuild, PINNED};
 use pgrelocate_testkit::{cache, Installation};
@@ -27,6 +28,8 @@ enum Cmd {
         /// Majors to fetch, e.g. `10 15 18`.
         majors: Vec<u32>,
     },
+    /// Stops and removes throwaway clusters left by test processes that were killed.
+    Reap,
     /// Prints the bin directory of a major's pinned build, fetching it if needed.
     BinDir {
         /// The major, e.g. `16`.
@@ -40,6 +43,19 @@ const PARALLEL_FETCHES: usize = 3;
 fn main() -> ExitCode {
     match Args::parse().command {
         Cmd::Fetch { all: _, majors } => fetch_builds(&majors),
+        Cmd::Reap => match reap_abandoned() {
+            Ok(reaped) => {
+                for dir in &reaped {
+                    println!("reaped {}", dir.display());
+                }
+                println!("{} abandoned cluster(s) reaped", reaped.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Cmd::BinDir { major } => match Installation::embedded(major) {
             Ok(installation) => {
                 println!("{}", installation.bin_dir().display());

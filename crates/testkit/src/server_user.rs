@@ -135,6 +135,18 @@ pub fn process_exists(pid: u32) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// Waits up to `timeout` for `pid` to exit; returns whether it did.
+pub fn wait_for_exit(pid: u32, timeout: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while process_exists(pid) {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    true
+}
+
 /// Sends SIGKILL to `pid`, ignoring failure (last resort when pg_ctl cannot stop a server).
 pub fn kill_hard(pid: u32) {
     if let Ok(pid @ 1..) = libc::pid_t::try_from(pid) {

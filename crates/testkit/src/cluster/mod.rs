@@ -16,20 +16,21 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio_postgres::types::FromSqlOwned;
 use tokio_postgres::{Client, Row};
 
 pub use builder::{Auth, ClusterBuilder, DEFAULT_PASSWORD};
+pub use reaper::reap_abandoned;
 
 use crate::conn::ConnParams;
 use crate::error::{Error, Result};
 use crate::fetch::describe_output;
 use crate::installation::Installation;
 use crate::quoting::{quote_ident, quote_literal};
-use crate::server_user::{kill_hard, process_exists, ServerUser};
+use crate::server_user::{kill_hard, process_exists, wait_for_exit, ServerUser};
 use config::ServerConf;
 
 /// Set to `1` to keep cluster directories (servers are still stopped) for inspection.
@@ -487,15 +488,8 @@ impl Cluster {
         self.user.apply_std(&mut cmd);
         let _ = cmd.status();
         // pg_ctl returns when postmaster.pid is gone; the process itself may take a moment more.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while process_exists(pid) {
-            if Instant::now() > deadline {
-                if self.is_our_postgres(pid) {
-                    kill_hard(pid);
-                }
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        if !wait_for_exit(pid, Duration::from_secs(10)) && self.is_our_postgres(pid) {
+            kill_hard(pid);
         }
     }
 }
@@ -534,7 +528,7 @@ impl Drop for Cluster {
 
 /// Where cluster directories go: `$PGRELOCATE_CLUSTERS_DIR`, else `/tmp` (not `$TMPDIR`, which
 /// may point into root's 0700 home).
-fn clusters_dir() -> PathBuf {
+pub(crate) fn clusters_dir() -> PathBuf {
     std::env::var_os(CLUSTERS_DIR_ENV)
         .filter(|v| !v.is_empty())
         .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from)

@@ -8,9 +8,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Once;
+use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::server_user::{process_exists, ServerUser};
+use crate::server_user::{process_exists, wait_for_exit, ServerUser};
 
 /// Prefix of every cluster directory's name.
 pub(super) const DIR_PREFIX: &str = "pgrelocate-cluster-";
@@ -28,12 +29,24 @@ pub(super) fn write_owner(root: &Path, bin_dir: &Path) -> Result<()> {
 /// Reaps abandoned clusters under `base`, once per process, ignoring failures.
 pub(super) fn reap_abandoned_once(base: &Path, user: &ServerUser) {
     static ONCE: Once = Once::new();
-    ONCE.call_once(|| reap_abandoned(base, user));
+    ONCE.call_once(|| {
+        reap_abandoned_in(base, user);
+    });
 }
 
-fn reap_abandoned(base: &Path, user: &ServerUser) {
+/// Stops and removes every cluster whose owning process is gone; returns their directories.
+/// Failures are ignored: a directory that cannot be removed is simply left.
+pub fn reap_abandoned() -> Result<Vec<PathBuf>> {
+    Ok(reap_abandoned_in(
+        &super::clusters_dir(),
+        ServerUser::get()?,
+    ))
+}
+
+fn reap_abandoned_in(base: &Path, user: &ServerUser) -> Vec<PathBuf> {
+    let mut reaped = Vec::new();
     let Ok(entries) = fs::read_dir(base) else {
-        return;
+        return reaped;
     };
     for entry in entries.flatten() {
         if !entry.file_name().to_string_lossy().starts_with(DIR_PREFIX) {
@@ -48,7 +61,10 @@ fn reap_abandoned(base: &Path, user: &ServerUser) {
             continue;
         }
         let data = root.join("data");
-        if data.join("postmaster.pid").exists() {
+        let postmaster = fs::read_to_string(data.join("postmaster.pid"))
+            .ok()
+            .and_then(|text| text.lines().next()?.trim().parse::<u32>().ok());
+        if let Some(pid) = postmaster {
             let mut cmd = Command::new(bin_dir.join("pg_ctl"));
             cmd.args(["stop", "-m", "immediate", "-w", "-t", "30", "-D"])
                 .arg(&data)
@@ -58,9 +74,13 @@ fn reap_abandoned(base: &Path, user: &ServerUser) {
                 .stderr(Stdio::null());
             user.apply_std(&mut cmd);
             let _ = cmd.status();
+            wait_for_exit(pid, Duration::from_secs(10));
         }
-        let _ = fs::remove_dir_all(&root);
+        if fs::remove_dir_all(&root).is_ok() {
+            reaped.push(root);
+        }
     }
+    reaped
 }
 
 fn owner(root: &Path) -> Option<(u32, PathBuf)> {
