@@ -7,6 +7,8 @@ pub mod endpoint;
 pub mod home;
 pub mod inventory;
 pub mod secrets;
+pub mod server;
+pub mod sql;
 pub mod tls;
 pub mod version;
 pub mod wire;

@@ -1,0 +1,379 @@
+//! Ordinary SQL connections (tokio-postgres over our rustls settings), with a connect
+//! timeout and driver errors mapped to what a DBA needs to hear. Also "test connection".
+//!
+//! The password is handed to the driver only; no error here is built from it, and the
+//! driver's own messages (server errors, I/O, TLS) do not contain it.
+
+use std::error::Error as StdError;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Client;
+
+use crate::endpoint::{Endpoint, SslMode};
+use crate::secrets::Password;
+use crate::tls::{self, TlsError};
+use crate::version::ServerVersion;
+
+/// Connect timeout when the caller has no better idea.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a SQL connection or query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    #[error("cannot reach {address}: {reason}")]
+    Unreachable { address: String, reason: String },
+    #[error("timed out after {secs} s connecting to {address}")]
+    Timeout { address: String, secs: u64 },
+    #[error("authentication failed for user {user:?} at {address}: {message}")]
+    AuthFailed {
+        user: String,
+        address: String,
+        message: String,
+    },
+    #[error(
+        "{address} asks for a password and none was found for user {user:?} \
+         (not in the keyring, ~/.pgpass or PGPASSFILE)"
+    )]
+    PasswordMissing { user: String, address: String },
+    #[error("{address} does not accept TLS connections, and sslmode={sslmode} requires TLS")]
+    TlsRefused { address: String, sslmode: SslMode },
+    #[error("the server certificate of {address} was rejected (sslmode={sslmode}): {reason}")]
+    CertificateRejected {
+        address: String,
+        sslmode: SslMode,
+        reason: String,
+    },
+    #[error("TLS with {address} failed: {reason}")]
+    Tls { address: String, reason: String },
+    #[error(transparent)]
+    TlsSettings(#[from] TlsError),
+    #[error("database {dbname:?} does not exist on {address}")]
+    NoDatabase { dbname: String, address: String },
+    #[error("server error {code} at {address}: {message}")]
+    Server {
+        code: String,
+        address: String,
+        message: String,
+    },
+    #[error("connection to {address} failed: {reason}")]
+    Other { address: String, reason: String },
+}
+
+impl SqlError {
+    /// The SQLSTATE, when the server sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            SqlError::Server { code, .. } => Some(code),
+            SqlError::AuthFailed { .. } => Some("28P01"),
+            SqlError::NoDatabase { .. } => Some("3D000"),
+            _ => None,
+        }
+    }
+
+    /// Maps a driver error for `endpoint`.
+    pub fn from_driver(e: &tokio_postgres::Error, endpoint: &Endpoint) -> SqlError {
+        let address = endpoint.address();
+        if let Some(db) = e.as_db_error() {
+            let message = db.message().to_string();
+            return match *db.code() {
+                SqlState::INVALID_PASSWORD | SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
+                    SqlError::AuthFailed {
+                        user: endpoint.user.clone(),
+                        address,
+                        message,
+                    }
+                }
+                SqlState::INVALID_CATALOG_NAME => SqlError::NoDatabase {
+                    dbname: endpoint.dbname.clone(),
+                    address,
+                },
+                ref code => SqlError::Server {
+                    code: code.code().to_string(),
+                    address,
+                    message,
+                },
+            };
+        }
+        if let Some(rustls_error) = find_source::<rustls::Error>(e) {
+            return match rustls_error {
+                rustls::Error::InvalidCertificate(cert) => SqlError::CertificateRejected {
+                    address,
+                    sslmode: endpoint.sslmode,
+                    reason: certificate_reason(cert, endpoint),
+                },
+                other => SqlError::Tls {
+                    address,
+                    reason: other.to_string(),
+                },
+            };
+        }
+        let text = e.to_string();
+        if text.contains("password missing") {
+            return SqlError::PasswordMissing {
+                user: endpoint.user.clone(),
+                address,
+            };
+        }
+        if text.contains("does not support TLS") {
+            return SqlError::TlsRefused {
+                address,
+                sslmode: endpoint.sslmode,
+            };
+        }
+        if let Some(io) = find_source::<std::io::Error>(e) {
+            use std::io::ErrorKind::*;
+            let reason = match io.kind() {
+                ConnectionRefused => {
+                    "connection refused: is the server running and accepting TCP connections \
+                     on that port?"
+                        .to_string()
+                }
+                TimedOut => "timed out".to_string(),
+                NotFound if endpoint.is_unix_socket() => {
+                    format!("no server socket in {}", endpoint.host)
+                }
+                _ => io.to_string(),
+            };
+            return SqlError::Unreachable { address, reason };
+        }
+        SqlError::Other {
+            address,
+            reason: full_message(e),
+        }
+    }
+}
+
+fn certificate_reason(e: &rustls::CertificateError, endpoint: &Endpoint) -> String {
+    use rustls::CertificateError::*;
+    match e {
+        UnknownIssuer | BadSignature => match &endpoint.ssl_root_cert {
+            Some(root) => format!(
+                "it is not signed by the root certificate {} (unknown issuer)",
+                root.display()
+            ),
+            None => "it is not signed by a trusted root (unknown issuer); give the server's \
+                     CA with the root certificate option"
+                .to_string(),
+        },
+        NotValidForName | NotValidForNameContext { .. } => format!(
+            "it does not name host {:?} (verify-full checks the name; verify-ca does not)",
+            endpoint.host
+        ),
+        Expired | ExpiredContext { .. } => "it has expired".to_string(),
+        NotValidYet | NotValidYetContext { .. } => "it is not valid yet".to_string(),
+        Revoked => "it has been revoked".to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn find_source<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(e);
+    while let Some(err) = current {
+        if let Some(found) = err.downcast_ref::<T>() {
+            return Some(found);
+        }
+        // I/O errors hide their payload from `source()` in some versions: look inside too.
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(inner) = io.get_ref() {
+                if let Some(found) = inner.downcast_ref::<T>() {
+                    return Some(found);
+                }
+            }
+        }
+        current = err.source();
+    }
+    None
+}
+
+fn full_message(e: &(dyn StdError + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Opens an ordinary SQL connection. The connection task runs on the current runtime and
+/// ends when the returned client is dropped.
+pub async fn connect(
+    endpoint: &Endpoint,
+    password: Option<&Password>,
+    timeout: Duration,
+) -> Result<Client, SqlError> {
+    let attempt = connect_once(endpoint, password, timeout, endpoint.sslmode).await;
+    match attempt {
+        // libpq's prefer falls back to a plain connection when TLS fails.
+        Err(SqlError::Tls { .. } | SqlError::CertificateRejected { .. })
+            if endpoint.sslmode == SslMode::Prefer =>
+        {
+            connect_once(endpoint, password, timeout, SslMode::Disable).await
+        }
+        other => other,
+    }
+}
+
+async fn connect_once(
+    endpoint: &Endpoint,
+    password: Option<&Password>,
+    timeout: Duration,
+    mode: SslMode,
+) -> Result<Client, SqlError> {
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host(&endpoint.host)
+        .port(endpoint.port)
+        .user(&endpoint.user)
+        .dbname(&endpoint.dbname)
+        .application_name("pgrelocate")
+        .connect_timeout(timeout);
+    if let Some(p) = password {
+        config.password(p.expose());
+    }
+    let address = endpoint.address();
+    let timed_out = || SqlError::Timeout {
+        address: address.clone(),
+        secs: timeout.as_secs(),
+    };
+    let tls = if endpoint.is_unix_socket() {
+        None
+    } else {
+        tls::client_config(mode, endpoint.ssl_root_cert.as_deref())?
+    };
+    let client = match tls {
+        None => {
+            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+            let (client, connection) =
+                tokio::time::timeout(timeout, config.connect(tokio_postgres::NoTls))
+                    .await
+                    .map_err(|_| timed_out())?
+                    .map_err(|e| SqlError::from_driver(&e, endpoint))?;
+            tokio::spawn(drive(connection));
+            client
+        }
+        Some(tls_config) => {
+            config.ssl_mode(if mode.requires_tls() {
+                tokio_postgres::config::SslMode::Require
+            } else {
+                tokio_postgres::config::SslMode::Prefer
+            });
+            let connector = tokio_postgres_rustls::MakeRustlsConnect::new((*tls_config).clone());
+            let (client, connection) = tokio::time::timeout(timeout, config.connect(connector))
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(|e| SqlError::from_driver(&e, endpoint))?;
+            tokio::spawn(drive(connection));
+            client
+        }
+    };
+    Ok(client)
+}
+
+async fn drive<C>(connection: C)
+where
+    C: std::future::Future<Output = Result<(), tokio_postgres::Error>>,
+{
+    if let Err(e) = connection.await {
+        tracing::debug!(error = %e, "SQL connection ended");
+    }
+}
+
+/// What "test connection" found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConnectionTest {
+    /// Server version.
+    pub version: ServerVersion,
+    /// `server_version` as the server spells it.
+    pub version_text: String,
+    /// The cluster's system identifier (text: it does not fit a JSON number); `None` when
+    /// the role may not read `pg_control_system()`.
+    pub system_identifier: Option<String>,
+    /// `primary` or `standby` (in recovery).
+    pub role: ServerRole,
+    /// TLS protocol in use (`TLSv1.3`), or `None` for a plain connection.
+    pub tls: Option<String>,
+    /// Best of three `SELECT 1` round trips, in milliseconds.
+    pub round_trip_ms: f64,
+}
+
+/// Whether a server accepts writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerRole {
+    /// Not in recovery.
+    Primary,
+    /// In recovery (a standby).
+    Standby,
+}
+
+impl ServerRole {
+    /// `primary` / `standby`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerRole::Primary => "primary",
+            ServerRole::Standby => "standby",
+        }
+    }
+}
+
+/// Connects and reports version, system identifier, role, TLS and round-trip time.
+pub async fn test_connection(
+    endpoint: &Endpoint,
+    password: Option<&Password>,
+    timeout: Duration,
+) -> Result<ConnectionTest, SqlError> {
+    let client = connect(endpoint, password, timeout).await?;
+    let map = |e: tokio_postgres::Error| SqlError::from_driver(&e, endpoint);
+    let row = client
+        .query_one(
+            "SELECT current_setting('server_version'), \
+                    current_setting('server_version_num')::int, \
+                    pg_is_in_recovery(), \
+                    (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl)",
+            &[],
+        )
+        .await
+        .map_err(map)?;
+    let version_text: String = row.get(0);
+    let version = ServerVersion::from_num(row.get::<_, i32>(1) as u32);
+    let role = if row.get::<_, bool>(2) {
+        ServerRole::Standby
+    } else {
+        ServerRole::Primary
+    };
+    let tls: Option<String> = row.get(3);
+    let system_identifier = match client
+        .query_one(
+            "SELECT system_identifier::text FROM pg_control_system()",
+            &[],
+        )
+        .await
+    {
+        Ok(row) => Some(row.get::<_, String>(0)),
+        Err(e) => {
+            tracing::debug!(error = %e, "pg_control_system() not readable");
+            None
+        }
+    };
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let start = Instant::now();
+        client.simple_query("SELECT 1").await.map_err(map)?;
+        best = best.min(start.elapsed());
+    }
+    Ok(ConnectionTest {
+        version,
+        version_text,
+        system_identifier,
+        role,
+        tls,
+        round_trip_ms: best.as_secs_f64() * 1000.0,
+    })
+}
