@@ -161,3 +161,17 @@ async fn connection_parameters_never_print_the_password() {
     assert!(!printed.contains("s3cret-value"), "{printed}");
     assert!(printed.contains(&cluster.port().to_string()));
 }
+
+#[tokio::test]
+async fn first_start_moves_to_a_free_port_when_its_port_was_taken() {
+    let cluster = Cluster::builder(10).init().await.unwrap();
+    let planned = cluster.port();
+    // Another process grabs the port between the choice and the server's bind.
+    let _squatter = std::net::TcpListener::bind(("127.0.0.1", planned)).unwrap();
+
+    cluster.start().await.unwrap();
+
+    assert_ne!(cluster.port(), planned);
+    let port: String = cluster.query_scalar("SHOW port").await.unwrap();
+    assert_eq!(port, cluster.port().to_string());
+}
