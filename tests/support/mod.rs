@@ -1,0 +1,212 @@
+//! Launching the real desktop app under `tauri-driver` for end-to-end tests.
+//!
+//! Each test gets its own state directory (`PGRELOCATE_HOME`), its own driver ports and
+//! its own process group, so tests can run in parallel and a failing test leaves no
+//! window behind. Run under `xvfb-run -a dbus-run-session` on a machine without a display.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use tempfile::TempDir;
+
+/// Where `scripts/test-desktop.sh` installs tauri-driver (`cargo install --root`).
+const TOOLS_DIR: &str = ".cache/pgrelocate/tools/bin";
+
+/// How long the driver and the window get to come up, and elements to appear.
+const STARTUP: Duration = Duration::from_secs(30);
+
+/// The desktop app running under WebDriver, with a private state directory.
+pub struct DesktopApp {
+    client: Option<Client>,
+    driver: Child,
+    home: TempDir,
+}
+
+impl DesktopApp {
+    /// Starts tauri-driver and opens a session on the app binary built with the embedded UI.
+    pub async fn launch() -> DesktopApp {
+        assert!(
+            std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
+            "no display: run the end-to-end tests under `xvfb-run -a dbus-run-session -- …`"
+        );
+        let home = tempfile::Builder::new()
+            .prefix("pgrelocate-e2e-")
+            .tempdir()
+            .expect("temp state dir");
+        let (port, native_port) = (free_port(), free_port());
+        let driver = Command::new(tauri_driver())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("PGRELOCATE_HOME", home.path())
+            .stdout(Stdio::null())
+            // A group of its own: tauri-driver, WebKitWebDriver and the app are stopped together.
+            .process_group(0)
+            .spawn()
+            .expect("start tauri-driver");
+        let mut app = DesktopApp {
+            client: None,
+            driver,
+            home,
+        };
+        app.wait_for_driver(port);
+
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": env!("CARGO_BIN_EXE_pgrelocate-desktop") }),
+        );
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("WebDriver session on the desktop app");
+        app.client = Some(client);
+        app
+    }
+
+    /// The WebDriver session.
+    pub fn client(&self) -> &Client {
+        self.client.as_ref().expect("session is open")
+    }
+
+    /// The app's state directory (`PGRELOCATE_HOME`).
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// The text of the first element matching `css`, once it exists.
+    pub async fn text(&self, css: &str) -> String {
+        self.client()
+            .wait()
+            .at_most(STARTUP)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+            .text()
+            .await
+            .expect("element text")
+    }
+
+    /// Waits until the element matching `css` shows exactly `expected`; returns what it showed last.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) -> String {
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            let shown = self.text(css).await;
+            if shown == expected || Instant::now() > deadline {
+                return shown;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Evaluates a JavaScript expression in the page and returns its value.
+    pub async fn eval(&self, expression: &str) -> serde_json::Value {
+        self.client()
+            .execute(&format!("return ({expression});"), vec![])
+            .await
+            .unwrap_or_else(|e| panic!("evaluating {expression}: {e}"))
+    }
+
+    /// Saves a PNG of the window as `artifacts/screenshots/<name>.png`; returns its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        // WebKit's snapshot shows the last painted frame, which can lag the DOM the test
+        // just checked: wait for two animation frames so the picture matches.
+        self.client()
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+                vec![],
+            )
+            .await
+            .expect("wait for paint");
+        let png = self.client().screenshot().await.expect("screenshot");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+
+    /// Ends the session (WebKitWebDriver closes the window), then stops the driver.
+    pub async fn close(mut self) {
+        if let Some(client) = self.client.take() {
+            client.close().await.expect("close WebDriver session");
+        }
+    }
+
+    fn wait_for_driver(&mut self, port: u16) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + STARTUP;
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Some(status) = self.driver.try_wait().expect("poll tauri-driver") {
+                panic!("tauri-driver exited with {status} before listening (see its stderr above)");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for DesktopApp {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        signal_group("TERM", &group);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.driver.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Whatever ignored SIGTERM (the app itself, if WebKitWebDriver died first).
+        signal_group("KILL", &group);
+        let _ = self.driver.wait();
+    }
+}
+
+fn signal_group(signal: &str, group: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{signal}"), "--", group])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// tauri-driver from `$TAURI_DRIVER`, else `PATH`, else the project's tools cache.
+fn tauri_driver() -> PathBuf {
+    if let Some(path) = std::env::var_os("TAURI_DRIVER") {
+        return PathBuf::from(path);
+    }
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join("tauri-driver"))
+        .find(|p| p.is_file());
+    let cached =
+        std::env::var_os("HOME").map(|h| Path::new(&h).join(TOOLS_DIR).join("tauri-driver"));
+    on_path
+        .or(cached.filter(|p| p.is_file()))
+        .unwrap_or_else(|| {
+            panic!(
+                "tauri-driver not found (set TAURI_DRIVER, put it on PATH, or run \
+             `cargo install tauri-driver --version ^2 --locked --root ~/.cache/pgrelocate/tools`)"
+            )
+        })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free loopback port")
+        .port()
+}

@@ -1,0 +1,100 @@
+import { fireEvent, render, screen, within } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import type { Instance } from "../api";
+import Instances from "./Instances";
+
+const dest: Instance = {
+  id: "inst-7f3a",
+  name: "orders-dest",
+  status: "running",
+  role: "standby",
+  engine_version: "15.18",
+  kind: "managed",
+  host: "127.0.0.1",
+  port: 5433,
+  storage: { used_bytes: 3 * 1024 ** 3, free_bytes: 120.5 * 1024 ** 3 },
+};
+
+const source: Instance = {
+  id: "inst-11c0",
+  name: "orders-prod",
+  status: "fenced",
+  role: "primary",
+  engine_version: "15.18",
+  kind: "external",
+  host: "db1.example.internal",
+  port: 5432,
+  storage: null,
+};
+
+describe("Instances page", () => {
+  it("explains how to start when there is no instance", () => {
+    render(<Instances instances={[]} />);
+
+    const empty = screen.getByTestId("instances-empty");
+    expect(within(empty).getByText("No instances yet")).toBeTruthy();
+    expect(empty.textContent).toContain("Create a sandbox");
+    expect(empty.textContent).toContain("Register the source instance");
+    expect(empty.textContent).toContain("create a managed destination instance");
+  });
+
+  it("shows the console's columns, in order", () => {
+    render(<Instances instances={[]} />);
+
+    const headers = screen.getAllByRole("columnheader").map((h) => h.textContent);
+    expect(headers).toEqual(["Instance", "Status", "Role", "Engine", "Kind", "Endpoint", "Storage", "Actions"]);
+  });
+
+  it("renders a managed and an external instance the way a DBA reads them", () => {
+    render(<Instances instances={[dest, source]} />);
+
+    const [, destRow, sourceRow] = screen.getAllByRole("row");
+    const d = within(destRow);
+    expect(d.getByText("orders-dest")).toBeTruthy();
+    expect(d.getByText("inst-7f3a")).toBeTruthy();
+    expect(d.getByText("Running")).toBeTruthy();
+    expect(d.getByText("Standby")).toBeTruthy();
+    expect(d.getByText("PostgreSQL 15.18")).toBeTruthy();
+    expect(d.getByText("Managed here")).toBeTruthy();
+    expect(d.getByText("127.0.0.1:5433")).toBeTruthy();
+    expect(d.getByText("3.0 GiB used / 120.5 GiB free")).toBeTruthy();
+
+    const s = within(sourceRow);
+    expect(s.getByText("Read-only/Fenced")).toBeTruthy();
+    expect(s.getByText("External")).toBeTruthy();
+    expect(s.getByText("db1.example.internal:5432")).toBeTruthy();
+    expect(s.getByText("—")).toBeTruthy();
+    expect(screen.queryByTestId("instances-empty")).toBeNull();
+  });
+
+  it("asks for confirmation before removing an instance", async () => {
+    const onRemove = vi.fn();
+    render(<Instances instances={[source]} onRemove={onRemove} />);
+
+    fireEvent.click(screen.getByRole("button", { name: "Remove" }));
+    expect(onRemove).not.toHaveBeenCalled();
+    expect(await screen.findByText("Remove instance orders-prod?")).toBeTruthy();
+
+    fireEvent.click(screen.getByRole("button", { name: "OK" }));
+    expect(onRemove).toHaveBeenCalledWith(source);
+  });
+
+  it("offers Stop only for a running managed instance", () => {
+    const handlers = { onStart: vi.fn(), onStop: vi.fn() };
+    render(<Instances instances={[dest, source]} {...handlers} />);
+
+    const [, destRow, sourceRow] = screen.getAllByRole("row");
+    expect(within(destRow).getByRole("button", { name: "Stop" })).toBeTruthy();
+    expect(within(destRow).queryByRole("button", { name: "Start" })).toBeNull();
+    expect(within(sourceRow).queryByRole("button", { name: /Start|Stop/ })).toBeNull();
+  });
+
+  it("says honestly that Create Sandbox is not available yet", async () => {
+    render(<Instances instances={[]} />);
+
+    fireEvent.click(screen.getByRole("button", { name: /Create Sandbox/ }));
+
+    const dialog = await screen.findByRole("dialog");
+    expect(dialog.textContent).toContain("Create Sandbox: not available yet");
+  });
+});

@@ -1,0 +1,35 @@
+// jsdom lacks a few browser APIs that antd's responsive components call.
+import { cleanup } from "@testing-library/react";
+import { clearMocks } from "@tauri-apps/api/mocks";
+import { afterEach } from "vitest";
+
+if (!window.matchMedia) {
+  window.matchMedia = (query: string) =>
+    ({
+      matches: false,
+      media: query,
+      onchange: null,
+      addListener: () => {},
+      removeListener: () => {},
+      addEventListener: () => {},
+      removeEventListener: () => {},
+      dispatchEvent: () => false,
+    }) as MediaQueryList;
+}
+
+if (typeof window.ResizeObserver === "undefined") {
+  window.ResizeObserver = class {
+    observe() {}
+    unobserve() {}
+    disconnect() {}
+  };
+}
+
+// antd measures scrollbars through `::-webkit-scrollbar`; jsdom only knows plain elements.
+const computedStyle = window.getComputedStyle.bind(window);
+window.getComputedStyle = (el: Element) => computedStyle(el);
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
