@@ -5,12 +5,14 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Downloads and builds live outside the clone, so a fresh clone on the same machine is
-# warm while a fresh machine still works.
-export PGRELOCATE_CACHE="${PGRELOCATE_CACHE:-$HOME/.cache/pgrelocate}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PGRELOCATE_CACHE/target}"
-export PATH="$PGRELOCATE_CACHE/tools/bin:$HOME/.cargo/bin:$PATH"
+# warm while a fresh machine still works. PGRELOCATE_CACHE moves all of it. (The test kit's
+# PostgreSQL builds default to /var/cache/pgrelocate for root, since the servers run as the
+# `postgres` user, who cannot enter root's home; see crates/testkit/README.md.)
+BUILD_CACHE="${PGRELOCATE_CACHE:-$HOME/.cache/pgrelocate}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$BUILD_CACHE/target}"
+export PATH="$BUILD_CACHE/tools/bin:$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
-mkdir -p "$PGRELOCATE_CACHE"
+mkdir -p "$BUILD_CACHE"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -50,7 +52,7 @@ ensure_rust() {
 ensure_nextest() {
     if ! command -v cargo-nextest >/dev/null; then
         say "installing cargo-nextest"
-        cargo install cargo-nextest --locked --root "$PGRELOCATE_CACHE/tools"
+        cargo install cargo-nextest --locked --root "$BUILD_CACHE/tools"
     fi
 }
 
@@ -65,7 +67,7 @@ ensure_node_modules() {
     want="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         say "installing npm packages"
-        (cd "$ROOT" && npm ci --no-audit --no-fund --cache "$PGRELOCATE_CACHE/npm" >/dev/null)
+        (cd "$ROOT" && npm ci --no-audit --no-fund --cache "$BUILD_CACHE/npm" >/dev/null)
         echo "$want" >"$stamp"
     fi
 }
@@ -73,7 +75,7 @@ ensure_node_modules() {
 ensure_tauri_driver() {
     if ! command -v tauri-driver >/dev/null; then
         say "installing tauri-driver"
-        cargo install tauri-driver --version '^2' --locked --root "$PGRELOCATE_CACHE/tools"
+        cargo install tauri-driver --version '^2' --locked --root "$BUILD_CACHE/tools"
     fi
 }
 
