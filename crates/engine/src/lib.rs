@@ -5,6 +5,7 @@
 pub mod assess;
 pub mod endpoint;
 pub mod home;
+pub mod instances;
 pub mod inventory;
 pub mod secrets;
 pub mod server;

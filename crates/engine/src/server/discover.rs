@@ -141,7 +141,7 @@ pub async fn discover(extra: &[PathBuf]) -> Vec<Installation> {
             Err(e) => tracing::debug!(dir = %dir.display(), error = %e, "skipped"),
         }
     }
-    found.sort_by(|a, b| b.version.cmp(&a.version));
+    found.sort_by_key(|i| std::cmp::Reverse(i.version));
     found
 }
 

@@ -1,0 +1,745 @@
+//! What the CLI and the desktop app do with instances — register, create, start, stop,
+//! status, remove, list — composed from the store, the keyring, `server` and `sql`.
+//!
+//! Managed data directories go to `<state dir>/instances/<name>/data`. When pgrelocate runs
+//! as root and the server's OS user cannot reach the state directory (e.g. under `/root`,
+//! mode 0700), they go to `/var/lib/pgrelocate/<name>-<id>/data` instead, the way Debian
+//! keeps clusters under `/var/lib/postgresql`; `--data-dir` overrides both.
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::endpoint::{Endpoint, EndpointError, SslMode};
+use crate::home::HomeError;
+use crate::inventory::{
+    InstanceId, InstanceKind, InstanceName, InstanceRecord, ManagedDetails, NameError, Store,
+    StoreError,
+};
+use crate::secrets::{self, CredentialStore, Keyring, Password, SecretError};
+use crate::server::ServerError;
+use crate::server::{self, config, control, discover, initdb, Installation, OsUser, RunState};
+use crate::sql::{self, ConnectionTest, SqlError};
+use crate::version::{MAX_MAJOR, MIN_MAJOR};
+
+/// Where managed data directories go when the state directory is out of the server user's
+/// reach (pgrelocate as root, state dir under `/root`).
+pub const ROOT_DATA_BASE: &str = "/var/lib/pgrelocate";
+
+/// Connect timeout for status checks (short: `list` checks every instance).
+pub const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why an instance operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceError {
+    #[error(transparent)]
+    Name(#[from] NameError),
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    #[error(transparent)]
+    Home(#[from] HomeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error("instance {0:?} is external: pgrelocate only connects to it")]
+    NotManaged(String),
+    #[error("PostgreSQL {0} is not supported (use {MIN_MAJOR} to {MAX_MAJOR})")]
+    UnsupportedMajor(u32),
+    #[error(
+        "no PostgreSQL {major} server binaries (initdb, pg_ctl, postgres) found on this host; \
+         install them or give their folder with --bin-dir"
+    )]
+    NoInstallation { major: u32 },
+    #[error("{0} holds no PostgreSQL server binaries")]
+    NotAnInstallation(PathBuf),
+    #[error("{bin_dir} holds PostgreSQL {found}, not {wanted}")]
+    WrongMajor {
+        bin_dir: PathBuf,
+        found: String,
+        wanted: u32,
+    },
+    #[error("{bin_dir} lacks {missing}; a managed instance needs initdb, pg_ctl and postgres")]
+    CannotRunServers { bin_dir: PathBuf, missing: String },
+    #[error("{0} exists and is not empty; give a new or empty data directory")]
+    DataDirNotEmpty(PathBuf),
+    #[error("{0} already exists; remove it or choose another name or --data-dir")]
+    InstanceDirExists(PathBuf),
+    #[error("port {0} is already in use on this host; choose another with --port")]
+    PortInUse(u16),
+    #[error("no free TCP port found between 5433 and 6432; choose one with --port")]
+    NoFreePort,
+    #[error("background task failed: {0}")]
+    Join(String),
+}
+
+/// The instance operations over one state directory.
+pub struct Instances {
+    store: Store,
+    state_dir: PathBuf,
+    keyring: Result<Arc<dyn CredentialStore>, Arc<SecretError>>,
+}
+
+impl std::fmt::Debug for Instances {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instances")
+            .field("state_dir", &self.state_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request to register an external instance.
+#[derive(Debug, Clone)]
+pub struct RegisterRequest {
+    /// Name to register it under.
+    pub name: String,
+    /// How to reach it.
+    pub endpoint: Endpoint,
+    /// Password to keep in the keyring; `None` relies on `~/.pgpass` or trust.
+    pub password: Option<Password>,
+    /// Test the connection first (and store nothing if it fails).
+    pub test: bool,
+}
+
+/// A request to create a managed instance.
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    /// Name of the new instance.
+    pub name: String,
+    /// PostgreSQL major version.
+    pub major: u32,
+    /// TCP port; a free one when `None`.
+    pub port: Option<u16>,
+    /// Data directory; under the state directory when `None`.
+    pub data_dir: Option<PathBuf>,
+    /// Binaries folder; discovered when `None`.
+    pub bin_dir: Option<PathBuf>,
+}
+
+/// What `instance status` and `instance list` report about one instance.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceStatus {
+    /// The stored instance.
+    #[serde(flatten)]
+    pub instance: InstanceRecord,
+    /// External or managed.
+    pub kind: InstanceKind,
+    /// Running, stopped, missing, unreachable or unknown.
+    pub state: State,
+    /// What "test connection" found, when it could connect.
+    pub connection: Option<ConnectionTest>,
+    /// Why the connection test (or the status check) failed.
+    pub error: Option<String>,
+    /// Disk use of a managed instance.
+    pub storage: Option<Storage>,
+}
+
+/// An instance's state as a DBA would say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// The server answers (it may still refuse our login: see `error`).
+    Running,
+    /// Managed and stopped.
+    Stopped,
+    /// Managed, but its data directory is gone.
+    Missing,
+    /// External and not answering.
+    Unreachable,
+    /// Could not be determined (see `error`).
+    Unknown,
+}
+
+impl State {
+    /// Lower-case word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Running => "running",
+            State::Stopped => "stopped",
+            State::Missing => "missing",
+            State::Unreachable => "unreachable",
+            State::Unknown => "unknown",
+        }
+    }
+}
+
+/// Space used by a managed instance's data directory and left on its filesystem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Storage {
+    /// Bytes under the data directory.
+    pub used_bytes: u64,
+    /// Bytes available to the server on that filesystem.
+    pub free_bytes: u64,
+}
+
+/// What `remove` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Removal {
+    /// The forgotten instance.
+    pub instance: InstanceRecord,
+    /// Folder deleted (only ever one pgrelocate created).
+    pub deleted_dir: Option<PathBuf>,
+    /// Data directory left in place because pgrelocate did not create it.
+    pub kept_data_dir: Option<PathBuf>,
+    /// Something that could not be cleaned up (e.g. the keyring was unreachable).
+    pub warning: Option<String>,
+}
+
+impl Instances {
+    /// Opens the state directory with the OS keyring (an unreachable keyring is reported
+    /// only by the operations that need it).
+    pub fn open(state_dir: &Path) -> Result<Instances, InstanceError> {
+        let keyring = Keyring::os()
+            .map(|k| Arc::new(k) as Arc<dyn CredentialStore>)
+            .map_err(Arc::new);
+        Self::with_credentials(state_dir, keyring)
+    }
+
+    /// Opens the state directory with the given credential store (tests: the in-memory one).
+    pub fn with_credentials(
+        state_dir: &Path,
+        keyring: Result<Arc<dyn CredentialStore>, Arc<SecretError>>,
+    ) -> Result<Instances, InstanceError> {
+        Ok(Instances {
+            store: Store::open(state_dir)?,
+            state_dir: state_dir.to_path_buf(),
+            keyring,
+        })
+    }
+
+    /// The state store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The state directory.
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    fn keyring(&self) -> Result<Arc<dyn CredentialStore>, InstanceError> {
+        self.keyring.clone().map_err(|e| {
+            InstanceError::Secret(match &*e {
+                SecretError::NoKeyring { reason, hint } => SecretError::NoKeyring {
+                    reason: reason.clone(),
+                    hint,
+                },
+                other => SecretError::Keyring(other.to_string()),
+            })
+        })
+    }
+
+    async fn keyring_save(
+        &self,
+        id: &InstanceId,
+        password: &Password,
+    ) -> Result<(), InstanceError> {
+        let keyring = self.keyring()?;
+        let (id, password) = (id.clone(), password.clone());
+        blocking(move || keyring.save(&id, &password)).await
+    }
+
+    async fn keyring_forget(&self, id: &InstanceId) -> Result<(), InstanceError> {
+        let keyring = self.keyring()?;
+        let id = id.clone();
+        blocking(move || keyring.forget(&id)).await
+    }
+
+    /// The password for an instance: keyring, then `~/.pgpass` / `PGPASSFILE`.
+    pub async fn password_for(
+        &self,
+        record: &InstanceRecord,
+    ) -> Result<Option<Password>, InstanceError> {
+        let keyring = self.keyring.clone();
+        let (id, endpoint) = (record.id.clone(), record.endpoint.clone());
+        let found = blocking(move || {
+            let store: Result<&dyn CredentialStore, &SecretError> = match &keyring {
+                Ok(k) => Ok(k.as_ref()),
+                Err(e) => Err(e.as_ref()),
+            };
+            secrets::find_password(store, &id, &endpoint)
+        })
+        .await?;
+        Ok(found.map(|(p, _)| p))
+    }
+
+    /// Registers an external instance. With `test`, the connection is tried first; on any
+    /// failure nothing is stored, neither row nor password.
+    pub async fn register(
+        &self,
+        request: RegisterRequest,
+    ) -> Result<(InstanceRecord, Option<ConnectionTest>), InstanceError> {
+        let name = InstanceName::new(&request.name)?;
+        request.endpoint.validate()?;
+        if self.store.find_instance(name.as_str())?.is_some() {
+            return Err(StoreError::DuplicateName(name.to_string()).into());
+        }
+        if request.password.is_some() {
+            self.keyring()?;
+        }
+        let tested = if request.test {
+            let password = match &request.password {
+                Some(p) => Some(p.clone()),
+                None => secrets::pgpass::lookup(&request.endpoint)?.map(|(p, _)| p),
+            };
+            Some(
+                sql::test_connection(
+                    &request.endpoint,
+                    password.as_ref(),
+                    sql::DEFAULT_CONNECT_TIMEOUT,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        let record = InstanceRecord::external(name, request.endpoint);
+        if let Some(p) = &request.password {
+            self.keyring_save(&record.id, p).await?;
+        }
+        match self.store.insert_instance(&record) {
+            Ok(stored) => {
+                tracing::info!(name = %stored.name, id = %stored.id, "registered external instance");
+                Ok((stored, tested))
+            }
+            Err(e) => {
+                if request.password.is_some() {
+                    let _ = self.keyring_forget(&record.id).await;
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// The installation to use for `major`: `bin_dir` (remembered for discovery) or the
+    /// newest one discovered.
+    pub async fn installation(
+        &self,
+        major: u32,
+        bin_dir: Option<&Path>,
+    ) -> Result<Installation, InstanceError> {
+        if !(MIN_MAJOR..=MAX_MAJOR).contains(&major) {
+            return Err(InstanceError::UnsupportedMajor(major));
+        }
+        let installation = match bin_dir {
+            Some(dir) => {
+                let dir = absolute(dir)?;
+                let found = Installation::inspect(&dir)
+                    .await?
+                    .ok_or_else(|| InstanceError::NotAnInstallation(dir.clone()))?;
+                if found.version.major != major {
+                    return Err(InstanceError::WrongMajor {
+                        bin_dir: dir,
+                        found: found.version.to_string(),
+                        wanted: major,
+                    });
+                }
+                self.store.add_bin_folder(&dir)?;
+                found
+            }
+            None => discover::find_major(major, &self.store.bin_folders()?)
+                .await
+                .ok_or(InstanceError::NoInstallation { major })?,
+        };
+        if !installation.can_run_servers {
+            let missing = discover::REQUIRED
+                .iter()
+                .filter(|r| !installation.has(r))
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(InstanceError::CannotRunServers {
+                bin_dir: installation.bin_dir,
+                missing,
+            });
+        }
+        Ok(installation)
+    }
+
+    /// Every installation found on this host (plus remembered folders).
+    pub async fn discover(&self) -> Result<Vec<Installation>, InstanceError> {
+        Ok(discover::discover(&self.store.bin_folders()?).await)
+    }
+
+    /// Creates a managed instance: initdb (UTF8, checksums, SCRAM, a generated superuser
+    /// password kept in the keyring), managed settings and pg_hba, then starts it. On any
+    /// failure everything it created is removed again.
+    pub async fn create(&self, request: CreateRequest) -> Result<InstanceRecord, InstanceError> {
+        let name = InstanceName::new(&request.name)?;
+        if self.store.find_instance(name.as_str())?.is_some() {
+            return Err(StoreError::DuplicateName(name.to_string()).into());
+        }
+        self.keyring()?;
+        let installation = self
+            .installation(request.major, request.bin_dir.as_deref())
+            .await?;
+        let os_user = OsUser::for_servers(None)?;
+        let port = match request.port {
+            Some(p) if !port_is_free(p) => return Err(InstanceError::PortInUse(p)),
+            Some(p) => p,
+            None => self.free_port(&[])?,
+        };
+        let id = InstanceId::generate();
+        let (data_dir, created_dir) = match &request.data_dir {
+            Some(dir) => self.prepare_given_data_dir(&absolute(dir)?, os_user.as_ref())?,
+            None => self.prepare_default_data_dir(&name, &id, os_user.as_ref())?,
+        };
+        let record = InstanceRecord {
+            id,
+            name,
+            endpoint: Endpoint::new("127.0.0.1", port, initdb::SUPERUSER, None, SslMode::Disable)?,
+            managed: Some(ManagedDetails {
+                data_dir: data_dir.clone(),
+                bin_dir: installation.bin_dir.clone(),
+                major: installation.version.major,
+                os_user: os_user.as_ref().map(|u| u.name.clone()),
+                created_dir: created_dir.clone(),
+            }),
+            created_at: String::new(),
+        };
+        let result = self
+            .build_managed(
+                record.clone(),
+                &installation,
+                request.port.is_none(),
+                os_user.as_ref(),
+            )
+            .await;
+        match result {
+            Ok(stored) => {
+                tracing::info!(name = %stored.name, id = %stored.id, data_dir = %data_dir.display(), port = stored.endpoint.port, "created managed instance");
+                Ok(stored)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "creating the instance failed; undoing");
+                let _ = control::stop(&installation.bin_dir, &data_dir, os_user.as_ref()).await;
+                if let Some(dir) = &created_dir {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+                let _ = self.keyring_forget(&record.id).await;
+                let _ = self.store.delete_instance(&record.id);
+                Err(e)
+            }
+        }
+    }
+
+    async fn build_managed(
+        &self,
+        mut record: InstanceRecord,
+        installation: &Installation,
+        port_chosen_here: bool,
+        os_user: Option<&OsUser>,
+    ) -> Result<InstanceRecord, InstanceError> {
+        let data_dir = record.managed.as_ref().expect("managed").data_dir.clone();
+        let password = generate_password()?;
+        initdb::initdb(&installation.bin_dir, &data_dir, &password, os_user).await?;
+        config::write_hba(&data_dir)?;
+        self.keyring_save(&record.id, &password).await?;
+        // A port found free can be taken before the server binds it (another pgrelocate,
+        // another test): when we chose it, move on to the next free one.
+        let mut tried = Vec::new();
+        loop {
+            let port = record.endpoint.port;
+            config::write_settings(&data_dir, &config::ManagedSettings::loopback(port))?;
+            match control::start(&installation.bin_dir, &data_dir, os_user).await {
+                Ok(()) => break,
+                Err(ServerError::StartFailed { log })
+                    if port_chosen_here
+                        && log.contains("Address already in use")
+                        && tried.len() < 10 =>
+                {
+                    tracing::info!(port, "port taken meanwhile; trying the next free one");
+                    tried.push(port);
+                    record.endpoint.port = self.free_port(&tried)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(self.store.insert_instance(&record)?)
+    }
+
+    fn prepare_given_data_dir(
+        &self,
+        dir: &Path,
+        os_user: Option<&OsUser>,
+    ) -> Result<(PathBuf, Option<PathBuf>), InstanceError> {
+        if dir.exists() {
+            let empty = std::fs::read_dir(dir)
+                .map_err(ServerError::io(dir))?
+                .next()
+                .is_none();
+            if !empty {
+                return Err(InstanceError::DataDirNotEmpty(dir.to_path_buf()));
+            }
+            if let Some(u) = os_user {
+                u.chown_tree(dir)?;
+            }
+            Ok((dir.to_path_buf(), None))
+        } else {
+            Ok((dir.to_path_buf(), Some(dir.to_path_buf())))
+        }
+    }
+
+    fn prepare_default_data_dir(
+        &self,
+        name: &InstanceName,
+        id: &InstanceId,
+        os_user: Option<&OsUser>,
+    ) -> Result<(PathBuf, Option<PathBuf>), InstanceError> {
+        let inside_state = self.state_dir.join("instances");
+        let instance_dir = match os_user {
+            Some(u) if !u.can_traverse(&inside_state) => {
+                tracing::info!(
+                    user = %u.name,
+                    "the state directory is out of the server user's reach; data goes under {ROOT_DATA_BASE}"
+                );
+                PathBuf::from(ROOT_DATA_BASE).join(format!("{name}-{}", id.short()))
+            }
+            _ => inside_state.join(name.as_str()),
+        };
+        if instance_dir.exists() {
+            return Err(InstanceError::InstanceDirExists(instance_dir));
+        }
+        let parent = instance_dir.parent().expect("has a parent");
+        std::fs::create_dir_all(parent).map_err(ServerError::io(parent))?;
+        server::os_user::create_private_dir(&instance_dir, os_user)?;
+        Ok((instance_dir.join("data"), Some(instance_dir)))
+    }
+
+    fn free_port(&self, also_skip: &[u16]) -> Result<u16, InstanceError> {
+        let taken: Vec<u16> = self
+            .store
+            .list_instances()?
+            .iter()
+            .filter(|r| r.endpoint.is_loopback())
+            .map(|r| r.endpoint.port)
+            .collect();
+        (5433..=6432)
+            .find(|p| !taken.contains(p) && !also_skip.contains(p) && port_is_free(*p))
+            .ok_or(InstanceError::NoFreePort)
+    }
+
+    fn managed(
+        &self,
+        name: &str,
+    ) -> Result<(InstanceRecord, ManagedDetails, Option<OsUser>), InstanceError> {
+        let record = self.store.instance_by_name(name)?;
+        let details = record
+            .managed
+            .clone()
+            .ok_or_else(|| InstanceError::NotManaged(name.to_string()))?;
+        let os_user = OsUser::for_servers(details.os_user.as_deref())?;
+        Ok((record, details, os_user))
+    }
+
+    /// Starts a managed instance (no-op when running).
+    pub async fn start(&self, name: &str) -> Result<InstanceRecord, InstanceError> {
+        let (record, m, user) = self.managed(name)?;
+        control::start(&m.bin_dir, &m.data_dir, user.as_ref()).await?;
+        Ok(record)
+    }
+
+    /// Stops a managed instance with a fast shutdown (no-op when stopped).
+    pub async fn stop(&self, name: &str) -> Result<InstanceRecord, InstanceError> {
+        let (record, m, user) = self.managed(name)?;
+        control::stop(&m.bin_dir, &m.data_dir, user.as_ref()).await?;
+        Ok(record)
+    }
+
+    /// The status of one instance, with a connection test when it is up.
+    pub async fn status(&self, name: &str) -> Result<InstanceStatus, InstanceError> {
+        let record = self.store.instance_by_name(name)?;
+        Ok(self.status_of(record).await)
+    }
+
+    /// The status of every instance (checked concurrently), by name.
+    pub async fn list(&self) -> Result<Vec<InstanceStatus>, InstanceError> {
+        let records = self.store.list_instances()?;
+        Ok(futures::future::join_all(records.into_iter().map(|r| self.status_of(r))).await)
+    }
+
+    async fn status_of(&self, record: InstanceRecord) -> InstanceStatus {
+        let mut status = InstanceStatus {
+            kind: record.kind(),
+            state: State::Unknown,
+            connection: None,
+            error: None,
+            storage: None,
+            instance: record,
+        };
+        if let Some(m) = status.instance.managed.clone() {
+            status.storage = storage(&m.data_dir).await;
+            let run_state = match OsUser::for_servers(m.os_user.as_deref()) {
+                Ok(user) => control::status(&m.bin_dir, &m.data_dir, user.as_ref()).await,
+                Err(e) => Err(e),
+            };
+            match run_state {
+                Ok(RunState::Running) => status.state = State::Running,
+                Ok(RunState::Stopped) => {
+                    status.state = State::Stopped;
+                    return status;
+                }
+                Ok(RunState::Missing) => {
+                    status.state = State::Missing;
+                    status.error = Some(format!("data directory {} is gone", m.data_dir.display()));
+                    return status;
+                }
+                Err(e) => {
+                    status.error = Some(e.to_string());
+                    return status;
+                }
+            }
+        }
+        let password = match self.password_for(&status.instance).await {
+            Ok(p) => p,
+            Err(e) => {
+                status.error = Some(e.to_string());
+                return status;
+            }
+        };
+        match sql::test_connection(&status.instance.endpoint, password.as_ref(), STATUS_TIMEOUT)
+            .await
+        {
+            Ok(test) => {
+                status.state = State::Running;
+                status.connection = Some(test);
+            }
+            Err(e) => {
+                if matches!(
+                    e,
+                    SqlError::Unreachable { .. }
+                        | SqlError::Timeout { .. }
+                        | SqlError::Other { .. }
+                ) && status.kind == InstanceKind::External
+                {
+                    status.state = State::Unreachable;
+                } else if status.kind == InstanceKind::External {
+                    status.state = State::Running;
+                }
+                status.error = Some(e.to_string());
+            }
+        }
+        status
+    }
+
+    /// Forgets an instance and its password. A managed one is stopped first, and the folder
+    /// pgrelocate created for it is deleted; a data directory the user supplied is kept.
+    pub async fn remove(&self, name: &str) -> Result<Removal, InstanceError> {
+        let record = self.store.instance_by_name(name)?;
+        let mut removal = Removal {
+            instance: record.clone(),
+            deleted_dir: None,
+            kept_data_dir: None,
+            warning: None,
+        };
+        if let Some(m) = &record.managed {
+            let user = OsUser::for_servers(m.os_user.as_deref())?;
+            if m.bin_dir.is_dir() {
+                control::stop(&m.bin_dir, &m.data_dir, user.as_ref()).await?;
+            }
+            match &m.created_dir {
+                Some(dir) => {
+                    if dir.exists() {
+                        std::fs::remove_dir_all(dir).map_err(ServerError::io(dir))?;
+                    }
+                    removal.deleted_dir = Some(dir.clone());
+                }
+                None => removal.kept_data_dir = Some(m.data_dir.clone()),
+            }
+        }
+        if let Err(e) = self.keyring_forget(&record.id).await {
+            removal.warning = Some(format!("the password could not be deleted: {e}"));
+        }
+        self.store.delete_instance(&record.id)?;
+        tracing::info!(name = %record.name, id = %record.id, "removed instance");
+        Ok(removal)
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SecretError> + Send + 'static,
+) -> Result<T, InstanceError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| InstanceError::Join(e.to_string()))?
+        .map_err(InstanceError::from)
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, InstanceError> {
+    std::path::absolute(path).map_err(|e| ServerError::io(path)(e).into())
+}
+
+fn port_is_free(port: u16) -> bool {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
+}
+
+/// A 32-character random password of letters and digits (no quoting issues anywhere).
+fn generate_password() -> Result<Password, InstanceError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| SecretError::Keyring(format!("no randomness: {e}")))?;
+    Ok(Password::new(
+        bytes
+            .iter()
+            .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+            .collect::<String>(),
+    ))
+}
+
+async fn storage(data_dir: &Path) -> Option<Storage> {
+    let dir = data_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let used_bytes = dir_size(&dir);
+        let free_bytes = free_space(&dir)?;
+        Some(Storage {
+            used_bytes,
+            free_bytes,
+        })
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    std::fs::read_dir(path)
+        .map(|entries| entries.flatten().map(|e| dir_size(&e.path())).sum())
+        .unwrap_or(0)
+}
+
+fn free_space(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs fills a plain struct from a NUL-terminated path.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        (libc::statvfs(c.as_ptr(), &mut st) == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_are_long_and_differ() {
+        let a = generate_password().unwrap();
+        let b = generate_password().unwrap();
+        assert_eq!(a.expose().len(), 32);
+        assert_ne!(a, b);
+        assert!(a.expose().chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+}
