@@ -109,7 +109,7 @@ impl SqlError {
                 },
             };
         }
-        let text = e.to_string();
+        let text = full_message(e);
         if text.contains("password missing") {
             return SqlError::PasswordMissing {
                 user: endpoint.user.clone(),
@@ -140,7 +140,7 @@ impl SqlError {
         }
         SqlError::Other {
             address,
-            reason: full_message(e),
+            reason: text,
         }
     }
 }
