@@ -3,6 +3,7 @@
 //! The CLI (`crates/cli`) and the desktop app (`src-tauri/`) are thin layers over this crate.
 
 pub mod assess;
+pub mod backup;
 pub mod endpoint;
 pub mod home;
 pub mod instances;

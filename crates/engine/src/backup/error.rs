@@ -1,0 +1,65 @@
+//! Why a base backup failed. Whatever the cause, the target is left as it was found.
+
+use std::path::PathBuf;
+
+use super::manifest::ManifestError;
+use crate::wire::{ServerError, WireError};
+
+/// A base backup failure.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0}")]
+    Option(String),
+    #[error("target directory {0} is not empty: choose an empty or new directory")]
+    TargetNotEmpty(PathBuf),
+    #[error("target {0} exists and is not a directory")]
+    TargetNotDirectory(PathBuf),
+    #[error(
+        "tablespace {oid} lives in {location}, which exists on this host and is not empty: \
+         map it elsewhere with --tablespace-mapping {location}=NEW_DIR"
+    )]
+    TablespaceNotEmpty { oid: u32, location: String },
+    #[error("tablespace {oid} target {target} is not empty: choose an empty or new directory")]
+    TablespaceTargetNotEmpty { oid: u32, target: PathBuf },
+    #[error("tablespace mapping {0} matches no tablespace of the source")]
+    UnusedMapping(PathBuf),
+    #[error("server-side compression needs a PostgreSQL 15 or later source (this one is {0})")]
+    CompressionUnsupported(String),
+    #[error("PostgreSQL {0} is not supported (10 to 18 are)")]
+    UnsupportedVersion(String),
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    #[error("the source reported a data checksum failure; the copy is not valid: {0}")]
+    DataCorruption(ServerError),
+    #[error("the source stopped the backup: {0}")]
+    Server(ServerError),
+    #[error("unexpected reply to BASE_BACKUP: {0}")]
+    Protocol(String),
+    #[error("refused archive entry {path:?}: {why}")]
+    UnsafeEntry { path: String, why: &'static str },
+    #[error("archive {archive} is not a valid tar stream: {message}")]
+    Archive { archive: String, message: String },
+    #[error("cannot {op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("backup manifest: {0}")]
+    Manifest(#[from] ManifestError),
+    #[error("the backup was cancelled")]
+    Cancelled,
+    #[error("the extraction thread stopped unexpectedly: {0}")]
+    Writer(String),
+}
+
+impl BackupError {
+    /// An I/O error on `path`.
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| BackupError::Io { op, path, source }
+    }
+}
