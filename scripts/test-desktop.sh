@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The desktop app's tests alone: UI type check and unit tests (Vitest), the production UI
+# build, then the end-to-end tests that drive the real window through tauri-driver and
+# WebKitWebDriver under Xvfb. Installs what is missing, like scripts/test.sh.
+#
+#   bash scripts/test-desktop.sh                   # everything above
+#   bash scripts/test-desktop.sh -E 'test(smoke)'  # extra arguments go to cargo nextest
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+ensure_packages "${TEST_PACKAGES[@]}"
+ensure_rust
+ensure_nextest
+ensure_node_modules
+ensure_tauri_driver
+
+say "UI type check"
+npm run --silent typecheck
+
+say "UI unit tests (vitest)"
+npm test
+
+# The custom-protocol feature embeds dist/ into the app binary the end-to-end tests launch.
+build_ui
+
+say "desktop end-to-end tests (real window under Xvfb)"
+xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- \
+    cargo nextest run -p pgrelocate-desktop --features custom-protocol -E 'binary(/^e2e_/)' "$@"
