@@ -76,6 +76,8 @@ pub enum InstanceError {
     PortInUse(u16),
     #[error("no free TCP port found between 5433 and 6432; choose one with --port")]
     NoFreePort,
+    #[error("a sandbox already exists ({0:?}); remove it first with `pgrelocate sandbox remove`")]
+    SandboxExists(String),
     #[error("background task failed: {0}")]
     Join(String),
 }
