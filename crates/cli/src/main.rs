@@ -2,7 +2,9 @@
 
 mod args;
 mod exit;
+mod instance;
 mod logging;
+mod sandbox;
 
 use clap::Parser;
 
@@ -29,7 +31,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         .map_err(|e| CliError::Operational(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Instance(_) => Err(CliError::not_built("instance")),
+            Command::Instance(command) => instance::run(command).await,
             Command::Assess(_) => Err(CliError::not_built("assess")),
             Command::Report(_) => Err(CliError::not_built("report")),
             Command::Migrate(_) => Err(CliError::not_built("migrate")),
@@ -37,7 +39,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Command::Switchover(_) => Err(CliError::not_built("switchover")),
             Command::Failover(_) => Err(CliError::not_built("failover")),
             Command::Backup(_) => Err(CliError::not_built("backup")),
-            Command::Sandbox(_) => Err(CliError::not_built("sandbox")),
+            Command::Sandbox(command) => sandbox::run(command).await,
             Command::Home => {
                 let dir = pgrelocate_engine::home::state_dir()
                     .map_err(|e| CliError::Operational(e.to_string()))?;

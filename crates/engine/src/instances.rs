@@ -76,6 +76,11 @@ pub enum InstanceError {
     PortInUse(u16),
     #[error("no free TCP port found between 5433 and 6432; choose one with --port")]
     NoFreePort,
+    #[error(
+        "a managed instance keeps its generated superuser password in the OS keyring, and no \
+         keyring is reachable: {0}"
+    )]
+    KeyringNeeded(String),
     #[error("a sandbox already exists ({0:?}); remove it first with `pgrelocate sandbox remove`")]
     SandboxExists(String),
     #[error("background task failed: {0}")]
@@ -378,7 +383,10 @@ impl Instances {
         if self.store.find_instance(name.as_str())?.is_some() {
             return Err(StoreError::DuplicateName(name.to_string()).into());
         }
-        self.keyring()?;
+        if let Err(InstanceError::Secret(SecretError::NoKeyring { reason, hint })) = self.keyring()
+        {
+            return Err(InstanceError::KeyringNeeded(format!("{reason}{hint}")));
+        }
         let installation = self
             .installation(request.major, request.bin_dir.as_deref())
             .await?;

@@ -1,0 +1,429 @@
+//! `pgrelocate instance …`: register, create, start, stop, status, remove, list, discover.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use pgrelocate_engine::instances::{
+    CreateRequest, InstanceError, InstanceStatus, Instances, RegisterRequest,
+};
+use pgrelocate_engine::sql::ConnectionTest;
+use pgrelocate_engine::{Endpoint, Password, SslMode};
+use serde::Serialize;
+
+use crate::args::{CreateArgs, InstanceCommand, RegisterArgs, RemoveArgs, StatusArgs};
+use crate::exit::CliError;
+
+/// Runs one `instance` subcommand.
+pub async fn run(command: InstanceCommand) -> Result<i32, CliError> {
+    let instances = open()?;
+    match command {
+        InstanceCommand::List { json } => list(&instances, json).await,
+        InstanceCommand::Register(args) => register(&instances, args).await,
+        InstanceCommand::Create(args) => create(&instances, args).await,
+        InstanceCommand::Start(a) => {
+            instances.start(&a.name).await.map_err(engine)?;
+            println!("started {}", a.name);
+            Ok(0)
+        }
+        InstanceCommand::Stop(a) => {
+            instances.stop(&a.name).await.map_err(engine)?;
+            println!("stopped {} (fast shutdown)", a.name);
+            Ok(0)
+        }
+        InstanceCommand::Status(args) => status(&instances, args).await,
+        InstanceCommand::Remove(args) => remove(&instances, args).await,
+        InstanceCommand::Discover { json } => discover(&instances, json).await,
+    }
+}
+
+/// Opens the state directory with the OS keyring.
+pub fn open() -> Result<Instances, CliError> {
+    let dir =
+        pgrelocate_engine::home::state_dir().map_err(|e| CliError::Operational(e.to_string()))?;
+    Instances::open(&dir).map_err(engine)
+}
+
+/// Engine errors as CLI errors: bad input is a usage error (exit 2), the rest operational.
+pub fn engine(e: InstanceError) -> CliError {
+    match e {
+        InstanceError::Name(_)
+        | InstanceError::Endpoint(_)
+        | InstanceError::UnsupportedMajor(_) => CliError::Usage(e.to_string()),
+        other => CliError::Operational(other.to_string()),
+    }
+}
+
+/// Prints one JSON document on stdout.
+pub fn print_json(value: &impl Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::Operational(format!("cannot encode JSON: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Asks `question` on the terminal; without a terminal, refuses unless `--yes` was given.
+pub fn confirm(question: &str, yes: bool) -> Result<bool, CliError> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "refusing to delete without confirmation: pass --yes".into(),
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Operational(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+async fn register(instances: &Instances, args: RegisterArgs) -> Result<i32, CliError> {
+    let sslmode: SslMode = args
+        .sslmode
+        .parse()
+        .map_err(|e: pgrelocate_engine::endpoint::EndpointError| CliError::Usage(e.to_string()))?;
+    let mut endpoint = Endpoint::new(
+        &args.host,
+        args.port,
+        &args.user,
+        Some(&args.dbname),
+        sslmode,
+    )
+    .map_err(|e| CliError::Usage(e.to_string()))?;
+    if let Some(root) = &args.ssl_root_cert {
+        let root = std::path::absolute(root)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", root.display())))?;
+        if !root.is_file() {
+            return Err(CliError::Usage(format!(
+                "root certificate {} does not exist",
+                root.display()
+            )));
+        }
+        endpoint.ssl_root_cert = Some(root);
+    }
+    let password = if args.password_stdin {
+        Some(read_password_stdin()?)
+    } else if std::io::stdin().is_terminal() {
+        prompt_password(&endpoint)?
+    } else {
+        None
+    };
+    let (record, test) = instances
+        .register(RegisterRequest {
+            name: args.name,
+            endpoint,
+            password,
+            test: !args.no_test,
+        })
+        .await
+        .map_err(engine)?;
+    if args.json {
+        #[derive(Serialize)]
+        struct Registered<'a> {
+            instance: &'a pgrelocate_engine::inventory::InstanceRecord,
+            connection: &'a Option<ConnectionTest>,
+        }
+        print_json(&Registered {
+            instance: &record,
+            connection: &test,
+        })?;
+    } else {
+        println!("registered {} ({})", record.name, record.endpoint.address());
+        if let Some(t) = &test {
+            println!("  {}", describe_test(t));
+        }
+    }
+    Ok(0)
+}
+
+fn read_password_stdin() -> Result<Password, CliError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::Operational(format!("cannot read the password from stdin: {e}")))?;
+    let value = line.strip_suffix('\n').unwrap_or(&line);
+    let value = value.strip_suffix('\r').unwrap_or(value);
+    if value.is_empty() {
+        return Err(CliError::Usage(
+            "--password-stdin read an empty password".into(),
+        ));
+    }
+    Ok(Password::new(value))
+}
+
+/// libpq-style interactive prompt; Enter alone means "no password here" (rely on
+/// ~/.pgpass or trust).
+fn prompt_password(endpoint: &Endpoint) -> Result<Option<Password>, CliError> {
+    let prompt = format!(
+        "Password for {}@{} (Enter for none: use ~/.pgpass): ",
+        endpoint.user,
+        endpoint.address()
+    );
+    let value = rpassword::prompt_password(prompt)
+        .map_err(|e| CliError::Operational(format!("cannot read the password: {e}")))?;
+    Ok((!value.is_empty()).then(|| Password::new(value)))
+}
+
+fn describe_test(t: &ConnectionTest) -> String {
+    format!(
+        "PostgreSQL {} · {} · system identifier {} · {} · round trip {:.2} ms",
+        t.version,
+        t.role.as_str(),
+        t.system_identifier.as_deref().unwrap_or("(not readable)"),
+        t.tls
+            .as_deref()
+            .map(|v| format!("TLS {v}"))
+            .unwrap_or_else(|| "no TLS".into()),
+        t.round_trip_ms
+    )
+}
+
+async fn create(instances: &Instances, args: CreateArgs) -> Result<i32, CliError> {
+    let record = instances
+        .create(CreateRequest {
+            name: args.name,
+            major: args.major,
+            port: args.port,
+            data_dir: args.data_dir,
+            bin_dir: args.bin_dir,
+        })
+        .await
+        .map_err(engine)?;
+    if args.json {
+        print_json(&record)?;
+    } else {
+        let m = record
+            .managed
+            .as_ref()
+            .expect("created instances are managed");
+        println!(
+            "created {}: PostgreSQL {} on {}, running",
+            record.name,
+            m.major,
+            record.endpoint.address()
+        );
+        println!("  data directory {}", m.data_dir.display());
+        println!("  binaries       {}", m.bin_dir.display());
+        println!(
+            "  superuser {} (password in the OS keyring)",
+            record.endpoint.user
+        );
+    }
+    Ok(0)
+}
+
+async fn status(instances: &Instances, args: StatusArgs) -> Result<i32, CliError> {
+    let s = instances.status(&args.name).await.map_err(engine)?;
+    if args.json {
+        print_json(&s)?;
+        return Ok(0);
+    }
+    println!(
+        "{} ({}): {}",
+        s.instance.name,
+        s.kind.as_str(),
+        s.state.as_str()
+    );
+    println!("  endpoint  {}", endpoint_text(&s.instance.endpoint));
+    if let Some(m) = &s.instance.managed {
+        println!("  data      {}", m.data_dir.display());
+        println!(
+            "  binaries  {} (PostgreSQL {})",
+            m.bin_dir.display(),
+            m.major
+        );
+    }
+    if let Some(st) = &s.storage {
+        println!(
+            "  storage   {} used, {} free",
+            bytes(st.used_bytes),
+            bytes(st.free_bytes)
+        );
+    }
+    if let Some(t) = &s.connection {
+        println!("  {}", describe_test(t));
+    }
+    if let Some(e) = &s.error {
+        println!("  error     {e}");
+    }
+    Ok(0)
+}
+
+async fn remove(instances: &Instances, args: RemoveArgs) -> Result<i32, CliError> {
+    let record = instances
+        .store()
+        .instance_by_name(&args.name)
+        .map_err(|e| engine(e.into()))?;
+    let what = match record.managed.as_ref().and_then(|m| m.created_dir.as_ref()) {
+        Some(dir) => format!(
+            "Remove instance {:?}, stop it and delete {}?",
+            record.name.as_str(),
+            dir.display()
+        ),
+        None => format!("Remove instance {:?}?", record.name.as_str()),
+    };
+    if !confirm(&what, args.yes)? {
+        eprintln!("nothing removed");
+        return Ok(1);
+    }
+    let removal = instances.remove(&args.name).await.map_err(engine)?;
+    println!("removed {}", removal.instance.name);
+    if let Some(dir) = &removal.deleted_dir {
+        println!("  deleted {}", dir.display());
+    }
+    if let Some(dir) = &removal.kept_data_dir {
+        println!("  kept {} (pgrelocate did not create it)", dir.display());
+    }
+    if let Some(w) = &removal.warning {
+        eprintln!("pgrelocate: warning: {w}");
+    }
+    Ok(0)
+}
+
+async fn list(instances: &Instances, json: bool) -> Result<i32, CliError> {
+    let all = instances.list().await.map_err(engine)?;
+    if json {
+        print_json(&all)?;
+        return Ok(0);
+    }
+    if all.is_empty() {
+        println!("no instances: `pgrelocate instance register` or `instance create` adds one");
+        return Ok(0);
+    }
+    let rows: Vec<[String; 7]> = all.iter().map(row).collect();
+    print_table(
+        &[
+            "NAME",
+            "KIND",
+            "STATUS",
+            "ROLE",
+            "VERSION",
+            "ENDPOINT",
+            "STORAGE (used/free)",
+        ],
+        &rows,
+    );
+    Ok(0)
+}
+
+fn row(s: &InstanceStatus) -> [String; 7] {
+    let role = s
+        .connection
+        .as_ref()
+        .map(|t| t.role.as_str().to_string())
+        .unwrap_or_else(|| "-".into());
+    let version = s
+        .connection
+        .as_ref()
+        .map(|t| t.version.to_string())
+        .or_else(|| s.instance.managed.as_ref().map(|m| m.major.to_string()))
+        .unwrap_or_else(|| "-".into());
+    let storage = s
+        .storage
+        .map(|st| format!("{} / {}", bytes(st.used_bytes), bytes(st.free_bytes)))
+        .unwrap_or_else(|| "-".into());
+    [
+        s.instance.name.to_string(),
+        s.kind.as_str().into(),
+        s.state.as_str().into(),
+        role,
+        version,
+        endpoint_text(&s.instance.endpoint),
+        storage,
+    ]
+}
+
+fn endpoint_text(e: &Endpoint) -> String {
+    format!(
+        "{}@{}/{} sslmode={}",
+        e.user,
+        e.address(),
+        e.dbname,
+        e.sslmode
+    )
+}
+
+/// Prints aligned columns.
+pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(|h| h.chars().count());
+    for r in rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                out.push_str(cell);
+            } else {
+                out.push_str(cell);
+                out.push_str(&" ".repeat(w - cell.chars().count() + 2));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header.to_vec());
+    for r in rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+}
+
+/// Bytes for people: `1.5 GiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+async fn discover(instances: &Instances, json: bool) -> Result<i32, CliError> {
+    let found = instances.discover().await.map_err(engine)?;
+    if json {
+        print_json(&found)?;
+        return Ok(0);
+    }
+    if found.is_empty() {
+        println!(
+            "no PostgreSQL installation found; install one or use `instance create --bin-dir`"
+        );
+        return Ok(0);
+    }
+    let rows: Vec<[String; 4]> = found
+        .iter()
+        .map(|i| {
+            [
+                i.version.to_string(),
+                i.bin_dir.display().to_string(),
+                if i.can_run_servers { "yes" } else { "no" }.to_string(),
+                i.binaries.join(" "),
+            ]
+        })
+        .collect();
+    print_table(&["VERSION", "BIN DIR", "SERVERS", "BINARIES"], &rows);
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_a_person_would_say_them() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+    }
+}

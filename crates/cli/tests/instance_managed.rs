@@ -1,0 +1,96 @@
+//! Managed instances and the sandbox through the CLI, with the real Secret Service.
+
+mod instance_support;
+
+use instance_support::{require_keyring, stderr, Cli};
+
+fn bin_dir(major: u32) -> String {
+    pgrelocate_testkit::Installation::embedded(major)
+        .unwrap()
+        .bin_dir()
+        .display()
+        .to_string()
+}
+
+#[test]
+fn create_stop_start_status_remove() {
+    require_keyring();
+    let mut cli = Cli::new();
+    let bin = bin_dir(13);
+    let created = cli.json(&[
+        "instance",
+        "create",
+        "dest 13",
+        "--major",
+        "13",
+        "--bin-dir",
+        &bin,
+        "--json",
+    ]);
+    let data_dir = created["managed"]["data_dir"].as_str().unwrap().to_string();
+    assert!(std::path::Path::new(&data_dir).join("PG_VERSION").exists());
+
+    let status = cli.json(&["instance", "status", "dest 13", "--json"]);
+    assert_eq!(status["state"], "running");
+    assert_eq!(status["connection"]["version"]["major"], 13);
+    assert!(status["storage"]["used_bytes"].as_u64().unwrap() > 0);
+
+    assert!(cli.ok(&["instance", "stop", "dest 13"]).contains("stopped"));
+    assert_eq!(
+        cli.json(&["instance", "status", "dest 13", "--json"])["state"],
+        "stopped"
+    );
+    cli.ok(&["instance", "start", "dest 13"]);
+    let list = cli.json(&["instance", "list", "--json"]);
+    assert_eq!(list[0]["state"], "running");
+    assert_eq!(list[0]["kind"], "managed");
+
+    // Without a terminal, remove wants --yes and deletes nothing.
+    let out = cli.run(&["instance", "remove", "dest 13"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--yes"));
+    assert!(std::path::Path::new(&data_dir).exists());
+
+    cli.ok(&["instance", "remove", "dest 13", "--yes"]);
+    assert!(!std::path::Path::new(&data_dir).exists());
+    assert_eq!(
+        cli.json(&["instance", "list", "--json"]),
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn sandbox_create_and_remove() {
+    require_keyring();
+    let mut cli = Cli::new();
+    let bin = bin_dir(18);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pgrelocate"))
+        .args(["sandbox", "create", "--major", "18"])
+        .env("PGRELOCATE_HOME", cli.state_dir())
+        .env("PGRELOCATE_BIN_DIRS", &bin)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("sandbox ready: PostgreSQL 18"), "{text}");
+    let list = cli.json(&["instance", "list", "--json"]);
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sandbox-dest", "sandbox-source"]);
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["state"] == "running"));
+    assert!(cli
+        .ok(&["sandbox", "remove", "--yes"])
+        .contains("removed sandbox-dest, sandbox-source"));
+    assert_eq!(
+        cli.json(&["instance", "list", "--json"]),
+        serde_json::json!([])
+    );
+}
