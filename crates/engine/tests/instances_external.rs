@@ -316,3 +316,59 @@ async fn a_wrong_password_or_closed_port_stores_nothing() {
     inst.register(req).await.unwrap();
     assert_eq!(inst.store().list_instances().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_pgpass_file_is_honoured_with_libpq_rules() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::builder(15).start().await.unwrap();
+    cluster.create_role(ROLE, Some(PASSWORD), "").await.unwrap();
+    let escape = |s: &str| s.replace('\\', "\\\\").replace(':', "\\:");
+    let pgpass = dir.path().join("pgpass");
+    std::fs::write(
+        &pgpass,
+        format!(
+            "# other servers first\nelsewhere:*:*:*:nope\n127.0.0.1:{}:*:{}:{}\n",
+            cluster.port(),
+            escape(ROLE),
+            escape(PASSWORD)
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Each test runs in its own process under nextest, so the variable stays ours.
+    std::env::set_var("PGPASSFILE", &pgpass);
+    let keyring = Arc::new(Keyring::in_memory());
+    let inst = instances(dir.path(), &keyring);
+    let ep = endpoint("127.0.0.1", cluster.port(), SslMode::Disable, None);
+    let (record, test) = inst
+        .register(RegisterRequest {
+            name: "via pgpass".into(),
+            endpoint: ep.clone(),
+            password: None,
+            test: true,
+        })
+        .await
+        .unwrap();
+    assert!(test.is_some());
+    assert_eq!(
+        keyring.load(&record.id).unwrap(),
+        None,
+        "nothing goes to the keyring"
+    );
+    assert!(inst
+        .status("via pgpass")
+        .await
+        .unwrap()
+        .connection
+        .is_some());
+
+    // libpq ignores a password file others can read; so do we.
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let status = inst.status("via pgpass").await.unwrap();
+    let error = status.error.unwrap_or_default();
+    assert!(
+        error.contains("asks for a password and none was found"),
+        "{error}"
+    );
+}
