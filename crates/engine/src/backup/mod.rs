@@ -189,9 +189,10 @@ async fn copy(
         .and_then(|r| r);
     let (end_lsn, written) = match (received, written) {
         (Ok(end), Ok(w)) => (end, w),
-        // The receiver's error is the cause; the writer only saw the stream stop.
+        // When the writer failed, the receiver only saw it stop listening; otherwise the
+        // receiver's error is the cause and the writer only saw the stream stop.
+        (Err(BackupError::Writer(_)), Err(e)) | (Ok(_), Err(e)) => return Err(e),
         (Err(e), _) => return Err(e),
-        (Ok(_), Err(e)) => return Err(e),
     };
     let _ = conn.close().await;
 

@@ -379,19 +379,27 @@ pub fn write_archives(
     while let Some(event) = rx.blocking_recv() {
         match event {
             ArchiveEvent::Archive(target) => {
-                let reader = EventReader::new(&mut rx);
-                let decoded = decoder(compression, reader).map_err(|e| BackupError::Archive {
+                let bad = |message: String| BackupError::Archive {
                     archive: target.name.clone(),
-                    message: e.to_string(),
-                })?;
-                let mut rest = extractor.extract(decoded, &target)?;
-                // Skip the end-of-archive blocks (and anything after them) up to the archive's end.
-                std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| {
-                    BackupError::Archive {
-                        archive: target.name.clone(),
-                        message: e.to_string(),
-                    }
-                })?;
+                    message,
+                };
+                let mut reader = EventReader::new(&mut rx);
+                {
+                    let decoded =
+                        decoder(compression, &mut reader).map_err(|e| bad(e.to_string()))?;
+                    let mut rest = extractor.extract(decoded, &target)?;
+                    // Skip the end-of-archive blocks (and anything after them).
+                    std::io::copy(&mut rest, &mut std::io::sink())
+                        .map_err(|e| bad(e.to_string()))?;
+                }
+                // A decoder stops at the end of its frame without reading the archive's end.
+                let extra = std::io::copy(&mut reader, &mut std::io::sink())
+                    .map_err(|e| bad(e.to_string()))?;
+                if extra > 0 {
+                    return Err(bad(format!(
+                        "{extra} bytes follow the end of the compressed archive"
+                    )));
+                }
             }
             ArchiveEvent::Manifest => {
                 let mut bytes = Vec::new();
