@@ -1,6 +1,7 @@
 //! `pgrelocate`: the headless command line over the engine. See `pgrelocate --help`.
 
 mod args;
+mod backup;
 mod exit;
 mod instance;
 mod logging;
@@ -38,7 +39,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Command::Task(_) => Err(CliError::not_built("task")),
             Command::Switchover(_) => Err(CliError::not_built("switchover")),
             Command::Failover(_) => Err(CliError::not_built("failover")),
-            Command::Backup(_) => Err(CliError::not_built("backup")),
+            Command::Backup(args) => backup::run(args).await,
             Command::Sandbox(command) => sandbox::run(command).await,
             Command::Home => {
                 let dir = pgrelocate_engine::home::state_dir()

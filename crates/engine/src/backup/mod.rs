@@ -26,7 +26,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 pub use error::BackupError;
-pub use options::{BackupOptions, Compression, MaxRate, Owner, TablespaceMapping};
+pub use options::{BackupOptions, Compression, MaxRate, OptionError, Owner, TablespaceMapping};
 pub use progress::{BackupProgress, Phase};
 
 use crate::endpoint::Endpoint;

@@ -8,6 +8,17 @@ use serde::{Deserialize, Serialize};
 
 use super::error::BackupError;
 
+/// An option value that cannot be used (bad mapping, rate, compression name).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct OptionError(pub String);
+
+impl From<OptionError> for BackupError {
+    fn from(e: OptionError) -> Self {
+        BackupError::Option(e.0)
+    }
+}
+
 /// Server-side compression of the archives (PostgreSQL 15+).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -36,7 +47,7 @@ impl Compression {
 }
 
 impl FromStr for Compression {
-    type Err = BackupError;
+    type Err = OptionError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
@@ -44,7 +55,7 @@ impl FromStr for Compression {
             "lz4" => Ok(Compression::Lz4),
             "zstd" => Ok(Compression::Zstd),
             "gzip" => Ok(Compression::Gzip),
-            other => Err(BackupError::Option(format!(
+            other => Err(OptionError(format!(
                 "unknown compression {other:?}: use none, lz4, zstd or gzip"
             ))),
         }
@@ -61,11 +72,11 @@ pub struct TablespaceMapping {
 }
 
 impl FromStr for TablespaceMapping {
-    type Err = BackupError;
+    type Err = OptionError;
 
     /// Parses `OLD=NEW`; `\=` stands for a literal `=` (as in pg_basebackup).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = |why: &str| BackupError::Option(format!("tablespace mapping {s:?}: {why}"));
+        let bad = |why: &str| OptionError(format!("tablespace mapping {s:?}: {why}"));
         let mut parts = vec![String::new()];
         let mut chars = s.chars();
         while let Some(c) = chars.next() {
@@ -113,9 +124,9 @@ pub struct MaxRate {
 
 impl MaxRate {
     /// A rate in kB/s, checked against the server's limits.
-    pub fn from_kb_per_sec(kb: u64) -> Result<Self, BackupError> {
+    pub fn from_kb_per_sec(kb: u64) -> Result<Self, OptionError> {
         if !(32..=1_048_576).contains(&kb) {
-            return Err(BackupError::Option(format!(
+            return Err(OptionError(format!(
                 "transfer rate {kb} kB/s is outside 32 kB/s..1 GB/s"
             )));
         }
@@ -131,12 +142,12 @@ impl MaxRate {
 }
 
 impl FromStr for MaxRate {
-    type Err = BackupError;
+    type Err = OptionError;
 
     /// Bytes per second with an optional `k`, `M` or `G` suffix (`500k`, `50M`, `1G`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        let bad = || BackupError::Option(format!("{s:?} is not a rate (e.g. 500k, 50M, 1G)"));
+        let bad = || OptionError(format!("{s:?} is not a rate (e.g. 500k, 50M, 1G)"));
         let (number, scale) = match t.char_indices().last() {
             Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
             Some((i, 'M' | 'm')) => (&t[..i], 1 << 20),
