@@ -219,3 +219,51 @@ fn hostile_input_is_refused_with_a_usage_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn odd_characters_round_trip_through_the_cli() {
+    let mut cli = Cli::new();
+    let name = "naïve \"quoted\" 'name' \\ 東京";
+    let host = "db-'ü\\x.example";
+    let user = "mig r'ä\"\\";
+    let dbname = "données \"x\" \\y";
+    cli.ok(&[
+        "instance",
+        "register",
+        name,
+        "--host",
+        host,
+        "--port",
+        "6543",
+        "--user",
+        user,
+        "--dbname",
+        dbname,
+        "--sslmode",
+        "verify-full",
+        "--no-test",
+    ]);
+    let list = cli.json(&["instance", "list", "--json"]);
+    let e = &list[0]["endpoint"];
+    assert_eq!(list[0]["name"], name);
+    assert_eq!(e["host"], host);
+    assert_eq!(e["port"], 6543);
+    assert_eq!(e["user"], user);
+    assert_eq!(e["dbname"], dbname);
+    assert_eq!(e["sslmode"], "verify-full");
+    assert_eq!(list[0]["state"], "unreachable");
+    let out = cli.run(&[
+        "instance",
+        "register",
+        name,
+        "--host",
+        "h",
+        "--port",
+        "1",
+        "--user",
+        "u",
+        "--no-test",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+}

@@ -607,33 +607,37 @@ impl Instances {
                 }
             }
         }
-        let password = match self.password_for(&status.instance).await {
-            Ok(p) => p,
-            Err(e) => {
-                status.error = Some(e.to_string());
-                return status;
-            }
+        // Without a keyring, still find out whether the server answers; its password
+        // question is then answered by the keyring's error.
+        let (password, lookup_error) = match self.password_for(&status.instance).await {
+            Ok(p) => (p, None),
+            Err(e) => (None, Some(e)),
         };
-        match sql::test_connection(&status.instance.endpoint, password.as_ref(), STATUS_TIMEOUT)
-            .await
-        {
+        let endpoint = &status.instance.endpoint;
+        match sql::test_connection(endpoint, password.as_ref(), STATUS_TIMEOUT).await {
             Ok(test) => {
                 status.state = State::Running;
                 status.connection = Some(test);
             }
             Err(e) => {
-                if matches!(
+                let answered = !matches!(
                     e,
                     SqlError::Unreachable { .. }
                         | SqlError::Timeout { .. }
                         | SqlError::Other { .. }
-                ) && status.kind == InstanceKind::External
-                {
-                    status.state = State::Unreachable;
-                } else if status.kind == InstanceKind::External {
-                    status.state = State::Running;
+                        | SqlError::TlsSettings(_)
+                );
+                if status.kind == InstanceKind::External {
+                    status.state = if answered {
+                        State::Running
+                    } else {
+                        State::Unreachable
+                    };
                 }
-                status.error = Some(e.to_string());
+                status.error = Some(match (e, lookup_error) {
+                    (SqlError::PasswordMissing { .. }, Some(lookup)) => lookup.to_string(),
+                    (e, _) => e.to_string(),
+                });
             }
         }
         status
