@@ -748,6 +748,28 @@ fn free_space(path: &Path) -> Option<u64> {
 mod tests {
     use super::*;
 
+    /// The desktop app shares one `Instances` between async commands on a multi-threaded
+    /// runtime: it and its futures must be `Send + Sync` / `Send`.
+    #[test]
+    fn instances_can_be_shared_across_tasks() {
+        fn shared<T: Send + Sync>(_: &T) {}
+        fn sendable<F: std::future::Future + Send>(_: F) {}
+        let dir = tempfile::tempdir().unwrap();
+        let keyring: Arc<dyn CredentialStore> = Arc::new(Keyring::in_memory());
+        let inst = Instances::with_credentials(dir.path(), Ok(keyring)).unwrap();
+        shared(&inst);
+        sendable(inst.list());
+        sendable(inst.create(CreateRequest::default()));
+        sendable(inst.register(RegisterRequest {
+            name: "x".into(),
+            endpoint: Endpoint::new("h", 1, "u", None, SslMode::Disable).unwrap(),
+            password: None,
+            test: false,
+        }));
+        sendable(inst.remove("x"));
+        sendable(crate::sandbox::create(&inst, None));
+    }
+
     #[test]
     fn generated_passwords_are_long_and_differ() {
         let a = generate_password().unwrap();
