@@ -7,7 +7,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Move a whole PostgreSQL instance (10–18) onto an empty destination by physical streaming
 /// replication, then switch workloads over with no acknowledged commit lost.
 #[derive(Debug, Parser)]
-#[command(name = "pgrelocate", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "pgrelocate",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -391,8 +396,16 @@ mod tests {
     fn refuses_a_port_out_of_range() {
         for port in ["0", "70000", "x"] {
             let err = Cli::try_parse_from([
-                "pgrelocate", "instance", "register", "src", "--host", "h", "--port", port,
-                "--user", "u",
+                "pgrelocate",
+                "instance",
+                "register",
+                "src",
+                "--host",
+                "h",
+                "--port",
+                port,
+                "--user",
+                "u",
             ])
             .unwrap_err();
             assert_eq!(err.exit_code(), 2);

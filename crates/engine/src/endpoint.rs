@@ -78,7 +78,7 @@ impl FromStr for SslMode {
 pub enum EndpointError {
     #[error("host is empty")]
     EmptyHost,
-    #[error("host {0:?} contains whitespace or a control character")]
+    #[error("host {0:?} contains a control character, or whitespace in a network host name")]
     HostCharacters(String),
     #[error("host is longer than 255 characters")]
     HostTooLong,
@@ -142,11 +142,9 @@ impl Endpoint {
         if self.host.len() > 255 {
             return Err(EndpointError::HostTooLong);
         }
-        if self
-            .host
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-        {
+        // A socket directory is a path and may hold spaces; a network host never does.
+        let bad_char = |c: char| c.is_control() || (c.is_whitespace() && !self.is_unix_socket());
+        if self.host.chars().any(bad_char) {
             return Err(EndpointError::HostCharacters(self.host.clone()));
         }
         if self.port == 0 {
@@ -209,7 +207,10 @@ mod tests {
     #[test]
     fn refuses_hostile_input() {
         assert_eq!(parse_port("0"), Err(EndpointError::Port("0".into())));
-        assert_eq!(parse_port("70000"), Err(EndpointError::Port("70000".into())));
+        assert_eq!(
+            parse_port("70000"),
+            Err(EndpointError::Port("70000".into()))
+        );
         assert_eq!(parse_port("5432"), Ok(5432));
         assert!(matches!(
             Endpoint::new("db\nevil", 5432, "u", None, SslMode::Prefer),
@@ -231,12 +232,26 @@ mod tests {
 
     #[test]
     fn keeps_quotes_backslashes_and_non_ascii_in_names() {
-        let e = Endpoint::new("db.example", 5432, "mig'r\\ä tør", Some("données \"x\""), SslMode::VerifyFull)
-            .unwrap();
+        let e = Endpoint::new(
+            "db.example",
+            5432,
+            "mig'r\\ä tør",
+            Some("données \"x\""),
+            SslMode::VerifyFull,
+        )
+        .unwrap();
         let json = serde_json::to_string(&e).unwrap();
         let back: Endpoint = serde_json::from_str(&json).unwrap();
         assert_eq!(back, e);
         assert_eq!(back.user, "mig'r\\ä tør");
+    }
+
+    #[test]
+    fn a_socket_directory_may_hold_spaces_but_a_network_host_may_not() {
+        let e = Endpoint::new("/tmp/my sockets/ä'\\", 5432, "u", None, SslMode::Disable).unwrap();
+        assert!(e.is_unix_socket() && e.is_loopback());
+        assert!(Endpoint::new("db host", 5432, "u", None, SslMode::Disable).is_err());
+        assert!(Endpoint::new("/tmp/a\nb", 5432, "u", None, SslMode::Disable).is_err());
     }
 
     #[test]

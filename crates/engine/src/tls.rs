@@ -63,9 +63,7 @@ pub fn client_config(
                 .build()
                 .map_err(|e| TlsError::Setup(e.to_string()))?;
             if mode == SslMode::VerifyFull {
-                builder
-                    .with_webpki_verifier(webpki)
-                    .with_no_client_auth()
+                builder.with_webpki_verifier(webpki).with_no_client_auth()
             } else {
                 builder
                     .dangerous()
@@ -216,6 +214,10 @@ impl ServerCertVerifier for ChainOnly {
 
 /// The name rustls checks the certificate against (an IP address or a DNS name).
 pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
-    ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_string())
-        .map_err(|e| TlsError::Setup(format!("host {host:?} is not a valid TLS name: {e}")))
+    ServerName::try_from(
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+    )
+    .map_err(|e| TlsError::Setup(format!("host {host:?} is not a valid TLS name: {e}")))
 }

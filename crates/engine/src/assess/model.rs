@@ -187,7 +187,11 @@ impl Report {
     /// The verdict the checks imply: error if any error, warning if any warning, else success.
     /// Skipped checks never pass silently: they only occur when something else failed.
     pub fn verdict_of(groups: &[Group]) -> Verdict {
-        let statuses = || groups.iter().flat_map(|g| g.checks.iter().map(|c| c.status));
+        let statuses = || {
+            groups
+                .iter()
+                .flat_map(|g| g.checks.iter().map(|c| c.status))
+        };
         if statuses().any(|s| s == Status::Error) {
             Verdict::Error
         } else if statuses().any(|s| s == Status::Warning) {
@@ -228,9 +232,7 @@ impl Report {
             Mode::Migration => "Migrate check",
             Mode::Dr => "DR check",
         };
-        let plural = |n: usize, word: &str| {
-            format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-        };
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         match self.verdict {
             Verdict::Success => format!("{what} passed"),
             Verdict::Warning => format!("{what} passed with {}", plural(c.warnings, "warning")),

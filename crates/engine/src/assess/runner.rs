@@ -49,7 +49,9 @@ pub fn waves<C>(checks: &[Check<C>]) -> Result<Vec<Vec<Check<C>>>, CatalogueErro
             .into_iter()
             .partition(|c| c.spec.depends_on.iter().all(|d| placed.contains_key(d)));
         if ready.is_empty() {
-            return Err(CatalogueError::Cycle(rest.iter().map(|c| c.spec.id).collect()));
+            return Err(CatalogueError::Cycle(
+                rest.iter().map(|c| c.spec.id).collect(),
+            ));
         }
         for c in &ready {
             placed.insert(c.spec.id, waves.len());
@@ -116,7 +118,10 @@ async fn run_one<C: Sync>(
     if !blocked_by.is_empty() {
         return skipped(
             &spec,
-            format!("skipped: depends on {}, which did not pass", blocked_by.join(", ")),
+            format!(
+                "skipped: depends on {}, which did not pass",
+                blocked_by.join(", ")
+            ),
             0,
         );
     }
@@ -203,7 +208,11 @@ mod tests {
     fn spec(id: &'static str, deps: &'static [&'static str]) -> CheckSpec {
         CheckSpec {
             id,
-            group: if id.starts_with("src") { "Source" } else { "Destination" },
+            group: if id.starts_with("src") {
+                "Source"
+            } else {
+                "Destination"
+            },
             title: id,
             fails_as: Level::Error,
             depends_on: deps,
@@ -212,17 +221,30 @@ mod tests {
 
     fn catalogue() -> Vec<Check<Ctx>> {
         vec![
-            Check { spec: spec("src.reachable", &[]), run: reach },
-            Check { spec: spec("src.login", &["src.reachable"]), run: login },
-            Check { spec: spec("dest.slow", &[]), run: slow },
+            Check {
+                spec: spec("src.reachable", &[]),
+                run: reach,
+            },
+            Check {
+                spec: spec("src.login", &["src.reachable"]),
+                run: login,
+            },
+            Check {
+                spec: spec("dest.slow", &[]),
+                run: slow,
+            },
         ]
     }
 
     #[tokio::test]
     async fn a_check_whose_prerequisite_failed_is_skipped_with_the_reason() {
-        let groups = run_checks(&Ctx { reachable: false }, &catalogue(), Duration::from_millis(200))
-            .await
-            .unwrap();
+        let groups = run_checks(
+            &Ctx { reachable: false },
+            &catalogue(),
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap();
         let src = &groups[0];
         assert_eq!(src.name, "Source");
         assert_eq!(src.checks[0].status, Status::Error);
@@ -234,9 +256,13 @@ mod tests {
     #[tokio::test]
     async fn a_check_that_hangs_fails_at_its_level_within_the_timeout() {
         let started = Instant::now();
-        let groups = run_checks(&Ctx { reachable: true }, &catalogue(), Duration::from_millis(200))
-            .await
-            .unwrap();
+        let groups = run_checks(
+            &Ctx { reachable: true },
+            &catalogue(),
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap();
         assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(groups[1].checks[0].status, Status::Error);
         assert!(groups[1].checks[0].message.contains("did not finish"));
@@ -245,11 +271,23 @@ mod tests {
 
     #[test]
     fn catalogue_errors_are_caught() {
-        let bad = vec![Check::<Ctx> { spec: spec("a", &["b"]), run: login }];
-        assert!(matches!(waves(&bad), Err(CatalogueError::UnknownDependency { .. })));
+        let bad = vec![Check::<Ctx> {
+            spec: spec("a", &["b"]),
+            run: login,
+        }];
+        assert!(matches!(
+            waves(&bad),
+            Err(CatalogueError::UnknownDependency { .. })
+        ));
         let cycle = vec![
-            Check::<Ctx> { spec: spec("a", &["b"]), run: login },
-            Check::<Ctx> { spec: spec("b", &["a"]), run: login },
+            Check::<Ctx> {
+                spec: spec("a", &["b"]),
+                run: login,
+            },
+            Check::<Ctx> {
+                spec: spec("b", &["a"]),
+                run: login,
+            },
         ];
         assert!(matches!(waves(&cycle), Err(CatalogueError::Cycle(_))));
     }

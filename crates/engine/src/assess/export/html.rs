@@ -77,8 +77,16 @@ pub fn render(report: &Report) -> String {
         opt(&report.source.version),
         opt(&report.destination.version),
         opt(&report.source.system_id),
-        report.source.size_bytes.map(human_bytes).unwrap_or_else(|| "—".into()),
-        report.destination.free_bytes.map(human_bytes).unwrap_or_else(|| "—".into()),
+        report
+            .source
+            .size_bytes
+            .map(human_bytes)
+            .unwrap_or_else(|| "—".into()),
+        report
+            .destination
+            .free_bytes
+            .map(human_bytes)
+            .unwrap_or_else(|| "—".into()),
         opt(&report.destination.data_dir),
         esc(&report.id),
         report.mode.as_str(),

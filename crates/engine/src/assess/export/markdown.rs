@@ -17,7 +17,10 @@ fn icon(status: Status) -> &'static str {
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
-        if matches!(ch, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#') {
+        if matches!(
+            ch,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#'
+        ) {
             out.push('\\');
         }
         out.push(ch);
@@ -27,11 +30,7 @@ fn escape(s: &str) -> String {
 
 /// A fence longer than any backtick run inside `s`.
 fn fence(s: &str) -> String {
-    let longest = s
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     "`".repeat(longest.max(2) + 1)
 }
 
@@ -39,12 +38,21 @@ fn fence(s: &str) -> String {
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let c = report.counts();
-    let _ = writeln!(out, "# Feasibility assessment: {}\n", report.verdict.label());
+    let _ = writeln!(
+        out,
+        "# Feasibility assessment: {}\n",
+        report.verdict.label()
+    );
     let _ = writeln!(out, "**{}**\n", escape(&report.summary_line()));
     let _ = writeln!(out, "| | Source | Destination |\n|---|---|---|");
-    let row = |label: &str, a: &str, b: &str| format!("| {label} | {} | {} |\n", escape(a), escape(b));
+    let row =
+        |label: &str, a: &str, b: &str| format!("| {label} | {} | {} |\n", escape(a), escape(b));
     out.push_str(&row("Name", &report.source.name, &report.destination.name));
-    out.push_str(&row("Endpoint", &report.source.endpoint, &report.destination.endpoint));
+    out.push_str(&row(
+        "Endpoint",
+        &report.source.endpoint,
+        &report.destination.endpoint,
+    ));
     out.push_str(&row(
         "Version",
         report.source.version.as_deref().unwrap_or("?"),

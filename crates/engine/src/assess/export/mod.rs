@@ -130,7 +130,11 @@ pub(crate) mod sample {
             title: format!("Check {id}"),
             status,
             message: message.into(),
-            impact: if status == Status::Success { String::new() } else { "the copy fails".into() },
+            impact: if status == Status::Success {
+                String::new()
+            } else {
+                "the copy fails".into()
+            },
             remedy: remedy.into(),
             evidence: BTreeMap::from([("value".to_string(), serde_json::json!("<minimal> & 'q'"))]),
             duration_ms: 3,
@@ -192,7 +196,10 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&render(&report, Format::Json)).unwrap();
         let schema: serde_json::Value = serde_json::from_str(REPORT_JSON_SCHEMA).unwrap();
         let validator = jsonschema::validator_for(&schema).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{errors:#?}");
         let back: Report = serde_json::from_value(json).unwrap();
         assert_eq!(back, report);
@@ -214,14 +221,21 @@ mod tests {
         write_file(&sample::report(), Format::Html, &path).unwrap();
         let html = std::fs::read_to_string(&path).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>"));
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
 
     #[test]
     fn write_file_to_a_missing_folder_fails_clearly() {
-        let err = write_file(&sample::report(), Format::Json, Path::new("/nonexistent/dir/r.json"))
-            .unwrap_err();
+        let err = write_file(
+            &sample::report(),
+            Format::Json,
+            Path::new("/nonexistent/dir/r.json"),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("/nonexistent/dir/r.json"), "{err}");
     }
 

@@ -86,7 +86,10 @@ mod tests {
         ), "{text}");
         assert!(text.contains("[Source connectivity] Check src.reachable: success"));
         assert!(text.contains("    remedy: host replication migrator 10.0.0.5/32 scram-sha-256"));
-        assert!(text.contains("*Migrate check failed: 1 error, 1 warning*"), "{text}");
+        assert!(
+            text.contains("*Migrate check failed: 1 error, 1 warning*"),
+            "{text}"
+        );
         assert!(!text.contains('\x1b'));
         assert!(render(&sample::report(), true).contains('\x1b'));
     }
