@@ -8,6 +8,7 @@ pub mod endpoint;
 pub mod home;
 pub mod instances;
 pub mod inventory;
+pub mod reports;
 pub mod sandbox;
 pub mod secrets;
 pub mod server;

@@ -1,9 +1,17 @@
 //! Feasibility assessment: the check catalogue, how checks run, the report and its exports.
 
+mod assessment;
 pub mod check;
+pub mod checks;
+pub mod context;
 pub mod export;
+pub mod host;
 pub mod model;
+pub mod queries;
+pub mod remedy;
 pub mod runner;
 
+pub use assessment::{assess, destination_prerequisites, AssessError, AssessRequest};
 pub use check::{Check, CheckSpec, Outcome};
+pub use context::Options;
 pub use model::{CheckResult, Group, Level, Mode, Report, Status, Verdict};

@@ -68,6 +68,17 @@ pub async fn run_checks<C: Sync>(
     checks: &[Check<C>],
     timeout: Duration,
 ) -> Result<Vec<Group>, CatalogueError> {
+    run_checks_observed(ctx, checks, timeout, &|_| {}).await
+}
+
+/// [`run_checks`], telling `observer` about each result as soon as its check ends (a UI
+/// shows progress with it).
+pub async fn run_checks_observed<C: Sync>(
+    ctx: &C,
+    checks: &[Check<C>],
+    timeout: Duration,
+    observer: &(dyn Fn(&CheckResult) + Sync),
+) -> Result<Vec<Group>, CatalogueError> {
     let mut results: HashMap<&'static str, CheckResult> = HashMap::new();
     for wave in waves(checks)? {
         let runs = wave.iter().map(|check| {
@@ -83,7 +94,11 @@ pub async fn run_checks<C: Sync>(
                     )
                 })
                 .collect();
-            run_one(ctx, *check, blocked, timeout)
+            async move {
+                let result = run_one(ctx, *check, blocked, timeout).await;
+                observer(&result);
+                result
+            }
         });
         for result in join_all(runs).await {
             let id = checks

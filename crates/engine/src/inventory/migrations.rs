@@ -48,6 +48,23 @@ pub const MIGRATIONS: &[&str] = &[
         path     TEXT PRIMARY KEY,
         added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );",
+    // 2: feasibility assessment reports: the whole report as JSON, plus the columns a list
+    // shows. Names rather than instance ids: a report outlives the instances it assessed.
+    "CREATE TABLE reports (
+        id          TEXT PRIMARY KEY,
+        created_at  TEXT NOT NULL,
+        source_name TEXT NOT NULL,
+        dest_name   TEXT NOT NULL,
+        mode        TEXT NOT NULL CHECK (mode IN ('migration', 'dr')),
+        verdict     TEXT NOT NULL CHECK (verdict IN ('success', 'warning', 'error')),
+        errors      INTEGER NOT NULL,
+        warnings    INTEGER NOT NULL,
+        skipped     INTEGER NOT NULL,
+        passed      INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        body        TEXT NOT NULL
+    );
+    CREATE INDEX reports_by_time ON reports (created_at);",
 ];
 
 /// The schema version this build writes.

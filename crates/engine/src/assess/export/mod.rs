@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::Report;
 
+pub use html::human_bytes;
 pub use text::render as text;
 
 /// The JSON Schema every JSON export validates against.

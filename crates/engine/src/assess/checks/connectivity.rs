@@ -1,0 +1,501 @@
+//! Source connectivity: can this host reach the source, log in, open a replication
+//! connection, and fence the source at switchover?
+
+use std::net::IpAddr;
+
+use super::{by_mode, check, shell_word, CONNECTIVITY};
+use crate::assess::check::{Check, Outcome};
+use crate::assess::context::{Context, Reach};
+use crate::assess::model::{Level, Mode};
+use crate::assess::queries;
+use crate::assess::remedy::{hba_line, ident};
+use crate::sql::SqlError;
+use crate::wire::WireError;
+
+pub(super) fn checks(mode: Mode) -> Vec<Check<Context>> {
+    vec![
+        check!(
+            "src.reachable",
+            CONNECTIVITY,
+            "Check source reachable",
+            Level::Error,
+            [],
+            reachable
+        ),
+        check!(
+            "src.login",
+            CONNECTIVITY,
+            "Check login",
+            Level::Error,
+            ["src.reachable"],
+            login
+        ),
+        check!(
+            "src.replication_conn",
+            CONNECTIVITY,
+            "Check replication connection",
+            Level::Error,
+            ["src.login"],
+            replication_conn
+        ),
+        check!(
+            "src.role_replication",
+            CONNECTIVITY,
+            "Check REPLICATION privilege",
+            Level::Error,
+            ["src.login"],
+            role_replication
+        ),
+        check!(
+            "src.role_monitor",
+            CONNECTIVITY,
+            "Check monitoring privilege",
+            Level::Warning,
+            ["src.login"],
+            role_monitor
+        ),
+        Check {
+            spec: crate::assess::check::CheckSpec {
+                id: "src.fencing",
+                group: CONNECTIVITY,
+                title: "Check switchover fence",
+                fails_as: by_mode(mode, Level::Error, Level::Warning),
+                depends_on: &["src.login"],
+            },
+            run: |ctx| Box::pin(fencing(ctx)),
+        },
+        check!(
+            "src.tls",
+            CONNECTIVITY,
+            "Check connection encryption",
+            Level::Warning,
+            ["src.login"],
+            tls
+        ),
+    ]
+}
+
+/// This host's address as the source sees it: `inet_client_addr()` of the assessment's
+/// login when it worked, else the local address of the TCP probe.
+async fn client_address(ctx: &Context) -> Option<IpAddr> {
+    if let Ok(facts) = ctx.source_facts().await {
+        if facts.client_addr.is_some() {
+            return facts.client_addr;
+        }
+    }
+    match ctx.reach().await {
+        Reach::Connected { local, .. } => Some(local.ip()),
+        _ => None,
+    }
+}
+
+fn reload_note() -> &'static str {
+    "then reload the source's configuration: SELECT pg_reload_conf();"
+}
+
+async fn reachable(ctx: &Context) -> Outcome {
+    let e = ctx.source.endpoint();
+    let address = e.address();
+    match ctx.reach().await {
+        Reach::Connected {
+            peer,
+            local,
+            elapsed,
+        } => Outcome::pass(format!(
+            "connected to {address} ({peer}) in {} ms",
+            elapsed.as_millis()
+        ))
+        .evidence("address", peer.to_string())
+        .evidence("local_address", local.to_string())
+        .evidence("connect_ms", elapsed.as_millis() as u64),
+        Reach::Socket { path } => Outcome::pass(format!(
+            "the server socket {} accepts connections",
+            path.display()
+        ))
+        .evidence("socket", path.display().to_string()),
+        Reach::NoSuchHost(reason) => {
+            Outcome::fail(format!("host name {:?} does not resolve: {reason}", e.host))
+                .impact("pgrelocate cannot reach the source at all")
+                .remedy(format!(
+            "check the host name (DNS, /etc/hosts), or register the source by its IP address:\n\
+             pgrelocate instance register {} --host <IP> --port {} --user {}",
+            shell_word(ctx.source.name()),
+            e.port,
+            shell_word(&e.user)
+        ))
+                .evidence("host", &e.host)
+        }
+        Reach::Refused(at) => Outcome::fail(format!(
+            "connection refused at {at}: nothing listens on port {} there",
+            e.port
+        ))
+        .impact("pgrelocate cannot reach the source at all")
+        .remedy(format!(
+            "start the source, and make it listen on this address and port: in its \
+             postgresql.conf set listen_addresses = '*' (or its address) and port = {}, then \
+             restart it; allow TCP port {} in the firewall",
+            e.port, e.port
+        ))
+        .evidence("address", at),
+        Reach::Silent(timeout) => Outcome::fail(format!(
+            "no answer from {address} within {} s",
+            timeout.as_secs_f32()
+        ))
+        .impact("pgrelocate cannot reach the source at all")
+        .remedy(format!(
+            "check routing and firewalls between this host and {} (TCP port {}), and that the \
+             source's listen_addresses includes the address this host connects to",
+            e.host, e.port
+        ))
+        .evidence("timeout_ms", timeout.as_millis() as u64),
+        Reach::Failed(reason) => Outcome::fail(format!("cannot reach {address}: {reason}"))
+            .impact("pgrelocate cannot reach the source at all")
+            .remedy(format!(
+                "check the network path from this host to {} (routing, firewall), and that \
+                 the source runs",
+                e.host
+            )),
+    }
+}
+
+async fn login(ctx: &Context) -> Outcome {
+    let e = ctx.source.endpoint();
+    let name = ctx.source.name();
+    match ctx.source_sql().await {
+        Ok(_) => match ctx.source_facts().await {
+            Ok(f) => Outcome::pass(format!(
+                "logged in as {} to database {} (PostgreSQL {})",
+                e.user, e.dbname, f.version_text
+            ))
+            .evidence("user", &e.user)
+            .evidence("database", &e.dbname)
+            .evidence("sslmode", e.sslmode.as_str())
+            .evidence("server_version", &f.version_text),
+            Err(err) => Outcome::fail(format!(
+                "logged in, but the server's settings cannot be read: {err}"
+            ))
+            .impact("no other check of the source can run")
+            .remedy(format!(
+                "log in as {} with psql and run SELECT * FROM pg_settings to see what fails",
+                e.user
+            )),
+        },
+        Err(err) => {
+            let address = client_address(ctx).await;
+            let password_remedy = format!(
+                "store the right password for instance {name:?}: remove it \
+                 (pgrelocate instance remove {n}) and register it again with \
+                 pgrelocate instance register {n} --host {} --port {} --user {} --password-stdin; \
+                 or fix its line in ~/.pgpass",
+                shell_word(&e.host),
+                e.port,
+                shell_word(&e.user),
+                n = shell_word(name),
+            );
+            let out = Outcome::fail(err.to_string()).impact("no other check of the source can run");
+            match err {
+                SqlError::AuthFailed { message, .. } if message.contains("pg_hba.conf") => out
+                    .remedy(format!(
+                        "add this line near the top of the source's pg_hba.conf:\n{}\n{}",
+                        hba_line("all", &e.user, address),
+                        reload_note()
+                    )),
+                SqlError::AuthFailed { message, .. } if message.contains("does not exist") => out
+                    .remedy(format!(
+                        "create the role on the source (as a superuser):\nCREATE ROLE {} LOGIN REPLICATION PASSWORD '…';",
+                        ident(&e.user)
+                    )),
+                SqlError::AuthFailed { .. } | SqlError::PasswordMissing { .. } => {
+                    out.remedy(password_remedy)
+                }
+                SqlError::NoDatabase { dbname, .. } => out.remedy(format!(
+                    "register the source with an existing database (--dbname postgres), or \
+                     create database {dbname:?} on it"
+                )),
+                SqlError::TlsRefused { .. } => out.remedy(
+                    "enable ssl on the source (ssl = on with a certificate), or register it \
+                     with a weaker --sslmode",
+                ),
+                SqlError::CertificateRejected { .. } | SqlError::Tls { .. } => out.remedy(
+                    "give the source's CA certificate when registering it, or check the \
+                     certificate's host names",
+                ),
+                SqlError::Timeout { .. } | SqlError::Unreachable { .. } => out.remedy(
+                    "check that the source accepts connections from this host (listen_addresses, \
+                     max_connections, firewall)",
+                ),
+                _ => out,
+            }
+        }
+    }
+}
+
+async fn replication_conn(ctx: &Context) -> Outcome {
+    let e = ctx.source.endpoint();
+    match ctx.replication().await {
+        Ok(id) => Outcome::pass(format!(
+            "replication connection accepted: system {}, timeline {}, WAL at {}",
+            id.system_id, id.timeline, id.xlogpos
+        ))
+        .evidence("system_identifier", id.system_id.to_string())
+        .evidence("timeline", id.timeline)
+        .evidence("wal_position", id.xlogpos.to_string()),
+        Err(err) => {
+            let out = Outcome::fail(match err {
+                WireError::Server(s) => s.message.clone(),
+                other => other.to_string(),
+            })
+            .impact("the base backup and streaming need a replication connection")
+            .evidence("sqlstate", err.sqlstate().unwrap_or(""));
+            let Some(server) = err.server_error() else {
+                return out.remedy(
+                    "check that the source accepts replication connections from this host",
+                );
+            };
+            match server.code.as_str() {
+                "28000" if server.message.contains("pg_hba.conf") => out.remedy(format!(
+                    "add this line near the top of the source's pg_hba.conf (the database \
+                     field must be the keyword replication):\n{}\n{}",
+                    hba_line("replication", &e.user, client_address(ctx).await),
+                    reload_note()
+                )),
+                "42501" => out.remedy(format!(
+                    "give the role the REPLICATION attribute (as a superuser on the source):\n\
+                     ALTER ROLE {} REPLICATION;",
+                    ident(&e.user)
+                )),
+                "53300" => out.remedy(
+                    "all WAL senders are busy: raise max_wal_senders on the source (restart \
+                     needed) or stop another replication client; see src.wal_senders",
+                ),
+                "28P01" => out.remedy(format!(
+                    "store the right password for instance {:?}",
+                    ctx.source.name()
+                )),
+                _ => match server.remedy() {
+                    Some(r) => out.remedy(r),
+                    None => out,
+                },
+            }
+        }
+    }
+}
+
+async fn role_replication(ctx: &Context) -> Outcome {
+    let f = match ctx.source_facts_or_skip().await {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    let out = |o: Outcome| {
+        o.evidence("role", &f.current_user)
+            .evidence("superuser", f.superuser)
+            .evidence("replication", f.replication)
+    };
+    if f.superuser {
+        out(Outcome::pass(format!("{} is a superuser", f.current_user)))
+    } else if f.replication {
+        out(Outcome::pass(format!("{} has REPLICATION", f.current_user)))
+    } else {
+        out(Outcome::fail(format!(
+            "role {} has neither REPLICATION nor superuser",
+            f.current_user
+        ))
+        .impact("the source refuses the base backup and WAL streaming to this role")
+        .remedy(format!(
+            "run on the source as a superuser:\nALTER ROLE {} REPLICATION;",
+            ident(&f.current_user)
+        )))
+    }
+}
+
+async fn role_monitor(ctx: &Context) -> Outcome {
+    let f = match ctx.source_facts_or_skip().await {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    if f.superuser || f.monitor {
+        Outcome::pass(format!(
+            "{} sees every session and setting ({})",
+            f.current_user,
+            if f.superuser {
+                "superuser"
+            } else {
+                "member of pg_monitor"
+            }
+        ))
+        .evidence("pg_monitor", f.monitor)
+    } else {
+        Outcome::warn(format!("{} is not a member of pg_monitor", f.current_user))
+            .impact(
+                "replication progress (pg_stat_replication), other sessions' transactions and \
+             some settings stay hidden: lag and long transactions are only partly visible",
+            )
+            .remedy(format!(
+                "run on the source as a superuser:\nGRANT pg_monitor TO {};",
+                ident(&f.current_user)
+            ))
+            .evidence("pg_monitor", false)
+    }
+}
+
+async fn fencing(ctx: &Context) -> Outcome {
+    let f = match ctx.source_facts_or_skip().await {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    if let Some(m) = ctx.source.managed() {
+        if m.data_dir.join("PG_VERSION").is_file() {
+            return Outcome::pass(
+                "fence: shutdown. The source is managed on this host: at switchover it gets a \
+                 checkpoint and a fast shutdown, which sends every WAL byte to the destination \
+                 before it stops (the full guarantee)",
+            )
+            .evidence("strategy", "shutdown")
+            .evidence("data_dir", m.data_dir.display().to_string());
+        }
+    }
+    let sql_guarantee = "logins are blocked, the instance is made read-only and client \
+                         sessions are terminated; the destination then catches up to the \
+                         source's last WAL position before promotion";
+    if f.superuser {
+        return Outcome::pass(format!("fence: sql (superuser). {sql_guarantee}"))
+            .evidence("strategy", "sql");
+    }
+    let client = match ctx.source_sql().await {
+        Ok(c) => c,
+        Err(e) => return Outcome::skip(e.to_string()),
+    };
+    let role = ident(&f.current_user);
+    let mut missing: Vec<(String, String)> = Vec::new();
+    match queries::alter_system_privilege(f.version) {
+        Some(q) => {
+            let ok = client
+                .query_one(q, &[])
+                .await
+                .map(|r| r.get::<_, bool>(0))
+                .unwrap_or(false);
+            if !ok {
+                missing.push((
+                    "ALTER SYSTEM on default_transaction_read_only".into(),
+                    format!(
+                        "GRANT ALTER SYSTEM ON PARAMETER default_transaction_read_only TO {role};"
+                    ),
+                ));
+            }
+        }
+        None => missing.push((
+            format!(
+                "ALTER SYSTEM (superuser only before PostgreSQL 15; the source runs {})",
+                f.version
+            ),
+            format!("ALTER ROLE {role} SUPERUSER;"),
+        )),
+    }
+    if !f.signal_backend {
+        missing.push((
+            "membership in pg_signal_backend".into(),
+            format!("GRANT pg_signal_backend TO {role};"),
+        ));
+    }
+    let reload = client
+        .query_one(
+            "SELECT has_function_privilege('pg_reload_conf()', 'EXECUTE')",
+            &[],
+        )
+        .await
+        .map(|r| r.get::<_, bool>(0))
+        .unwrap_or(false);
+    if !reload {
+        missing.push((
+            "EXECUTE on pg_reload_conf()".into(),
+            format!("GRANT EXECUTE ON FUNCTION pg_reload_conf() TO {role};"),
+        ));
+    }
+    for db in f
+        .databases
+        .iter()
+        .filter(|d| d.allow_connections && !d.owned)
+    {
+        missing.push((
+            format!("ownership of database {}", db.name),
+            format!("ALTER DATABASE {} OWNER TO {role};", ident(&db.name)),
+        ));
+    }
+    if missing.is_empty() {
+        return Outcome::pass(format!("fence: sql (granted privileges). {sql_guarantee}"))
+            .evidence("strategy", "sql");
+    }
+    let needs: Vec<String> = missing.iter().map(|(what, _)| what.clone()).collect();
+    let grants: Vec<String> = missing.into_iter().map(|(_, sql)| sql).collect();
+    Outcome::fail(format!(
+        "fence: none. {} can neither shut the source down (it is not managed on this host) \
+         nor fence it with SQL; it lacks {}",
+        f.current_user,
+        super::list(&needs, 4)
+    ))
+    .impact(match ctx.mode {
+        Mode::Migration => {
+            "the switchover could not stop writes on the source: commits made after the \
+             destination's promotion would be lost"
+        }
+        Mode::Dr => "a later switchover would have no fence; a failover (source lost) still works",
+    })
+    .remedy(format!(
+        "run on the source as a superuser:\n{}\nor run pgrelocate on the source's host with \
+         the source as a managed instance (fence: shutdown)",
+        grants.join("\n")
+    ))
+    .evidence("strategy", "none")
+    .evidence("missing", needs)
+}
+
+async fn tls(ctx: &Context) -> Outcome {
+    let f = match ctx.source_facts_or_skip().await {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    let e = ctx.source.endpoint();
+    let out = |o: Outcome| {
+        o.evidence("sslmode", e.sslmode.as_str())
+            .evidence("tls", f.tls.clone().unwrap_or_else(|| "none".into()))
+    };
+    if e.is_loopback() {
+        return out(Outcome::pass(
+            "the source is on this host (loopback): traffic never leaves it",
+        ));
+    }
+    if e.sslmode.requires_tls() {
+        let note = if e.sslmode == crate::endpoint::SslMode::VerifyFull {
+            "and the certificate names the host"
+        } else {
+            "(verify-full would also check the certificate's host name)"
+        };
+        return out(Outcome::pass(format!(
+            "traffic to {} is encrypted ({}) with sslmode={} {note}",
+            e.host,
+            f.tls.as_deref().unwrap_or("TLS"),
+            e.sslmode
+        )));
+    }
+    let state = match &f.tls {
+        Some(v) => format!("encrypted ({v}) only because the server offered it"),
+        None => "not encrypted".to_string(),
+    };
+    out(Outcome::warn(format!(
+        "traffic to {} is {state}: sslmode={}",
+        e.host, e.sslmode
+    ))
+    .impact(
+        "data and WAL cross the network readable by anyone on the path; with sslmode=prefer \
+         an attacker can also force a plain connection",
+    )
+    .remedy(format!(
+        "enable ssl on the source (ssl = on, ssl_cert_file, ssl_key_file), then register it \
+         with --sslmode verify-full (or at least require):\npgrelocate instance register {} \
+         --host {} --port {} --user {} --sslmode verify-full --password-stdin",
+        shell_word(ctx.source.name()),
+        shell_word(&e.host),
+        e.port,
+        shell_word(&e.user)
+    )))
+}
