@@ -64,7 +64,7 @@ impl DesktopApp {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
-            serde_json::json!({ "application": env!("CARGO_BIN_EXE_pgrelocate-desktop") }),
+            serde_json::json!({ "application": app_binary() }),
         );
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(caps)
@@ -180,6 +180,14 @@ fn signal_group(signal: &str, group: &str) {
         .args([&format!("-{signal}"), "--", group])
         .stderr(Stdio::null())
         .status();
+}
+
+/// The app under test: `$PGRELOCATE_DESKTOP_BIN` (e.g. a release build from `tauri build`),
+/// else the debug binary cargo built beside this test.
+fn app_binary() -> PathBuf {
+    std::env::var_os("PGRELOCATE_DESKTOP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_pgrelocate-desktop")))
 }
 
 /// tauri-driver from `$TAURI_DRIVER`, else `PATH`, else the project's tools cache.
