@@ -12,7 +12,14 @@ fn help_lists_every_subcommand_of_the_contract() {
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
     for sub in [
-        "instance", "assess", "report", "migrate", "task", "switchover", "failover", "backup",
+        "instance",
+        "assess",
+        "report",
+        "migrate",
+        "task",
+        "switchover",
+        "failover",
+        "backup",
         "sandbox",
     ] {
         assert!(
@@ -50,10 +57,15 @@ fn state_directory_follows_pgrelocate_home() {
 #[test]
 fn usage_errors_exit_with_2_and_say_what_is_wrong() {
     let out = pgrelocate()
-        .args(["instance", "register", "src", "--host", "h", "--port", "70000", "--user", "u"])
+        .args([
+            "instance", "register", "src", "--host", "h", "--port", "70000", "--user", "u",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("70000") && err.contains("between 1 and 65535"), "{err}");
+    assert!(
+        err.contains("70000") && err.contains("between 1 and 65535"),
+        "{err}"
+    );
 }
