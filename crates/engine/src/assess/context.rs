@@ -102,6 +102,8 @@ pub struct Setting {
     pub sourcefile: Option<String>,
     /// Built-in default.
     pub boot_val: Option<String>,
+    /// The value as `SHOW` spells it, with its unit (`64MB`).
+    pub display: String,
 }
 
 impl Setting {
@@ -279,8 +281,8 @@ impl ServerFacts {
         let mut settings = HashMap::new();
         for r in client
             .query(
-                "SELECT name, setting, coalesce(unit, ''), source, sourcefile, boot_val \
-                 FROM pg_settings",
+                "SELECT name, setting, coalesce(unit, ''), source, sourcefile, boot_val, \
+                 coalesce(current_setting(name, true), setting, '') FROM pg_settings",
                 &[],
             )
             .await?
@@ -293,6 +295,7 @@ impl ServerFacts {
                     source: r.get(3),
                     sourcefile: r.get(4),
                     boot_val: r.get(5),
+                    display: r.get(6),
                 },
             );
         }
@@ -771,6 +774,7 @@ mod tests {
             source: "default".into(),
             sourcefile: None,
             boot_val: None,
+            display: value.into(),
         };
         assert_eq!(s("2048", "8kB").bytes(), Some(16 * 1024 * 1024));
         assert_eq!(s("16777216", "B").bytes(), Some(16 * 1024 * 1024));

@@ -57,6 +57,7 @@ pub struct ClusterBuilder {
     pub(super) initdb_args: Vec<String>,
     pub(super) data_checksums: Option<bool>,
     pub(super) locale: String,
+    pub(super) server_env: Vec<(String, String)>,
 }
 
 impl ClusterBuilder {
@@ -73,6 +74,7 @@ impl ClusterBuilder {
             initdb_args: Vec::new(),
             data_checksums: None,
             locale: "C.UTF-8".into(),
+            server_env: Vec::new(),
         }
     }
 
@@ -143,6 +145,14 @@ impl ClusterBuilder {
     /// initdb's `--locale` (default `C.UTF-8`; the encoding is always UTF8).
     pub fn locale(mut self, locale: impl Into<String>) -> Self {
         self.locale = locale.into();
+        self
+    }
+
+    /// Sets an environment variable for the server (given to `pg_ctl start`, which passes it
+    /// on), e.g. `LOCPATH` for locales only this server sees, or `LD_PRELOAD` + `FAKETIME`
+    /// for a server whose clock is off.
+    pub fn server_env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.server_env.push((name.into(), value.into()));
         self
     }
 

@@ -54,6 +54,7 @@ pub struct Cluster {
     superuser: String,
     password: Option<String>,
     conf: Mutex<Option<ServerConf>>,
+    server_env: Vec<(String, String)>,
     keep: bool,
 }
 
@@ -84,6 +85,7 @@ impl Cluster {
             superuser: spec.superuser.clone(),
             password: spec.password.clone(),
             conf: Mutex::new(None),
+            server_env: spec.server_env.clone(),
             keep: std::env::var(KEEP_ENV).is_ok_and(|v| v == "1"),
         };
         cluster.make_dir(&cluster.root, 0o755)?;
@@ -259,6 +261,9 @@ impl Cluster {
     async fn pg_ctl(&self, args: &[&str], last: Option<&Path>) -> Result<std::process::Output> {
         let mut cmd = self.server_command(&self.installation.bin("pg_ctl"));
         cmd.args(args);
+        if args.first() == Some(&"start") {
+            cmd.envs(self.server_env.iter().map(|(k, v)| (k, v)));
+        }
         if let Some(path) = last {
             cmd.arg(path);
         }

@@ -547,8 +547,8 @@ async fn config_drift(ctx: &Context) -> Outcome {
                     .is_some_and(|f| f.ends_with("postgresql.auto.conf"))
         })
         .filter_map(|(name, s)| {
-            let there = dst.value(name);
-            (there != s.value).then_some((name, s.value.as_str(), there))
+            let there = dst.setting(name)?;
+            (there.value != s.value).then_some((name, s.display.as_str(), there.display.as_str()))
         })
         .collect();
     drift.sort();

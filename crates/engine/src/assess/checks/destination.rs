@@ -12,6 +12,7 @@ use crate::assess::context::{Context, ServerFacts};
 use crate::assess::host::{self, ServerDirs};
 use crate::assess::model::Level;
 use crate::assess::remedy::ident;
+use crate::version::ServerVersion;
 
 pub(super) fn checks() -> Vec<Check<Context>> {
     vec![
@@ -465,42 +466,39 @@ async fn version(ctx: &Context) -> Outcome {
         (Ok(s), Ok(d)) => (s, d),
         (Err(o), _) | (_, Err(o)) => return o,
     };
-    let out = |o: Outcome| {
-        o.evidence("source_version", &src.version_text)
-            .evidence("destination_version", &dst.version_text)
-    };
-    if src.version.major != dst.version.major {
-        return out(
-            Outcome::fail(format!(
-                "the source runs PostgreSQL {}, the destination {}: a physical copy needs the same major version",
-                src.version, dst.version
-            ))
-            .impact("the destination's server cannot read the source's data files")
-            .remedy(format!(
-                "create a destination of major {}:\npgrelocate instance create {} --major {}",
-                src.version.major,
-                shell_word(&format!("{}-{}", ctx.dest.name(), src.version.major)),
-                src.version.major
-            )),
-        );
+    judge_versions(src.version, dst.version, ctx.dest.name())
+        .evidence("source_version", &src.version_text)
+        .evidence("destination_version", &dst.version_text)
+}
+
+/// Same major required; an older destination minor is a warning.
+fn judge_versions(src: ServerVersion, dst: ServerVersion, dest_name: &str) -> Outcome {
+    if src.major != dst.major {
+        return Outcome::fail(format!(
+            "the source runs PostgreSQL {src}, the destination {dst}: a physical copy needs the same major version"
+        ))
+        .impact("the destination's server cannot read the source's data files")
+        .remedy(format!(
+            "create a destination of major {}:\npgrelocate instance create {} --major {}",
+            src.major,
+            shell_word(&format!("{dest_name}-{}", src.major)),
+            src.major
+        ));
     }
-    if dst.version.minor < src.version.minor {
-        return out(
-            Outcome::warn(format!(
-                "same major {}, but the destination's minor release {} is older than the source's {}",
-                src.version.major, dst.version, src.version
-            ))
-            .impact("WAL from a newer minor release can use records an older one cannot replay; older minors also miss bug fixes")
-            .remedy(format!(
-                "update the destination's PostgreSQL {} binaries to {} or later",
-                dst.version.major, src.version
-            )),
-        );
+    if dst.minor < src.minor {
+        return Outcome::warn(format!(
+            "same major {}, but the destination's minor release {dst} is older than the source's {src}",
+            src.major
+        ))
+        .impact("WAL from a newer minor release can use records an older one cannot replay; older minors also miss bug fixes")
+        .remedy(format!(
+            "update the destination's PostgreSQL {} binaries to {src} or later",
+            dst.major
+        ));
     }
-    out(Outcome::pass(format!(
-        "same major version: source {}, destination {}",
-        src.version, dst.version
-    )))
+    Outcome::pass(format!(
+        "same major version: source {src}, destination {dst}"
+    ))
 }
 
 /// Bytes the copy needs on each filesystem (by device), with the targets on it.
@@ -797,10 +795,18 @@ async fn tablespaces(ctx: &Context) -> Outcome {
     };
     let mut problems = Vec::new();
     let mut rows = Vec::new();
+    let mut defaulted = Vec::new();
     let mut targets: BTreeMap<PathBuf, String> = BTreeMap::new();
+    // A source on this very host owns its tablespace folders: without a mapping, the copy
+    // goes beside the destination's data directory instead.
+    let local_source = ctx.source.managed().is_some() || ctx.source.endpoint().is_loopback();
     for ts in &src.tablespaces {
-        let target = tablespace_target(ctx, &ts.location);
+        let mut target = tablespace_target(ctx, &ts.location);
         let mapped = target != ts.location;
+        if !mapped && local_source && !host::is_missing_or_empty_dir(&target).unwrap_or(false) {
+            target = default_tablespace_target(&m.data_dir, &ts.name);
+            defaulted.push(format!("{} → {}", ts.location.display(), target.display()));
+        }
         let state = if !target.is_absolute() {
             Err("is not an absolute path".to_string())
         } else if target.starts_with(&m.data_dir) {
@@ -847,6 +853,17 @@ async fn tablespaces(ctx: &Context) -> Outcome {
         return out(Outcome::pass("the source has no user tablespaces"));
     }
     if problems.is_empty() {
+        if !defaulted.is_empty() {
+            return out(Outcome::warn(format!(
+                "no mapping given for tablespaces whose folders belong to the source on this host; the copy will use {}",
+                defaulted.join(", ")
+            ))
+            .impact("the tablespaces land in those default folders")
+            .remedy(format!(
+                "to choose other folders, pass --tablespace-mapping OLD=NEW to pgrelocate migrate for: {}",
+                src.tablespaces.iter().map(|t| t.location.display().to_string()).collect::<Vec<_>>().join(", ")
+            )));
+        }
         if !unknown.is_empty() {
             return out(Outcome::warn(format!(
                 "mapping for {} matches no source tablespace",
@@ -860,11 +877,6 @@ async fn tablespaces(ctx: &Context) -> Outcome {
             count(src.tablespaces.len(), "tablespace")
         )));
     }
-    let base = m
-        .data_dir
-        .parent()
-        .unwrap_or(&m.data_dir)
-        .join("tablespaces");
     let mappings: Vec<String> = src
         .tablespaces
         .iter()
@@ -872,7 +884,7 @@ async fn tablespaces(ctx: &Context) -> Outcome {
             let new = problems
                 .iter()
                 .find(|(p, _, _)| p.name == t.name)
-                .map(|_| base.join(&t.name))
+                .map(|_| default_tablespace_target(&m.data_dir, &t.name))
                 .unwrap_or_else(|| tablespace_target(ctx, &t.location));
             format!(
                 "--tablespace-mapping {}",
@@ -896,6 +908,17 @@ async fn tablespaces(ctx: &Context) -> Outcome {
         shell_word(ctx.dest.name()),
         mappings.join(" ")
     )))
+}
+
+/// Where a tablespace goes when the source shares this host and no mapping was given:
+/// `<destination instance folder>/tablespaces/<name>`, beside the data directory. The
+/// migration uses the same rule.
+pub fn default_tablespace_target(dest_data_dir: &Path, name: &str) -> PathBuf {
+    dest_data_dir
+        .parent()
+        .unwrap_or(dest_data_dir)
+        .join("tablespaces")
+        .join(name)
 }
 
 async fn dirs_or_skip(ctx: &Context) -> Result<&ServerDirs, Outcome> {
@@ -1189,6 +1212,28 @@ mod tests {
             .0,
             "aarch64"
         );
+    }
+
+    #[test]
+    fn an_older_destination_minor_is_a_warning_another_major_an_error() {
+        use crate::assess::check::OutcomeStatus;
+        let v = ServerVersion::new;
+        assert_eq!(
+            judge_versions(v(15, 18), v(15, 18), "d").status,
+            OutcomeStatus::Pass
+        );
+        assert_eq!(
+            judge_versions(v(15, 14), v(15, 18), "d").status,
+            OutcomeStatus::Pass
+        );
+        let older = judge_versions(v(15, 18), v(15, 14), "d");
+        assert_eq!(older.status, OutcomeStatus::Warn);
+        assert!(older.remedy.contains("15.18 or later"), "{}", older.remedy);
+        let other = judge_versions(v(14, 3), v(15, 18), "d");
+        assert_eq!(other.status, OutcomeStatus::Fail);
+        assert!(other
+            .remedy
+            .contains("pgrelocate instance create d-14 --major 14"));
     }
 
     #[test]

@@ -6,6 +6,8 @@ mod connectivity;
 mod data;
 mod destination;
 
+pub use destination::default_tablespace_target;
+
 use super::check::{Check, CheckSpec};
 use super::context::Context;
 use super::model::{Level, Mode};
