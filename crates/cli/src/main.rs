@@ -1,10 +1,12 @@
 //! `pgrelocate`: the headless command line over the engine. See `pgrelocate --help`.
 
 mod args;
+mod assess;
 mod backup;
 mod exit;
 mod instance;
 mod logging;
+mod report;
 mod sandbox;
 
 use clap::Parser;
@@ -33,8 +35,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     runtime.block_on(async move {
         match cli.command {
             Command::Instance(command) => instance::run(command).await,
-            Command::Assess(_) => Err(CliError::not_built("assess")),
-            Command::Report(_) => Err(CliError::not_built("report")),
+            Command::Assess(args) => assess::run(args).await,
+            Command::Report(command) => report::run(command).await,
             Command::Migrate(_) => Err(CliError::not_built("migrate")),
             Command::Task(_) => Err(CliError::not_built("task")),
             Command::Switchover(_) => Err(CliError::not_built("switchover")),
