@@ -13,6 +13,7 @@ pub mod sandbox;
 pub mod secrets;
 pub mod server;
 pub mod sql;
+pub mod task;
 pub mod tls;
 pub mod version;
 pub mod wire;

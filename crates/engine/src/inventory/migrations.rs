@@ -65,6 +65,37 @@ pub const MIGRATIONS: &[&str] = &[
         body        TEXT NOT NULL
     );
     CREATE INDEX reports_by_time ON reports (created_at);",
+    // 3: migration / DR tasks (the whole task as JSON plus the columns a list shows), their
+    // append-only event log, and the lease that lets one process drive a task at a time.
+    "CREATE TABLE tasks (
+        id               TEXT PRIMARY KEY,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        mode             TEXT NOT NULL CHECK (mode IN ('migration', 'dr')),
+        source_id        TEXT NOT NULL,
+        dest_id          TEXT NOT NULL,
+        phase            TEXT NOT NULL,
+        replication      TEXT NOT NULL,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        body             TEXT NOT NULL
+    );
+    CREATE INDEX tasks_by_dest ON tasks (dest_id);
+    CREATE TABLE task_events (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        at      TEXT NOT NULL,
+        kind    TEXT NOT NULL,
+        body    TEXT NOT NULL
+    );
+    CREATE INDEX task_events_by_task ON task_events (task_id, seq);
+    CREATE TABLE task_leases (
+        task_id     TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+        holder      TEXT NOT NULL,
+        pid         INTEGER NOT NULL,
+        host        TEXT NOT NULL,
+        acquired_at TEXT NOT NULL,
+        expires_ms  INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,625 @@
+//! Migration and DR tasks: an assessment without errors becomes a running replica.
+//!
+//! `precheck → basebackup → startup → increment` (→ `switch → success`, issue #7), plus
+//! `failed` and `cancelled`. The [`Tasks`] service is what the CLI and the desktop app call:
+//! it creates tasks, drives them in background tokio tasks, reports events (stored and
+//! broadcast), cancels, retries, and re-attaches to tasks after a restart.
+//!
+//! After the copy the replication runs inside PostgreSQL: a process that quits during
+//! `increment` changes nothing on the servers. A task in `increment` that no process drives
+//! is just a standby: PostgreSQL keeps streaming and reconnecting, no samples are recorded
+//! (the lag chart shows a gap), and the next process that attaches reconciles and resumes
+//! monitoring. One process drives a task at a time (a lease row); others read.
+
+pub mod cancel;
+pub mod event;
+pub mod model;
+pub mod monitor;
+pub mod resume;
+pub mod run;
+pub mod standby;
+pub mod store;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+pub use event::{CopyProgress, EventKind, TaskEvent};
+pub use model::{
+    CopyOptions, CopyResult, Phase, ReplicationState, Task, TaskId, TaskInstance, TaskLayout,
+    TransitionError,
+};
+pub use monitor::{Sample, Thresholds};
+pub use store::{Lease, LeaseBusy, LeaseHolder, TaskStoreError};
+
+use crate::assess::model::{Mode, Verdict};
+use crate::assess::AssessError;
+use crate::backup::BackupError;
+use crate::instances::{InstanceError, Instances};
+use crate::inventory::{InstanceRecord, ManagedDetails, StoreError};
+use crate::reports::{self, ReportError};
+use crate::secrets::Password;
+use crate::server::{OsUser, ServerError};
+use crate::sql::SqlError;
+use crate::wire::WireError;
+
+/// Why a task operation failed. Messages never contain a password.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error(transparent)]
+    Store(#[from] TaskStoreError),
+    #[error(transparent)]
+    Instance(#[from] InstanceError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error(transparent)]
+    Assess(#[from] AssessError),
+    #[error(
+        "no assessment report for {source_name} → {dest} ({mode}); run `pgrelocate assess --source \
+         {source_name} --dest {dest} --mode {mode}` first"
+    )]
+    NoReport {
+        source_name: String,
+        dest: String,
+        mode: &'static str,
+    },
+    #[error("report {id} found {errors} blocking error(s): fix them and assess again")]
+    ReportHasErrors { id: String, errors: usize },
+    #[error("report {id} is for {what}, not for this task")]
+    ReportMismatch { id: String, what: String },
+    #[error("destination {0:?} is not managed by pgrelocate on this host: a migration rebuilds its data directory")]
+    DestinationNotManaged(String),
+    #[error("source and destination are the same instance")]
+    SameInstance,
+    #[error("destination {dest:?} is already used by task {task} ({phase}); cancel it first")]
+    DestinationBusy {
+        dest: String,
+        task: TaskId,
+        phase: Phase,
+    },
+    #[error("the destination is not ready: {0}")]
+    DestinationNotReady(String),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Busy(#[from] LeaseBusy),
+    #[error("full copy failed: {0}")]
+    Backup(#[from] BackupError),
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    #[error("replication connection: {0}")]
+    Wire(#[from] WireError),
+    #[error("cannot {op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the standby did not connect to the source within {secs} s; its log ends with:\n{log}"
+    )]
+    StandbyDidNotConnect { secs: u64, log: String },
+    #[error("{0}")]
+    Inconsistent(String),
+    #[error("task {task} is still driven by process {pid} on {host}, which did not act on the cancel request")]
+    CancelNotHonoured {
+        task: TaskId,
+        pid: u32,
+        host: String,
+    },
+    #[error("stopped")]
+    Stopped,
+    #[error(
+        "timed out after {secs} s waiting for task {task} ({what}); it is {phase}/{replication}"
+    )]
+    WaitTimeout {
+        task: TaskId,
+        what: String,
+        secs: u64,
+        phase: Phase,
+        replication: ReplicationState,
+    },
+}
+
+impl From<StoreError> for TaskError {
+    fn from(e: StoreError) -> Self {
+        TaskError::Store(TaskStoreError::Store(e))
+    }
+}
+
+impl TaskError {
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| TaskError::Io { op, path, source }
+    }
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct TaskRequest {
+    /// Registered source instance.
+    pub source: String,
+    /// Managed destination instance.
+    pub dest: String,
+    /// Migration or DR.
+    pub mode: Mode,
+    /// The report to start from; `None`: the newest one for this source, destination and mode.
+    pub report_id: Option<String>,
+    /// Copy options.
+    pub options: CopyOptions,
+}
+
+/// Tunables of the task service.
+#[derive(Debug, Clone)]
+pub struct TaskSettings {
+    /// Monitoring sample period in `increment` (also the lag chart's resolution).
+    pub sample_interval: Duration,
+    /// How long a lease lasts without renewal (renewed every third of it).
+    pub lease_ttl: Duration,
+    /// How long the started standby may take to connect to the source.
+    pub standby_connect_timeout: Duration,
+    /// Copy progress is stored at most this often (every update is broadcast).
+    pub progress_interval: Duration,
+    /// Warning thresholds.
+    pub thresholds: Thresholds,
+}
+
+impl Default for TaskSettings {
+    fn default() -> Self {
+        TaskSettings {
+            sample_interval: Duration::from_secs(5),
+            lease_ttl: Duration::from_secs(15),
+            standby_connect_timeout: Duration::from_secs(300),
+            progress_interval: Duration::from_secs(1),
+            thresholds: Thresholds::default(),
+        }
+    }
+}
+
+/// A task with what the store knows about who drives it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskStatus {
+    /// The task.
+    #[serde(flatten)]
+    pub task: Task,
+    /// The process driving it, if any process does.
+    pub driver: Option<Lease>,
+    /// The latest copy progress (during basebackup).
+    pub progress: Option<CopyProgress>,
+    /// The latest monitoring sample.
+    pub sample: Option<Sample>,
+}
+
+struct Driver {
+    stop: CancellationToken,
+    cancel: Arc<AtomicBool>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+/// Shared state of the service and its drivers.
+pub(crate) struct Inner {
+    pub(crate) instances: Arc<Instances>,
+    pub(crate) me: LeaseHolder,
+    pub(crate) settings: TaskSettings,
+    events: broadcast::Sender<TaskEvent>,
+    drivers: Mutex<HashMap<TaskId, Driver>>,
+}
+
+/// The task service over one state directory (shares the instances' store).
+#[derive(Clone)]
+pub struct Tasks {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Tasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tasks")
+            .field("holder", &self.inner.me)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    pub(crate) fn store(&self) -> &crate::inventory::Store {
+        self.instances.store()
+    }
+
+    pub(crate) fn get(&self, id: &TaskId) -> Result<Task, TaskError> {
+        Ok(store::get(self.store(), id.as_str())?)
+    }
+
+    /// Appends an event and broadcasts it.
+    pub(crate) fn emit(&self, task: &TaskId, kind: EventKind) -> Result<TaskEvent, TaskError> {
+        let event = store::append_event(self.store(), task, kind)?;
+        let _ = self.events.send(event.clone());
+        Ok(event)
+    }
+
+    /// Saves the task after a phase transition from `from` and records it.
+    pub(crate) fn save_phase(&self, task: &Task, from: Phase) -> Result<(), TaskError> {
+        store::save(self.store(), task)?;
+        tracing::info!(task = %task.id, %from, to = %task.phase, "task phase");
+        self.emit(
+            &task.id,
+            EventKind::Phase {
+                from,
+                to: task.phase,
+            },
+        )?;
+        if let (Phase::Failed, Some(message)) = (task.phase, &task.error) {
+            self.emit(
+                &task.id,
+                EventKind::Error {
+                    message: message.clone(),
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Records an observed replication state; saves and reports it when it changed.
+    pub(crate) fn observe(
+        &self,
+        task: &mut Task,
+        state: ReplicationState,
+    ) -> Result<(), TaskError> {
+        if let Some(from) = task.observe_replication(state) {
+            store::save(self.store(), task)?;
+            tracing::info!(task = %task.id, %from, to = %state, "replication state");
+            self.emit(&task.id, EventKind::Replication { from, to: state })?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn note(&self, task: &TaskId, message: impl Into<String>) {
+        let message = message.into();
+        tracing::info!(task = %task, "{message}");
+        if let Err(e) = self.emit(task, EventKind::Note { message }) {
+            tracing::warn!(error = %e, "cannot record a task event");
+        }
+    }
+
+    pub(crate) fn instance(&self, t: &TaskInstance) -> Result<InstanceRecord, TaskError> {
+        Ok(self.store().instance(&t.id)?)
+    }
+
+    pub(crate) fn managed_dest(
+        &self,
+        task: &Task,
+    ) -> Result<(InstanceRecord, ManagedDetails, Option<OsUser>), TaskError> {
+        let record = self.instance(&task.destination)?;
+        let managed = record
+            .managed
+            .clone()
+            .ok_or_else(|| TaskError::DestinationNotManaged(record.name.to_string()))?;
+        let user = OsUser::for_servers(managed.os_user.as_deref())?;
+        Ok((record, managed, user))
+    }
+
+    pub(crate) async fn password(
+        &self,
+        record: &InstanceRecord,
+    ) -> Result<Option<Password>, TaskError> {
+        Ok(self.instances.password_for(record).await?)
+    }
+
+    fn driving(&self, id: &TaskId) -> bool {
+        let drivers = self.drivers.lock().unwrap_or_else(|e| e.into_inner());
+        drivers.get(id).is_some_and(|d| !d.handle.is_finished())
+    }
+
+    pub(crate) fn driver_finished(&self, id: &TaskId) {
+        let mut drivers = self.drivers.lock().unwrap_or_else(|e| e.into_inner());
+        if drivers.get(id).is_some_and(|d| d.handle.is_finished()) {
+            drivers.remove(id);
+        }
+    }
+}
+
+impl Tasks {
+    /// The task service over `instances`' state directory, with default settings.
+    pub fn new(instances: Arc<Instances>) -> Tasks {
+        Self::with_settings(instances, TaskSettings::default())
+    }
+
+    /// The task service with explicit settings (tests shorten the sample period).
+    pub fn with_settings(instances: Arc<Instances>, settings: TaskSettings) -> Tasks {
+        let (events, _) = broadcast::channel(1024);
+        Tasks {
+            inner: Arc::new(Inner {
+                instances,
+                me: LeaseHolder::this_process(),
+                settings,
+                events,
+                drivers: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The instances service the tasks use.
+    pub fn instances(&self) -> &Arc<Instances> {
+        &self.inner.instances
+    }
+
+    /// Every event this process records from now on (any task). After a reload, read
+    /// [`Tasks::events`] from the last seen `seq` first, then subscribe.
+    pub fn subscribe(&self) -> broadcast::Receiver<TaskEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Stored events of a task after `after` (0: from the start), oldest first.
+    pub fn events(&self, id: &TaskId, after: i64) -> Result<Vec<TaskEvent>, TaskError> {
+        Ok(store::events_since(self.inner.store(), id, after, 10_000)?)
+    }
+
+    /// A task by id or unambiguous id prefix.
+    pub fn get(&self, id: &str) -> Result<Task, TaskError> {
+        Ok(store::get(self.inner.store(), id)?)
+    }
+
+    /// Every task, newest first.
+    pub fn list(&self) -> Result<Vec<Task>, TaskError> {
+        Ok(store::list(self.inner.store())?)
+    }
+
+    /// A task with its driver and latest progress or sample. Reconciles first: a task whose
+    /// driver died during precheck or basebackup is rolled back and marked failed.
+    pub async fn status(&self, id: &str) -> Result<TaskStatus, TaskError> {
+        let task = self.get(id)?;
+        let task = resume::reconcile(&self.inner, &task.id).await?;
+        let driver = store::lease(self.inner.store(), &task.id)?.filter(|l| !l.is_stale());
+        let latest = |kind| store::latest_event(self.inner.store(), &task.id, kind);
+        let progress = match latest("copy")? {
+            Some(TaskEvent {
+                kind: EventKind::Copy(p),
+                ..
+            }) if task.phase == Phase::Basebackup => Some(p),
+            _ => None,
+        };
+        let sample = match latest("sample")? {
+            Some(TaskEvent {
+                kind: EventKind::Sample(s),
+                ..
+            }) => Some(*s),
+            _ => None,
+        };
+        Ok(TaskStatus {
+            task,
+            driver,
+            progress,
+            sample,
+        })
+    }
+
+    /// Creates a task from an assessment without errors and starts driving it here.
+    pub async fn create(&self, request: TaskRequest) -> Result<Task, TaskError> {
+        let task = run::create(&self.inner, request).await?;
+        self.drive(&task.id)?;
+        Ok(task)
+    }
+
+    /// Drives a task from this process (takes the lease). No-op when already driven here.
+    fn drive(&self, id: &TaskId) -> Result<(), TaskError> {
+        let mut drivers = self.inner.drivers.lock().unwrap_or_else(|e| e.into_inner());
+        if drivers.get(id).is_some_and(|d| !d.handle.is_finished()) {
+            return Ok(());
+        }
+        store::acquire_lease(
+            self.inner.store(),
+            id,
+            &self.inner.me,
+            self.inner.settings.lease_ttl,
+        )??;
+        let stop = CancellationToken::new();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let handle = tokio::spawn(run::drive(
+            self.inner.clone(),
+            id.clone(),
+            stop.clone(),
+            cancel.clone(),
+        ));
+        drivers.insert(
+            id.clone(),
+            Driver {
+                stop,
+                cancel,
+                handle,
+            },
+        );
+        Ok(())
+    }
+
+    /// Re-attaches to a task after a restart: reconciles it with the servers and, when no
+    /// other process drives it, drives it from here (a task in `startup` continues, one in
+    /// `increment` is monitored). Returns the task and whether this process now drives it.
+    pub async fn attach(&self, id: &str) -> Result<(Task, bool), TaskError> {
+        let task = self.get(id)?;
+        let task = resume::reconcile(&self.inner, &task.id).await?;
+        if !matches!(task.phase, Phase::Startup | Phase::Increment) {
+            return Ok((task, false));
+        }
+        match self.drive(&task.id) {
+            Ok(()) => Ok((task, true)),
+            Err(TaskError::Busy(_)) => Ok((task, false)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Re-attaches to every unfinished task (the desktop app calls this at start).
+    pub async fn attach_all(&self) -> Vec<(TaskId, Result<bool, TaskError>)> {
+        let tasks = match self.list() {
+            Ok(t) => t,
+            Err(e) => return vec![(TaskId::from_stored(""), Err(e))],
+        };
+        let mut out = Vec::new();
+        for t in tasks
+            .into_iter()
+            .filter(|t| !t.phase.is_terminal() && t.phase != Phase::Failed)
+        {
+            let result = self.attach(t.id.as_str()).await.map(|(_, driving)| driving);
+            out.push((t.id, result));
+        }
+        out
+    }
+
+    /// Stops driving a task from this process (the servers are left as they are) and
+    /// gives the lease back. Returns once the driver has stopped.
+    pub async fn detach(&self, id: &TaskId) {
+        let driver = {
+            let mut drivers = self.inner.drivers.lock().unwrap_or_else(|e| e.into_inner());
+            drivers.remove(id)
+        };
+        if let Some(d) = driver {
+            d.stop.cancel();
+            let _ = d.handle.await;
+        }
+        let _ = store::release_lease(self.inner.store(), id, &self.inner.me);
+    }
+
+    /// Stops every driver of this process (at exit).
+    pub async fn shutdown(&self) {
+        let ids: Vec<TaskId> = {
+            let drivers = self.inner.drivers.lock().unwrap_or_else(|e| e.into_inner());
+            drivers.keys().cloned().collect()
+        };
+        for id in ids {
+            self.detach(&id).await;
+        }
+    }
+
+    /// Whether this process drives the task.
+    pub fn is_driving(&self, id: &TaskId) -> bool {
+        self.inner.driving(id)
+    }
+
+    /// Cancels a task before switchover: stops the destination, restores its empty data
+    /// directory and starts it, drops the slot, removes the password file. Works whichever
+    /// process drives the task (another one is asked through the store).
+    pub async fn cancel(&self, id: &str) -> Result<Task, TaskError> {
+        let task = self.get(id)?;
+        cancel::cancel(&self.inner, &task.id, self.take_driver(&task.id)).await
+    }
+
+    fn take_driver(
+        &self,
+        id: &TaskId,
+    ) -> Option<(
+        CancellationToken,
+        Arc<AtomicBool>,
+        tokio::task::JoinHandle<()>,
+    )> {
+        let mut drivers = self.inner.drivers.lock().unwrap_or_else(|e| e.into_inner());
+        drivers.remove(id).map(|d| (d.stop, d.cancel, d.handle))
+    }
+
+    /// Starts a failed task again from precheck (its copy is taken anew) and drives it.
+    pub async fn retry(&self, id: &str) -> Result<Task, TaskError> {
+        let task = self.get(id)?;
+        let task = resume::reconcile(&self.inner, &task.id).await?;
+        let task = resume::retry(&self.inner, &task.id).await?;
+        self.drive(&task.id)?;
+        Ok(task)
+    }
+
+    /// Waits until `done` holds for the task (checked in the store, so it sees what any
+    /// process does), or the task fails, or `timeout` passes.
+    pub async fn wait_until(
+        &self,
+        id: &TaskId,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(&Task) -> bool,
+    ) -> Result<Task, TaskError> {
+        let started = Instant::now();
+        loop {
+            let task = self.inner.get(id)?;
+            if done(&task) {
+                return Ok(task);
+            }
+            if matches!(
+                task.phase,
+                Phase::Failed | Phase::Cancelled | Phase::Success
+            ) {
+                return Ok(task);
+            }
+            if started.elapsed() > timeout {
+                return Err(TaskError::WaitTimeout {
+                    task: id.clone(),
+                    what: what.to_string(),
+                    secs: timeout.as_secs(),
+                    phase: task.phase,
+                    replication: task.replication,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The newest stored report for `source` → `dest` in `mode`, if any.
+    pub fn latest_report(
+        &self,
+        source: &str,
+        dest: &str,
+        mode: Mode,
+    ) -> Result<Option<String>, TaskError> {
+        latest_report(self.inner.store(), source, dest, mode)
+    }
+}
+
+pub(crate) fn latest_report(
+    store: &crate::inventory::Store,
+    source: &str,
+    dest: &str,
+    mode: Mode,
+) -> Result<Option<String>, TaskError> {
+    Ok(reports::list(store)?
+        .into_iter()
+        .find(|r| r.source == source && r.destination == dest && r.mode == mode)
+        .map(|r| r.id))
+}
+
+/// Whether a report lets a task start.
+pub(crate) fn check_report(
+    report: &crate::assess::Report,
+    source: &str,
+    dest: &str,
+    mode: Mode,
+) -> Result<(), TaskError> {
+    if report.source.name != source || report.destination.name != dest || report.mode != mode {
+        return Err(TaskError::ReportMismatch {
+            id: report.id.clone(),
+            what: format!(
+                "{} → {} ({})",
+                report.source.name,
+                report.destination.name,
+                report.mode.as_str()
+            ),
+        });
+    }
+    if report.verdict == Verdict::Error {
+        return Err(TaskError::ReportHasErrors {
+            id: report.id.clone(),
+            errors: report.counts().errors,
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn set_flag(flag: &AtomicBool) {
+    flag.store(true, Ordering::SeqCst);
+}
+
+pub(crate) fn flag_set(flag: &AtomicBool) -> bool {
+    flag.load(Ordering::SeqCst)
+}
