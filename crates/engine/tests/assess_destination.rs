@@ -44,6 +44,29 @@ async fn a_table_in_postgres_and_an_extra_database_make_the_destination_not_empt
         check.message
     );
 
+    // The wizard's live view of the destination says the same, and nothing else.
+    let live = pgrelocate_engine::assess::destination_prerequisites(
+        &env.instances,
+        "src",
+        "dest",
+        options(),
+    )
+    .await
+    .unwrap();
+    let ids: Vec<&str> = live.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "dest.managed",
+            "dest.primary",
+            "dest.empty",
+            "dest.version",
+            "dest.storage"
+        ]
+    );
+    assert_eq!(live[2].status, Status::Error);
+    assert_eq!(live[3].status, Status::Success);
+
     // The destination assessed onto itself: the same cluster.
     let report = env.assess("dest", "dest", Mode::Migration, options()).await;
     let same = expect_error(&report, "dest.same_system", &["pgrelocate instance create"]);
