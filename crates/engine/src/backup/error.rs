@@ -28,11 +28,11 @@ pub enum BackupError {
     #[error("PostgreSQL {0} is not supported (10 to 18 are)")]
     UnsupportedVersion(String),
     #[error(transparent)]
-    Wire(#[from] WireError),
+    Wire(Box<WireError>),
     #[error("the source reported a data checksum failure; the copy is not valid: {0}")]
-    DataCorruption(ServerError),
+    DataCorruption(Box<ServerError>),
     #[error("the source stopped the backup: {0}")]
-    Server(ServerError),
+    Server(Box<ServerError>),
     #[error("unexpected reply to BASE_BACKUP: {0}")]
     Protocol(String),
     #[error("refused archive entry {path:?}: {why}")]
@@ -51,6 +51,12 @@ pub enum BackupError {
     Cancelled,
     #[error("the extraction thread stopped unexpectedly: {0}")]
     Writer(String),
+}
+
+impl From<WireError> for BackupError {
+    fn from(e: WireError) -> Self {
+        BackupError::Wire(Box::new(e))
+    }
 }
 
 impl BackupError {

@@ -37,7 +37,9 @@ use command::{base_backup_command, CommandOptions};
 use extract::{prepare_dir, Extractor, PreparedDir};
 use options::normalize;
 use progress::ProgressMeter;
-use stream::{archive_targets, read_header, receive_archives, write_archives, SourceTablespace};
+use stream::{
+    archive_targets, read_header, receive_archives, write_archives, SourceTablespace, Written,
+};
 
 /// A tablespace as copied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -94,9 +96,12 @@ pub async fn run(
         let (target, owner) = (target.clone(), options.owner);
         blocking(move || prepare_dir(&target, 0o700, owner)).await?
     };
-    let mut prepared = vec![data_root];
+    let mut written_so_far = Partial {
+        dirs: vec![data_root],
+        writer: None,
+    };
     let result = tokio::select! {
-        r = copy(source, password, options, &target, &mut meter, &mut prepared) => r,
+        r = copy(source, password, options, &target, &mut meter, &mut written_so_far) => r,
         _ = cancel.cancelled() => Err(BackupError::Cancelled),
     };
     match result {
@@ -106,8 +111,12 @@ pub async fn run(
             Ok(outcome)
         }
         Err(e) => {
-            // Let the writer thread notice the closed channel before removing its files.
-            let dirs = std::mem::take(&mut prepared);
+            // The receiver is gone, so the writer thread stops at its next read; wait for it
+            // before removing what it wrote.
+            if let Some(writer) = written_so_far.writer.take() {
+                let _ = writer.await;
+            }
+            let dirs = std::mem::take(&mut written_so_far.dirs);
             let rolled_back = blocking(move || {
                 for dir in dirs.iter().rev() {
                     if let Err(err) = dir.rollback() {
@@ -123,13 +132,20 @@ pub async fn run(
     }
 }
 
+/// What a failed backup must undo: the directories it prepared, and the writer thread to
+/// wait for before removing anything.
+struct Partial {
+    dirs: Vec<PreparedDir>,
+    writer: Option<tokio::task::JoinHandle<Result<Written, BackupError>>>,
+}
+
 async fn copy(
     source: &Endpoint,
     password: Option<&Password>,
     options: &BackupOptions,
     data_dir: &Path,
     meter: &mut ProgressMeter,
-    prepared: &mut Vec<PreparedDir>,
+    partial: &mut Partial,
 ) -> Result<BackupOutcome, BackupError> {
     let connect = ConnectOptions {
         application_name: options.application_name.clone(),
@@ -165,13 +181,15 @@ async fn copy(
     let header = read_header(&mut conn).await?;
     meter.total(header.tablespaces.iter().map(|t| t.size).sum());
 
-    let tablespace_dirs = prepare_tablespaces(&header.tablespaces, options, prepared).await?;
+    let tablespace_dirs =
+        prepare_tablespaces(&header.tablespaces, options, &mut partial.dirs).await?;
     let targets = archive_targets(&header.tablespaces, &tablespace_dirs, data_dir);
     let (tx, rx) = stream::channel();
     let extractor = Extractor::new(options.owner, tablespace_dirs.clone());
     let (compression, dir) = (options.compression, data_dir.to_path_buf());
-    let writer =
-        tokio::task::spawn_blocking(move || write_archives(rx, extractor, compression, &dir));
+    partial.writer = Some(tokio::task::spawn_blocking(move || {
+        write_archives(rx, extractor, compression, &dir)
+    }));
     let received = receive_archives(
         &mut conn,
         version.base_backup_syntax(),
@@ -183,6 +201,7 @@ async fn copy(
     )
     .await;
     // The receiver dropped its sender either way; the writer ends now.
+    let writer = partial.writer.take().expect("the writer was just started");
     let written = writer
         .await
         .map_err(|e| BackupError::Writer(e.to_string()))

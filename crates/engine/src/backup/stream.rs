@@ -142,9 +142,9 @@ pub(crate) async fn read_header(conn: &mut ReplicationConnection) -> Result<Head
 fn unexpected(msg: BackendMessage) -> BackupError {
     match msg {
         BackendMessage::ErrorResponse(e) if e.is_data_corruption() => {
-            BackupError::DataCorruption(e)
+            BackupError::DataCorruption(Box::new(e))
         }
-        BackendMessage::ErrorResponse(e) => BackupError::Server(e),
+        BackendMessage::ErrorResponse(e) => BackupError::Server(Box::new(e)),
         other => BackupError::Protocol(format!(
             "unexpected {}",
             crate::wire::connection::message_name(&other)

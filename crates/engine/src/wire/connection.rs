@@ -166,7 +166,7 @@ impl ReplicationConnection {
                 BackendMessage::Authentication(AuthRequest::Unsupported(code)) => {
                     return Err(WireError::UnsupportedAuth(auth_method_name(code)));
                 }
-                BackendMessage::ErrorResponse(e) => return Err(WireError::Server(e)),
+                BackendMessage::ErrorResponse(e) => return Err(WireError::Server(Box::new(e))),
                 other => {
                     return Err(WireError::Protocol(format!(
                         "unexpected {} during authentication",
@@ -186,7 +186,7 @@ impl ReplicationConnection {
         self.flush().await?;
         let server_first = match self.recv().await? {
             BackendMessage::Authentication(AuthRequest::SaslContinue(data)) => data,
-            BackendMessage::ErrorResponse(e) => return Err(WireError::Server(e)),
+            BackendMessage::ErrorResponse(e) => return Err(WireError::Server(Box::new(e))),
             other => {
                 return Err(WireError::Protocol(format!(
                     "expected a SASL continue message, got {}",
@@ -200,7 +200,7 @@ impl ReplicationConnection {
         self.flush().await?;
         let server_final = match self.recv().await? {
             BackendMessage::Authentication(AuthRequest::SaslFinal(data)) => data,
-            BackendMessage::ErrorResponse(e) => return Err(WireError::Server(e)),
+            BackendMessage::ErrorResponse(e) => return Err(WireError::Server(Box::new(e))),
             other => {
                 return Err(WireError::Protocol(format!(
                     "expected a SASL final message, got {}",
@@ -222,7 +222,7 @@ impl ReplicationConnection {
                 BackendMessage::BackendKeyData { process_id, .. } => self.process_id = process_id,
                 BackendMessage::ReadyForQuery { .. } => break,
                 BackendMessage::NegotiateProtocolVersion { .. } => {}
-                BackendMessage::ErrorResponse(e) => return Err(WireError::Server(e)),
+                BackendMessage::ErrorResponse(e) => return Err(WireError::Server(Box::new(e))),
                 other => {
                     return Err(WireError::Protocol(format!(
                         "unexpected {} during startup",
@@ -304,7 +304,7 @@ impl ReplicationConnection {
             }
         }
         match error {
-            Some(e) => Err(WireError::Server(e)),
+            Some(e) => Err(WireError::Server(Box::new(e))),
             None => Ok(sets),
         }
     }

@@ -109,7 +109,7 @@ pub enum WireError {
     #[error("TLS over a Unix socket is not possible; use sslmode=disable or prefer for {0}")]
     TlsOnUnixSocket(String),
     #[error("server error: {0}")]
-    Server(ServerError),
+    Server(Box<ServerError>),
     #[error("the server asks for a password and none is stored for this instance")]
     PasswordRequired,
     #[error("the server asks for an authentication method pgrelocate does not support ({0}); use scram-sha-256, md5, password or trust in pg_hba.conf")]
@@ -132,7 +132,7 @@ impl WireError {
     /// The server's error, when the failure came from the server.
     pub fn server_error(&self) -> Option<&ServerError> {
         match self {
-            WireError::Server(e) => Some(e),
+            WireError::Server(e) => Some(e.as_ref()),
             _ => None,
         }
     }
