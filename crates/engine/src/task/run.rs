@@ -607,7 +607,9 @@ async fn startup(
     }
 }
 
-/// Where the monitor of a task looks.
+/// Where the monitor of a task looks. The standby's catalog is the source's, so the
+/// destination is read with the source's role and password (its own superuser password
+/// went aside with its empty data directory).
 pub(crate) async fn monitor_target(inner: &Inner, task: &Task) -> Result<Target, TaskError> {
     let source = inner.instance(&task.source)?;
     let (dest, managed, _) = inner.managed_dest(task)?;
@@ -615,11 +617,15 @@ pub(crate) async fn monitor_target(inner: &Inner, task: &Task) -> Result<Target,
         Some(p) => p.version,
         None => ServerVersion::new(managed.major, 0),
     };
+    let source_password = inner.password(&source).await?;
+    let mut dest_endpoint = dest.endpoint.clone();
+    dest_endpoint.user = source.endpoint.user.clone();
+    dest_endpoint.dbname = source.endpoint.dbname.clone();
     Ok(Target {
-        source_password: inner.password(&source).await?,
+        dest_password: source_password.clone(),
+        source_password,
         source: source.endpoint,
-        dest_password: inner.password(&dest).await?,
-        dest: dest.endpoint,
+        dest: dest_endpoint,
         dest_data_dir: managed.data_dir,
         version,
         slot_name: task.layout.slot_name.clone(),
