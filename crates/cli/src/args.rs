@@ -271,6 +271,9 @@ pub struct MigrateArgs {
     /// Keep following the task after it reaches streaming.
     #[arg(long)]
     pub follow: bool,
+    /// Do not fsync the copy (only where durability does not matter, e.g. tests).
+    #[arg(long)]
+    pub no_sync: bool,
     /// Print JSON lines instead of a progress bar.
     #[arg(long)]
     pub json: bool,
@@ -291,6 +294,8 @@ pub enum TaskCommand {
     Follow(TaskArgs),
     /// Cancel a task before switchover and restore the destination.
     Cancel(TaskArgs),
+    /// Start a failed task again from the beginning (a new full copy).
+    Retry(TaskArgs),
 }
 
 /// A task id with output options.

@@ -6,8 +6,10 @@ mod backup;
 mod exit;
 mod instance;
 mod logging;
+mod migrate;
 mod report;
 mod sandbox;
+mod task;
 
 use clap::Parser;
 
@@ -37,8 +39,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Command::Instance(command) => instance::run(command).await,
             Command::Assess(args) => assess::run(args).await,
             Command::Report(command) => report::run(command).await,
-            Command::Migrate(_) => Err(CliError::not_built("migrate")),
-            Command::Task(_) => Err(CliError::not_built("task")),
+            Command::Migrate(args) => migrate::run(args).await,
+            Command::Task(command) => task::run(command).await,
             Command::Switchover(_) => Err(CliError::not_built("switchover")),
             Command::Failover(_) => Err(CliError::not_built("failover")),
             Command::Backup(args) => backup::run(args).await,

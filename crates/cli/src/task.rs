@@ -1,0 +1,380 @@
+//! `pgrelocate task list|status|follow|cancel|retry`: tasks as the store knows them, and a
+//! follower that prints their events (a progress bar during the copy, or JSON lines).
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pgrelocate_engine::task::{
+    EventKind, Phase, ReplicationState, Sample, Task, TaskError, TaskEvent, TaskId, TaskStatus,
+    TaskStoreError, Tasks,
+};
+
+use crate::args::{TaskArgs, TaskCommand};
+use crate::exit::CliError;
+use crate::instance::{confirm, open, print_json, print_table};
+
+/// How long `follow` may wait for the standby to stream before giving up.
+const STREAMING_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// Runs `task …`.
+pub async fn run(command: TaskCommand) -> Result<i32, CliError> {
+    let tasks = Tasks::new(Arc::new(open()?));
+    match command {
+        TaskCommand::List { json } => list(&tasks, json).await,
+        TaskCommand::Status(args) => status(&tasks, &args).await,
+        TaskCommand::Follow(args) => {
+            let (task, driving) = tasks.attach(&args.task_id).await.map_err(task_error)?;
+            if !args.json {
+                eprintln!(
+                    "following task {} ({}{})",
+                    task.id,
+                    task.phase,
+                    if driving { "; driven from here" } else { "" }
+                );
+            }
+            follow(&tasks, &task.id, args.json, Until::Ended, false).await
+        }
+        TaskCommand::Cancel(args) => cancel(&tasks, &args).await,
+        TaskCommand::Retry(args) => {
+            let task = tasks.retry(&args.task_id).await.map_err(task_error)?;
+            if !args.json {
+                eprintln!("retrying task {} (attempt {})", task.id, task.attempts + 1);
+            }
+            follow(&tasks, &task.id, args.json, Until::Streaming, true).await
+        }
+    }
+}
+
+/// Maps an engine error to the CLI's exit codes.
+pub fn task_error(e: TaskError) -> CliError {
+    match e {
+        TaskError::Store(
+            TaskStoreError::NotFound(_)
+            | TaskStoreError::Ambiguous { .. }
+            | TaskStoreError::PrefixTooShort(_),
+        )
+        | TaskError::SameInstance
+        | TaskError::DestinationNotManaged(_)
+        | TaskError::Transition(_) => CliError::Usage(e.to_string()),
+        TaskError::Instance(e) => crate::instance::engine(e),
+        TaskError::ReportHasErrors { .. } => {
+            eprintln!("pgrelocate: {e}");
+            CliError::AssessmentFailed
+        }
+        other => CliError::Operational(other.to_string()),
+    }
+}
+
+async fn list(tasks: &Tasks, json: bool) -> Result<i32, CliError> {
+    let all = tasks.list().map_err(task_error)?;
+    let mut statuses = Vec::new();
+    for t in &all {
+        statuses.push(tasks.status(t.id.as_str()).await.map_err(task_error)?);
+    }
+    if json {
+        print_json(&statuses)?;
+        return Ok(0);
+    }
+    if statuses.is_empty() {
+        println!("no tasks; start one with `pgrelocate migrate --source NAME --dest NAME`");
+        return Ok(0);
+    }
+    let rows: Vec<[String; 7]> = statuses
+        .iter()
+        .map(|s| {
+            [
+                s.task.id.to_string(),
+                s.task.mode.as_str().into(),
+                s.task.source.name.clone(),
+                s.task.destination.name.clone(),
+                s.task.phase.to_string(),
+                s.task.replication.to_string(),
+                s.task.created_at.clone(),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "ID",
+            "MODE",
+            "SOURCE",
+            "DEST",
+            "PHASE",
+            "REPLICATION",
+            "CREATED",
+        ],
+        &rows,
+    );
+    Ok(0)
+}
+
+async fn status(tasks: &Tasks, args: &TaskArgs) -> Result<i32, CliError> {
+    let s = tasks.status(&args.task_id).await.map_err(task_error)?;
+    if args.json {
+        print_json(&s)?;
+    } else {
+        print_status(&s);
+    }
+    Ok(0)
+}
+
+fn print_status(s: &TaskStatus) {
+    let t = &s.task;
+    println!("task         {} ({})", t.id, t.mode.as_str());
+    println!("source       {}", t.source.name);
+    println!("destination  {}", t.destination.name);
+    println!("report       {}", t.report_id);
+    println!("phase        {}", t.phase);
+    println!("replication  {}", t.replication);
+    for (phase, at) in &t.phase_times {
+        println!("  {phase:<11} {at}");
+    }
+    if let Some(e) = &t.error {
+        println!("error        {e}");
+    }
+    match &s.driver {
+        Some(l) => println!("driven by    process {} on {}", l.holder.pid, l.holder.host),
+        None => println!(
+            "driven by    nobody (a standby streams on its own; `task follow` monitors it)"
+        ),
+    }
+    println!("slot         {}", t.layout.slot_name);
+    if let Some(p) = &s.progress {
+        println!(
+            "copy         {} {}",
+            p.stage,
+            bytes_of(p.bytes_done, p.bytes_total)
+        );
+    }
+    if let Some(sample) = &s.sample {
+        println!("lag          {}", describe_sample(sample));
+    }
+}
+
+fn bytes_of(done: u64, total: Option<u64>) -> String {
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    match total {
+        Some(t) => format!("{:.1}/{:.1} MiB", mib(done), mib(t)),
+        None => format!("{:.1} MiB", mib(done)),
+    }
+}
+
+fn describe_sample(s: &Sample) -> String {
+    let bytes = |b: Option<u64>| b.map(|b| format!("{b} B")).unwrap_or_else(|| "?".into());
+    let mut text = format!(
+        "replay {} behind (sent {}, flushed {})",
+        bytes(s.replay_lag_bytes),
+        bytes(s.sent_lag_bytes),
+        bytes(s.flush_lag_bytes)
+    );
+    if let Some(ms) = s.replay_lag_ms {
+        text.push_str(&format!(", replay lag {:.0} ms", ms));
+    }
+    if let Some(slot) = &s.slot {
+        if let Some(kept) = slot.retained_bytes {
+            text.push_str(&format!(
+                ", slot keeps {:.1} MiB",
+                kept as f64 / (1 << 20) as f64
+            ));
+        }
+        if let Some(status) = &slot.wal_status {
+            text.push_str(&format!(" ({status})"));
+        }
+    }
+    if let Some(e) = &s.source_error {
+        text.push_str(&format!("; source: {e}"));
+    }
+    text
+}
+
+async fn cancel(tasks: &Tasks, args: &TaskArgs) -> Result<i32, CliError> {
+    let task = tasks.get(&args.task_id).map_err(task_error)?;
+    let question = format!(
+        "cancel task {} and restore {} to an empty instance?",
+        task.id, task.destination.name
+    );
+    if !confirm(&question, args.yes)? {
+        return Ok(0);
+    }
+    let task = tasks.cancel(task.id.as_str()).await.map_err(task_error)?;
+    if args.json {
+        print_json(&task)?;
+    } else {
+        println!(
+            "task {} cancelled: {} is empty and running again; slot {} dropped",
+            task.id, task.destination.name, task.layout.slot_name
+        );
+    }
+    Ok(0)
+}
+
+/// When `follow` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Once the destination streams (or the task fails).
+    Streaming,
+    /// When the task ends (success, cancelled, failed) — or Ctrl-C.
+    Ended,
+}
+
+/// Prints the task's events as they are stored, until `until`. Ctrl-C cancels the task when
+/// `cancel_on_interrupt` and the copy is not done yet; otherwise it only stops following.
+pub async fn follow(
+    tasks: &Tasks,
+    id: &TaskId,
+    json: bool,
+    until: Until,
+    cancel_on_interrupt: bool,
+) -> Result<i32, CliError> {
+    let mut printer = Printer::new(json);
+    let mut after = if until == Until::Ended && !json {
+        // Start with recent history rather than every stored sample.
+        let all = tasks.events(id, 0).map_err(task_error)?;
+        let skip = all.len().saturating_sub(20);
+        for e in &all[skip..] {
+            printer.event(e);
+        }
+        all.last().map(|e| e.seq).unwrap_or(0)
+    } else {
+        0
+    };
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    let started = std::time::Instant::now();
+    loop {
+        for e in tasks.events(id, after).map_err(task_error)? {
+            printer.event(&e);
+            after = e.seq;
+        }
+        let task = tasks.get(id.as_str()).map_err(task_error)?;
+        if let Some(code) = finished(&task, until) {
+            printer.done();
+            if code == 0 && until == Until::Streaming {
+                // The standby streams inside PostgreSQL; stop monitoring from this process.
+                tasks.detach(id).await;
+                if !json {
+                    println!(
+                        "task {} is streaming: {} follows {} ({}); watch it with `pgrelocate task follow {}`",
+                        task.id, task.destination.name, task.source.name, task.mode.as_str(), task.id
+                    );
+                }
+            } else {
+                tasks.shutdown().await;
+            }
+            if let (Phase::Failed, Some(e)) = (task.phase, &task.error) {
+                return Err(CliError::Operational(format!(
+                    "task {} failed: {e}",
+                    task.id
+                )));
+            }
+            return Ok(code);
+        }
+        if until == Until::Streaming && started.elapsed() > STREAMING_TIMEOUT {
+            return Err(CliError::Operational(
+                "gave up waiting for streaming".into(),
+            ));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = &mut interrupted => {
+                printer.done();
+                let before_copy_done = matches!(task.phase, Phase::Precheck | Phase::Basebackup);
+                if cancel_on_interrupt && before_copy_done {
+                    eprintln!("interrupted: cancelling task {} and restoring the destination", task.id);
+                    let task = tasks.cancel(task.id.as_str()).await.map_err(task_error)?;
+                    eprintln!("task {} cancelled", task.id);
+                    return Ok(1);
+                }
+                tasks.shutdown().await;
+                eprintln!("stopped following task {} ({}/{}); the servers carry on", task.id, task.phase, task.replication);
+                return Ok(0);
+            }
+        }
+    }
+}
+
+/// The exit code once the task is where `until` wants it.
+fn finished(task: &Task, until: Until) -> Option<i32> {
+    match task.phase {
+        Phase::Failed => Some(1),
+        Phase::Cancelled | Phase::Success => Some(0),
+        Phase::Increment
+            if until == Until::Streaming && task.replication == ReplicationState::Streaming =>
+        {
+            Some(0)
+        }
+        _ => None,
+    }
+}
+
+/// Turns events into a progress bar and lines (stderr), or JSON lines (stdout).
+struct Printer {
+    json: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl Printer {
+    fn new(json: bool) -> Printer {
+        Printer { json, bar: None }
+    }
+
+    fn event(&mut self, e: &TaskEvent) {
+        if self.json {
+            if let Ok(line) = serde_json::to_string(e) {
+                println!("{line}");
+            }
+            return;
+        }
+        match &e.kind {
+            EventKind::Copy(p) => {
+                if !std::io::stderr().is_terminal() {
+                    return;
+                }
+                let bar = self.bar.get_or_insert_with(new_bar);
+                if let Some(total) = p.bytes_total {
+                    bar.set_length(total);
+                }
+                bar.set_position(p.bytes_done);
+                bar.set_message(format!("full copy: {}", p.stage));
+            }
+            EventKind::Sample(s) => self.line(&format!("{}  {}", e.at, describe_sample(s))),
+            EventKind::Phase { from, to } => self.line(&format!("{}  phase {from} → {to}", e.at)),
+            EventKind::Replication { from, to } => {
+                self.line(&format!("{}  replication {from} → {to}", e.at))
+            }
+            EventKind::Note { message } => self.line(&format!("{}  {message}", e.at)),
+            EventKind::Warning { message, .. } => {
+                self.line(&format!("{}  warning: {message}", e.at))
+            }
+            EventKind::Error { message } => self.line(&format!("{}  error: {message}", e.at)),
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn done(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn new_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg:<22} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
