@@ -185,7 +185,8 @@ async fn copy(
         prepare_tablespaces(&header.tablespaces, options, &mut partial.dirs).await?;
     let targets = archive_targets(&header.tablespaces, &tablespace_dirs, data_dir);
     let (tx, rx) = stream::channel();
-    let extractor = Extractor::new(options.owner, tablespace_dirs.clone());
+    let extractor =
+        Extractor::new(options.owner, tablespace_dirs.clone()).with_early_writeback(options.sync);
     let (compression, dir) = (options.compression, data_dir.to_path_buf());
     partial.writer = Some(tokio::task::spawn_blocking(move || {
         write_archives(rx, extractor, compression, &dir)
