@@ -10,6 +10,7 @@ use pgrelocate_engine::backup::{
     MaxRate, Owner, Phase, TablespaceMapping,
 };
 use pgrelocate_engine::server::os_user::OsUser;
+use pgrelocate_engine::wire::WireError;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -25,7 +26,12 @@ pub async fn run(args: BackupArgs) -> Result<i32, CliError> {
         .store()
         .instance_by_name(&args.source)
         .map_err(|e| engine(e.into()))?;
-    let password = instances.password_for(&record).await.map_err(engine)?;
+    // Without a reachable keyring, try anyway: trust or a server that needs no password
+    // still works; the keyring's explanation is shown if the server does ask for one.
+    let (password, keyring_problem) = match instances.password_for(&record).await {
+        Ok(p) => (p, None),
+        Err(e) => (None, Some(engine(e))),
+    };
 
     let (tx, rx) = progress::channel();
     let cancel = CancellationToken::new();
@@ -39,7 +45,12 @@ pub async fn run(args: BackupArgs) -> Result<i32, CliError> {
     let result = backup::run(&record.endpoint, password.as_ref(), &options, tx, cancel).await;
     // The sender is gone once `run` returns, which ends the reporter.
     let _ = reporter.await;
-    let outcome = result.map_err(cli_error)?;
+    let outcome = result.map_err(|e| match (e, keyring_problem) {
+        (BackupError::Wire(w), Some(problem)) if matches!(*w, WireError::PasswordRequired) => {
+            problem
+        }
+        (e, _) => cli_error(e),
+    })?;
     if args.json {
         print_line(&Event::Done(&outcome));
     } else {
