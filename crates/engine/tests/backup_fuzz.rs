@@ -1,11 +1,13 @@
-//! Property tests: arbitrary bytes fed to the protocol message parser and to the tar
-//! extractor give errors, never panics, and extraction never writes outside its target.
+//! Property tests: arbitrary bytes fed to the protocol message parser, the 15+ archive
+//! stream parser and the tar extractor give errors, never panics, and extraction never
+//! writes outside its target.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use bytes::BytesMut;
 use pgrelocate_engine::backup::extract::{ArchiveTarget, Extractor};
+use pgrelocate_engine::backup::stream::parse_archive_message;
 use pgrelocate_engine::wire::frame::split_frame;
 use pgrelocate_engine::wire::messages::decode;
 use proptest::prelude::*;
@@ -42,6 +44,16 @@ proptest! {
             decoded += 1;
         }
         prop_assert_eq!(decoded, frames.len());
+    }
+
+    #[test]
+    fn archive_stream_parser_never_panics(
+        kind in prop::sample::select(b"ndpmx".to_vec()),
+        body in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let mut bytes = vec![kind];
+        bytes.extend_from_slice(&body);
+        let _ = parse_archive_message(bytes::Bytes::from(bytes));
     }
 
     #[test]

@@ -145,10 +145,7 @@ fn unexpected(msg: BackendMessage) -> BackupError {
             BackupError::DataCorruption(Box::new(e))
         }
         BackendMessage::ErrorResponse(e) => BackupError::Server(Box::new(e)),
-        other => BackupError::Protocol(format!(
-            "unexpected {}",
-            crate::wire::connection::message_name(&other)
-        )),
+        other => BackupError::Protocol(format!("unexpected {}", other.name())),
     }
 }
 
@@ -234,63 +231,52 @@ pub(crate) async fn receive_archives(
             let mut saw_manifest = false;
             loop {
                 match conn.recv().await? {
-                    BackendMessage::CopyData(mut data) => {
-                        if data.is_empty() {
-                            return Err(BackupError::Protocol("empty CopyData".into()));
-                        }
-                        let kind = data.get_u8();
-                        match kind {
-                            b'n' => {
-                                let name = cstr(&mut data)?;
-                                let location = cstr(&mut data)?;
-                                if open {
-                                    send(&tx, ArchiveEvent::End).await?;
-                                }
-                                let target = target_for_location(targets, tablespaces, &location)?;
-                                if !name.ends_with(archive_suffix(compression)) {
-                                    return Err(BackupError::Protocol(format!(
-                                        "archive {name:?} does not have the compression asked for"
-                                    )));
-                                }
-                                meter.archive(&name);
-                                send(&tx, ArchiveEvent::Archive(target.clone())).await?;
-                                open = true;
+                    BackendMessage::CopyData(data) => match parse_archive_message(data)? {
+                        ArchiveMessage::NewArchive { name, location } => {
+                            if open {
+                                send(&tx, ArchiveEvent::End).await?;
                             }
-                            b'd' if open => {
-                                if !saw_manifest && compression == Compression::None {
-                                    meter.add(data.len() as u64);
-                                }
-                                if !data.is_empty() {
-                                    send(&tx, ArchiveEvent::Data(data)).await?;
-                                }
-                            }
-                            b'p' => {
-                                if data.len() < 8 {
-                                    return Err(BackupError::Protocol(
-                                        "short progress message".into(),
-                                    ));
-                                }
-                                let done = data.get_u64();
-                                if compression != Compression::None {
-                                    meter.set_done(done);
-                                }
-                            }
-                            b'm' if !saw_manifest => {
-                                if open {
-                                    send(&tx, ArchiveEvent::End).await?;
-                                }
-                                send(&tx, ArchiveEvent::Manifest).await?;
-                                open = true;
-                                saw_manifest = true;
-                            }
-                            other => {
+                            let target = target_for_location(targets, tablespaces, &location)?;
+                            if !name.ends_with(archive_suffix(compression)) {
                                 return Err(BackupError::Protocol(format!(
-                                    "unexpected archive message {:?}",
-                                    other as char
-                                )))
+                                    "archive {name:?} does not have the compression asked for"
+                                )));
+                            }
+                            meter.archive(&name);
+                            send(&tx, ArchiveEvent::Archive(target.clone())).await?;
+                            open = true;
+                        }
+                        ArchiveMessage::Data(data) if open => {
+                            if !saw_manifest && compression == Compression::None {
+                                meter.add(data.len() as u64);
+                            }
+                            if !data.is_empty() {
+                                send(&tx, ArchiveEvent::Data(data)).await?;
                             }
                         }
-                    }
+                        ArchiveMessage::Progress(done) => {
+                            // Uncompressed, the data bytes are counted as they arrive.
+                            if compression != Compression::None {
+                                meter.set_done(done);
+                            }
+                        }
+                        ArchiveMessage::ManifestFollows if !saw_manifest => {
+                            if open {
+                                send(&tx, ArchiveEvent::End).await?;
+                            }
+                            send(&tx, ArchiveEvent::Manifest).await?;
+                            open = true;
+                            saw_manifest = true;
+                        }
+                        ArchiveMessage::Data(_) => {
+                            return Err(BackupError::Protocol(
+                                "archive data before any archive began".into(),
+                            ))
+                        }
+                        ArchiveMessage::ManifestFollows => {
+                            return Err(BackupError::Protocol("a second manifest".into()))
+                        }
+                    },
                     BackendMessage::CopyDone => {
                         if open {
                             send(&tx, ArchiveEvent::End).await?;
@@ -335,6 +321,42 @@ async fn read_trailer(
         }
     }
     end.ok_or_else(|| BackupError::Protocol("no end position".into()))
+}
+
+/// One CopyData message of the 15+ archive stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArchiveMessage {
+    /// `n`: an archive starts; `location` is empty for the data directory.
+    NewArchive { name: String, location: String },
+    /// `d`: archive (or, after `m`, manifest) bytes.
+    Data(Bytes),
+    /// `p`: bytes sent so far, over all archives (uncompressed).
+    Progress(u64),
+    /// `m`: the manifest follows in the next `d` messages.
+    ManifestFollows,
+}
+
+/// Parses one CopyData message of the 15+ archive stream.
+pub fn parse_archive_message(mut data: Bytes) -> Result<ArchiveMessage, BackupError> {
+    if data.is_empty() {
+        return Err(BackupError::Protocol("empty CopyData".into()));
+    }
+    Ok(match data.get_u8() {
+        b'n' => ArchiveMessage::NewArchive {
+            name: cstr(&mut data)?,
+            location: cstr(&mut data)?,
+        },
+        b'd' => ArchiveMessage::Data(data),
+        b'p' if data.len() >= 8 => ArchiveMessage::Progress(data.get_u64()),
+        b'p' => return Err(BackupError::Protocol("short progress message".into())),
+        b'm' => ArchiveMessage::ManifestFollows,
+        other => {
+            return Err(BackupError::Protocol(format!(
+                "unknown archive message type {:?}",
+                other as char
+            )))
+        }
+    })
 }
 
 fn cstr(data: &mut Bytes) -> Result<String, BackupError> {

@@ -170,7 +170,7 @@ impl ReplicationConnection {
                 other => {
                     return Err(WireError::Protocol(format!(
                         "unexpected {} during authentication",
-                        message_name(&other)
+                        other.name()
                     )))
                 }
             }
@@ -190,7 +190,7 @@ impl ReplicationConnection {
             other => {
                 return Err(WireError::Protocol(format!(
                     "expected a SASL continue message, got {}",
-                    message_name(&other)
+                    other.name()
                 )))
             }
         };
@@ -204,7 +204,7 @@ impl ReplicationConnection {
             other => {
                 return Err(WireError::Protocol(format!(
                     "expected a SASL final message, got {}",
-                    message_name(&other)
+                    other.name()
                 )))
             }
         };
@@ -226,7 +226,7 @@ impl ReplicationConnection {
                 other => {
                     return Err(WireError::Protocol(format!(
                         "unexpected {} during startup",
-                        message_name(&other)
+                        other.name()
                     )))
                 }
             }
@@ -298,7 +298,7 @@ impl ReplicationConnection {
                 other => {
                     return Err(WireError::Protocol(format!(
                         "unexpected {} in the reply to a simple query",
-                        message_name(&other)
+                        other.name()
                     )))
                 }
             }
@@ -417,20 +417,5 @@ fn auth_method_name(code: i32) -> String {
         7 => "GSSAPI".into(),
         9 => "SSPI".into(),
         other => format!("method {other}"),
-    }
-}
-
-/// A short name for a message, for protocol errors.
-pub(crate) fn message_name(msg: &BackendMessage) -> String {
-    match msg {
-        BackendMessage::Other(tag) => format!("message {:?}", *tag as char),
-        other => {
-            let debug = format!("{other:?}");
-            debug
-                .split(|c: char| !c.is_alphanumeric())
-                .next()
-                .unwrap_or("message")
-                .to_string()
-        }
     }
 }

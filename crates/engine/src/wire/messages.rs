@@ -79,6 +79,31 @@ pub enum BackendMessage {
     Other(u8),
 }
 
+impl BackendMessage {
+    /// The message's protocol name, for errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BackendMessage::Authentication(_) => "Authentication",
+            BackendMessage::ParameterStatus { .. } => "ParameterStatus",
+            BackendMessage::BackendKeyData { .. } => "BackendKeyData",
+            BackendMessage::ReadyForQuery { .. } => "ReadyForQuery",
+            BackendMessage::RowDescription(_) => "RowDescription",
+            BackendMessage::DataRow(_) => "DataRow",
+            BackendMessage::CommandComplete(_) => "CommandComplete",
+            BackendMessage::EmptyQueryResponse => "EmptyQueryResponse",
+            BackendMessage::ErrorResponse(_) => "ErrorResponse",
+            BackendMessage::NoticeResponse(_) => "NoticeResponse",
+            BackendMessage::CopyOutResponse => "CopyOutResponse",
+            BackendMessage::CopyInResponse => "CopyInResponse",
+            BackendMessage::CopyBothResponse => "CopyBothResponse",
+            BackendMessage::CopyData(_) => "CopyData",
+            BackendMessage::CopyDone => "CopyDone",
+            BackendMessage::NegotiateProtocolVersion { .. } => "NegotiateProtocolVersion",
+            BackendMessage::Other(_) => "an unknown message",
+        }
+    }
+}
+
 /// A message body that does not match its type's layout.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed {tag:?} message: {what}")]
