@@ -93,6 +93,13 @@ async fn a_task_killed_during_basebackup_is_retried_to_streaming_without_leftove
         tokio::task::spawn_blocking(|| Installation::embedded(15).unwrap().bin_dir().to_path_buf())
             .await
             .unwrap();
+    // A random port: other tests' destinations stop and start while this one runs.
+    let dest_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
     cli.ok(&[
         "instance",
         "create",
@@ -101,6 +108,8 @@ async fn a_task_killed_during_basebackup_is_retried_to_streaming_without_leftove
         "15",
         "--bin-dir",
         bin.to_str().unwrap(),
+        "--port",
+        &dest_port,
     ]);
     let dest = cli.json(&["instance", "status", "dst", "--json"]);
     let data_dir = PathBuf::from(dest["managed"]["data_dir"].as_str().unwrap());
