@@ -128,6 +128,8 @@ pub struct CreateRequest {
     pub data_dir: Option<PathBuf>,
     /// Binaries folder; discovered when `None`.
     pub bin_dir: Option<PathBuf>,
+    /// Superuser password to set (and keep in the keyring); generated when `None`.
+    pub password: Option<Password>,
 }
 
 /// What `instance status` and `instance list` report about one instance.
@@ -277,6 +279,46 @@ impl Instances {
         Ok(found.map(|(p, _)| p))
     }
 
+    /// Stores (or replaces) an instance's password in the OS keyring.
+    pub async fn set_password(
+        &self,
+        name: &str,
+        password: &Password,
+    ) -> Result<InstanceRecord, InstanceError> {
+        let record = self.store.instance_by_name(name)?;
+        self.keyring_save(&record.id, password).await?;
+        tracing::info!(name = %record.name, "password stored in the keyring");
+        Ok(record)
+    }
+
+    /// Deletes an instance's password from the OS keyring (none stored is not an error).
+    pub async fn forget_password(&self, name: &str) -> Result<InstanceRecord, InstanceError> {
+        let record = self.store.instance_by_name(name)?;
+        self.keyring_forget(&record.id).await?;
+        tracing::info!(name = %record.name, "password removed from the keyring");
+        Ok(record)
+    }
+
+    /// Where an instance's password would come from (keyring, password file), without
+    /// handing it out; `None` when there is none.
+    pub async fn password_source(
+        &self,
+        name: &str,
+    ) -> Result<Option<secrets::PasswordSource>, InstanceError> {
+        let record = self.store.instance_by_name(name)?;
+        let keyring = self.keyring.clone();
+        let (id, endpoint) = (record.id.clone(), record.endpoint.clone());
+        let found = blocking(move || {
+            let store: Result<&dyn CredentialStore, &SecretError> = match &keyring {
+                Ok(k) => Ok(k.as_ref()),
+                Err(e) => Err(e.as_ref()),
+            };
+            secrets::find_password(store, &id, &endpoint)
+        })
+        .await?;
+        Ok(found.map(|(_, source)| source))
+    }
+
     /// Registers an external instance. With `test`, the connection is tried first; on any
     /// failure nothing is stored, neither row nor password.
     pub async fn register(
@@ -420,6 +462,7 @@ impl Instances {
                 &installation,
                 request.port.is_none(),
                 os_user.as_ref(),
+                request.password,
             )
             .await;
         match result {
@@ -446,9 +489,13 @@ impl Instances {
         installation: &Installation,
         port_chosen_here: bool,
         os_user: Option<&OsUser>,
+        password: Option<Password>,
     ) -> Result<InstanceRecord, InstanceError> {
         let data_dir = record.managed.as_ref().expect("managed").data_dir.clone();
-        let password = generate_password()?;
+        let password = match password {
+            Some(p) => p,
+            None => generate_password()?,
+        };
         initdb::initdb(&installation.bin_dir, &data_dir, &password, os_user).await?;
         config::write_hba(&data_dir)?;
         self.keyring_save(&record.id, &password).await?;

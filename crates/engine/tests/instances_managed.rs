@@ -176,6 +176,7 @@ async fn a_user_supplied_data_dir_is_kept_on_remove_and_a_busy_port_is_refused()
             port: Some(busy),
             data_dir: Some(data.clone()),
             bin_dir: Some(bin.clone()),
+            ..Default::default()
         })
         .await
         .unwrap_err();
