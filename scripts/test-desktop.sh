@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The desktop app's tests alone: UI type check and unit tests (Vitest), the production UI
 # build, then the end-to-end tests that drive the real window through tauri-driver and
-# WebKitWebDriver under Xvfb. Installs what is missing, like scripts/test.sh.
+# WebKitWebDriver under Xvfb, with a real gnome-keyring and real PostgreSQL servers (the
+# sandbox uses this host's PostgreSQL). Installs what is missing, like scripts/test.sh.
 #
 #   bash scripts/test-desktop.sh                   # everything above
 #   bash scripts/test-desktop.sh -E 'test(smoke)'  # extra arguments go to cargo nextest
@@ -23,6 +24,7 @@ npm test
 # The custom-protocol feature embeds dist/ into the app binary the end-to-end tests launch.
 build_ui
 
-say "desktop end-to-end tests (real window under Xvfb)"
+say "desktop end-to-end tests (real window under Xvfb, real keyring, real PostgreSQL)"
 xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- \
+    bash "$ROOT/scripts/with-keyring.sh" \
     cargo nextest run -p pgrelocate-desktop --features custom-protocol -E 'binary(/^e2e_/)' "$@"

@@ -1,10 +1,41 @@
 // The package manifest sits at the repository root (the Tauri CLI wants it beside
 // tauri.conf.json), so the capabilities folder is named relative to the root.
+
+/// Every command the app registers; each needs an explicit grant in a capability.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "instance_list",
+    "instance_status",
+    "installations",
+    "instance_create",
+    "instance_register",
+    "connection_test",
+    "instance_start",
+    "instance_stop",
+    "instance_remove",
+    "sandbox_create",
+    "sandbox_remove",
+    "credential_status",
+    "credential_set",
+    "credential_forget",
+    "credential_test",
+    "instance_parameters",
+    "instance_log",
+    "host_addresses",
+    "source_preparations",
+    "destination_prerequisites",
+    "assessment_start",
+    "assessment_watch",
+    "assessment_list",
+    "assessment_delete",
+    "report_get",
+    "report_export",
+];
+
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("./src-tauri/capabilities/**/*")
-        // Listing the app's commands makes each one need an explicit grant in a capability.
-        .app_manifest(tauri_build::AppManifest::new().commands(&["app_info"]));
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

@@ -1,14 +1,43 @@
-import { render, screen } from "@testing-library/react";
+import { render, screen, within } from "@testing-library/react";
 import { mockIPC } from "@tauri-apps/api/mocks";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import App from "./App";
+import type { InstanceStatus } from "./api/instances";
+
+const info = { version: "9.8.7", state_dir: "/tmp/pgr-home-test", log_dir: "/tmp/pgr-home-test/logs" };
+
+const source: InstanceStatus = {
+  id: "a1",
+  name: "sandbox-source",
+  endpoint: { host: "127.0.0.1", port: 5433, user: "postgres", dbname: "postgres", sslmode: "disable" },
+  managed: { data_dir: "/var/lib/pgrelocate/s/data", bin_dir: "/usr/lib/postgresql/15/bin", major: 15, os_user: "postgres" },
+  created_at: "2026-11-24T08:00:00Z",
+  kind: "managed",
+  state: "running",
+  connection: {
+    version: { major: 15, minor: 14 },
+    version_text: "15.14 (Debian 15.14-0+deb12u1)",
+    system_identifier: "7300000000000000001",
+    role: "primary",
+    tls: null,
+    round_trip_ms: 0.2,
+  },
+  error: null,
+  storage: { used_bytes: 40 * 1024 ** 2, free_bytes: 10 * 1024 ** 3 },
+};
+
+afterEach(() => {
+  window.location.hash = "";
+});
 
 describe("console frame", () => {
-  it("shows the version and state directory reported by the shell", async () => {
+  it("shows the version, state directory and log folder reported by the shell", async () => {
     const calls: string[] = [];
     mockIPC((cmd) => {
       calls.push(cmd);
-      if (cmd === "app_info") return { version: "9.8.7", state_dir: "/tmp/pgr-home-test" };
+      if (cmd === "app_info") return info;
+      if (cmd === "instance_list") return { instances: [], creating: [] };
+      if (cmd === "task_list") return [];
       throw new Error(`unexpected command ${cmd}`);
     });
 
@@ -16,11 +45,13 @@ describe("console frame", () => {
 
     expect(await screen.findByText("State: /tmp/pgr-home-test")).toBeTruthy();
     expect(screen.getByTestId("app-version").textContent).toBe("v9.8.7");
-    expect(calls).toEqual(["app_info"]);
+    expect(screen.getByTestId("log-dir").textContent).toBe("Logs: /tmp/pgr-home-test/logs");
+    expect(calls).toContain("app_info");
   });
 
   it("explains a failed app_info with the shell's message and code", async () => {
-    mockIPC(() => {
+    mockIPC((cmd) => {
+      if (cmd === "instance_list") return { instances: [], creating: [] };
       throw { code: "state_dir_unavailable", message: "PGRELOCATE_HOME is set but empty" };
     });
 
@@ -32,12 +63,32 @@ describe("console frame", () => {
   });
 
   it("opens on the Instances page with its empty state", async () => {
-    mockIPC(() => ({ version: "0.1.0", state_dir: "/x" }));
+    mockIPC((cmd) => (cmd === "instance_list" ? { instances: [], creating: [] } : cmd === "task_list" ? [] : info));
 
     render(<App />);
 
     expect(screen.getByRole("heading", { name: "Instances" })).toBeTruthy();
-    expect(screen.getByText("No instances yet")).toBeTruthy();
-    await screen.findByText("State: /x");
+    expect(await screen.findByText("No instances yet")).toBeTruthy();
+  });
+
+  it("keeps the page in the URL: a reload of an instance's section opens it again", async () => {
+    window.location.hash = "#/instances/sandbox-source/connection";
+    mockIPC((cmd, args) => {
+      if (cmd === "app_info") return info;
+      if (cmd === "instance_status") {
+        expect((args as { name: string }).name).toBe("sandbox-source");
+        return source;
+      }
+      if (cmd === "host_addresses") return ["192.168.10.5", "127.0.0.1"];
+      throw new Error(`unexpected command ${cmd}`);
+    });
+
+    render(<App />);
+
+    expect(await screen.findByRole("heading", { name: "Database Connection" })).toBeTruthy();
+    const nav = screen.getByTestId("detail-nav");
+    expect(within(nav).getByText("Logs")).toBeTruthy();
+    expect(within(nav).getByText("Cloud Migration/DR Construction")).toBeTruthy();
+    expect(await screen.findByText("192.168.10.5")).toBeTruthy();
   });
 });

@@ -1,21 +1,23 @@
-import { DatabaseOutlined, FolderOutlined } from "@ant-design/icons";
-import { Alert, Layout, Menu, Space, Tag, Typography, theme } from "antd";
+import { DatabaseOutlined, FileTextOutlined, FolderOutlined } from "@ant-design/icons";
+import { Alert, Breadcrumb, Layout, Menu, Space, Tag, Typography, theme } from "antd";
 import { useEffect, useState } from "react";
 import logo from "../icons/128x128.png";
-import { appInfo } from "./api";
-import type { AppInfo, CommandError, Instance } from "./api";
+import { appInfo } from "./api/app";
+import type { AppInfo } from "./api/app";
+import type { CommandError } from "./api/core";
 import { t } from "./i18n";
-import Instances from "./pages/Instances";
-
-type Page = "instances";
+import InstanceDetail from "./pages/instance-detail/InstanceDetail";
+import InstancesPage from "./pages/instances/InstancesPage";
+import ReportPage from "./pages/migration/ReportPage";
+import TaskDetails from "./pages/migration/TaskDetails";
+import { href, instanceRoute, useRoute } from "./router";
+import type { Route } from "./router";
 
 /** The console frame: top bar, left navigation, the current page, and a status footer. */
 export default function App() {
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [infoError, setInfoError] = useState<CommandError | null>(null);
-  const [page, setPage] = useState<Page>("instances");
-  // The inventory store arrives with the engine; until then the console knows no instance.
-  const instances: Instance[] = [];
+  const [route, navigate] = useRoute();
   const { token } = theme.useToken();
 
   useEffect(() => {
@@ -24,9 +26,7 @@ export default function App() {
 
   return (
     <Layout style={{ minHeight: "100vh" }}>
-      <Layout.Header
-        style={{ display: "flex", alignItems: "center", gap: 12, paddingInline: 20, height: 52 }}
-      >
+      <Layout.Header style={{ display: "flex", alignItems: "center", gap: 12, paddingInline: 20, height: 52 }}>
         <img src={logo} alt="" width={28} height={28} />
         <Typography.Text strong style={{ color: "#fff", fontSize: 18 }} data-testid="product-name">
           {t("app.name")}
@@ -41,13 +41,14 @@ export default function App() {
         <Layout.Sider width={200} style={{ background: token.colorBgContainer }}>
           <Menu
             mode="inline"
-            selectedKeys={[page]}
-            onClick={(e) => setPage(e.key as Page)}
+            selectedKeys={["instances"]}
+            onClick={() => navigate({ page: "instances" })}
             style={{ height: "100%", borderInlineEnd: 0 }}
             items={[{ key: "instances", icon: <DatabaseOutlined />, label: t("nav.instances") }]}
           />
         </Layout.Sider>
-        <Layout style={{ padding: 20 }}>
+        <Layout style={{ padding: "12px 20px 20px" }}>
+          <Crumbs route={route} />
           <Layout.Content
             style={{ background: token.colorBgContainer, borderRadius: token.borderRadiusLG, padding: 20 }}
           >
@@ -61,18 +62,53 @@ export default function App() {
                 data-testid="app-info-error"
               />
             )}
-            {page === "instances" && <Instances instances={instances} />}
+            <Page route={route} navigate={navigate} />
           </Layout.Content>
           <Layout.Footer style={{ padding: "8px 0 0", background: "transparent" }}>
-            <Space size="small">
-              <FolderOutlined />
-              <Typography.Text type="secondary" data-testid="state-dir">
-                {info ? t("app.stateDir", { path: info.state_dir }) : t("app.stateDirUnknown")}
-              </Typography.Text>
+            <Space size="large">
+              <Space size="small">
+                <FolderOutlined />
+                <Typography.Text type="secondary" data-testid="state-dir">
+                  {info ? t("app.stateDir", { path: info.state_dir }) : t("app.stateDirUnknown")}
+                </Typography.Text>
+              </Space>
+              {info?.log_dir && (
+                <Space size="small">
+                  <FileTextOutlined />
+                  <Typography.Text type="secondary" data-testid="log-dir">
+                    {t("app.logDir", { path: info.log_dir })}
+                  </Typography.Text>
+                </Space>
+              )}
             </Space>
           </Layout.Footer>
         </Layout>
       </Layout>
     </Layout>
   );
+}
+
+function Page({ route, navigate }: { route: Route; navigate: (r: Route) => void }) {
+  switch (route.page) {
+    case "instances":
+      return <InstancesPage navigate={navigate} />;
+    case "instance":
+      return <InstanceDetail key={route.name} route={route} navigate={navigate} />;
+    case "report":
+      return <ReportPage key={route.id} id={route.id} from={route.instance} navigate={navigate} />;
+    case "task":
+      return <TaskDetails key={route.id} id={route.id} from={route.instance} navigate={navigate} />;
+  }
+}
+
+function Crumbs({ route }: { route: Route }) {
+  const items: { title: React.ReactNode }[] = [{ title: <a href={href({ page: "instances" })}>{t("nav.instances")}</a> }];
+  const instance = route.page === "instance" ? route.name : route.page === "instances" ? undefined : route.instance;
+  if (instance) items.push({ title: <a href={href(instanceRoute(instance))}>{instance}</a> });
+  if (route.page === "instance" && route.section === "migration") {
+    items.push({ title: t("detail.nav.migration") });
+  }
+  if (route.page === "report") items.push({ title: t("report.title") });
+  if (route.page === "task") items.push({ title: t("taskDetail.title", { id: route.id }) });
+  return <Breadcrumb items={items} style={{ marginBottom: 12 }} data-testid="breadcrumb" />;
 }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use tempfile::TempDir;
@@ -22,7 +23,40 @@ const TOOLS_DIR: &str = ".cache/pgrelocate/tools/bin";
 /// How long the driver and the window get to come up, and elements to appear.
 const STARTUP: Duration = Duration::from_secs(30);
 
-/// The desktop app running under WebDriver, with a private state directory.
+/// How to launch the app: its state directory and extra environment.
+pub struct Launch {
+    home: TempDir,
+    env: Vec<(String, PathBuf)>,
+}
+
+impl Launch {
+    /// A fresh, empty state directory and no extra environment.
+    pub fn new() -> Launch {
+        let home = tempfile::Builder::new()
+            .prefix("pgrelocate-e2e-")
+            .tempdir()
+            .expect("temp state dir");
+        Launch {
+            home,
+            env: Vec::new(),
+        }
+    }
+
+    /// The state directory the app will use (prepare instances in it before launching).
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Sets an environment variable of the app.
+    pub fn env(mut self, key: &str, value: impl Into<PathBuf>) -> Launch {
+        self.env.push((key.to_string(), value.into()));
+        self
+    }
+}
+
+/// The desktop app running under WebDriver, with a private state directory. Dropping it
+/// closes the window and removes every instance created in that state directory (servers
+/// stopped, data deleted), also when the test failed.
 pub struct DesktopApp {
     client: Option<Client>,
     driver: Child,
@@ -32,14 +66,16 @@ pub struct DesktopApp {
 impl DesktopApp {
     /// Starts tauri-driver and opens a session on the app binary built with the embedded UI.
     pub async fn launch() -> DesktopApp {
+        Self::launch_with(Launch::new()).await
+    }
+
+    /// As [`DesktopApp::launch`], with a prepared state directory and extra environment.
+    pub async fn launch_with(launch: Launch) -> DesktopApp {
         assert!(
             std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
             "no display: run the end-to-end tests under `xvfb-run -a dbus-run-session -- …`"
         );
-        let home = tempfile::Builder::new()
-            .prefix("pgrelocate-e2e-")
-            .tempdir()
-            .expect("temp state dir");
+        let Launch { home, env } = launch;
         let (port, native_port) = (free_port(), free_port());
         let driver = Command::new(tauri_driver())
             .args([
@@ -49,6 +85,7 @@ impl DesktopApp {
                 &native_port.to_string(),
             ])
             .env("PGRELOCATE_HOME", home.path())
+            .envs(env)
             .stdout(Stdio::null())
             // A group of its own: tauri-driver, WebKitWebDriver and the app are stopped together.
             .process_group(0)
@@ -98,6 +135,17 @@ impl DesktopApp {
             .expect("element text")
     }
 
+    /// The whole text content of the first element matching `css` (also what WebDriver's
+    /// rendered text leaves out, e.g. clipped titles), once it exists.
+    pub async fn content(&self, css: &str) -> String {
+        self.wait_for(css, STARTUP).await;
+        self.eval(&format!("document.querySelector({css:?}).textContent"))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// Waits until the element matching `css` shows exactly `expected`; returns what it showed last.
     pub async fn wait_for_text(&self, css: &str, expected: &str) -> String {
         let deadline = Instant::now() + STARTUP;
@@ -116,6 +164,115 @@ impl DesktopApp {
             .execute(&format!("return ({expression});"), vec![])
             .await
             .unwrap_or_else(|e| panic!("evaluating {expression}: {e}"))
+    }
+
+    /// The first element matching `css`, once it exists (within `timeout`).
+    pub async fn wait_for(&self, css: &str, timeout: Duration) -> Element {
+        self.client()
+            .wait()
+            .at_most(timeout)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css} within {timeout:?}: {e}"))
+    }
+
+    /// Clicks the first element matching `css` once it exists and takes the click (an
+    /// element still under a closing dialog's mask refuses it for a moment).
+    pub async fn click(&self, css: &str) {
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            let element = self.wait_for(css, STARTUP).await;
+            let _ = self
+                .client()
+                .execute(
+                    "arguments[0].scrollIntoView({block: 'center'});",
+                    vec![serde_json::to_value(&element).expect("element as JSON")],
+                )
+                .await;
+            match element.click().await {
+                Ok(_) => return,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("retrying click on {css}: {e}");
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                Err(e) => panic!("cannot click {css}: {e}"),
+            }
+        }
+    }
+
+    /// Clicks the first element matching `css` whose text is exactly `text`.
+    pub async fn click_text(&self, css: &str, text: &str) {
+        let found = self
+            .wait_until(
+                &format!("{css} with text {text:?}"),
+                &format!(
+                    "Array.from(document.querySelectorAll({css:?})).some(e => e.textContent.trim() === {text:?})"
+                ),
+                STARTUP,
+            )
+            .await;
+        assert_eq!(found, serde_json::Value::Bool(true));
+        let elements = self
+            .client()
+            .find_all(Locator::Css(css))
+            .await
+            .expect("find elements");
+        for element in elements {
+            if element
+                .text()
+                .await
+                .map(|t| t.trim() == text)
+                .unwrap_or(false)
+            {
+                element
+                    .click()
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot click {text:?}: {e}"));
+                return;
+            }
+        }
+        panic!("no {css} with text {text:?}");
+    }
+
+    /// Types `text` into the input matching `css`.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        self.wait_for(css, STARTUP)
+            .await
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+    }
+
+    /// Evaluates `expression` until it is truthy (or `timeout` passes: then panics, naming
+    /// `what` and what the page showed). Returns its last value.
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        expression: &str,
+        timeout: Duration,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let value = self.eval(expression).await;
+            let truthy = match &value {
+                serde_json::Value::Null => false,
+                serde_json::Value::Bool(b) => *b,
+                serde_json::Value::String(s) => !s.is_empty(),
+                serde_json::Value::Number(n) => n.as_f64() != Some(0.0),
+                _ => true,
+            };
+            if truthy {
+                return value;
+            }
+            if Instant::now() > deadline {
+                let shown = self.eval("document.body.innerText.slice(0, 3000)").await;
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}; the page shows:\n{}",
+                    shown.as_str().unwrap_or("")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 
     /// Saves a PNG of the window as `artifacts/screenshots/<name>.png`; returns its path.
@@ -163,6 +320,13 @@ impl DesktopApp {
 
 impl Drop for DesktopApp {
     fn drop(&mut self) {
+        self.stop_driver();
+        remove_instances(self.home.path());
+    }
+}
+
+impl DesktopApp {
+    fn stop_driver(&mut self) {
         let group = format!("-{}", self.driver.id());
         signal_group("TERM", &group);
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -172,6 +336,37 @@ impl Drop for DesktopApp {
         // Whatever ignored SIGTERM (the app itself, if WebKitWebDriver died first).
         signal_group("KILL", &group);
         let _ = self.driver.wait();
+    }
+}
+
+/// Removes every instance stored in `home` (managed servers stopped, the folders
+/// pgrelocate made deleted), on a thread of its own: a test's runtime may be unwinding.
+pub fn remove_instances(home: &Path) {
+    let shown = home.display().to_string();
+    let home = home.to_path_buf();
+    let done = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("cleanup runtime");
+        runtime.block_on(async {
+            let Ok(instances) = pgrelocate_engine::instances::Instances::open(&home) else {
+                return;
+            };
+            let Ok(records) = instances.store().list_instances() else {
+                return;
+            };
+            // Destinations first would not matter: each removal stops its own server.
+            for record in records {
+                if let Err(e) = instances.remove(record.name.as_str()).await {
+                    eprintln!("cleanup: removing {} failed: {e}", record.name);
+                }
+            }
+        });
+    })
+    .join();
+    if done.is_err() {
+        eprintln!("cleanup of the instances in {shown} panicked");
     }
 }
 

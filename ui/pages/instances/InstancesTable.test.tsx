@@ -1,35 +1,37 @@
 import { fireEvent, render, screen, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import type { Instance } from "../api";
-import Instances from "./Instances";
+import InstancesTable from "./InstancesTable";
+import type { InstanceRow } from "./status";
 
-const dest: Instance = {
+const dest: InstanceRow = {
   id: "inst-7f3a",
   name: "orders-dest",
   status: "running",
   role: "standby",
-  engine_version: "15.18",
+  engineVersion: "15.18",
   kind: "managed",
   host: "127.0.0.1",
   port: 5433,
   storage: { used_bytes: 3 * 1024 ** 3, free_bytes: 120.5 * 1024 ** 3 },
+  problem: null,
 };
 
-const source: Instance = {
+const source: InstanceRow = {
   id: "inst-11c0",
   name: "orders-prod",
   status: "fenced",
   role: "primary",
-  engine_version: "15.18",
+  engineVersion: "15.18",
   kind: "external",
   host: "db1.example.internal",
   port: 5432,
   storage: null,
+  problem: null,
 };
 
-describe("Instances page", () => {
+describe("Instances table", () => {
   it("explains how to start when there is no instance", () => {
-    render(<Instances instances={[]} />);
+    render(<InstancesTable instances={[]} />);
 
     const empty = screen.getByTestId("instances-empty");
     expect(within(empty).getByText("No instances yet")).toBeTruthy();
@@ -39,17 +41,16 @@ describe("Instances page", () => {
   });
 
   it("shows the console's columns, in order", () => {
-    render(<Instances instances={[]} />);
+    render(<InstancesTable instances={[]} />);
 
     const headers = screen.getAllByRole("columnheader").map((h) => h.textContent);
     expect(headers).toEqual(["Instance", "Status", "Role", "Engine", "Kind", "Endpoint", "Storage", "Actions"]);
   });
 
   it("renders a managed and an external instance the way a DBA reads them", () => {
-    render(<Instances instances={[dest, source]} />);
+    render(<InstancesTable instances={[dest, source]} />);
 
-    const [, destRow, sourceRow] = screen.getAllByRole("row");
-    const d = within(destRow);
+    const d = within(screen.getByTestId("instance-row-orders-dest"));
     expect(d.getByText("orders-dest")).toBeTruthy();
     expect(d.getByText("inst-7f3a")).toBeTruthy();
     expect(d.getByText("Running")).toBeTruthy();
@@ -59,7 +60,7 @@ describe("Instances page", () => {
     expect(d.getByText("127.0.0.1:5433")).toBeTruthy();
     expect(d.getByText("3.0 GiB used / 120.5 GiB free")).toBeTruthy();
 
-    const s = within(sourceRow);
+    const s = within(screen.getByTestId("instance-row-orders-prod"));
     expect(s.getByText("Read-only/Fenced")).toBeTruthy();
     expect(s.getByText("External")).toBeTruthy();
     expect(s.getByText("db1.example.internal:5432")).toBeTruthy();
@@ -69,32 +70,42 @@ describe("Instances page", () => {
 
   it("asks for confirmation before removing an instance", async () => {
     const onRemove = vi.fn();
-    render(<Instances instances={[source]} onRemove={onRemove} />);
+    render(<InstancesTable instances={[source]} onRemove={onRemove} />);
 
     fireEvent.click(screen.getByRole("button", { name: "Remove" }));
     expect(onRemove).not.toHaveBeenCalled();
     expect(await screen.findByText("Remove instance orders-prod?")).toBeTruthy();
+    expect(screen.getByText(/the server is not touched/)).toBeTruthy();
 
     fireEvent.click(screen.getByRole("button", { name: "OK" }));
     expect(onRemove).toHaveBeenCalledWith(source);
   });
 
-  it("offers Stop only for a running managed instance", () => {
+  it("offers Stop only for a running managed instance, and asks first", async () => {
     const handlers = { onStart: vi.fn(), onStop: vi.fn() };
-    render(<Instances instances={[dest, source]} {...handlers} />);
+    render(<InstancesTable instances={[dest, source]} {...handlers} />);
 
-    const [, destRow, sourceRow] = screen.getAllByRole("row");
-    expect(within(destRow).getByRole("button", { name: "Stop" })).toBeTruthy();
+    const destRow = screen.getByTestId("instance-row-orders-dest");
+    const sourceRow = screen.getByTestId("instance-row-orders-prod");
     expect(within(destRow).queryByRole("button", { name: "Start" })).toBeNull();
     expect(within(sourceRow).queryByRole("button", { name: /Start|Stop/ })).toBeNull();
+
+    fireEvent.click(within(destRow).getByRole("button", { name: "Stop" }));
+    expect(await screen.findByText("Stop instance orders-dest?")).toBeTruthy();
+    expect(handlers.onStop).not.toHaveBeenCalled();
+    fireEvent.click(screen.getByRole("button", { name: "OK" }));
+    expect(handlers.onStop).toHaveBeenCalledWith(dest);
   });
 
-  it("says honestly that Create Sandbox is not available yet", async () => {
-    render(<Instances instances={[]} />);
-
-    fireEvent.click(screen.getByRole("button", { name: /Create Sandbox/ }));
-
-    const dialog = await screen.findByRole("dialog");
-    expect(dialog.textContent).toContain("Create Sandbox: not available yet");
+  it("shows an instance being created without actions", () => {
+    render(
+      <InstancesTable
+        instances={[{ ...dest, id: "", name: "sandbox-source", status: "creating", storage: null, host: "", port: 0 }]}
+        onRemove={vi.fn()}
+      />,
+    );
+    const row = within(screen.getByTestId("instance-row-sandbox-source"));
+    expect(row.getByText("Creating")).toBeTruthy();
+    expect(row.queryByRole("button", { name: "Remove" })).toBeNull();
   });
 });

@@ -1,0 +1,214 @@
+//! The Instances page: list, create, register (with a connection test), start, stop,
+//! remove, and the sandbox.
+
+use std::path::PathBuf;
+
+use pgrelocate_engine::endpoint::{Endpoint, SslMode};
+use pgrelocate_engine::instances::{CreateRequest, InstanceStatus, RegisterRequest, Removal};
+use pgrelocate_engine::inventory::InstanceRecord;
+use pgrelocate_engine::sandbox::{self, Sandbox};
+use pgrelocate_engine::server::Installation;
+use pgrelocate_engine::sql::{self, ConnectionTest};
+use serde::{Deserialize, Serialize};
+use tauri::State;
+
+use super::credentials::PasswordInput;
+use crate::error::CommandError;
+use crate::state::Console;
+
+/// Connection parameters typed in a form (no password: it travels separately).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConnectionInput {
+    /// Host name, address or socket directory.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Role to log in as.
+    pub user: String,
+    /// Database; `postgres` when empty.
+    #[serde(default)]
+    pub dbname: Option<String>,
+    /// libpq sslmode.
+    #[serde(default)]
+    pub sslmode: SslMode,
+}
+
+impl ConnectionInput {
+    /// The validated endpoint.
+    pub fn endpoint(&self) -> Result<Endpoint, CommandError> {
+        let dbname = self.dbname.as_deref().filter(|d| !d.is_empty());
+        Endpoint::new(&self.host, self.port, &self.user, dbname, self.sslmode)
+            .map_err(|e| CommandError::Instance(e.into()))
+    }
+}
+
+/// The Instances page's rows, and the names still being created.
+#[derive(Debug, Serialize)]
+pub struct InstanceList {
+    /// Every stored instance with its live status.
+    pub instances: Vec<InstanceStatus>,
+    /// Instances being created right now (not stored yet).
+    pub creating: Vec<String>,
+}
+
+/// Every instance with its live status (servers are asked concurrently).
+#[tauri::command]
+pub async fn instance_list(console: State<'_, Console>) -> Result<InstanceList, CommandError> {
+    Ok(InstanceList {
+        instances: console.instances()?.list().await?,
+        creating: console.creating_now(),
+    })
+}
+
+/// One instance with its live status.
+#[tauri::command]
+pub async fn instance_status(
+    console: State<'_, Console>,
+    name: String,
+) -> Result<InstanceStatus, CommandError> {
+    Ok(console.instances()?.status(&name).await?)
+}
+
+/// PostgreSQL installations found on this host (for Create Instance's version list).
+#[tauri::command]
+pub async fn installations(console: State<'_, Console>) -> Result<Vec<Installation>, CommandError> {
+    Ok(console.instances()?.discover().await?)
+}
+
+/// What Create Instance sends.
+#[derive(Debug, Deserialize)]
+pub struct CreateInput {
+    /// Instance name.
+    pub name: String,
+    /// PostgreSQL major version.
+    pub major: u32,
+    /// TCP port; a free one when absent.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Data folder; under the state directory when absent.
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    /// Superuser password for the keyring; generated when absent.
+    #[serde(default)]
+    pub password: Option<PasswordInput>,
+}
+
+/// Creates and starts a managed instance.
+#[tauri::command]
+pub async fn instance_create(
+    console: State<'_, Console>,
+    request: CreateInput,
+) -> Result<InstanceRecord, CommandError> {
+    let instances = console.instances()?;
+    let _creating = console.creating(&[&request.name]);
+    Ok(instances
+        .create(CreateRequest {
+            name: request.name,
+            major: request.major,
+            port: request.port,
+            data_dir: request.data_dir.filter(|d| !d.as_os_str().is_empty()),
+            bin_dir: None,
+            password: request.password.and_then(PasswordInput::into_password),
+        })
+        .await?)
+}
+
+/// What Register Instance sends.
+#[derive(Debug, Deserialize)]
+pub struct RegisterInput {
+    /// Instance name.
+    pub name: String,
+    /// Where it is.
+    pub connection: ConnectionInput,
+    /// Password for the keyring.
+    #[serde(default)]
+    pub password: Option<PasswordInput>,
+}
+
+/// What registration found.
+#[derive(Debug, Serialize)]
+pub struct Registered {
+    /// The stored instance.
+    pub instance: InstanceRecord,
+    /// The connection test it passed.
+    pub connection: Option<ConnectionTest>,
+}
+
+/// Registers an external instance after a successful connection test; nothing is stored
+/// when the test fails.
+#[tauri::command]
+pub async fn instance_register(
+    console: State<'_, Console>,
+    request: RegisterInput,
+) -> Result<Registered, CommandError> {
+    let (instance, connection) = console
+        .instances()?
+        .register(RegisterRequest {
+            name: request.name,
+            endpoint: request.connection.endpoint()?,
+            password: request.password.and_then(PasswordInput::into_password),
+            test: true,
+        })
+        .await?;
+    Ok(Registered {
+        instance,
+        connection,
+    })
+}
+
+/// "Test connection" in Register Instance: connects with what was typed, stores nothing.
+#[tauri::command]
+pub async fn connection_test(
+    connection: ConnectionInput,
+    password: Option<PasswordInput>,
+) -> Result<ConnectionTest, CommandError> {
+    let password = password.and_then(PasswordInput::into_password);
+    Ok(sql::test_connection(
+        &connection.endpoint()?,
+        password.as_ref(),
+        sql::DEFAULT_CONNECT_TIMEOUT,
+    )
+    .await?)
+}
+
+/// Starts a managed instance.
+#[tauri::command]
+pub async fn instance_start(
+    console: State<'_, Console>,
+    name: String,
+) -> Result<InstanceRecord, CommandError> {
+    Ok(console.instances()?.start(&name).await?)
+}
+
+/// Stops a managed instance (fast shutdown).
+#[tauri::command]
+pub async fn instance_stop(
+    console: State<'_, Console>,
+    name: String,
+) -> Result<InstanceRecord, CommandError> {
+    Ok(console.instances()?.stop(&name).await?)
+}
+
+/// Forgets an instance; a managed one is stopped and the folder pgrelocate made is deleted.
+#[tauri::command]
+pub async fn instance_remove(
+    console: State<'_, Console>,
+    name: String,
+) -> Result<Removal, CommandError> {
+    Ok(console.instances()?.remove(&name).await?)
+}
+
+/// Creates the sandbox: a source with sample data and an empty destination.
+#[tauri::command]
+pub async fn sandbox_create(console: State<'_, Console>) -> Result<Sandbox, CommandError> {
+    let instances = console.instances()?;
+    let _creating = console.creating(&[sandbox::SOURCE, sandbox::DESTINATION]);
+    Ok(sandbox::create(&instances, None).await?)
+}
+
+/// Removes the sandbox's instances and their data.
+#[tauri::command]
+pub async fn sandbox_remove(console: State<'_, Console>) -> Result<Vec<String>, CommandError> {
+    let instances = console.instances()?;
+    Ok(sandbox::remove(&instances).await?)
+}

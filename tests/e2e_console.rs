@@ -1,0 +1,182 @@
+//! The console driven end to end in the real window against real PostgreSQL servers:
+//! the sandbox, the feasibility assessment wizard, the report and its export, a cloud
+//! migration task to incremental sync with its lag chart, and the switchover.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{DesktopApp, Launch};
+
+/// Creating the sandbox initialises two clusters and loads sample data.
+const SANDBOX: Duration = Duration::from_secs(240);
+/// A full assessment of the sandbox (it samples WAL for a few seconds).
+const ASSESSMENT: Duration = Duration::from_secs(180);
+
+#[tokio::test]
+async fn sandbox_assessment_report_and_export() {
+    let saved = tempfile::tempdir().expect("export folder");
+    let app =
+        DesktopApp::launch_with(Launch::new().env("PGRELOCATE_SAVE_DIR_FOR_TESTS", saved.path()))
+            .await;
+    app.wait_for("[data-testid=instances-empty]", Duration::from_secs(30))
+        .await;
+    app.screenshot("console-01-instances-empty").await;
+
+    // Create Sandbox: both instances appear as Creating, then run.
+    app.click("[data-testid=create-sandbox]").await;
+    app.click("[data-testid=sandbox-ok]").await;
+    app.wait_until(
+        "the sandbox being created",
+        "document.querySelector('[data-testid=instance-row-sandbox-dest]')?.textContent.includes('Creating')",
+        Duration::from_secs(30),
+    )
+    .await;
+    app.screenshot("console-02-sandbox-creating").await;
+    app.wait_until(
+        "both sandbox instances running",
+        "['sandbox-source', 'sandbox-dest'].every(n => document.querySelector(`[data-testid=instance-row-${n}] [data-testid=status-tag]`)?.textContent === 'Running')",
+        SANDBOX,
+    )
+    .await;
+    let dest_row = app.text("[data-testid=instance-row-sandbox-dest]").await;
+    assert!(dest_row.contains("Managed here"), "{dest_row}");
+    assert!(dest_row.contains("PostgreSQL 15."), "{dest_row}");
+    app.screenshot("console-03-instances-sandbox").await;
+
+    // The destination's console: every section of its left navigation.
+    app.click_text("[data-testid=instance-row-sandbox-dest] a", "sandbox-dest")
+        .await;
+    app.wait_for("[data-testid=basic-info]", Duration::from_secs(30))
+        .await;
+    assert!(app
+        .text("[data-testid=basic-info]")
+        .await
+        .contains("Primary"));
+    app.screenshot("console-04-detail-basic").await;
+    for (section, ready, shot) in [
+        (
+            "connection",
+            "[data-testid=host-addresses] li",
+            "console-05-detail-connection",
+        ),
+        (
+            "accounts",
+            "[data-testid=account-test]",
+            "console-06-detail-accounts",
+        ),
+        (
+            "parameters",
+            "[data-testid=parameters] td",
+            "console-07-detail-parameters",
+        ),
+        ("logs", "[data-testid=server-log]", "console-08-detail-logs"),
+    ] {
+        app.click(&format!("[data-testid=nav-{section}]")).await;
+        app.wait_for(ready, Duration::from_secs(30)).await;
+        app.screenshot(shot).await;
+    }
+    assert!(app
+        .text("[data-testid=server-log]")
+        .await
+        .contains("database system is ready to accept connections"));
+    // The stored password is tested, never shown.
+    app.click("[data-testid=nav-accounts]").await;
+    app.click("[data-testid=account-test]").await;
+    let tested = app.text("[data-testid=accounts-test-ok]").await;
+    assert!(
+        tested.starts_with("Login works: PostgreSQL 15."),
+        "{tested}"
+    );
+
+    // Feasibility assessment wizard.
+    app.click("[data-testid=nav-migration]").await;
+    app.click("[data-testid=create-assessment]").await;
+    app.wait_until(
+        "the source choice",
+        "document.querySelector('[data-testid=wizard-source]')?.textContent.includes('sandbox-source')",
+        Duration::from_secs(30),
+    )
+    .await;
+    app.screenshot("console-09-wizard-scenario").await;
+    app.click("[data-testid=wizard-next]").await;
+    app.wait_until(
+        "the destination prerequisites",
+        "document.querySelectorAll('[data-testid=wizard-destination] li[data-status]').length >= 5",
+        Duration::from_secs(60),
+    )
+    .await;
+    let prereqs = app.text("[data-testid=wizard-destination]").await;
+    assert!(prereqs.contains("sandbox-dest"), "{prereqs}");
+    assert_eq!(
+        app.eval("document.querySelectorAll('[data-testid=wizard-destination] li[data-status=error]').length")
+            .await,
+        0,
+        "the sandbox destination meets its prerequisites: {prereqs}"
+    );
+    app.screenshot("console-10-wizard-destination").await;
+    app.click("[data-testid=wizard-next]").await;
+    app.wait_for("[data-testid=prep-hba]", Duration::from_secs(30))
+        .await;
+    let hba = app.text("[data-testid=prep-hba]").await;
+    assert!(
+        hba.contains("host    replication postgres 127.0.0.1/32 scram-sha-256"),
+        "{hba}"
+    );
+    app.screenshot("console-11-wizard-source").await;
+    app.click("[data-testid=wizard-next]").await;
+    app.wait_for("[data-testid=wizard-connection]", Duration::from_secs(10))
+        .await;
+    app.screenshot("console-12-wizard-start").await;
+    app.click("[data-testid=wizard-submit]").await;
+
+    // The task table shows the run, then its verdict.
+    app.wait_for("[data-testid=assessment-row]", Duration::from_secs(30))
+        .await;
+    app.screenshot("console-13-assessment-running").await;
+    let status = app
+        .wait_until(
+            "the assessment to finish",
+            "(() => { const s = document.querySelector('[data-testid=assessment-row]')?.dataset.status; return s && s !== 'running' ? s : null })()",
+            ASSESSMENT,
+        )
+        .await;
+    assert!(
+        status == "success" || status == "warning",
+        "the sandbox passes its assessment, got {status}: {}",
+        app.text("[data-testid=assessments]").await
+    );
+    app.screenshot("console-14-assessment-done").await;
+
+    // View Report, then Export as HTML through the (test-seamed) save dialog.
+    app.click("[data-testid=view-report]").await;
+    app.wait_for("[data-testid=report-verdict]", Duration::from_secs(30))
+        .await;
+    let verdict = app.text("[data-testid=report-verdict]").await;
+    assert!(verdict.starts_with("Successful"), "{verdict}");
+    app.screenshot("console-15-report").await;
+    let report = app.content("[data-testid=report-view]").await;
+    assert!(report.contains("Source connectivity"), "{report}");
+    app.click("[data-testid=export]").await;
+    app.click("[data-testid=export-html]").await;
+    let saved_text = app.text("[data-testid=export-result]").await;
+    let file = std::fs::read_dir(saved.path())
+        .expect("export folder")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "html"))
+        .unwrap_or_else(|| panic!("no HTML file written; the page said {saved_text:?}"));
+    assert!(
+        saved_text.contains(&file.display().to_string()),
+        "{saved_text}"
+    );
+    let html = std::fs::read_to_string(&file).expect("read export");
+    assert!(
+        html.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &html[..80.min(html.len())]
+    );
+    assert!(html.contains("sandbox-source") && html.contains("sandbox-dest"));
+    app.screenshot("console-16-report-exported").await;
+
+    app.close().await;
+}

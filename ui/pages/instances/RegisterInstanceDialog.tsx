@@ -1,0 +1,172 @@
+import { Alert, Button, Form, Input, InputNumber, Modal, Select, Space, Typography } from "antd";
+import { useState } from "react";
+import { asCommandError } from "../../api/core";
+import type { CommandError } from "../../api/core";
+import { registerInstance, testConnection } from "../../api/instances";
+import type { ConnectionInput, ConnectionTest, InstanceRecord, SslMode } from "../../api/instances";
+import ErrorAlert from "../../components/ErrorAlert";
+import { t } from "../../i18n";
+
+/** The sslmode choices, weakest first. */
+export const SSL_MODES: SslMode[] = ["disable", "prefer", "require", "verify-ca", "verify-full"];
+
+/** The fields of a connection form. */
+export interface ConnectionValues {
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  dbname?: string;
+  sslmode: SslMode;
+  password?: string;
+}
+
+/** The connection part of the form values. */
+export function connectionOf(v: ConnectionValues): ConnectionInput {
+  return {
+    host: v.host.trim(),
+    port: v.port,
+    user: v.user.trim(),
+    dbname: v.dbname?.trim() || undefined,
+    sslmode: v.sslmode,
+  };
+}
+
+/** One line about a successful connection test. */
+export function describeTest(test: ConnectionTest): string {
+  return t("register.testOk", {
+    version: test.version_text,
+    role: t(`role.${test.role}`),
+    tls: test.tls ?? t("register.testNoTls"),
+    rtt: test.round_trip_ms.toFixed(1),
+  });
+}
+
+/** Endpoint, port, user, database, sslmode and password fields (shared with the wizard). */
+export function ConnectionFields({ withName = true, passwordHelp }: { withName?: boolean; passwordHelp?: string }) {
+  return (
+    <>
+      {withName && (
+        <Form.Item
+          name="name"
+          label={t("register.name")}
+          rules={[{ required: true, pattern: /^[A-Za-z0-9][A-Za-z0-9_-]*$/, message: t("create.nameHelp") }]}
+        >
+          <Input data-testid="register-name" />
+        </Form.Item>
+      )}
+      <Space.Compact block>
+        <Form.Item
+          name="host"
+          label={t("register.host")}
+          extra={t("register.hostHelp")}
+          rules={[{ required: true }]}
+          style={{ flex: 1 }}
+        >
+          <Input data-testid="register-host" />
+        </Form.Item>
+        <Form.Item name="port" label={t("register.port")} rules={[{ required: true }]} style={{ width: 120 }}>
+          <InputNumber min={1} max={65535} style={{ width: "100%" }} data-testid="register-port" />
+        </Form.Item>
+      </Space.Compact>
+      <Space.Compact block>
+        <Form.Item name="user" label={t("register.user")} rules={[{ required: true }]} style={{ flex: 1 }}>
+          <Input data-testid="register-user" />
+        </Form.Item>
+        <Form.Item name="dbname" label={t("register.dbname")} style={{ flex: 1 }}>
+          <Input placeholder="postgres" />
+        </Form.Item>
+        <Form.Item name="sslmode" label={t("register.sslmode")} style={{ width: 150 }}>
+          <Select options={SSL_MODES.map((m) => ({ value: m, label: m }))} data-testid="register-sslmode" />
+        </Form.Item>
+      </Space.Compact>
+      <Form.Item name="password" label={t("register.password")} extra={passwordHelp ?? t("register.passwordHelp")}>
+        <Input.Password autoComplete="new-password" data-testid="register-password" />
+      </Form.Item>
+    </>
+  );
+}
+
+/** Register Instance: an external instance, tested before anything is stored. */
+export default function RegisterInstanceDialog({
+  open,
+  onClose,
+  onRegistered,
+}: {
+  open: boolean;
+  onClose: () => void;
+  onRegistered: (record: InstanceRecord) => void;
+}) {
+  const [form] = Form.useForm<ConnectionValues>();
+  const [saving, setSaving] = useState(false);
+  const [testing, setTesting] = useState(false);
+  const [tested, setTested] = useState<{ ok: ConnectionTest } | { failed: CommandError }>();
+  const [error, setError] = useState<CommandError>();
+
+  const runTest = async () => {
+    const values = await form.validateFields(["host", "port", "user", "sslmode"]);
+    const all = { ...form.getFieldsValue(), ...values };
+    setTesting(true);
+    setTested(undefined);
+    try {
+      setTested({ ok: await testConnection(connectionOf(all), all.password) });
+    } catch (e) {
+      setTested({ failed: asCommandError(e) });
+    } finally {
+      setTesting(false);
+    }
+  };
+
+  const submit = async () => {
+    const values = await form.validateFields();
+    setSaving(true);
+    setError(undefined);
+    try {
+      const { instance } = await registerInstance({
+        name: values.name.trim(),
+        connection: connectionOf(values),
+        password: values.password || undefined,
+      });
+      form.resetFields();
+      setTested(undefined);
+      onRegistered(instance);
+    } catch (e) {
+      setError(asCommandError(e));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  return (
+    <Modal
+      open={open}
+      title={t("register.title")}
+      onCancel={onClose}
+      destroyOnHidden
+      width={640}
+      footer={[
+        <Button key="test" onClick={runTest} loading={testing} data-testid="register-test">
+          {t("register.test")}
+        </Button>,
+        <Button key="cancel" onClick={onClose}>
+          {t("common.cancel")}
+        </Button>,
+        <Button key="ok" type="primary" onClick={submit} loading={saving} data-testid="register-ok">
+          {t("register.ok")}
+        </Button>,
+      ]}
+    >
+      <Typography.Paragraph type="secondary">{t("register.intro")}</Typography.Paragraph>
+      {error && <ErrorAlert error={error} title={t("register.failed")} testId="register-error" />}
+      <Form form={form} layout="vertical" initialValues={{ port: 5432, sslmode: "prefer", user: "postgres" }}>
+        <ConnectionFields />
+      </Form>
+      {tested && "ok" in tested && (
+        <Alert type="success" showIcon title={describeTest(tested.ok)} data-testid="register-test-result" />
+      )}
+      {tested && "failed" in tested && (
+        <ErrorAlert error={tested.failed} title={t("register.testFailed")} testId="register-test-result" />
+      )}
+    </Modal>
+  );
+}

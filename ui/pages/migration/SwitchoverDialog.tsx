@@ -1,0 +1,239 @@
+import { ReloadOutlined } from "@ant-design/icons";
+import { Alert, Button, Checkbox, Form, InputNumber, Modal, Result, Space, Spin, Steps, Typography } from "antd";
+import { useEffect, useState } from "react";
+import { asCommandError } from "../../api/core";
+import type { CommandError } from "../../api/core";
+import { startSwitchover, switchoverPlan, watchSwitchover } from "../../api/tasks";
+import type { FenceStrategy, SwitchStep, Task } from "../../api/tasks";
+import CheckStatusIcon from "../../components/CheckStatusIcon";
+import ErrorAlert from "../../components/ErrorAlert";
+import ItemList from "../../components/ItemList";
+import { useLoad } from "../../hooks/useLoad";
+import { t } from "../../i18n";
+import type { MessageKey } from "../../i18n";
+import { formatBytes, formatDuration } from "../../units";
+import { SWITCH_STEPS, applyEvent, initialRun, isOver } from "./switchRun";
+import type { SwitchRun } from "./switchRun";
+
+const ACKS: MessageKey[] = ["switch.ack.writes", "switch.ack.reconnect", "switch.ack.readonly"];
+
+/** The live steps of a run. */
+export function RunSteps({ run, steps = SWITCH_STEPS }: { run: SwitchRun; steps?: SwitchStep[] }) {
+  const current = steps.findIndex((s) => run.steps[s]?.state === "running");
+  return (
+    <Steps
+      orientation="vertical"
+      size="small"
+      current={current < 0 ? steps.filter((s) => run.steps[s]?.state === "done").length : current}
+      data-testid="switch-steps"
+      items={steps.map((s) => {
+        const st = run.steps[s] ?? { state: "waiting" };
+        const title =
+          s === "catchup" && st.bytesBehind != null
+            ? t("switch.step.catchupBehind", { bytes: formatBytes(st.bytesBehind) })
+            : t(`switch.step.${s}` as MessageKey);
+        return {
+          key: s,
+          title,
+          description: st.message,
+          status: st.state === "waiting" ? "wait" : st.state === "running" ? "process" : st.state === "done" ? "finish" : "error",
+          "data-testid": `switch-step-${s}`,
+          "data-state": st.state,
+        };
+      })}
+    />
+  );
+}
+
+/** The end of a run: success with the measured window and next steps, a roll-back, or a failure. */
+export function RunOutcome({ run, endpoint }: { run: SwitchRun; endpoint: string }) {
+  if (run.result) {
+    const r = run.result;
+    return (
+      <Result
+        status="success"
+        title={t("switch.success")}
+        data-testid="switch-success"
+        subTitle={
+          <Space orientation="vertical" size={2}>
+            <Typography.Text strong data-testid="switch-window">
+              {t("switch.window", { ms: formatDuration(r.window_ms) })}
+            </Typography.Text>
+            <Typography.Text data-testid="switch-new-primary">{t("switch.newPrimary", { endpoint: r.new_primary })}</Typography.Text>
+          </Space>
+        }
+        extra={
+          <div style={{ textAlign: "left", maxWidth: 560, margin: "0 auto" }} data-testid="switch-next">
+            <Typography.Title level={5}>{t("switch.next")}</Typography.Title>
+            <ol style={{ paddingInlineStart: 20 }}>
+              <li>{t("switch.next.reconnect", { endpoint: r.new_primary || endpoint })}</li>
+              <li>{t("switch.next.access")}</li>
+              <li>{t("switch.next.retire")}</li>
+            </ol>
+          </div>
+        }
+      />
+    );
+  }
+  if (run.rolledBack !== undefined) {
+    return (
+      <Result
+        status="warning"
+        title={t("switch.rolledBack")}
+        subTitle={t("switch.rolledBackBody", { reason: run.rolledBack })}
+        data-testid="switch-rolled-back"
+      />
+    );
+  }
+  if (run.failed) {
+    return <ErrorAlert error={run.failed} title={t("switch.failed")} testId="switch-failed" />;
+  }
+  return null;
+}
+
+/**
+ * Switchover: fresh guardrails, the fence that will be used, a timeout and three
+ * acknowledgements; then the live steps and the measured window (or why it rolled back).
+ */
+export default function SwitchoverDialog({
+  task,
+  destinationEndpoint,
+  open,
+  watch,
+  onClose,
+}: {
+  task: Pick<Task, "id" | "destination" | "source">;
+  destinationEndpoint: string;
+  open: boolean;
+  /** Re-subscribe to a switchover already under way (the page was reloaded). */
+  watch?: boolean;
+  onClose: (changed: boolean) => void;
+}) {
+  const plan = useLoad(() => (open && !watch ? switchoverPlan(task.id) : Promise.resolve(null)), [open, task.id, watch]);
+  const [acks, setAcks] = useState<string[]>([]);
+  const [timeout, setTimeoutSecs] = useState<number>(300);
+  const [run, setRun] = useState<SwitchRun | null>(null);
+  const [startError, setStartError] = useState<CommandError>();
+
+  useEffect(() => {
+    if (!open) {
+      setAcks([]);
+      setRun(null);
+      setStartError(undefined);
+      return;
+    }
+    if (watch) {
+      setRun(initialRun());
+      void watchSwitchover(task.id, (e) => setRun((r) => applyEvent(r ?? initialRun(), e))).catch((e) =>
+        setStartError(asCommandError(e)),
+      );
+    }
+  }, [open, watch, task.id]);
+
+  useEffect(() => {
+    if (plan.data) setTimeoutSecs(plan.data.default_timeout_secs);
+  }, [plan.data]);
+
+  const guardrailsOk = plan.data?.guardrails.every((g) => g.ok) ?? false;
+  const fenceOk = plan.data ? plan.data.fence !== "none" : false;
+  const canSwitch = guardrailsOk && fenceOk && acks.length === ACKS.length && !run;
+
+  const switchNow = async () => {
+    setStartError(undefined);
+    setRun(initialRun());
+    try {
+      await startSwitchover(task.id, timeout, (e) => setRun((r) => applyEvent(r ?? initialRun(), e)));
+    } catch (e) {
+      setRun(null);
+      setStartError(asCommandError(e));
+    }
+  };
+
+  const over = run ? isOver(run) : false;
+  const footer = run ? (
+    <Button type="primary" disabled={!over} onClick={() => onClose(true)} data-testid="switch-close">
+      {t("common.close")}
+    </Button>
+  ) : (
+    <Space>
+      <Button onClick={() => onClose(false)}>{t("common.cancel")}</Button>
+      <Button type="primary" danger disabled={!canSwitch} onClick={switchNow} data-testid="switch-now">
+        {t("switch.now")}
+      </Button>
+    </Space>
+  );
+
+  return (
+    <Modal
+      open={open}
+      title={`${t("switch.title")} — ${task.source.name} → ${task.destination.name}`}
+      width={760}
+      onCancel={() => (run && !over ? undefined : onClose(Boolean(run)))}
+      closable={!run || over}
+      maskClosable={false}
+      footer={footer}
+      destroyOnHidden
+    >
+      {startError && <ErrorAlert error={startError} title={t("switch.failed")} testId="switch-start-error" />}
+      {!run && (
+        <div data-testid="switch-plan">
+          {plan.error && <ErrorAlert error={plan.error} title={t("common.failedToLoad")} />}
+          {plan.loading && !plan.data && <Spin />}
+          {plan.data && (
+            <>
+              <Space style={{ width: "100%", justifyContent: "space-between" }}>
+                <Typography.Title level={5} style={{ margin: 0 }}>
+                  {t("switch.guardrails")}
+                </Typography.Title>
+                <Button size="small" icon={<ReloadOutlined />} onClick={() => void plan.reload()} loading={plan.loading}>
+                  {t("switch.recheck")}
+                </Button>
+              </Space>
+              <ItemList
+                style={{ margin: "8px 0 16px" }}
+                items={plan.data.guardrails}
+                rowKey={(g) => g.id}
+                rowProps={(g) => ({ "data-testid": `guardrail-${g.id}`, "data-ok": String(g.ok) })}
+                render={(g) => (
+                  <Space align="start">
+                    <CheckStatusIcon status={g.ok ? "success" : "error"} />
+                    <span>
+                      <Typography.Text strong>{g.title}</Typography.Text>{" "}
+                      <Typography.Text type="secondary">{g.message}</Typography.Text>
+                    </span>
+                  </Space>
+                )}
+              />
+              {!guardrailsOk && (
+                <Alert type="error" showIcon title={t("switch.guardrailFailed")} style={{ marginBottom: 16 }} data-testid="guardrail-failed" />
+              )}
+              <Typography.Title level={5}>{t("switch.fence")}</Typography.Title>
+              <Typography.Paragraph data-testid="switch-fence">
+                {t(`switch.fence.${plan.data.fence as FenceStrategy}`)}
+              </Typography.Paragraph>
+              <Form layout="vertical">
+                <Form.Item label={t("switch.timeout")}>
+                  <InputNumber min={10} max={86400} value={timeout} onChange={(v) => setTimeoutSecs(v ?? 300)} />
+                </Form.Item>
+              </Form>
+              <Checkbox.Group value={acks} onChange={(v) => setAcks(v as string[])} style={{ display: "grid", gap: 8 }}>
+                {ACKS.map((k) => (
+                  <Checkbox key={k} value={k} data-testid={`ack-${k.split(".").pop()}`}>
+                    {t(k)}
+                  </Checkbox>
+                ))}
+              </Checkbox.Group>
+            </>
+          )}
+        </div>
+      )}
+      {run && (
+        <div data-testid="switch-run">
+          <RunSteps run={run} />
+          {!over && <Typography.Text type="secondary">{t("switch.running")}</Typography.Text>}
+          <RunOutcome run={run} endpoint={destinationEndpoint} />
+        </div>
+      )}
+    </Modal>
+  );
+}

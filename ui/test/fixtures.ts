@@ -1,0 +1,59 @@
+// Data shaped exactly like the Rust side's JSON, shared by the page tests.
+
+import type { CheckResult, Report } from "../api/assessments";
+
+const check = (id: string, title: string, status: CheckResult["status"], message: string, more: Partial<CheckResult> = {}): CheckResult => ({
+  id,
+  title,
+  status,
+  message,
+  impact: "",
+  remedy: "",
+  evidence: {},
+  duration_ms: 3,
+  ...more,
+});
+
+/** A failed report: wal_level=minimal on the source, a warning, a skipped check. */
+export const failedReport: Report = {
+  schema_version: 1,
+  id: "5e1f0c2a9b7d",
+  created_at: "2026-11-24T08:00:00Z",
+  mode: "migration",
+  duration_ms: 2400,
+  source: { name: "orders-prod", endpoint: "10.0.0.5:5432", version: "15.18", system_id: "7300000000000000001", size_bytes: 123_456_789 },
+  destination: {
+    name: "orders-dest",
+    endpoint: "127.0.0.1:5433",
+    version: "15.18",
+    data_dir: "/var/lib/pgrelocate/orders-dest/data",
+    free_bytes: 10 * 1024 ** 3,
+  },
+  verdict: "error",
+  groups: [
+    {
+      name: "Source connectivity",
+      checks: [check("src.reachable", "Check source reachable", "success", "connected to 10.0.0.5:5432 in 2 ms", { evidence: { connect_ms: 2 } })],
+    },
+    {
+      name: "Source configuration",
+      checks: [
+        check("src.wal_level", "Check wal_level", "error", "wal_level = minimal: the source writes too little WAL for a standby", {
+          impact: "no physical copy or streaming replication is possible",
+          remedy: "ALTER SYSTEM SET wal_level = 'replica';\n-- then restart the source",
+          evidence: { wal_level: "minimal" },
+        }),
+        check("src.wal_senders", "Check free WAL sender", "skipped", "skipped: depends on src.wal_level, which did not pass"),
+      ],
+    },
+    {
+      name: "Source data",
+      checks: [
+        check("src.unlogged", "Check unlogged tables", "warning", "1 unlogged table will arrive empty", {
+          impact: "its rows are not copied",
+          remedy: "ALTER TABLE public.session_cache SET LOGGED;",
+        }),
+      ],
+    },
+  ],
+};
