@@ -15,6 +15,7 @@ pub mod sandbox;
 pub mod secrets;
 pub mod server;
 pub mod sql;
+pub mod switchover;
 pub mod task;
 pub mod tls;
 pub mod version;

@@ -15,12 +15,14 @@ pub mod installation;
 pub mod quoting;
 pub mod server_user;
 pub mod versions;
+pub mod writer;
 
 pub use cluster::{Auth, Cluster, ClusterBuilder};
 pub use conn::ConnParams;
 pub use error::{Error, Result};
 pub use installation::{Flavour, Installation};
 pub use versions::{majors, PinnedBuild};
+pub use writer::{Writer, WriterLog};
 
 /// The Debian-packaged major installed on the development and CI machines.
 pub const DEBIAN_MAJOR: u32 = 15;

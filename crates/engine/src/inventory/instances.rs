@@ -279,6 +279,21 @@ impl Store {
         self.insert_instance(&InstanceRecord::external(name.clone(), endpoint.clone()))
     }
 
+    /// Changes the role and database an instance is reached with (after a switchover the
+    /// destination's catalog, and so its roles, are the source's).
+    pub fn set_instance_login(
+        &self,
+        id: &InstanceId,
+        user: &str,
+        dbname: &str,
+    ) -> Result<InstanceRecord, StoreError> {
+        self.conn().execute(
+            "UPDATE instances SET user_name = ?2, dbname = ?3 WHERE id = ?1",
+            params![id.as_str(), user, dbname],
+        )?;
+        self.instance(id)
+    }
+
     /// The instance with this id.
     pub fn instance(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
         self.conn()

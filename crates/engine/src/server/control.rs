@@ -129,3 +129,31 @@ pub async fn stop(
     }
     Ok(())
 }
+
+/// Promotes a standby with `pg_ctl promote` (every version). With `wait`, returns once it
+/// accepts writes (pg_ctl checks every 100 ms, for at most [`WAIT`]); without, as soon as
+/// the server was signalled.
+pub async fn promote(
+    bin_dir: &Path,
+    data_dir: &Path,
+    os_user: Option<&OsUser>,
+    wait: bool,
+) -> Result<(), ServerError> {
+    let seconds = WAIT.as_secs().to_string();
+    let mut args = vec![OsStr::new("promote")];
+    if wait {
+        args.extend([OsStr::new("-w"), OsStr::new("-t"), OsStr::new(&seconds)]);
+    } else {
+        args.push(OsStr::new("-W"));
+    }
+    args.extend([OsStr::new("-D"), data_dir.as_os_str()]);
+    let (status, output) = run(bin_dir, "pg_ctl", &args, os_user).await?;
+    if !status.success() {
+        return Err(ServerError::Failed {
+            program: "pg_ctl",
+            status: status.to_string(),
+            output: tail(&output, 10),
+        });
+    }
+    Ok(())
+}

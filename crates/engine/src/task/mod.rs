@@ -19,6 +19,7 @@ pub mod resume;
 pub mod run;
 pub mod standby;
 pub mod store;
+pub mod switch;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -117,6 +118,8 @@ pub enum TaskError {
     },
     #[error("stopped")]
     Stopped,
+    #[error(transparent)]
+    Switchover(#[from] crate::switchover::SwitchoverError),
     #[error(
         "timed out after {secs} s waiting for task {task} ({what}); it is {phase}/{replication}"
     )]

@@ -262,6 +262,9 @@ pub struct Task {
     /// How many times the task was retried after a failure.
     #[serde(default)]
     pub attempts: u32,
+    /// The switchover or failover: fence in force, outcome, report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switch: Option<super::switch::SwitchRecord>,
 }
 
 /// A transition that the state machine does not allow.
@@ -311,6 +314,7 @@ impl Task {
             plan: None,
             copy: None,
             attempts: 0,
+            switch: None,
         }
     }
 

@@ -1,0 +1,797 @@
+//! Switchover and failover: applications stop writing to the source and continue on the
+//! destination, with every acknowledged commit present and the write-unavailability window
+//! measured.
+//!
+//! [`switchover`]: guardrails → fence → catch-up → promote → allow logins again on the
+//! destination → prove writes → clean the standby settings → drop (or name) the slot. On a
+//! catch-up timeout or any error before promotion the fence is undone and the source takes
+//! writes again. [`failover`]: promote without fencing (the source is lost), and report the
+//! last replayed position and, when the source still answers, the gap.
+//!
+//! This module works on explicit inputs ([`Plan`]); the task service builds the plan from a
+//! task and records the outcome (see `crate::task::switch`).
+
+pub mod access;
+pub mod catchup;
+pub mod failover;
+pub mod fence;
+pub mod guardrails;
+pub mod pg_control;
+pub mod promote;
+pub mod slot;
+pub mod window;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+pub use failover::{failover, FailoverReady, FailoverReport};
+pub use fence::{CatchupTarget, FenceRecord, FenceStrategy, TargetKind};
+pub use guardrails::{Guardrail, GuardrailStatus};
+pub use promote::{PromoteMethod, WriteProof};
+pub use slot::SlotOutcome;
+pub use window::{StepTime, WriteWindow};
+
+use crate::endpoint::Endpoint;
+use crate::secrets::Password;
+use crate::server::OsUser;
+use crate::sql::{self, SqlError};
+use crate::wire::Lsn;
+use fence::Fence;
+use window::Stopwatch;
+
+/// A server whose data directory and binaries are on this host.
+#[derive(Debug, Clone)]
+pub struct LocalServer {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Folder with `pg_ctl`.
+    pub bin_dir: PathBuf,
+    /// OS user the server runs as (when pgrelocate runs as root).
+    pub os_user: Option<OsUser>,
+}
+
+/// The source.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// How to reach it, as the migration account.
+    pub endpoint: Endpoint,
+    /// The account's password.
+    pub password: Option<Password>,
+    /// Present when the source is managed on this host (the `shutdown` fence).
+    pub managed: Option<LocalServer>,
+}
+
+/// The destination: a managed standby of the source.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    /// How to reach it. Its catalog is the source's, so this is the source's account.
+    pub endpoint: Endpoint,
+    /// That account's password.
+    pub password: Option<Password>,
+    /// Its data directory and binaries.
+    pub server: LocalServer,
+}
+
+/// Everything a switchover or failover works on.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The source.
+    pub source: Source,
+    /// The destination.
+    pub destination: Destination,
+    /// The replication slot on the source.
+    pub slot_name: String,
+    /// The standby's `application_name` (finds its WAL sender on the source).
+    pub application_name: String,
+    /// The password file of `primary_conninfo`, removed after promotion.
+    pub passfile: Option<PathBuf>,
+}
+
+/// What the DBA chose.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long the catch-up may take before the switchover rolls back.
+    pub catchup_timeout: Duration,
+    /// Replay lag above which the switchover does not start.
+    pub max_lag_bytes: u64,
+    /// A fence strategy to use instead of the strongest available.
+    pub strategy: Option<FenceStrategy>,
+    /// Transactions older than this are reported as long-running.
+    pub long_transaction: Duration,
+}
+
+/// The catch-up timeout when the DBA does not give one.
+pub const DEFAULT_CATCHUP_TIMEOUT: Duration = Duration::from_secs(300);
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            catchup_timeout: DEFAULT_CATCHUP_TIMEOUT,
+            max_lag_bytes: 64 << 20,
+            strategy: None,
+            long_transaction: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A step as it happens, for a live display and the task's event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Progress {
+    /// The guardrails, freshly evaluated.
+    Guardrails {
+        /// The list.
+        checks: Vec<Guardrail>,
+    },
+    /// The fence begins (the window starts).
+    Fencing {
+        /// The strategy.
+        strategy: FenceStrategy,
+        /// What it guarantees.
+        guarantee: String,
+    },
+    /// The fence's record changed (store it: it says what to undo).
+    FenceRecorded {
+        /// What is in force on the source.
+        record: FenceRecord,
+    },
+    /// Writes on the source are stopped.
+    Fenced {
+        /// The strategy.
+        strategy: FenceStrategy,
+        /// Client sessions terminated (`sql`).
+        terminated_sessions: u32,
+        /// Databases whose logins are blocked (`sql`).
+        blocked_databases: Vec<String>,
+        /// How long the fence took.
+        elapsed_ms: u64,
+    },
+    /// The destination is catching up.
+    CatchUp {
+        /// The source's final position.
+        target_lsn: Lsn,
+        /// What the destination received.
+        received_lsn: Option<Lsn>,
+        /// What it replayed.
+        replayed_lsn: Option<Lsn>,
+        /// Bytes left to replay.
+        remaining_bytes: u64,
+    },
+    /// The destination has everything.
+    CaughtUp {
+        /// The source's final position.
+        target_lsn: Lsn,
+        /// What the destination replayed.
+        replayed_lsn: Lsn,
+        /// How long the catch-up took.
+        elapsed_ms: u64,
+    },
+    /// Promotion requested.
+    Promoting,
+    /// The destination is a primary.
+    Promoted {
+        /// How.
+        method: PromoteMethod,
+        /// Its new timeline, when it could be read.
+        timeline: Option<u32>,
+        /// How long promotion took.
+        elapsed_ms: u64,
+    },
+    /// Logins allowed again on the destination in these databases.
+    DestinationUnfenced {
+        /// The databases.
+        databases: Vec<String>,
+    },
+    /// Fresh connections to every database committed on the destination.
+    WritesVerified {
+        /// Per database.
+        databases: Vec<WriteProof>,
+        /// The measured window (switchover), or how long promotion and the proof took
+        /// (failover).
+        write_unavailable_ms: u64,
+    },
+    /// The standby settings and the password file are gone.
+    StandbyCleaned {
+        /// Files changed or removed.
+        files: Vec<String>,
+    },
+    /// What became of the slot.
+    Slot {
+        /// The outcome.
+        outcome: SlotOutcome,
+    },
+    /// Something is being undone.
+    RollingBack {
+        /// Why.
+        reason: String,
+    },
+    /// The rollback ended.
+    RolledBack {
+        /// A fresh connection to the source committed.
+        source_accepts_writes: bool,
+        /// What could not be undone.
+        problems: Vec<String>,
+    },
+    /// Anything else worth a line.
+    Note {
+        /// The message.
+        message: String,
+    },
+}
+
+/// What a successful switchover did and measured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchoverReport {
+    /// The fence used.
+    pub strategy: FenceStrategy,
+    /// What it guarantees.
+    pub guarantee: String,
+    /// The guardrails as evaluated at the start.
+    pub guardrails: Vec<Guardrail>,
+    /// What stays in force on the source.
+    pub fence: FenceRecord,
+    /// The source's final position (flushed position or shutdown checkpoint).
+    pub source_final_lsn: Lsn,
+    /// What the destination had replayed when it was promoted.
+    pub replayed_lsn: Lsn,
+    /// How the destination was promoted.
+    pub promote_method: PromoteMethod,
+    /// The destination's new timeline.
+    pub timeline: Option<u32>,
+    /// The measured write-unavailability window.
+    pub window: WriteWindow,
+    /// Databases whose logins were allowed again on the destination.
+    pub unfenced_on_destination: Vec<String>,
+    /// Fresh-connection commits on the destination, per database.
+    pub writes_verified: Vec<WriteProof>,
+    /// What became of the slot.
+    pub slot: SlotOutcome,
+    /// The new primary.
+    pub new_primary: String,
+    /// Steps after promotion that did not work (the switchover still succeeded).
+    pub warnings: Vec<String>,
+    /// What the DBA does next.
+    pub next_steps: Vec<String>,
+}
+
+/// The guardrails and the fence a switchover would use, without doing anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preview {
+    /// The guardrails.
+    pub guardrails: Vec<Guardrail>,
+    /// The fence that would be used.
+    pub strategy: Option<FenceStrategy>,
+    /// What it guarantees.
+    pub guarantee: Option<String>,
+    /// No guardrail forbids the switchover.
+    pub ready: bool,
+}
+
+/// Why a switchover or failover did not succeed. Messages never contain a password.
+#[derive(Debug, thiserror::Error)]
+pub enum SwitchoverError {
+    #[error("the switchover did not start: {}", failed_guardrails(checks))]
+    Guardrails { checks: Vec<Guardrail> },
+    #[error("the switchover was rolled back: {reason}. Nothing was lost and the source accepts writes again")]
+    RolledBack { reason: String },
+    #[error(
+        "the switchover failed ({reason}) and could not be fully rolled back: {}. The destination \
+         was not promoted",
+        problems.join("; ")
+    )]
+    RollbackIncomplete {
+        reason: String,
+        problems: Vec<String>,
+    },
+    #[error(
+        "promotion was requested but its outcome is unknown ({0}); the source stays fenced. \
+         Check the destination (SELECT pg_is_in_recovery()) before anything else"
+    )]
+    PromotionUnknown(String),
+    #[error("the destination was promoted, but {0}")]
+    AfterPromotion(String),
+    #[error("the destination cannot be reached: {0}")]
+    Destination(SqlError),
+    #[error("failover refused: {}", failed_guardrails(checks))]
+    FailoverRefused { checks: Vec<Guardrail> },
+    #[error("failover failed before promotion: {0}; the destination is still a standby")]
+    FailoverFailed(String),
+}
+
+fn failed_guardrails(checks: &[Guardrail]) -> String {
+    checks
+        .iter()
+        .filter(|c| c.status == GuardrailStatus::Error)
+        .map(|c| format!("{} ({})", c.title, c.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A progress callback.
+pub type ProgressFn<'a> = &'a (dyn Fn(&Progress) + Send + Sync);
+
+/// Evaluates the guardrails and the fence a switchover would use, changing nothing.
+pub async fn preview(plan: &Plan, options: &Options) -> Preview {
+    let eval = guardrails::evaluate(plan, options).await;
+    Preview {
+        ready: !guardrails::blocking(&eval.checks),
+        guarantee: eval.strategy.map(|s| s.guarantee().to_string()),
+        strategy: eval.strategy,
+        guardrails: eval.checks,
+    }
+}
+
+/// Guardrails that passed: what [`execute`] needs.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    /// The guardrails as evaluated.
+    pub checks: Vec<Guardrail>,
+    /// The fence to use.
+    pub strategy: FenceStrategy,
+    /// The destination's version.
+    pub version: crate::version::ServerVersion,
+}
+
+/// Evaluates the guardrails (reported as progress); an error when one forbids the switchover.
+pub async fn check(
+    plan: &Plan,
+    options: &Options,
+    progress: ProgressFn<'_>,
+) -> Result<Ready, SwitchoverError> {
+    let eval = guardrails::evaluate(plan, options).await;
+    progress(&Progress::Guardrails {
+        checks: eval.checks.clone(),
+    });
+    match (
+        eval.strategy,
+        eval.version,
+        guardrails::blocking(&eval.checks),
+    ) {
+        (Some(strategy), Some(version), false) => Ok(Ready {
+            checks: eval.checks,
+            strategy,
+            version,
+        }),
+        _ => Err(SwitchoverError::Guardrails {
+            checks: eval.checks,
+        }),
+    }
+}
+
+/// Runs a switchover: see the module documentation.
+pub async fn switchover(
+    plan: &Plan,
+    options: &Options,
+    progress: ProgressFn<'_>,
+) -> Result<SwitchoverReport, SwitchoverError> {
+    let ready = check(plan, options, progress).await?;
+    execute(plan, ready, options, progress).await
+}
+
+/// Runs a switchover whose guardrails passed: fence, catch-up, promote, verify, clean up.
+pub async fn execute(
+    plan: &Plan,
+    ready: Ready,
+    options: &Options,
+    progress: ProgressFn<'_>,
+) -> Result<SwitchoverReport, SwitchoverError> {
+    let Ready {
+        checks,
+        strategy,
+        version,
+    } = ready;
+    let dest_endpoint = &plan.destination.endpoint;
+    let dest_password = plan.destination.password.as_ref();
+    let dest = sql::connect(dest_endpoint, dest_password, Duration::from_secs(10))
+        .await
+        .map_err(SwitchoverError::Destination)?;
+
+    progress(&Progress::Fencing {
+        strategy,
+        guarantee: strategy.guarantee().to_string(),
+    });
+    // Connections and a checkpoint first, while the source still takes writes.
+    let dest_control = match fence::destination_control(dest_endpoint, dest_password).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::info!(error = %e, "no control connection to the destination yet");
+            None
+        }
+    };
+    let mut fence = Fence::new(strategy, &plan.source);
+    if let Err(e) = fence.prepare().await {
+        let reason = format!("the fence could not be prepared (nothing was changed): {e}");
+        return Err(roll_back(plan, fence, reason, progress).await);
+    }
+    let mut watch = Stopwatch::start();
+    let journal = |record: &FenceRecord| {
+        progress(&Progress::FenceRecorded {
+            record: record.clone(),
+        })
+    };
+    if let Err(e) = fence.apply(&journal).await {
+        return Err(roll_back(plan, fence, format!("the fence failed: {e}"), progress).await);
+    }
+    let fence_ms = watch.lap("fence");
+    progress(&Progress::Fenced {
+        strategy,
+        terminated_sessions: fence.record().terminated_sessions,
+        blocked_databases: fence.record().blocked_databases.clone(),
+        elapsed_ms: fence_ms,
+    });
+
+    let target = match fence.target().await {
+        Ok(t) => t,
+        Err(e) => {
+            let reason = format!("the source's final position could not be read: {e}");
+            return Err(roll_back(plan, fence, reason, progress).await);
+        }
+    };
+    let caught_up = catchup::wait(
+        &dest,
+        dest_endpoint,
+        &mut fence,
+        target,
+        options.catchup_timeout,
+        progress,
+    )
+    .await;
+    let (target, replayed) = match caught_up {
+        Ok(x) => x,
+        Err(e) => return Err(roll_back(plan, fence, e.to_string(), progress).await),
+    };
+    watch.lap("catchup");
+
+    progress(&Progress::Promoting);
+    let promote_started = Instant::now();
+    let method =
+        match promote::promote(&dest, dest_endpoint, &plan.destination.server, version).await {
+            Ok(m) => m,
+            // The request may have reached the server all the same: ask it.
+            Err(e) => match promote::in_recovery(&dest, dest_endpoint).await {
+                Ok(true) => {
+                    let reason = format!("promotion failed: {e}");
+                    return Err(roll_back(plan, fence, reason, progress).await);
+                }
+                Ok(false) => {
+                    progress(&Progress::Note {
+                        message: format!(
+                            "promotion reported an error ({e}) but the destination left recovery"
+                        ),
+                    });
+                    PromoteMethod::PgCtl
+                }
+                Err(e2) => {
+                    fence.hold();
+                    return Err(SwitchoverError::PromotionUnknown(format!("{e}; then {e2}")));
+                }
+            },
+        };
+    if let Err(e) = promote::wait_until_primary(&dest, dest_endpoint).await {
+        fence.hold();
+        return Err(SwitchoverError::PromotionUnknown(e.to_string()));
+    }
+    let mut warnings = Vec::new();
+    let timeline = match promote::timeline(&dest, dest_endpoint).await {
+        Ok(t) => Some(t),
+        Err(e) => {
+            warnings.push(format!("the new timeline could not be read: {e}"));
+            None
+        }
+    };
+    watch.lap("promote");
+    progress(&Progress::Promoted {
+        method,
+        timeline,
+        elapsed_ms: window::ms(promote_started.elapsed()),
+    });
+
+    // From here on the destination is the primary: nothing is rolled back any more.
+    let record = fence.hold();
+    let unfenced =
+        fence::undo_replicated(dest_control.as_ref(), dest_endpoint, dest_password, &record)
+            .await
+            .map_err(|e| {
+                SwitchoverError::AfterPromotion(format!(
+                    "logins could not be allowed again on it ({e}); the fence arrived there \
+                 through the WAL: {}",
+                    fence::manual_undo(&FenceRecord {
+                        read_only: false,
+                        ..record.clone()
+                    })
+                ))
+            })?;
+    watch.lap("unfence");
+    progress(&Progress::DestinationUnfenced {
+        databases: unfenced.clone(),
+    });
+    let proofs = promote::prove_writes(&dest, dest_endpoint, dest_password)
+        .await
+        .map_err(|e| SwitchoverError::AfterPromotion(e.to_string()))?;
+    watch.lap("verify");
+    let window = watch.finish();
+    progress(&Progress::WritesVerified {
+        databases: proofs.clone(),
+        write_unavailable_ms: window.write_unavailable_ms,
+    });
+
+    clean_standby(plan, progress, &mut warnings);
+    let slot = match strategy {
+        FenceStrategy::Sql => release_slot(plan).await,
+        FenceStrategy::Shutdown => SlotOutcome::kept(
+            &plan.slot_name,
+            "the source is stopped; drop the slot if it is ever started again",
+        ),
+    };
+    progress(&Progress::Slot {
+        outcome: slot.clone(),
+    });
+    Ok(SwitchoverReport {
+        strategy,
+        guarantee: strategy.guarantee().to_string(),
+        guardrails: checks,
+        next_steps: next_steps(plan, Some(&record), &slot),
+        fence: record,
+        source_final_lsn: target.lsn,
+        replayed_lsn: replayed,
+        promote_method: method,
+        timeline,
+        window,
+        unfenced_on_destination: unfenced,
+        writes_verified: proofs,
+        slot,
+        new_primary: dest_endpoint.address(),
+        warnings,
+    })
+}
+
+/// Undoes the fence and proves that the source takes writes again.
+async fn roll_back(
+    plan: &Plan,
+    mut fence: Fence<'_>,
+    reason: String,
+    progress: ProgressFn<'_>,
+) -> SwitchoverError {
+    tracing::warn!("switchover rolling back: {reason}");
+    progress(&Progress::RollingBack {
+        reason: reason.clone(),
+    });
+    let mut problems = fence.undo().await.err().unwrap_or_default();
+    progress(&Progress::FenceRecorded {
+        record: fence.record().clone(),
+    });
+    if problems.is_empty() {
+        if let Err(e) = source_accepts_writes(&plan.source).await {
+            problems.push(e);
+        }
+    }
+    progress(&Progress::RolledBack {
+        source_accepts_writes: problems.is_empty(),
+        problems: problems.clone(),
+    });
+    if problems.is_empty() {
+        SwitchoverError::RolledBack { reason }
+    } else {
+        SwitchoverError::RollbackIncomplete { reason, problems }
+    }
+}
+
+/// Waits (briefly: a reload reaches new sessions asynchronously) until a fresh connection
+/// to the source commits.
+pub async fn source_accepts_writes(source: &Source) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match promote::prove_database(
+            &source.endpoint,
+            source.password.as_ref(),
+            &source.endpoint.dbname,
+        )
+        .await
+        {
+            Ok(()) => return Ok(()),
+            Err(e) if Instant::now() > deadline => {
+                return Err(format!("the source does not accept writes again: {e}"))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Removes the standby settings and the password file; failures become warnings.
+fn clean_standby(plan: &Plan, progress: ProgressFn<'_>, warnings: &mut Vec<String>) {
+    let mut files = match promote::remove_standby_settings(&plan.destination.server) {
+        Ok(files) => files,
+        Err(e) => {
+            warnings.push(e.to_string());
+            Vec::new()
+        }
+    };
+    if let Some(passfile) = &plan.passfile {
+        match std::fs::remove_file(passfile) {
+            Ok(()) => files.push(passfile.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => warnings.push(format!("cannot remove {}: {e}", passfile.display())),
+        }
+    }
+    progress(&Progress::StandbyCleaned {
+        files: files.iter().map(|f| f.display().to_string()).collect(),
+    });
+}
+
+/// Drops the slot on the running source, or says why it stays.
+async fn release_slot(plan: &Plan) -> SlotOutcome {
+    match slot::drop_slot(
+        &plan.source.endpoint,
+        plan.source.password.as_ref(),
+        &plan.slot_name,
+    )
+    .await
+    {
+        Ok(()) => SlotOutcome::Dropped {
+            slot: plan.slot_name.clone(),
+        },
+        Err(e) => SlotOutcome::kept(&plan.slot_name, format!("it could not be dropped: {e}")),
+    }
+}
+
+/// What the DBA does next.
+fn next_steps(plan: &Plan, fence: Option<&FenceRecord>, slot: &SlotOutcome) -> Vec<String> {
+    let mut steps = vec![
+        format!(
+            "Reconnect applications to the new primary at {}.",
+            plan.destination.endpoint.address()
+        ),
+        "Copy access rules from the source: its pg_hba.conf (saved beside the destination's \
+         own as pg_hba.conf.from-source when it came with the copy) and the settings kept \
+         outside its data directory. Roles and passwords on the destination are the source's."
+            .to_string(),
+    ];
+    match fence.map(|f| f.strategy) {
+        Some(FenceStrategy::Sql) => steps.push(
+            "The source stays fenced (logins refused in every database but template1, \
+             read-only by default): retire it once applications have moved; never re-open \
+             it for writes."
+                .to_string(),
+        ),
+        Some(FenceStrategy::Shutdown) => steps.push(
+            "The source is stopped: retire it; never start it again as a primary.".to_string(),
+        ),
+        None => steps.push(
+            "The source was not fenced: if it still runs, stop it or keep applications off it; \
+             anything written there now is not on the destination."
+                .to_string(),
+        ),
+    }
+    if let SlotOutcome::Kept {
+        slot, drop_with, ..
+    } = slot
+    {
+        steps.push(format!(
+            "Slot {slot} is still on the source; if the source is ever started, drop it there \
+             at once: {drop_with}"
+        ));
+    }
+    steps
+}
+
+/// A one-line description of a step, for a terminal or an event log (`None`: nothing to
+/// say, e.g. a fence record).
+pub fn describe(p: &Progress) -> Option<String> {
+    Some(match p {
+        Progress::Guardrails { checks } => {
+            let count = |s| checks.iter().filter(|c| c.status == s).count();
+            let mut line = format!(
+                "guardrails: {} passed, {} warning(s), {} error(s)",
+                count(GuardrailStatus::Pass),
+                count(GuardrailStatus::Warning),
+                count(GuardrailStatus::Error)
+            );
+            for c in checks.iter().filter(|c| c.status != GuardrailStatus::Pass) {
+                line.push_str(&format!("; {}: {}", c.title, c.message));
+            }
+            line
+        }
+        Progress::Fencing { strategy, .. } => format!("fencing the source (strategy {strategy})"),
+        Progress::FenceRecorded { .. } => return None,
+        Progress::Fenced {
+            strategy: FenceStrategy::Shutdown,
+            elapsed_ms,
+            ..
+        } => format!("source fenced: checkpoint and clean shutdown in {elapsed_ms} ms"),
+        Progress::Fenced {
+            terminated_sessions,
+            blocked_databases,
+            elapsed_ms,
+            ..
+        } => format!(
+            "source fenced in {elapsed_ms} ms: logins blocked in {} database(s), read-only by \
+             default, {terminated_sessions} client session(s) terminated",
+            blocked_databases.len()
+        ),
+        Progress::CatchUp {
+            target_lsn,
+            replayed_lsn,
+            remaining_bytes,
+            ..
+        } => format!(
+            "catching up: {remaining_bytes} byte(s) behind {target_lsn} (replayed {})",
+            replayed_lsn
+                .map(|l| l.to_string())
+                .unwrap_or_else(|| "nothing".into())
+        ),
+        Progress::CaughtUp {
+            target_lsn,
+            replayed_lsn,
+            elapsed_ms,
+        } => format!(
+            "caught up in {elapsed_ms} ms: the destination replayed up to {replayed_lsn} (the \
+             source's final position is {target_lsn})"
+        ),
+        Progress::Promoting => "promoting the destination".to_string(),
+        Progress::Promoted {
+            method,
+            timeline,
+            elapsed_ms,
+        } => format!(
+            "promoted with {} in {elapsed_ms} ms{}",
+            method.as_str(),
+            timeline
+                .map(|t| format!("; new timeline {t}"))
+                .unwrap_or_default()
+        ),
+        Progress::DestinationUnfenced { databases } if databases.is_empty() => return None,
+        Progress::DestinationUnfenced { databases } => format!(
+            "logins allowed again on the destination in {}",
+            databases.join(", ")
+        ),
+        Progress::WritesVerified {
+            databases,
+            write_unavailable_ms,
+        } => {
+            let unchecked: Vec<&str> = databases
+                .iter()
+                .filter(|d| !d.committed)
+                .map(|d| d.database.as_str())
+                .collect();
+            format!(
+                "a fresh connection committed on the destination in {} database(s){}; writes \
+                 were unavailable for {write_unavailable_ms} ms",
+                databases.len() - unchecked.len(),
+                if unchecked.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (not checked, no CONNECT privilege: {})",
+                        unchecked.join(", ")
+                    )
+                }
+            )
+        }
+        Progress::StandbyCleaned { files } => format!(
+            "standby settings and password file removed ({} file(s))",
+            files.len()
+        ),
+        Progress::Slot {
+            outcome: SlotOutcome::Dropped { slot },
+        } => format!("slot {slot} dropped on the source"),
+        Progress::Slot {
+            outcome:
+                SlotOutcome::Kept {
+                    slot,
+                    reason,
+                    drop_with,
+                },
+        } => format!("slot {slot} kept on the source: {reason} ({drop_with})"),
+        Progress::RollingBack { reason } => format!("rolling back: {reason}"),
+        Progress::RolledBack {
+            source_accepts_writes: true,
+            ..
+        } => "rolled back: the source accepts writes again".to_string(),
+        Progress::RolledBack { problems, .. } => {
+            format!("rollback incomplete: {}", problems.join("; "))
+        }
+        Progress::Note { message } => message.clone(),
+    })
+}

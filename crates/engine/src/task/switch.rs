@@ -1,0 +1,566 @@
+//! Switchover and failover of a task (#7): the [`switchover::Plan`] built from the task,
+//! the phase moved `increment → switch → success` (or back to `increment` when the
+//! switchover rolls back), every step recorded in the event log, and the outcome stored
+//! with the task ([`SwitchRecord`]).
+//!
+//! The process that switches over holds the task's lease for the whole operation; when it
+//! drove the task's monitoring before, it stops that first and resumes it after a rollback.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use super::event::EventKind;
+use super::model::{now, Phase, Task, TaskId};
+use super::{store, Inner, TaskError, Tasks};
+use crate::assess::Mode;
+use crate::server::OsUser;
+use crate::switchover::{
+    self, describe, Destination, FailoverReport, FenceRecord, Guardrail, GuardrailStatus,
+    LocalServer, Options, Plan, Preview, Progress, ProgressFn, Source, SwitchoverError,
+    SwitchoverReport,
+};
+
+/// Which operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Operation {
+    /// Fence, catch up, promote.
+    Switchover,
+    /// Promote without a fence (the source is lost).
+    Failover,
+}
+
+/// What the task's switchover or failover did, stored with the task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchRecord {
+    /// The latest operation.
+    pub operation: Operation,
+    /// When it started (RFC 3339, UTC).
+    pub started_at: String,
+    /// What the fence has in force on the source now (`None`: nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<FenceRecord>,
+    /// Why the latest attempt was rolled back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back: Option<String>,
+    /// What went wrong after promotion (the destination is the primary all the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The successful switchover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switchover: Option<SwitchoverReport>,
+    /// The successful failover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover: Option<FailoverReport>,
+}
+
+impl SwitchRecord {
+    fn new(operation: Operation) -> SwitchRecord {
+        SwitchRecord {
+            operation,
+            started_at: now(),
+            fence: None,
+            rolled_back: None,
+            error: None,
+            switchover: None,
+            failover: None,
+        }
+    }
+}
+
+/// The plan for a task: the source as registered; the destination with the source's
+/// account (its catalog is the source's).
+async fn plan(inner: &Inner, task: &Task) -> Result<Plan, TaskError> {
+    let source = inner.instance(&task.source)?;
+    let (dest, managed, dest_user) = inner.managed_dest(task)?;
+    let source_password = inner.password(&source).await?;
+    let source_managed = match &source.managed {
+        Some(m) => Some(LocalServer {
+            data_dir: m.data_dir.clone(),
+            bin_dir: m.bin_dir.clone(),
+            os_user: OsUser::for_servers(m.os_user.as_deref())?,
+        }),
+        None => None,
+    };
+    let mut dest_endpoint = dest.endpoint.clone();
+    dest_endpoint.user = source.endpoint.user.clone();
+    dest_endpoint.dbname = source.endpoint.dbname.clone();
+    Ok(Plan {
+        source: Source {
+            endpoint: source.endpoint.clone(),
+            password: source_password.clone(),
+            managed: source_managed,
+        },
+        destination: Destination {
+            endpoint: dest_endpoint,
+            password: source_password,
+            server: LocalServer {
+                data_dir: managed.data_dir.clone(),
+                bin_dir: managed.bin_dir.clone(),
+                os_user: dest_user,
+            },
+        },
+        slot_name: task.layout.slot_name.clone(),
+        application_name: task.layout.application_name.clone(),
+        passfile: Some(task.layout.passfile.clone()),
+    })
+}
+
+/// The task-level guardrail: the phase (and, for a failover, the mode).
+fn task_guardrail(task: &Task, operation: Operation) -> Guardrail {
+    let title = "Task in incremental sync";
+    if task.phase != Phase::Increment {
+        return Guardrail::new(
+            "task.phase",
+            title,
+            GuardrailStatus::Error,
+            format!(
+                "task {} is in phase {}, not increment: a {} starts only during incremental sync",
+                task.id,
+                task.phase,
+                match operation {
+                    Operation::Switchover => "switchover",
+                    Operation::Failover => "failover",
+                }
+            ),
+        );
+    }
+    Guardrail::new(
+        "task.phase",
+        title,
+        GuardrailStatus::Pass,
+        format!(
+            "task {} ({}) is in incremental sync, replication {}",
+            task.id,
+            task.mode.as_str(),
+            task.replication
+        ),
+    )
+}
+
+/// Keeps the lease while the operation runs.
+struct Held {
+    stop: CancellationToken,
+    renewal: tokio::task::JoinHandle<()>,
+    inner: Arc<Inner>,
+    id: TaskId,
+}
+
+impl Held {
+    async fn release(self) {
+        self.stop.cancel();
+        let _ = self.renewal.await;
+        let _ = store::release_lease(self.inner.store(), &self.id, &self.inner.me);
+    }
+}
+
+impl Tasks {
+    /// Takes the task for a switchover or failover: stops this process's monitoring of it
+    /// and takes the lease (refused while another live process drives it). Returns whether
+    /// this process drove it before.
+    async fn take_for_switch(&self, id: &TaskId) -> Result<(Held, bool), TaskError> {
+        let was_driving = self.is_driving(id);
+        if was_driving {
+            self.detach(id).await;
+        }
+        let inner = self.inner.clone();
+        let ttl = inner.settings.lease_ttl;
+        if let Err(busy) = store::acquire_lease(inner.store(), id, &inner.me, ttl)? {
+            if was_driving {
+                let _ = self.drive(id);
+            }
+            return Err(busy.into());
+        }
+        let stop = CancellationToken::new();
+        let renewal = tokio::spawn({
+            let (inner, id, stop) = (inner.clone(), id.clone(), stop.clone());
+            async move {
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep((ttl / 3).min(Duration::from_secs(2))) => {}
+                    }
+                    if let Err(e) = store::acquire_lease(inner.store(), &id, &inner.me, ttl) {
+                        tracing::warn!(task = %id, error = %e, "cannot renew the lease");
+                    }
+                }
+            }
+        });
+        Ok((
+            Held {
+                stop,
+                renewal,
+                inner,
+                id: id.clone(),
+            },
+            was_driving,
+        ))
+    }
+
+    /// The switchover dialog's content: guardrails evaluated now and the fence that would
+    /// be used, with what it guarantees. Changes nothing.
+    pub async fn switchover_preview(
+        &self,
+        id: &str,
+        options: &Options,
+    ) -> Result<Preview, TaskError> {
+        let task = self.get(id)?;
+        let phase = task_guardrail(&task, Operation::Switchover);
+        let mut preview = if phase.status == GuardrailStatus::Error {
+            Preview {
+                guardrails: Vec::new(),
+                strategy: None,
+                guarantee: None,
+                ready: false,
+            }
+        } else {
+            switchover::preview(&plan(&self.inner, &task).await?, options).await
+        };
+        preview.ready &= phase.status != GuardrailStatus::Error;
+        preview.guardrails.insert(0, phase);
+        Ok(preview)
+    }
+
+    /// Switches the task over: see [`crate::switchover`]. On a rollback the task is back in
+    /// `increment` and the error says why; on success it is in `success` with the report
+    /// stored in [`Task::switch`].
+    pub async fn switchover(
+        &self,
+        id: &str,
+        options: &Options,
+        progress: ProgressFn<'_>,
+    ) -> Result<SwitchoverReport, TaskError> {
+        let task = self.get(id)?;
+        let phase = task_guardrail(&task, Operation::Switchover);
+        if phase.status == GuardrailStatus::Error {
+            progress(&Progress::Guardrails {
+                checks: vec![phase.clone()],
+            });
+            return Err(SwitchoverError::Guardrails {
+                checks: vec![phase],
+            }
+            .into());
+        }
+        let (held, was_driving) = self.take_for_switch(&task.id).await?;
+        let result = run_switchover(&self.inner, &task.id, options, phase, progress).await;
+        held.release().await;
+        let after = self.inner.get(&task.id)?;
+        if was_driving && after.phase == Phase::Increment {
+            let _ = self.drive(&task.id);
+        }
+        result
+    }
+
+    /// Fails the task over: promotes the destination without fencing the source. For DR
+    /// tasks; a migration task only when its source no longer answers. The caller asks the
+    /// DBA to confirm first.
+    pub async fn failover(
+        &self,
+        id: &str,
+        progress: ProgressFn<'_>,
+    ) -> Result<FailoverReport, TaskError> {
+        let task = self.get(id)?;
+        let phase = task_guardrail(&task, Operation::Failover);
+        if phase.status == GuardrailStatus::Error {
+            progress(&Progress::Guardrails {
+                checks: vec![phase.clone()],
+            });
+            return Err(SwitchoverError::FailoverRefused {
+                checks: vec![phase],
+            }
+            .into());
+        }
+        let (held, was_driving) = self.take_for_switch(&task.id).await?;
+        let result = run_failover(&self.inner, &task.id, phase, progress).await;
+        held.release().await;
+        let after = self.inner.get(&task.id)?;
+        if was_driving && after.phase == Phase::Increment {
+            let _ = self.drive(&task.id);
+        }
+        result
+    }
+}
+
+/// Records a step in the event log (and the fence record in the task) and passes it on.
+fn recorder<'a>(
+    inner: &'a Inner,
+    id: &'a TaskId,
+    progress: ProgressFn<'a>,
+) -> impl Fn(&Progress) + Send + Sync + 'a {
+    let last_catchup = Mutex::new(None::<std::time::Instant>);
+    move |p: &Progress| {
+        match p {
+            Progress::FenceRecorded { record } => {
+                if let Err(e) = save_fence(inner, id, record) {
+                    tracing::error!(task = %id, error = %e, "cannot store the fence record");
+                }
+            }
+            // The catch-up reports often; the log keeps one line a second.
+            Progress::CatchUp { .. } => {
+                let mut last = last_catchup.lock().unwrap_or_else(|e| e.into_inner());
+                if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                    *last = Some(std::time::Instant::now());
+                    if let Some(line) = describe(p) {
+                        inner.note(id, line);
+                    }
+                }
+            }
+            Progress::Guardrails { checks } => {
+                for c in checks.iter().filter(|c| c.status != GuardrailStatus::Pass) {
+                    let _ = inner.emit(
+                        id,
+                        EventKind::Warning {
+                            code: format!("guardrail.{}", c.id),
+                            message: format!("{}: {}", c.title, c.message),
+                        },
+                    );
+                }
+                if let Some(line) = describe(p) {
+                    inner.note(id, line);
+                }
+            }
+            _ => {
+                if let Some(line) = describe(p) {
+                    inner.note(id, line);
+                }
+            }
+        }
+        progress(p);
+    }
+}
+
+fn save_fence(inner: &Inner, id: &TaskId, record: &FenceRecord) -> Result<(), TaskError> {
+    let mut task = inner.get(id)?;
+    let switch = task
+        .switch
+        .get_or_insert_with(|| SwitchRecord::new(Operation::Switchover));
+    let nothing = record.blocked_databases.is_empty() && !record.read_only && !record.stopped;
+    switch.fence = (!nothing).then(|| record.clone());
+    store::save(inner.store(), &task)?;
+    Ok(())
+}
+
+/// increment → switch, with a fresh switch record.
+fn enter_switch(inner: &Inner, id: &TaskId, operation: Operation) -> Result<(), TaskError> {
+    let mut task = inner.get(id)?;
+    task.begin_switch()?;
+    task.switch = Some(SwitchRecord::new(operation));
+    inner.save_phase(&task, Phase::Increment)
+}
+
+async fn run_switchover(
+    inner: &Arc<Inner>,
+    id: &TaskId,
+    options: &Options,
+    phase: Guardrail,
+    progress: ProgressFn<'_>,
+) -> Result<SwitchoverReport, TaskError> {
+    let task = inner.get(id)?;
+    let plan = plan(inner, &task).await?;
+    let record = recorder(inner, id, progress);
+    inner.note(
+        id,
+        format!(
+            "switchover requested (catch-up timeout {} s)",
+            options.catchup_timeout.as_secs()
+        ),
+    );
+    // The task's own guardrail leads the list the DBA sees.
+    let first = phase.clone();
+    let with_phase = |p: &Progress| match p {
+        Progress::Guardrails { checks } => {
+            let mut all = vec![first.clone()];
+            all.extend(checks.iter().cloned());
+            record(&Progress::Guardrails { checks: all })
+        }
+        other => record(other),
+    };
+    let ready = switchover::check(&plan, options, &with_phase).await?;
+    enter_switch(inner, id, Operation::Switchover)?;
+    let mut ready = ready;
+    ready.checks.insert(0, phase);
+    let outcome = switchover::execute(&plan, ready, options, &record).await;
+    let mut task = inner.get(id)?;
+    let from = task.phase;
+    let switch = task
+        .switch
+        .get_or_insert_with(|| SwitchRecord::new(Operation::Switchover));
+    match outcome {
+        Ok(report) => {
+            switch.fence = Some(report.fence.clone());
+            switch.switchover = Some(report.clone());
+            task.finish_switch()?;
+            inner.save_phase(&task, from)?;
+            after_promotion(inner, &mut task).await;
+            Ok(report)
+        }
+        Err(
+            e @ (SwitchoverError::RolledBack { .. } | SwitchoverError::RollbackIncomplete { .. }),
+        )
+        | Err(e @ SwitchoverError::Destination(_)) => {
+            switch.rolled_back = Some(e.to_string());
+            task.abort_switch()?;
+            inner.save_phase(&task, from)?;
+            let code = match e {
+                SwitchoverError::RollbackIncomplete { .. } => "switchover_rollback_incomplete",
+                _ => "switchover_rolled_back",
+            };
+            inner.emit(
+                id,
+                EventKind::Warning {
+                    code: code.into(),
+                    message: e.to_string(),
+                },
+            )?;
+            Err(e.into())
+        }
+        Err(e @ SwitchoverError::AfterPromotion(_)) => {
+            // The destination is the primary: the task is done, with the problem recorded.
+            switch.error = Some(e.to_string());
+            task.finish_switch()?;
+            inner.save_phase(&task, from)?;
+            inner.emit(
+                id,
+                EventKind::Error {
+                    message: e.to_string(),
+                },
+            )?;
+            after_promotion(inner, &mut task).await;
+            Err(e.into())
+        }
+        Err(e) => {
+            // Promotion's outcome is unknown: the task stays in `switch`, fenced.
+            switch.error = Some(e.to_string());
+            store::save(inner.store(), &task)?;
+            inner.emit(
+                id,
+                EventKind::Error {
+                    message: e.to_string(),
+                },
+            )?;
+            Err(e.into())
+        }
+    }
+}
+
+async fn run_failover(
+    inner: &Arc<Inner>,
+    id: &TaskId,
+    phase: Guardrail,
+    progress: ProgressFn<'_>,
+) -> Result<FailoverReport, TaskError> {
+    let task = inner.get(id)?;
+    let plan = plan(inner, &task).await?;
+    let record = recorder(inner, id, progress);
+    inner.note(id, "failover requested");
+    let with_phase = |p: &Progress| match p {
+        Progress::Guardrails { checks } => {
+            let mut all = vec![phase.clone()];
+            all.extend(checks.iter().cloned());
+            record(&Progress::Guardrails { checks: all })
+        }
+        other => record(other),
+    };
+    // A migration task fails over only when its source is really gone.
+    let require_lost = task.mode == Mode::Migration;
+    let ready = switchover::failover::check(&plan, require_lost, &with_phase).await?;
+    enter_switch(inner, id, Operation::Failover)?;
+    let outcome = switchover::failover::execute(&plan, ready, &record).await;
+    let mut task = inner.get(id)?;
+    let from = task.phase;
+    let switch = task
+        .switch
+        .get_or_insert_with(|| SwitchRecord::new(Operation::Failover));
+    match outcome {
+        Ok(report) => {
+            switch.failover = Some(report.clone());
+            task.finish_switch()?;
+            inner.save_phase(&task, from)?;
+            after_promotion(inner, &mut task).await;
+            Ok(report)
+        }
+        Err(e @ SwitchoverError::FailoverFailed(_)) => {
+            switch.rolled_back = Some(e.to_string());
+            task.abort_switch()?;
+            inner.save_phase(&task, from)?;
+            Err(e.into())
+        }
+        Err(e @ SwitchoverError::AfterPromotion(_)) => {
+            switch.error = Some(e.to_string());
+            task.finish_switch()?;
+            inner.save_phase(&task, from)?;
+            inner.emit(
+                id,
+                EventKind::Error {
+                    message: e.to_string(),
+                },
+            )?;
+            after_promotion(inner, &mut task).await;
+            Err(e.into())
+        }
+        Err(e) => {
+            switch.error = Some(e.to_string());
+            store::save(inner.store(), &task)?;
+            inner.emit(
+                id,
+                EventKind::Error {
+                    message: e.to_string(),
+                },
+            )?;
+            Err(e.into())
+        }
+    }
+}
+
+/// Housekeeping once the destination is the primary: the empty directory kept for a cancel
+/// is no longer needed, and the destination's stored login becomes the source's account
+/// (its catalog is the source's). Failures are notes, never errors.
+async fn after_promotion(inner: &Inner, task: &mut Task) {
+    let aside = task.layout.aside_dir.clone();
+    if aside.exists() {
+        match std::fs::remove_dir_all(&aside) {
+            Ok(()) => inner.note(
+                &task.id,
+                format!(
+                    "removed the destination's former empty data directory {}",
+                    aside.display()
+                ),
+            ),
+            Err(e) => inner.note(&task.id, format!("cannot remove {}: {e}", aside.display())),
+        }
+    }
+    task.layout.standby_files.clear();
+    if let Err(e) = store::save(inner.store(), task) {
+        tracing::warn!(task = %task.id, error = %e, "cannot save the task");
+    }
+    let result = async {
+        let source = inner.instance(&task.source)?;
+        let dest = inner.instance(&task.destination)?;
+        inner.store().set_instance_login(
+            &dest.id,
+            &source.endpoint.user,
+            &source.endpoint.dbname,
+        )?;
+        if let Some(password) = inner.password(&source).await? {
+            inner
+                .instances
+                .set_password(dest.name.as_str(), &password)
+                .await?;
+        }
+        Ok::<_, TaskError>(source.endpoint.user)
+    }
+    .await;
+    match result {
+        Ok(user) => inner.note(
+            &task.id,
+            format!("the destination instance's login is now {user} (the source's account)"),
+        ),
+        Err(e) => inner.note(
+            &task.id,
+            format!("the destination instance's stored login could not be updated: {e}"),
+        ),
+    }
+}
