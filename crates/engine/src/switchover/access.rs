@@ -3,6 +3,7 @@
 
 use tokio_postgres::Client;
 
+use crate::assess::queries;
 use crate::assess::remedy::ident;
 use crate::version::ServerVersion;
 
@@ -38,13 +39,6 @@ impl SqlFenceAccess {
     }
 }
 
-/// `ALTER SYSTEM` on one parameter can be granted from 15; before, only a superuser may.
-fn alter_system_privilege_query(v: ServerVersion) -> Option<&'static str> {
-    (v.major >= 15).then_some(
-        "SELECT has_parameter_privilege('default_transaction_read_only', 'ALTER SYSTEM')",
-    )
-}
-
 /// Reads what the logged-in account may do for the `sql` fence: `ALTER SYSTEM` on
 /// `default_transaction_read_only`, `pg_reload_conf()`, `pg_signal_backend`, and ownership
 /// of every database it must block (all that accept connections but the control database).
@@ -72,7 +66,7 @@ pub async fn sql_fence_access(client: &Client) -> Result<SqlFenceAccess, tokio_p
     let version = ServerVersion::from_num(row.get::<_, i32>(4) as u32);
     let quoted = ident(&role);
     let mut gaps = Vec::new();
-    match alter_system_privilege_query(version) {
+    match queries::alter_system_privilege(version) {
         Some(q) => {
             if !client.query_one(q, &[]).await?.get::<_, bool>(0) {
                 gaps.push(Gap {
@@ -122,15 +116,4 @@ pub async fn sql_fence_access(client: &Client) -> Result<SqlFenceAccess, tokio_p
         superuser,
         gaps,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn alter_system_can_be_granted_from_15_only() {
-        assert!(alter_system_privilege_query(ServerVersion::new(14, 0)).is_none());
-        assert!(alter_system_privilege_query(ServerVersion::new(15, 0)).is_some());
-    }
 }

@@ -195,11 +195,24 @@ pub struct Fence<'a> {
     control: Option<Client>,
 }
 
-/// The client backends other than ours: pid, role, database, role is superuser.
-const CLIENT_BACKENDS: &str = "SELECT a.pid, coalesce(a.usename::text, ''), \
-        coalesce(a.datname::text, ''), coalesce(r.rolsuper, false) \
-     FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid \
-     WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()";
+/// Which rows of `pg_stat_activity` are client sessions to end: `client backend`, and rows
+/// whose type is hidden (an account without pg_read_all_stats sees other roles' sessions
+/// without their type) that have a role and a database, as client sessions do, and are not
+/// WAL senders (`pg_stat_replication` shows every sender's pid to everyone). Never our own.
+pub const CLIENT_SESSION: &str = "a.pid <> pg_backend_pid() \
+     AND (a.backend_type = 'client backend' \
+          OR (a.backend_type IS NULL AND a.usesysid IS NOT NULL AND a.datid IS NOT NULL)) \
+     AND a.pid NOT IN (SELECT s.pid FROM pg_stat_replication s WHERE s.pid IS NOT NULL)";
+
+/// The client sessions other than ours: pid, role, database, role is superuser.
+fn client_sessions_query() -> String {
+    format!(
+        "SELECT a.pid, coalesce(a.usename::text, ''), coalesce(a.datname::text, ''), \
+                coalesce(r.rolsuper, false) \
+         FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid \
+         WHERE {CLIENT_SESSION}"
+    )
+}
 
 fn with_dbname(endpoint: &Endpoint, dbname: &str) -> Endpoint {
     let mut e = endpoint.clone();
@@ -390,8 +403,9 @@ impl<'a> Fence<'a> {
         let started = Instant::now();
         let mut terminated = BTreeSet::new();
         let mut refused: BTreeMap<i32, String> = BTreeMap::new();
+        let query = client_sessions_query();
         loop {
-            let rows = client.query(CLIENT_BACKENDS, &[]).await.map_err(&err)?;
+            let rows = client.query(&query, &[]).await.map_err(&err)?;
             if rows.is_empty() {
                 return Ok(terminated.len() as u32);
             }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::Client;
 
 use super::access::sql_fence_access;
-use super::fence::FenceStrategy;
+use super::fence::{FenceStrategy, CLIENT_SESSION};
 use super::{Options, Plan};
 use crate::sql::{self, SqlError};
 use crate::version::ServerVersion;
@@ -437,9 +437,11 @@ async fn session_warnings(
     let secs = options.long_transaction.as_secs_f64();
     let long = client
         .query_one(
-            "SELECT count(*), coalesce(max(extract(epoch FROM now() - xact_start)), 0)::float8 \
-             FROM pg_stat_activity WHERE backend_type = 'client backend' \
-             AND pid <> pg_backend_pid() AND xact_start < now() - make_interval(secs => $1)",
+            &format!(
+                "SELECT count(*), coalesce(max(extract(epoch FROM now() - a.xact_start)), 0)::float8 \
+                 FROM pg_stat_activity a WHERE {CLIENT_SESSION} \
+                 AND a.xact_start < now() - make_interval(secs => $1)"
+            ),
             &[&secs],
         )
         .await;
@@ -498,11 +500,12 @@ async fn session_warnings(
     if strategy == FenceStrategy::Sql {
         let superusers = client
             .query_one(
-                "SELECT count(*) FILTER (WHERE r.rolsuper), bool_or(me.rolsuper) \
-                 FROM pg_roles me LEFT JOIN pg_stat_activity a \
-                   ON a.backend_type = 'client backend' AND a.pid <> pg_backend_pid() \
-                 LEFT JOIN pg_roles r ON r.oid = a.usesysid \
-                 WHERE me.rolname = current_user",
+                &format!(
+                    "SELECT count(*) FILTER (WHERE r.rolsuper), \
+                            (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) \
+                     FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid \
+                     WHERE {CLIENT_SESSION}"
+                ),
                 &[],
             )
             .await;

@@ -7,7 +7,6 @@ use super::{by_mode, check, shell_word, CONNECTIVITY};
 use crate::assess::check::{Check, Outcome};
 use crate::assess::context::{Context, Reach};
 use crate::assess::model::{Level, Mode};
-use crate::assess::queries;
 use crate::assess::remedy::{hba_line, ident};
 use crate::sql::SqlError;
 use crate::wire::WireError;
@@ -365,62 +364,13 @@ async fn fencing(ctx: &Context) -> Outcome {
         Ok(c) => c,
         Err(e) => return Outcome::skip(e.to_string()),
     };
-    let role = ident(&f.current_user);
-    let mut missing: Vec<(String, String)> = Vec::new();
-    match queries::alter_system_privilege(f.version) {
-        Some(q) => {
-            let ok = client
-                .query_one(q, &[])
-                .await
-                .map(|r| r.get::<_, bool>(0))
-                .unwrap_or(false);
-            if !ok {
-                missing.push((
-                    "ALTER SYSTEM on default_transaction_read_only".into(),
-                    format!(
-                        "GRANT ALTER SYSTEM ON PARAMETER default_transaction_read_only TO {role};"
-                    ),
-                ));
-            }
-        }
-        None => missing.push((
-            format!(
-                "ALTER SYSTEM (superuser only before PostgreSQL 15; the source runs {})",
-                f.version
-            ),
-            format!("ALTER ROLE {role} SUPERUSER;"),
-        )),
-    }
-    if !f.signal_backend {
-        missing.push((
-            "membership in pg_signal_backend".into(),
-            format!("GRANT pg_signal_backend TO {role};"),
-        ));
-    }
-    let reload = client
-        .query_one(
-            "SELECT has_function_privilege('pg_reload_conf()', 'EXECUTE')",
-            &[],
-        )
-        .await
-        .map(|r| r.get::<_, bool>(0))
-        .unwrap_or(false);
-    if !reload {
-        missing.push((
-            "EXECUTE on pg_reload_conf()".into(),
-            format!("GRANT EXECUTE ON FUNCTION pg_reload_conf() TO {role};"),
-        ));
-    }
-    for db in f
-        .databases
-        .iter()
-        .filter(|d| d.allow_connections && !d.owned)
-    {
-        missing.push((
-            format!("ownership of database {}", db.name),
-            format!("ALTER DATABASE {} OWNER TO {role};", ident(&db.name)),
-        ));
-    }
+    // The switchover's own reading of the account, so the report and the switchover agree.
+    let access = match crate::switchover::access::sql_fence_access(client).await {
+        Ok(a) => a,
+        Err(e) => return Outcome::skip(format!("the account's privileges cannot be read: {e}")),
+    };
+    let missing: Vec<(String, String)> =
+        access.gaps.into_iter().map(|g| (g.what, g.grant)).collect();
     if missing.is_empty() {
         return Outcome::pass(format!("fence: sql (granted privileges). {sql_guarantee}"))
             .evidence("strategy", "sql");
