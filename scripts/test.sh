@@ -35,7 +35,7 @@ npx vitest run --reporter=default 2>&1 | tee "$LOG_DIR/vitest.log"
 ui_status=${PIPESTATUS[0]}
 
 say "Rust tests, including the desktop end-to-end tests (nextest, Xvfb, D-Bus, gnome-keyring)"
-cargo nextest run "${FEATURES[@]}" --no-run --quiet
+cargo nextest run "${FEATURES[@]}" --no-run --cargo-quiet
 set +e
 xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- \
     bash "$ROOT/scripts/with-keyring.sh" \
