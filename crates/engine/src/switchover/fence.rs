@@ -262,6 +262,15 @@ impl<'a> Fence<'a> {
         }
     }
 
+    /// A fence a previous process applied, as its record says (to undo it after a crash).
+    pub fn resume(record: FenceRecord, source: &'a Source) -> Fence<'a> {
+        Fence {
+            source,
+            record,
+            control: None,
+        }
+    }
+
     /// What the fence did so far.
     pub fn record(&self) -> &FenceRecord {
         &self.record

@@ -600,7 +600,7 @@ pub async fn source_accepts_writes(source: &Source) -> Result<(), String> {
 }
 
 /// Removes the standby settings and the password file; failures become warnings.
-fn clean_standby(plan: &Plan, progress: ProgressFn<'_>, warnings: &mut Vec<String>) {
+pub fn clean_standby(plan: &Plan, progress: ProgressFn<'_>, warnings: &mut Vec<String>) {
     let mut files = match promote::remove_standby_settings(&plan.destination.server) {
         Ok(files) => files,
         Err(e) => {
@@ -621,7 +621,7 @@ fn clean_standby(plan: &Plan, progress: ProgressFn<'_>, warnings: &mut Vec<Strin
 }
 
 /// Drops the slot on the running source, or says why it stays.
-async fn release_slot(plan: &Plan) -> SlotOutcome {
+pub async fn release_slot(plan: &Plan) -> SlotOutcome {
     match slot::drop_slot(
         &plan.source.endpoint,
         plan.source.password.as_ref(),

@@ -5,6 +5,7 @@
 //!   are removed, and the task is marked failed so it can be retried cleanly.
 //! - `startup`: resumable — the next driver re-runs the step, which checks what is done.
 //! - `increment`: the standby kept streaming on its own; the next driver resumes monitoring.
+//! - `switch`: a switchover or failover was interrupted; see [`super::switch::reconcile`].
 
 use std::sync::Arc;
 
@@ -15,6 +16,9 @@ use super::{cancel, store, Inner, TaskError};
 /// back what it left. Does nothing while a live process drives it.
 pub(crate) async fn reconcile(inner: &Arc<Inner>, id: &TaskId) -> Result<Task, TaskError> {
     let task = inner.get(id)?;
+    if task.phase == Phase::Switch {
+        return super::switch::reconcile(inner, id).await;
+    }
     if !matches!(task.phase, Phase::Precheck | Phase::Basebackup) || inner.driving(id) {
         return Ok(task);
     }

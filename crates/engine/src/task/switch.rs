@@ -207,7 +207,7 @@ impl Tasks {
         id: &str,
         options: &Options,
     ) -> Result<Preview, TaskError> {
-        let task = self.get(id)?;
+        let task = reconcile(&self.inner, &self.get(id)?.id).await?;
         let phase = task_guardrail(&task, Operation::Switchover);
         let mut preview = if phase.status == GuardrailStatus::Error {
             Preview {
@@ -233,7 +233,7 @@ impl Tasks {
         options: &Options,
         progress: ProgressFn<'_>,
     ) -> Result<SwitchoverReport, TaskError> {
-        let task = self.get(id)?;
+        let task = reconcile(&self.inner, &self.get(id)?.id).await?;
         let phase = task_guardrail(&task, Operation::Switchover);
         if phase.status == GuardrailStatus::Error {
             progress(&Progress::Guardrails {
@@ -262,7 +262,7 @@ impl Tasks {
         id: &str,
         progress: ProgressFn<'_>,
     ) -> Result<FailoverReport, TaskError> {
-        let task = self.get(id)?;
+        let task = reconcile(&self.inner, &self.get(id)?.id).await?;
         let phase = task_guardrail(&task, Operation::Failover);
         if phase.status == GuardrailStatus::Error {
             progress(&Progress::Guardrails {
@@ -563,4 +563,129 @@ async fn after_promotion(inner: &Inner, task: &mut Task) {
             format!("the destination instance's stored login could not be updated: {e}"),
         ),
     }
+}
+
+/// A task left in `switch` by a process that stopped mid-way (no live lease): asks the
+/// destination whether it was promoted. Not promoted: the fence in the task's record is
+/// undone and the task returns to `increment`. Promoted: the steps after promotion are
+/// completed (logins allowed again on the destination, standby settings and password file
+/// removed, slot dropped where the source runs) and the task is `success`, with no window
+/// measured. Unreachable destination: nothing changes.
+pub(crate) async fn reconcile(inner: &Arc<Inner>, id: &TaskId) -> Result<Task, TaskError> {
+    let task = inner.get(id)?;
+    if task.phase != Phase::Switch || inner.driving(id) {
+        return Ok(task);
+    }
+    if store::lease(inner.store(), id)?.is_some_and(|l| !l.is_stale()) {
+        return Ok(task);
+    }
+    if store::acquire_lease(inner.store(), id, &inner.me, inner.settings.lease_ttl)?.is_err() {
+        return Ok(task);
+    }
+    let result = recover(inner, id).await;
+    let _ = store::release_lease(inner.store(), id, &inner.me);
+    result?;
+    inner.get(id)
+}
+
+async fn recover(inner: &Inner, id: &TaskId) -> Result<(), TaskError> {
+    let mut task = inner.get(id)?;
+    let plan = plan(inner, &task).await?;
+    // The control database: the fence may have blocked the others there too.
+    let dest = match switchover::fence::destination_control(
+        &plan.destination.endpoint,
+        plan.destination.password.as_ref(),
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            inner.note(
+                id,
+                format!("an interrupted switchover cannot be settled yet: the destination does not answer ({e})"),
+            );
+            return Ok(());
+        }
+    };
+    let in_recovery = switchover::promote::in_recovery(&dest, &plan.destination.endpoint).await?;
+    let record = task.switch.as_ref().and_then(|s| s.fence.clone());
+    let from = task.phase;
+    if in_recovery {
+        let mut problems = Vec::new();
+        if let Some(record) = record.clone() {
+            let mut fence = switchover::fence::Fence::resume(record, &plan.source);
+            if let Err(p) = fence.undo().await {
+                problems = p;
+            }
+            save_fence(inner, id, fence.record())?;
+        }
+        let mut task = inner.get(id)?;
+        let message = if problems.is_empty() {
+            "an interrupted switchover was rolled back: the destination had not been promoted; the fence was undone".to_string()
+        } else {
+            format!(
+                "an interrupted switchover was rolled back, but the fence could not be fully undone: {}",
+                problems.join("; ")
+            )
+        };
+        if let Some(s) = task.switch.as_mut() {
+            s.rolled_back = Some(message.clone());
+        }
+        task.abort_switch()?;
+        inner.save_phase(&task, from)?;
+        inner.emit(
+            id,
+            EventKind::Warning {
+                code: "switchover_interrupted".into(),
+                message,
+            },
+        )?;
+        return Ok(());
+    }
+    // Promoted: finish what the interrupted process could not.
+    let mut warnings = Vec::new();
+    if let Some(record) = &record {
+        if let Err(e) = switchover::fence::undo_replicated(
+            Some(&dest),
+            &plan.destination.endpoint,
+            plan.destination.password.as_ref(),
+            record,
+        )
+        .await
+        {
+            warnings.push(format!(
+                "logins could not be allowed again on the destination: {e}"
+            ));
+        }
+    }
+    switchover::clean_standby(&plan, &|_| {}, &mut warnings);
+    let slot = match record.as_ref().map(|r| r.strategy) {
+        Some(switchover::FenceStrategy::Shutdown) => None,
+        _ => Some(switchover::release_slot(&plan).await),
+    };
+    let mut message = "an interrupted switchover had promoted the destination; its last steps were completed now (no window was measured)".to_string();
+    if let Some(slot) = &slot {
+        if let Some(line) = describe(&Progress::Slot {
+            outcome: slot.clone(),
+        }) {
+            message.push_str(&format!("; {line}"));
+        }
+    }
+    for w in &warnings {
+        message.push_str(&format!("; {w}"));
+    }
+    if let Some(s) = task.switch.as_mut() {
+        s.error = Some(message.clone());
+    }
+    task.finish_switch()?;
+    inner.save_phase(&task, from)?;
+    inner.emit(
+        id,
+        EventKind::Warning {
+            code: "switchover_interrupted".into(),
+            message,
+        },
+    )?;
+    after_promotion(inner, &mut task).await;
+    Ok(())
 }
