@@ -16,11 +16,6 @@ pub enum CliError {
 }
 
 impl CliError {
-    /// The error for a subcommand whose engine part has not been built yet.
-    pub fn not_built(command: &str) -> Self {
-        CliError::Operational(format!("`{command}` is not built yet"))
-    }
-
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {

@@ -190,6 +190,7 @@ async fn create(instances: &Instances, args: CreateArgs) -> Result<i32, CliError
             port: args.port,
             data_dir: args.data_dir,
             bin_dir: args.bin_dir,
+            password: None,
         })
         .await
         .map_err(engine)?;

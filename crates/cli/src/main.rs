@@ -9,6 +9,7 @@ mod logging;
 mod migrate;
 mod report;
 mod sandbox;
+mod switchover;
 mod task;
 
 use clap::Parser;
@@ -41,8 +42,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Command::Report(command) => report::run(command).await,
             Command::Migrate(args) => migrate::run(args).await,
             Command::Task(command) => task::run(command).await,
-            Command::Switchover(_) => Err(CliError::not_built("switchover")),
-            Command::Failover(_) => Err(CliError::not_built("failover")),
+            Command::Switchover(args) => switchover::run_switchover(args).await,
+            Command::Failover(args) => switchover::run_failover(args).await,
             Command::Backup(args) => backup::run(args).await,
             Command::Sandbox(command) => sandbox::run(command).await,
             Command::Home => {

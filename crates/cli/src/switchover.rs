@@ -1,0 +1,296 @@
+//! `pgrelocate switchover TASK_ID` and `pgrelocate failover TASK_ID`: the guardrails and the
+//! fence that will be used, a confirmation, then each step live and the measured
+//! write-unavailability window. With `--json`, one JSON document at the end holding every
+//! step and the report (or the error). Exit 0 on success, 1 when the operation was refused,
+//! rolled back or failed (the message says whether the source takes writes again), 2 for a
+//! missing confirmation.
+
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pgrelocate_engine::switchover::{
+    describe, FailoverReport, Guardrail, GuardrailStatus, Options, Progress, SlotOutcome,
+    SwitchoverError, SwitchoverReport,
+};
+use pgrelocate_engine::task::{TaskError, Tasks};
+use serde::Serialize;
+
+use crate::args::{FailoverArgs, SwitchoverArgs};
+use crate::exit::CliError;
+use crate::instance::{open, print_json};
+use crate::task::task_error;
+
+/// The document `--json` prints.
+#[derive(Serialize)]
+struct Outcome<'a, R: Serialize> {
+    task_id: &'a str,
+    operation: &'static str,
+    /// `success`, `refused` (guardrails), `rolled_back`, `failed`.
+    outcome: &'static str,
+    error: Option<String>,
+    steps: Vec<Progress>,
+    report: Option<R>,
+}
+
+/// Prints steps as they happen (a terminal or a log) and keeps them for `--json`.
+struct Live {
+    json: bool,
+    started: Instant,
+    steps: Mutex<Vec<Progress>>,
+}
+
+impl Live {
+    fn new(json: bool) -> Live {
+        Live {
+            json,
+            started: Instant::now(),
+            steps: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn step(&self, p: &Progress) {
+        self.steps
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(p.clone());
+        if self.json {
+            return;
+        }
+        let at = self.started.elapsed().as_secs_f64();
+        match p {
+            Progress::Guardrails { checks } => print_guardrails(checks),
+            other => {
+                if let Some(line) = describe(other) {
+                    println!("[{at:7.3}s] {line}");
+                }
+            }
+        }
+        let _ = std::io::stdout().flush();
+    }
+
+    fn steps(&self) -> Vec<Progress> {
+        std::mem::take(&mut *self.steps.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+fn print_guardrails(checks: &[Guardrail]) {
+    println!("Guardrails:");
+    for c in checks {
+        let mark = match c.status {
+            GuardrailStatus::Pass => "ok     ",
+            GuardrailStatus::Warning => "warning",
+            GuardrailStatus::Error => "error  ",
+        };
+        println!("  {mark} {:<32} {}", c.title, c.message);
+    }
+}
+
+/// Asks `question` on the terminal; without one, `--yes` is required.
+fn confirm(question: &str, yes: bool) -> Result<bool, CliError> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "refusing to proceed without confirmation: pass --yes".into(),
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Operational(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+fn outcome_of(e: &TaskError) -> &'static str {
+    match e {
+        TaskError::Switchover(SwitchoverError::Guardrails { .. })
+        | TaskError::Switchover(SwitchoverError::FailoverRefused { .. }) => "refused",
+        TaskError::Switchover(SwitchoverError::RolledBack { .. })
+        | TaskError::Switchover(SwitchoverError::FailoverFailed(_)) => "rolled_back",
+        _ => "failed",
+    }
+}
+
+/// The error as the CLI reports it, with what the DBA should know next.
+fn failure(e: TaskError) -> CliError {
+    match e {
+        TaskError::Busy(busy) => CliError::Operational(format!(
+            "{busy}: stop following it there (or close the desktop app) and try again"
+        )),
+        TaskError::Switchover(e) => CliError::Operational(e.to_string()),
+        other => task_error(other),
+    }
+}
+
+/// Runs `switchover`.
+pub async fn run_switchover(args: SwitchoverArgs) -> Result<i32, CliError> {
+    let tasks = Tasks::new(Arc::new(open()?));
+    let task = tasks.get(&args.task_id).map_err(task_error)?;
+    let options = Options {
+        catchup_timeout: Duration::from_secs(args.timeout),
+        ..Options::default()
+    };
+    if !args.yes {
+        let preview = tasks
+            .switchover_preview(task.id.as_str(), &options)
+            .await
+            .map_err(failure)?;
+        if !args.json {
+            print_guardrails(&preview.guardrails);
+            if let (Some(strategy), Some(guarantee)) = (preview.strategy, &preview.guarantee) {
+                println!("Fence: {strategy}. Guarantee: {guarantee}");
+            }
+        }
+        if !preview.ready {
+            let refused = SwitchoverError::Guardrails {
+                checks: preview.guardrails,
+            };
+            return Err(CliError::Operational(refused.to_string()));
+        }
+        let question = format!(
+            "Switch task {} over from {} to {}? Writes to the source will be stopped and its \
+             sessions terminated; applications must reconnect to the destination; the source \
+             stays fenced afterwards.",
+            task.id, task.source.name, task.destination.name
+        );
+        if !confirm(&question, false)? {
+            eprintln!("switchover not started");
+            return Ok(1);
+        }
+    }
+    let live = Live::new(args.json);
+    let result = tasks
+        .switchover(task.id.as_str(), &options, &|p| live.step(p))
+        .await;
+    let code = if result.is_ok() { 0 } else { 1 };
+    if args.json {
+        let (outcome, error, report) = match result {
+            Ok(r) => ("success", None, Some(r)),
+            Err(e) => (outcome_of(&e), Some(failure(e).to_string()), None),
+        };
+        print_json(&Outcome::<SwitchoverReport> {
+            task_id: task.id.as_str(),
+            operation: "switchover",
+            outcome,
+            error,
+            steps: live.steps(),
+            report,
+        })?;
+        return Ok(code);
+    }
+    let report = result.map_err(failure)?;
+    print_switchover(&report);
+    Ok(0)
+}
+
+fn print_switchover(r: &SwitchoverReport) {
+    let w = &r.window;
+    println!();
+    println!(
+        "Switchover complete: the new primary is {} (timeline {}).",
+        r.new_primary,
+        r.timeline
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "unknown".into())
+    );
+    println!(
+        "Writes were unavailable for {} ms ({}).",
+        w.write_unavailable_ms,
+        w.steps
+            .iter()
+            .map(|s| format!("{} {} ms", s.step, s.ms))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("Fence: {}. Guarantee: {}", r.strategy, r.guarantee);
+    println!(
+        "The destination replayed up to {} (the source's final position: {}).",
+        r.replayed_lsn, r.source_final_lsn
+    );
+    print_slot(&r.slot);
+    for w in &r.warnings {
+        println!("Warning: {w}");
+    }
+    print_next(&r.next_steps);
+}
+
+fn print_slot(slot: &SlotOutcome) {
+    match slot {
+        SlotOutcome::Dropped { slot } => println!("Slot {slot} was dropped on the source."),
+        SlotOutcome::Kept {
+            slot,
+            reason,
+            drop_with,
+        } => println!("Slot {slot} is still on the source ({reason}): {drop_with}"),
+    }
+}
+
+fn print_next(steps: &[String]) {
+    println!("What to do next:");
+    for (i, s) in steps.iter().enumerate() {
+        println!("  {}. {s}", i + 1);
+    }
+}
+
+/// Runs `failover`.
+pub async fn run_failover(args: FailoverArgs) -> Result<i32, CliError> {
+    let tasks = Tasks::new(Arc::new(open()?));
+    let task = tasks.get(&args.task_id).map_err(task_error)?;
+    let question = format!(
+        "Fail task {} over: promote {} without fencing {}? Use this when the source is lost: \
+         anything written to the source from now on will not be on the destination.",
+        task.id, task.destination.name, task.source.name
+    );
+    if !confirm(&question, args.yes)? {
+        eprintln!("failover not started");
+        return Ok(1);
+    }
+    let live = Live::new(args.json);
+    let result = tasks.failover(task.id.as_str(), &|p| live.step(p)).await;
+    let code = if result.is_ok() { 0 } else { 1 };
+    if args.json {
+        let (outcome, error, report) = match result {
+            Ok(r) => ("success", None, Some(r)),
+            Err(e) => (outcome_of(&e), Some(failure(e).to_string()), None),
+        };
+        print_json(&Outcome::<FailoverReport> {
+            task_id: task.id.as_str(),
+            operation: "failover",
+            outcome,
+            error,
+            steps: live.steps(),
+            report,
+        })?;
+        return Ok(code);
+    }
+    let report = result.map_err(failure)?;
+    println!();
+    println!(
+        "Failover complete: the destination is the primary (timeline {}), promoted in {} ms.",
+        report
+            .timeline
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        report.promote_ms
+    );
+    println!(
+        "Last replayed position: {} (everything up to it is on the destination).",
+        report.last_replayed_lsn
+    );
+    match (report.source_lsn, report.gap_bytes) {
+        (Some(at), Some(gap)) => println!(
+            "The source still answers, at {at}: it has {gap} byte(s) of WAL the destination does not."
+        ),
+        _ => println!("The source does not answer: the gap cannot be measured."),
+    }
+    print_slot(&report.slot);
+    for w in &report.warnings {
+        println!("Warning: {w}");
+    }
+    print_next(&report.next_steps);
+    Ok(0)
+}

@@ -1,0 +1,237 @@
+//! `pgrelocate switchover` and `pgrelocate failover` end to end, with the real OS keyring: a
+//! switchover that times out in the catch-up rolls back (exit 1, JSON says so, the source
+//! takes writes again), the next one prints its steps and the measured window; a failover
+//! needs a confirmation and promotes a DR destination whose source is gone.
+
+mod instance_support;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use instance_support::{require_keyring, stderr, Cli};
+use pgrelocate_testkit::{Cluster, ConnParams, Installation};
+use serde_json::Value;
+
+const PASSWORD: &str = r#"cli'switch:o\ver"#;
+
+/// Stops the managed destination when the test ends, however it ends.
+struct StopDest(PathBuf, PathBuf);
+
+impl Drop for StopDest {
+    fn drop(&mut self) {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new(self.0.join("pg_ctl"));
+        cmd.args(["stop", "-m", "immediate", "-w", "-D"])
+            .arg(&self.1)
+            .current_dir("/")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Ok(Some(u)) = pgrelocate_engine::server::OsUser::for_servers(None) {
+            cmd.uid(u.uid).gid(u.gid);
+        }
+        let _ = cmd.status();
+    }
+}
+
+/// Registers `source`, creates a managed destination of the same major and migrates into it
+/// (`migrate` returns once the destination streams). Returns the task id, the destination's
+/// parameters (with the source's role) and its stopper.
+async fn streaming_task(
+    cli: &mut Cli,
+    source: &Cluster,
+    mode: &str,
+) -> (String, ConnParams, StopDest) {
+    let port = source.port().to_string();
+    let out = cli.run_with_stdin(
+        &[
+            "instance",
+            "register",
+            "src",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--user",
+            "postgres",
+            "--password-stdin",
+        ],
+        PASSWORD,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let major = source.major();
+    let bin = tokio::task::spawn_blocking(move || {
+        Installation::embedded(major)
+            .unwrap()
+            .bin_dir()
+            .to_path_buf()
+    })
+    .await
+    .unwrap();
+    let dest_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    cli.ok(&[
+        "instance",
+        "create",
+        "dst",
+        "--major",
+        &major.to_string(),
+        "--bin-dir",
+        bin.to_str().unwrap(),
+        "--port",
+        &dest_port.to_string(),
+    ]);
+    let dest = cli.json(&["instance", "status", "dst", "--json"]);
+    let data_dir = PathBuf::from(dest["managed"]["data_dir"].as_str().unwrap());
+    let stop = StopDest(bin, data_dir);
+    let out = cli.ok(&[
+        "migrate",
+        "--source",
+        "src",
+        "--dest",
+        "dst",
+        "--mode",
+        mode,
+        "--no-sync",
+        "--json",
+    ]);
+    let task_id = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|e| e["task_id"].as_str().map(str::to_string))
+        .expect("migrate printed the task id");
+    let status = cli.json(&["task", "status", &task_id, "--json"]);
+    assert_eq!(status["replication"], "streaming", "{status:#}");
+    let params = ConnParams {
+        port: dest_port,
+        ..source.params()
+    };
+    (task_id, params, stop)
+}
+
+async fn commit(params: &ConnParams) -> Result<(), String> {
+    let client = params.connect().await.map_err(|e| format!("{e:?}"))?;
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS cli_probe (x int); INSERT INTO cli_probe VALUES (1)",
+        )
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switchover_rolls_back_with_exit_1_then_succeeds_printing_steps_and_the_window() {
+    require_keyring();
+    let source = Cluster::builder(16)
+        .superuser_password(PASSWORD)
+        .start()
+        .await
+        .unwrap();
+    let mut cli = Cli::new();
+    let (task_id, dest, _stop) = streaming_task(&mut cli, &source, "migration").await;
+
+    // Without --yes and without a terminal there is no confirmation: a usage error.
+    let out = cli.run(&["switchover", &task_id]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--yes"));
+
+    // Replay paused: the catch-up times out and the switchover rolls back.
+    dest.connect()
+        .await
+        .unwrap()
+        .batch_execute("SELECT pg_wal_replay_pause()")
+        .await
+        .unwrap();
+    let out = cli.run(&["switchover", &task_id, "--yes", "--json", "--timeout", "2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["operation"], "switchover");
+    assert_eq!(doc["outcome"], "rolled_back", "{doc:#}");
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("the source accepts writes again"),
+        "{doc:#}"
+    );
+    let steps: Vec<&str> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["step"].as_str())
+        .collect();
+    for step in [
+        "guardrails",
+        "fencing",
+        "fenced",
+        "rolling_back",
+        "rolled_back",
+    ] {
+        assert!(steps.contains(&step), "{step} missing from {steps:?}");
+    }
+    commit(&source.params()).await.unwrap();
+    let status = cli.json(&["task", "status", &task_id, "--json"]);
+    assert_eq!(status["phase"], "increment", "{status:#}");
+
+    // Replay resumed: the switchover goes through, printing each step and the window.
+    dest.connect()
+        .await
+        .unwrap()
+        .batch_execute("SELECT pg_wal_replay_resume()")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let out = cli.run(&["switchover", &task_id, "--yes"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    for expected in [
+        "Guardrails:",
+        "fencing the source (strategy sql)",
+        "caught up",
+        "promoted with pg_promote()",
+        "Writes were unavailable for",
+        "Fence: sql. Guarantee:",
+        "What to do next:",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing:\n{text}");
+    }
+    let status = cli.json(&["task", "status", &task_id, "--json"]);
+    assert_eq!(status["phase"], "success", "{status:#}");
+    assert_eq!(status["switch"]["switchover"]["strategy"], "sql");
+    assert!(status["switch"]["switchover"]["window"]["write_unavailable_ms"].is_u64());
+    commit(&dest).await.unwrap();
+    assert!(
+        commit(&source.params()).await.is_err(),
+        "the source still takes writes"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_needs_a_confirmation_and_promotes_a_dr_destination_whose_source_is_gone() {
+    require_keyring();
+    let source = Cluster::builder(14)
+        .superuser_password(PASSWORD)
+        .start()
+        .await
+        .unwrap();
+    let mut cli = Cli::new();
+    let (task_id, dest, _stop) = streaming_task(&mut cli, &source, "dr").await;
+    source.stop().await.unwrap();
+
+    let out = cli.run(&["failover", &task_id]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = cli.run(&["failover", &task_id, "--yes", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["outcome"], "success", "{doc:#}");
+    let report = &doc["report"];
+    assert_eq!(report["source_reachable"], false);
+    assert!(report["last_replayed_lsn"].as_str().unwrap().contains('/'));
+    assert_eq!(report["slot"]["status"], "kept");
+    commit(&dest).await.unwrap();
+    let status = cli.json(&["task", "status", &task_id, "--json"]);
+    assert_eq!(status["phase"], "success", "{status:#}");
+}
