@@ -157,3 +157,30 @@ pub async fn promote(
     }
     Ok(())
 }
+
+/// Asks for a fast shutdown and returns at once (`pg_ctl stop -m fast -W`); the caller
+/// watches for the end (the postmaster removes `postmaster.pid` last), more often than
+/// `pg_ctl -w` would (every 100 ms).
+pub async fn request_fast_stop(
+    bin_dir: &Path,
+    data_dir: &Path,
+    os_user: Option<&OsUser>,
+) -> Result<(), ServerError> {
+    let args = [
+        OsStr::new("stop"),
+        OsStr::new("-m"),
+        OsStr::new("fast"),
+        OsStr::new("-W"),
+        OsStr::new("-D"),
+        data_dir.as_os_str(),
+    ];
+    let (status, output) = run(bin_dir, "pg_ctl", &args, os_user).await?;
+    if !status.success() {
+        return Err(ServerError::Failed {
+            program: "pg_ctl",
+            status: status.to_string(),
+            output: tail(&output, 10),
+        });
+    }
+    Ok(())
+}

@@ -37,6 +37,9 @@ use crate::wire::Lsn;
 
 /// How long the fence may take to see every client backend gone.
 pub const TERMINATE_WITHIN: Duration = Duration::from_secs(10);
+/// How many flushed commits of our own may be needed before the flushed position is at the
+/// end of a record (see [`Fence::target`]).
+const FLUSH_ATTEMPTS: usize = 3;
 /// Connect timeout of the fence's own connections.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -176,6 +179,8 @@ pub enum FenceError {
     ControlFile(#[from] ControlFileError),
     #[error("the source is not managed on this host, so it cannot be fenced by shutting it down")]
     NotManaged,
+    #[error("the source did not finish its shutdown within {0} s")]
+    StopTimeout(u64),
     #[error("the source did not shut down cleanly (pg_control state {0:?}); its last WAL may not have reached the destination")]
     NotCleanlyStopped(ClusterState),
     #[error(
@@ -327,12 +332,21 @@ impl<'a> Fence<'a> {
         let managed = self.source.managed.as_ref().ok_or(FenceError::NotManaged)?;
         self.record.stopped = true;
         journal(&self.record);
-        control::stop(
+        control::request_fast_stop(
             &managed.bin_dir,
             &managed.data_dir,
             managed.os_user.as_ref(),
         )
         .await?;
+        // The postmaster removes its pid file last, after the shutdown checkpoint was sent.
+        let pid_file = managed.data_dir.join("postmaster.pid");
+        let started = Instant::now();
+        while pid_file.exists() {
+            if started.elapsed() > control::WAIT {
+                return Err(FenceError::StopTimeout(control::WAIT.as_secs()));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         Ok(())
     }
 
@@ -472,7 +486,11 @@ impl<'a> Fence<'a> {
     }
 
     /// The position the destination must replay. `sql`: a flushed commit of our own first,
-    /// so every earlier commit (asynchronous ones too) is inside the flushed position.
+    /// so every earlier commit (asynchronous ones too) is inside the flushed position. That
+    /// position can end inside a record another process is still inserting (a flush writes
+    /// up to where every insertion has got to); replay reaches it only once the rest is
+    /// flushed, by the WAL writer up to `wal_writer_delay` later. So when WAL was inserted
+    /// beyond it, another commit of ours flushes that too, and the position is read again.
     /// `shutdown`: the shutdown checkpoint from the stopped source's control file.
     pub async fn target(&mut self) -> Result<CatchupTarget, FenceError> {
         match self.record.strategy {
@@ -490,26 +508,43 @@ impl<'a> Fence<'a> {
             FenceStrategy::Sql => {
                 let client = self.control.as_ref().expect("applied");
                 let err = self.err();
-                client
-                    .batch_execute(
-                        "BEGIN READ WRITE; SET LOCAL synchronous_commit = local; \
-                         SELECT txid_current(); COMMIT;",
-                    )
-                    .await
-                    .map_err(&err)?;
-                let text: String = client
-                    .query_one("SELECT pg_current_wal_flush_lsn()::text", &[])
-                    .await
-                    .map_err(&err)?
-                    .get(0);
-                let lsn = text.parse().map_err(|_| {
-                    FenceError::Sql(SqlError::Other {
-                        address: self.source.endpoint.address(),
-                        reason: format!("unexpected WAL position {text:?}"),
+                let parse = |text: String| -> Result<Lsn, FenceError> {
+                    text.parse().map_err(|_| {
+                        FenceError::Sql(SqlError::Other {
+                            address: self.source.endpoint.address(),
+                            reason: format!("unexpected WAL position {text:?}"),
+                        })
                     })
-                })?;
+                };
+                let mut flushed = Lsn(0);
+                for _ in 0..FLUSH_ATTEMPTS {
+                    client
+                        .batch_execute(
+                            "BEGIN READ WRITE; SET LOCAL synchronous_commit = local; \
+                             SELECT txid_current(); COMMIT;",
+                        )
+                        .await
+                        .map_err(&err)?;
+                    let row = client
+                        .query_one(
+                            "SELECT f::text, i::text, (pg_walfile_name_offset(i)).file_offset, \
+                                    current_setting('wal_block_size')::int \
+                             FROM (SELECT pg_current_wal_flush_lsn() f, \
+                                          pg_current_wal_insert_lsn() i) p",
+                            &[],
+                        )
+                        .await
+                        .map_err(&err)?;
+                    flushed = parse(row.get(0))?;
+                    let inserted = parse(row.get(1))?;
+                    let offset: i32 = row.get(2);
+                    let block: i32 = row.get(3);
+                    if record_end(inserted, offset, block) <= flushed {
+                        break;
+                    }
+                }
                 Ok(CatchupTarget {
-                    lsn,
+                    lsn: flushed,
                     kind: TargetKind::FlushedPosition,
                 })
             }
@@ -626,6 +661,21 @@ impl<'a> Fence<'a> {
     }
 }
 
+/// The insert position `inserted` as a record end: at the start of a page the server
+/// reports it past the page header (`file_offset` is the position within its segment; the
+/// first page of a segment has the long header), where no record ends.
+fn record_end(inserted: Lsn, file_offset: i32, block: i32) -> Lsn {
+    const SHORT_HEADER: i32 = 24;
+    const LONG_HEADER: i32 = 40;
+    if file_offset == LONG_HEADER {
+        Lsn(inserted.0 - LONG_HEADER as u64)
+    } else if block > 0 && file_offset % block == SHORT_HEADER {
+        Lsn(inserted.0 - SHORT_HEADER as u64)
+    } else {
+        inserted
+    }
+}
+
 /// `ALTER DATABASE … ALLOW_CONNECTIONS true` for each, in one transaction.
 async fn allow_connections(
     client: &Client,
@@ -735,6 +785,13 @@ mod tests {
         assert!(!checkpoint.reached_by(Lsn(100)));
         assert!(checkpoint.reached_by(Lsn(214)));
         assert_eq!(checkpoint.remaining(Lsn(100)), 1);
+    }
+
+    #[test]
+    fn an_insert_position_past_a_page_header_is_the_page_start() {
+        assert_eq!(record_end(Lsn(0x2000 + 24), 0x2000 + 24, 8192), Lsn(0x2000));
+        assert_eq!(record_end(Lsn(0x100_0028), 40, 8192), Lsn(0x100_0000));
+        assert_eq!(record_end(Lsn(0x2000 + 80), 0x2000 + 80, 8192), Lsn(0x2050));
     }
 
     #[test]
