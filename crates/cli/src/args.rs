@@ -322,7 +322,7 @@ pub struct SwitchoverArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
-    /// JSON output.
+    /// Print one JSON document at the end: the outcome, every step and the report.
     #[arg(long)]
     pub json: bool,
 }
@@ -335,7 +335,7 @@ pub struct FailoverArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
-    /// JSON output.
+    /// Print one JSON document at the end: the outcome, every step and the report.
     #[arg(long)]
     pub json: bool,
 }

@@ -16,7 +16,16 @@ use pgrelocate_testkit::Writer;
 use switchover_support::*;
 
 async fn switches_over_without_losing_a_commit(major: u32, kind: SourceKind) {
+    switches_over(major, kind, false).await;
+}
+
+/// With `async_commit`, the writer's commits are acknowledged before their WAL is flushed
+/// (`synchronous_commit = off` for its database, set before the copy).
+async fn switches_over(major: u32, kind: SourceKind, async_commit: bool) {
     let mut env = Env::new(major);
+    if async_commit {
+        env.before_copy("ALTER DATABASE postgres SET synchronous_commit = off");
+    }
     let task = env.streaming_task(kind, Mode::Migration).await;
     let source = env.source_params();
     let dest = env.dest_params();
@@ -168,6 +177,11 @@ async fn switches_over_without_losing_a_commit(major: u32, kind: SourceKind) {
     let status = env.instances.status(DEST).await.unwrap();
     assert!(status.connection.is_some(), "{:?}", status.error);
     env.tasks.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asynchronous_commits_acknowledged_before_the_sql_fence_are_not_lost() {
+    switches_over(15, SourceKind::Remote, true).await;
 }
 
 macro_rules! matrix {

@@ -486,11 +486,15 @@ impl<'a> Fence<'a> {
     }
 
     /// The position the destination must replay. `sql`: a flushed commit of our own first,
-    /// so every earlier commit (asynchronous ones too) is inside the flushed position. That
-    /// position can end inside a record another process is still inserting (a flush writes
-    /// up to where every insertion has got to); replay reaches it only once the rest is
-    /// flushed, by the WAL writer up to `wal_writer_delay` later. So when WAL was inserted
-    /// beyond it, another commit of ours flushes that too, and the position is read again.
+    /// so every earlier commit (asynchronous ones too) is inside the flushed position. The
+    /// transaction must write a WAL record of its own (a transactional logical message: any
+    /// role may, at any `wal_level`): one that only takes a transaction id commits
+    /// asynchronously whatever `synchronous_commit` says. The flushed position can still
+    /// end inside a record another process is inserting (a flush goes as far as every
+    /// insertion has got; the WAL writer flushes whole pages); replay reaches it only once
+    /// the rest is flushed, up to `wal_writer_delay` later. So while WAL was inserted beyond
+    /// it, or it sits exactly at a page boundary, another commit of ours moves it on and it
+    /// is read again (at most [`FLUSH_ATTEMPTS`] times).
     /// `shutdown`: the shutdown checkpoint from the stopped source's control file.
     pub async fn target(&mut self) -> Result<CatchupTarget, FenceError> {
         match self.record.strategy {
@@ -521,7 +525,8 @@ impl<'a> Fence<'a> {
                     client
                         .batch_execute(
                             "BEGIN READ WRITE; SET LOCAL synchronous_commit = local; \
-                             SELECT txid_current(); COMMIT;",
+                             SELECT pg_logical_emit_message(true, 'pgrelocate', 'fence'); \
+                             COMMIT;",
                         )
                         .await
                         .map_err(&err)?;
@@ -539,7 +544,9 @@ impl<'a> Fence<'a> {
                     let inserted = parse(row.get(1))?;
                     let offset: i32 = row.get(2);
                     let block: i32 = row.get(3);
-                    if record_end(inserted, offset, block) <= flushed {
+                    // Whole-page flushes stop at page boundaries, often inside a record.
+                    let at_boundary = block > 0 && flushed.0.is_multiple_of(block as u64);
+                    if record_end(inserted, offset, block) <= flushed && !at_boundary {
                         break;
                     }
                 }

@@ -52,6 +52,8 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub source: Option<SourceServer>,
     pub major: u32,
+    /// SQL run on the source (database `postgres`) after it is created, before the copy.
+    pub setup: Vec<String>,
 }
 
 fn bin_dir(major: u32) -> PathBuf {
@@ -84,7 +86,13 @@ impl Env {
             dir,
             source: None,
             major,
+            setup: Vec::new(),
         }
+    }
+
+    /// Runs `sql` on the source once it exists, before the copy.
+    pub fn before_copy(&mut self, sql: &str) {
+        self.setup.push(sql.to_string());
     }
 
     /// Creates and registers the source, with the extra databases and the writer's table.
@@ -140,6 +148,9 @@ impl Env {
                 .batch_execute(&format!("CREATE DATABASE {}", quote_ident(db)))
                 .await
                 .unwrap();
+        }
+        for sql in &self.setup {
+            client.batch_execute(sql).await.unwrap();
         }
         pgrelocate_testkit::Writer::prepare(&self.source_params())
             .await
