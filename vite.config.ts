@@ -20,5 +20,7 @@ export default defineConfig({
     environment: "jsdom",
     include: ["ui/**/*.test.{ts,tsx}"],
     setupFiles: ["ui/test/setup.ts"],
+    // antd pages render slowly in jsdom on a busy 2-core machine; these are not speed tests.
+    testTimeout: 30000,
   },
 });

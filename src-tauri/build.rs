@@ -30,10 +30,23 @@ const COMMANDS: &[&str] = &[
     "assessment_delete",
     "report_get",
     "report_export",
+    "task_list",
+    "task_status",
+    "task_create",
+    "task_cancel",
+    "task_retry",
+    "task_watch",
+    "task_unwatch",
+    "switchover_preview",
+    "switchover_start",
+    "failover_start",
+    "switchover_watch",
 ];
 
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    // The embedded UI (custom-protocol builds): a fresh `npm run build` must reach the binary.
+    println!("cargo:rerun-if-changed=dist");
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("./src-tauri/capabilities/**/*")
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));

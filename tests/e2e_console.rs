@@ -12,9 +12,13 @@ use support::{DesktopApp, Launch};
 const SANDBOX: Duration = Duration::from_secs(240);
 /// A full assessment of the sandbox (it samples WAL for a few seconds).
 const ASSESSMENT: Duration = Duration::from_secs(180);
+/// Full copy of the sandbox, then the standby connecting.
+const MIGRATION: Duration = Duration::from_secs(300);
+/// Guardrails, fence, catch-up, promotion and verification.
+const SWITCHOVER: Duration = Duration::from_secs(180);
 
 #[tokio::test]
-async fn sandbox_assessment_report_and_export() {
+async fn sandbox_to_switchover_through_every_page() {
     let saved = tempfile::tempdir().expect("export folder");
     let app =
         DesktopApp::launch_with(Launch::new().env("PGRELOCATE_SAVE_DIR_FOR_TESTS", saved.path()))
@@ -178,5 +182,119 @@ async fn sandbox_assessment_report_and_export() {
     assert!(html.contains("sandbox-source") && html.contains("sandbox-dest"));
     app.screenshot("console-16-report-exported").await;
 
+    // Migration to Cloud: a task from that assessment, through the full copy to incremental sync.
+    app.click("[data-testid=back]").await;
+    app.click_text(".ant-tabs-tab-btn", "Migration to Cloud")
+        .await;
+    app.click("[data-testid=create-task]").await;
+    app.wait_until(
+        "the assessment to pick",
+        "document.querySelector('[data-testid=new-task-assessment]')?.textContent.includes('sandbox-source')",
+        Duration::from_secs(30),
+    )
+    .await;
+    app.screenshot("console-17-new-task").await;
+    app.click("[data-testid=new-task-ok]").await;
+    app.wait_for("[data-testid=task-row]", Duration::from_secs(30))
+        .await;
+    app.screenshot("console-18-task-copying").await;
+    app.wait_until(
+        "the task to reach incremental sync",
+        "document.querySelector('[data-testid=task-row]')?.dataset.phase === 'increment'",
+        MIGRATION,
+    )
+    .await;
+    let phase = app.text("[data-testid=task-row] [data-testid=phase]").await;
+    assert!(phase.starts_with("Incremental sync"), "{phase}");
+    app.screenshot("console-19-task-increment").await;
+
+    // Task details: the timeline and a lag chart that fills with samples.
+    app.click("[data-testid=action-details]").await;
+    app.wait_for("[data-testid=phase-timeline]", Duration::from_secs(30))
+        .await;
+    app.wait_until(
+        "two lag samples on the chart",
+        "Number(document.querySelector('[data-testid=lag-chart]')?.dataset.points ?? 0) >= 2",
+        Duration::from_secs(90),
+    )
+    .await;
+    assert!(
+        app.eval("document.querySelectorAll('[data-testid=lag-point]').length")
+            .await
+            .as_u64()
+            .unwrap_or(0)
+            >= 2
+    );
+    let log = app.content("[data-testid=event-log]").await;
+    assert!(log.contains("Incremental sync"), "{log}");
+    app.screenshot("console-20-task-details").await;
+
+    // Switchover: fresh guardrails, the fence, three acknowledgements, then the live steps.
+    app.click("[data-testid=details-switchover]").await;
+    app.wait_for("[data-testid=switch-fence]", Duration::from_secs(60))
+        .await;
+    let fence = app.text("[data-testid=switch-fence]").await;
+    assert!(
+        fence.starts_with("shutdown"),
+        "a managed source is shut down: {fence}"
+    );
+    assert_eq!(
+        app.eval(
+            "document.querySelectorAll('[data-testid^=guardrail-][data-status=error]').length"
+        )
+        .await,
+        0,
+        "{}",
+        app.content("[data-testid=switch-plan]").await
+    );
+    assert_eq!(
+        app.eval("document.querySelector('[data-testid=switch-now]').disabled")
+            .await,
+        true,
+        "Switch Now waits for the acknowledgements"
+    );
+    for ack in ["writes", "reconnect", "readonly"] {
+        app.click(&format!("[data-testid=ack-{ack}]")).await;
+    }
+    app.screenshot("console-21-switchover-dialog").await;
+    app.click("[data-testid=switch-now]").await;
+    app.wait_for("[data-testid=switch-success]", SWITCHOVER)
+        .await;
+    let window = app.text("[data-testid=switch-window]").await;
+    assert!(
+        window.starts_with("Write-unavailability window: "),
+        "{window}"
+    );
+    let next = app.content("[data-testid=switch-next]").await;
+    assert!(
+        next.contains("Reconnect applications to 127.0.0.1:"),
+        "{next}"
+    );
+    app.screenshot("console-22-switchover-done").await;
+    app.click("[data-testid=switch-close]").await;
+    app.wait_until(
+        "the task to show Completed",
+        "document.querySelector('[data-testid=phase]')?.dataset.phase === 'success'",
+        Duration::from_secs(30),
+    )
+    .await;
+    app.screenshot("console-23-task-completed").await;
+
+    // The destination now answers as a primary, with the source's data.
+    let promoted = destination_role(app.home(), "sandbox-dest").await;
+    assert_eq!(promoted, "primary");
+
     app.close().await;
+}
+
+/// The role the server reports (`primary` / `standby`), asked through the engine with the
+/// stored credential, as the app itself would.
+async fn destination_role(home: &std::path::Path, name: &str) -> String {
+    let instances =
+        pgrelocate_engine::instances::Instances::open(home).expect("open the state directory");
+    let status = instances.status(name).await.expect("instance status");
+    let connection = status
+        .connection
+        .unwrap_or_else(|| panic!("{name} does not answer: {:?}", status.error));
+    connection.role.as_str().to_string()
 }

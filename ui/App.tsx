@@ -5,6 +5,7 @@ import logo from "../icons/128x128.png";
 import { appInfo } from "./api/app";
 import type { AppInfo } from "./api/app";
 import type { CommandError } from "./api/core";
+import PageErrorBoundary from "./components/PageErrorBoundary";
 import { t } from "./i18n";
 import InstanceDetail from "./pages/instance-detail/InstanceDetail";
 import InstancesPage from "./pages/instances/InstancesPage";
@@ -62,7 +63,9 @@ export default function App() {
                 data-testid="app-info-error"
               />
             )}
-            <Page route={route} navigate={navigate} />
+            <PageErrorBoundary key={window.location.hash}>
+              <Page route={route} navigate={navigate} />
+            </PageErrorBoundary>
           </Layout.Content>
           <Layout.Footer style={{ padding: "8px 0 0", background: "transparent" }}>
             <Space size="large">

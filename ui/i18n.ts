@@ -8,6 +8,8 @@ const en = {
   "app.stateDirUnknown": "State directory unavailable",
   "app.logDir": "Logs: {path}",
   "app.infoFailed": "The desktop shell could not report its state directory",
+  "app.pageCrashed": "This page failed to display",
+  "app.pageRetry": "Try again",
 
   "nav.instances": "Instances",
   "nav.back": "Back",
@@ -343,6 +345,9 @@ const en = {
   "newTask.assessmentHelp": "A successful assessment of the source against this instance.",
   "newTask.noAssessment": "No successful assessment for this scenario yet. Run a feasibility assessment first.",
   "newTask.assessmentOption": "{source} · {created} · {verdict}",
+  "newTask.tablespaces": "Tablespaces",
+  "newTask.tablespacesHelp": "Where each source tablespace goes on this host, as the assessment proposed. Each folder must be empty or absent.",
+  "newTask.absolute": "An absolute folder path",
   "newTask.maxRate": "Max rate",
   "newTask.maxRateHelp": "Throttle the full copy on the source, e.g. 100M (bytes per second). Empty: no limit.",
   "newTask.compression": "Compression",

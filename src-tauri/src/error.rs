@@ -11,6 +11,8 @@ use pgrelocate_engine::inventory::StoreError;
 use pgrelocate_engine::reports::ReportError;
 use pgrelocate_engine::secrets::SecretError;
 use pgrelocate_engine::sql::SqlError;
+use pgrelocate_engine::switchover::SwitchoverError;
+use pgrelocate_engine::task::{TaskError, TaskStoreError};
 use serde::ser::SerializeStruct;
 use serde::Serialize;
 
@@ -35,6 +37,9 @@ pub enum CommandError {
     /// A report could not be written.
     #[error(transparent)]
     Export(#[from] ExportError),
+    /// A task operation failed.
+    #[error(transparent)]
+    Task(#[from] TaskError),
     /// The save dialog failed.
     #[error("the save dialog failed: {0}")]
     Dialog(String),
@@ -44,6 +49,9 @@ pub enum CommandError {
     /// The request itself is malformed.
     #[error("{0}")]
     Invalid(String),
+    /// The same operation is already running.
+    #[error("{0}")]
+    Busy(String),
     /// A background step of the app itself failed (a bug, not the DBA's doing).
     #[error("internal error: {0}")]
     Internal(String),
@@ -79,10 +87,12 @@ impl CommandError {
             CommandError::Report(ReportError::NotFound(_)) => "not_found",
             CommandError::Report(_) => "report",
             CommandError::Export(_) => "export_failed",
+            CommandError::Task(e) => task_code(e),
             CommandError::Dialog(_) => "dialog_failed",
             CommandError::NoSuchJob(_) => "not_found",
             CommandError::Invalid(_) => "invalid_request",
             CommandError::Internal(_) => "internal",
+            CommandError::Busy(_) => "busy",
         }
     }
 
@@ -92,6 +102,33 @@ impl CommandError {
             code: self.code().to_string(),
             message: self.to_string(),
         }
+    }
+}
+
+fn task_code(e: &TaskError) -> &'static str {
+    match e {
+        TaskError::Store(TaskStoreError::NotFound(_)) => "not_found",
+        TaskError::Store(_) => "store",
+        TaskError::Instance(e) => instance_code(e),
+        TaskError::Sql(e) => sql_code(e),
+        TaskError::NoReport { .. } => "no_report",
+        TaskError::ReportHasErrors { .. } => "report_has_errors",
+        TaskError::ReportMismatch { .. } => "report_mismatch",
+        TaskError::DestinationNotManaged(_) => "not_managed",
+        TaskError::DestinationBusy { .. } => "destination_busy",
+        TaskError::Transition(_) => "wrong_phase",
+        TaskError::Busy(_) => "task_busy",
+        TaskError::Switchover(e) => match e {
+            SwitchoverError::Guardrails { .. } => "guardrail_failed",
+            SwitchoverError::RolledBack { .. } => "rolled_back",
+            SwitchoverError::RollbackIncomplete { .. } => "rollback_incomplete",
+            SwitchoverError::PromotionUnknown(_) => "promotion_unknown",
+            SwitchoverError::AfterPromotion(_) => "after_promotion",
+            SwitchoverError::Destination(_) => "unreachable",
+            SwitchoverError::FailoverRefused { .. } => "failover_refused",
+            SwitchoverError::FailoverFailed(_) => "failover_failed",
+        },
+        _ => "task_failed",
     }
 }
 
@@ -108,18 +145,7 @@ fn instance_code(e: &InstanceError) -> &'static str {
         }
         InstanceError::Secret(SecretError::Locked(_)) => "keyring_locked",
         InstanceError::Secret(_) => "keyring",
-        InstanceError::Sql(SqlError::AuthFailed { .. }) => "auth_failed",
-        InstanceError::Sql(SqlError::PasswordMissing { .. }) => "password_missing",
-        InstanceError::Sql(SqlError::Unreachable { .. } | SqlError::Timeout { .. }) => {
-            "unreachable"
-        }
-        InstanceError::Sql(
-            SqlError::TlsRefused { .. }
-            | SqlError::CertificateRejected { .. }
-            | SqlError::Tls { .. }
-            | SqlError::TlsSettings(_),
-        ) => "tls",
-        InstanceError::Sql(_) => "sql",
+        InstanceError::Sql(e) => sql_code(e),
         InstanceError::Server(_) => "server",
         InstanceError::NotManaged(_) => "not_managed",
         InstanceError::UnsupportedMajor(_) => "unsupported_version",
@@ -133,6 +159,19 @@ fn instance_code(e: &InstanceError) -> &'static str {
         InstanceError::PortInUse(_) | InstanceError::NoFreePort => "port_in_use",
         InstanceError::SandboxExists(_) => "sandbox_exists",
         InstanceError::Join(_) => "internal",
+    }
+}
+
+fn sql_code(e: &SqlError) -> &'static str {
+    match e {
+        SqlError::AuthFailed { .. } => "auth_failed",
+        SqlError::PasswordMissing { .. } => "password_missing",
+        SqlError::Unreachable { .. } | SqlError::Timeout { .. } => "unreachable",
+        SqlError::TlsRefused { .. }
+        | SqlError::CertificateRejected { .. }
+        | SqlError::Tls { .. }
+        | SqlError::TlsSettings(_) => "tls",
+        _ => "sql",
     }
 }
 

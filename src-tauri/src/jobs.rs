@@ -107,6 +107,26 @@ impl<E> Jobs<E> {
         (id, job)
     }
 
+    /// Registers a job under a chosen id (e.g. a task's); refused while an unfinished job
+    /// holds that id. A finished one is replaced.
+    pub fn start_keyed(&self, id: &str) -> Result<Arc<Job<E>>, crate::error::CommandError> {
+        let mut jobs = self.lock();
+        if jobs.get(id).is_some_and(|j| !j.is_finished()) {
+            return Err(crate::error::CommandError::Busy(format!(
+                "an operation on {id} is already running"
+            )));
+        }
+        let job = Arc::new(Job {
+            state: Mutex::new(JobState {
+                events: Vec::new(),
+                subscribers: Vec::new(),
+                finished: false,
+            }),
+        });
+        jobs.insert(id.to_string(), job.clone());
+        Ok(job)
+    }
+
     /// The job with this id.
     pub fn get(&self, id: &str) -> Option<Arc<Job<E>>> {
         self.lock().get(id).cloned()
@@ -157,6 +177,21 @@ mod tests {
         job.publish(5); // after finish: recorded, but nobody is listening any more
         assert_eq!(*late.0.lock().unwrap(), vec![1, 2, 3, 4]);
         assert!(job.is_finished());
+    }
+
+    #[test]
+    fn a_keyed_job_refuses_a_second_start_until_it_finished() {
+        let jobs = Jobs::<u32>::default();
+        let first = jobs.start_keyed("task-1").unwrap();
+        let refused = jobs.start_keyed("task-1").err().unwrap();
+        assert_eq!(refused.code(), "busy");
+        first.finish(1);
+        let second = jobs.start_keyed("task-1").unwrap();
+        assert!(
+            second.events().is_empty(),
+            "a new attempt starts with no history"
+        );
+        assert!(jobs.get("task-1").is_some());
     }
 
     #[test]

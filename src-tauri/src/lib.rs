@@ -10,6 +10,7 @@ pub mod error;
 pub mod jobs;
 pub mod logging;
 pub mod state;
+pub mod watches;
 
 use tauri::Manager;
 
@@ -25,7 +26,20 @@ pub fn run() {
                 "pgrelocate desktop starting"
             );
             app.manage(state::Console::open(log_dir));
+            // Tasks left running by an earlier session are monitored again.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                handle.state::<state::Console>().attach_tasks().await;
+            });
             Ok(())
+        })
+        // A page that (re)loads subscribes afresh; the old page's subscriptions end.
+        .on_page_load(|webview, payload| {
+            if payload.event() == tauri::webview::PageLoadEvent::Started {
+                if let Some(console) = webview.try_state::<state::Console>() {
+                    console.watches.clear();
+                }
+            }
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
@@ -55,7 +69,25 @@ pub fn run() {
             commands::assessments::assessment_delete,
             commands::reports::report_get,
             commands::reports::report_export,
+            commands::tasks::task_list,
+            commands::tasks::task_status,
+            commands::tasks::task_create,
+            commands::tasks::task_cancel,
+            commands::tasks::task_retry,
+            commands::tasks::task_watch,
+            commands::tasks::task_unwatch,
+            commands::switchover::switchover_preview,
+            commands::switchover::switchover_start,
+            commands::switchover::failover_start,
+            commands::switchover::switchover_watch,
         ])
-        .run(tauri::generate_context!())
-        .expect("the desktop app failed to start");
+        .build(tauri::generate_context!())
+        .expect("the desktop app failed to start")
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                // Give the task leases back; the replication itself runs inside PostgreSQL.
+                let console = app.state::<state::Console>();
+                tauri::async_runtime::block_on(console.shutdown());
+            }
+        });
 }

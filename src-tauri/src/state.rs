@@ -6,19 +6,27 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use pgrelocate_engine::instances::Instances;
+use pgrelocate_engine::task::Tasks;
 
 use crate::commands::assessments::AssessmentEvent;
+use crate::commands::switchover::SwitchEvent;
 use crate::error::CommandError;
 use crate::jobs::Jobs;
+use crate::watches::Watches;
 
 /// The app state every command receives.
 pub struct Console {
     engine: Result<Arc<Instances>, String>,
+    tasks: Option<Tasks>,
+    /// The page's live subscriptions (ended when the page reloads).
+    pub watches: Watches,
     state_dir: Option<PathBuf>,
     /// The folder of the app's log files, when it could be created.
     pub log_dir: Option<PathBuf>,
     /// Assessment runs started from the window.
     pub assessments: Jobs<AssessmentEvent>,
+    /// Switchovers and failovers started from the window, by task id.
+    pub switches: Jobs<SwitchEvent>,
     /// Names of instances being created (shown as Creating until they exist).
     creating: Mutex<BTreeSet<String>>,
 }
@@ -37,11 +45,15 @@ impl Console {
         if let Err(e) = &engine {
             tracing::error!(error = %e, "the engine could not open the state directory");
         }
+        let tasks = engine.as_ref().ok().map(|i| Tasks::new(i.clone()));
         Console {
             engine,
+            tasks,
+            watches: Watches::default(),
             state_dir: state_dir.ok(),
             log_dir,
             assessments: Jobs::default(),
+            switches: Jobs::default(),
             creating: Mutex::new(BTreeSet::new()),
         }
     }
@@ -49,6 +61,34 @@ impl Console {
     /// The instance service, or why it is not available.
     pub fn instances(&self) -> Result<Arc<Instances>, CommandError> {
         self.engine.clone().map_err(CommandError::EngineUnavailable)
+    }
+
+    /// The task service, or why it is not available.
+    pub fn tasks(&self) -> Result<Tasks, CommandError> {
+        match (&self.tasks, &self.engine) {
+            (Some(t), _) => Ok(t.clone()),
+            (None, Err(e)) => Err(CommandError::EngineUnavailable(e.clone())),
+            (None, Ok(_)) => Err(CommandError::EngineUnavailable("no task service".into())),
+        }
+    }
+
+    /// Re-attaches to the tasks left running (a task in incremental sync is monitored
+    /// again; one in link setup continues). Call once, inside the async runtime.
+    pub async fn attach_tasks(&self) {
+        let Some(tasks) = &self.tasks else { return };
+        for (id, result) in tasks.attach_all().await {
+            match result {
+                Ok(driving) => tracing::info!(task = %id, driving, "re-attached to task"),
+                Err(e) => tracing::warn!(task = %id, error = %e, "cannot re-attach to task"),
+            }
+        }
+    }
+
+    /// Stops driving every task from this process (the servers keep replicating).
+    pub async fn shutdown(&self) {
+        if let Some(tasks) = &self.tasks {
+            tasks.shutdown().await;
+        }
     }
 
     /// The state directory, if one could be determined.

@@ -20,6 +20,10 @@ use tempfile::TempDir;
 /// Where `scripts/test-desktop.sh` installs tauri-driver (`cargo install --root`).
 const TOOLS_DIR: &str = ".cache/pgrelocate/tools/bin";
 
+/// What a failed wait reports: the open dialogs first (they are at the end of the page),
+/// then the start of the page.
+const PAGE_TEXT: &str = "Array.from(document.querySelectorAll('.ant-modal')).map(m => '[dialog] ' + m.innerText).join('\\n') + '\\n[page] ' + document.body.innerText.slice(0, 3000)";
+
 /// How long the driver and the window get to come up, and elements to appear.
 const STARTUP: Duration = Duration::from_secs(30);
 
@@ -166,37 +170,71 @@ impl DesktopApp {
             .unwrap_or_else(|e| panic!("evaluating {expression}: {e}"))
     }
 
-    /// The first element matching `css`, once it exists (within `timeout`).
+    /// The first element matching `css`, once it exists (within `timeout`; else panics with
+    /// what the page showed).
     pub async fn wait_for(&self, css: &str, timeout: Duration) -> Element {
-        self.client()
+        match self
+            .client()
             .wait()
             .at_most(timeout)
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no element {css} within {timeout:?}: {e}"))
+        {
+            Ok(element) => element,
+            Err(e) => {
+                let shown = self.eval(PAGE_TEXT).await;
+                panic!(
+                    "no element {css} within {timeout:?} ({e}); the page shows:\n{}",
+                    shown.as_str().unwrap_or("")
+                )
+            }
+        }
     }
 
-    /// Clicks the first element matching `css` once it exists and takes the click (an
-    /// element still under a closing dialog's mask refuses it for a moment).
+    /// Clicks the first element matching `css` once it exists, has stopped moving (dialogs
+    /// open with an animation) and is the topmost element at its centre (not under a mask).
     pub async fn click(&self, css: &str) {
         let deadline = Instant::now() + STARTUP;
+        let ready = format!(
+            "(async () => {{
+                const e = document.querySelector({css:?});
+                if (!e) return false;
+                e.scrollIntoView({{block: 'center'}});
+                const a = e.getBoundingClientRect();
+                await new Promise(r => setTimeout(r, 120));
+                const b = e.getBoundingClientRect();
+                if (a.x !== b.x || a.y !== b.y || a.width !== b.width || b.width === 0) return false;
+                const top = document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2);
+                return !!top && (top === e || e.contains(top));
+            }})()"
+        );
         loop {
-            let element = self.wait_for(css, STARTUP).await;
-            let _ = self
+            self.wait_for(css, STARTUP).await;
+            let stable = self
                 .client()
-                .execute(
-                    "arguments[0].scrollIntoView({block: 'center'});",
-                    vec![serde_json::to_value(&element).expect("element as JSON")],
+                .execute_async(
+                    &format!(
+                        "const done = arguments[arguments.length - 1]; {ready}.then(done, () => done(false));"
+                    ),
+                    vec![],
                 )
-                .await;
-            match element.click().await {
-                Ok(_) => return,
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("retrying click on {css}: {e}");
-                    tokio::time::sleep(Duration::from_millis(300)).await;
+                .await
+                .unwrap_or(serde_json::Value::Bool(false));
+            if stable == serde_json::Value::Bool(true) {
+                let element = self.wait_for(css, STARTUP).await;
+                match element.click().await {
+                    Ok(_) => return,
+                    Err(e) if Instant::now() < deadline => {
+                        eprintln!("retrying click on {css}: {e}")
+                    }
+                    Err(e) => panic!("cannot click {css}: {e}"),
                 }
-                Err(e) => panic!("cannot click {css}: {e}"),
             }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never became clickable (moving, hidden or covered)"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -265,7 +303,7 @@ impl DesktopApp {
                 return value;
             }
             if Instant::now() > deadline {
-                let shown = self.eval("document.body.innerText.slice(0, 3000)").await;
+                let shown = self.eval(PAGE_TEXT).await;
                 panic!(
                     "timed out after {timeout:?} waiting for {what}; the page shows:\n{}",
                     shown.as_str().unwrap_or("")
@@ -321,8 +359,29 @@ impl DesktopApp {
 impl Drop for DesktopApp {
     fn drop(&mut self) {
         self.stop_driver();
+        if std::thread::panicking() {
+            keep_logs(self.home.path());
+        }
         remove_instances(self.home.path());
     }
+}
+
+/// Copies the app's log files to `artifacts/e2e-logs/<state dir name>/` (the state
+/// directory itself is deleted with the test).
+fn keep_logs(home: &Path) {
+    let from = home.join("logs");
+    let name = home.file_name().unwrap_or_default();
+    let to = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("artifacts/e2e-logs")
+        .join(name);
+    let Ok(entries) = std::fs::read_dir(&from) else {
+        return;
+    };
+    let _ = std::fs::create_dir_all(&to);
+    for entry in entries.flatten() {
+        let _ = std::fs::copy(entry.path(), to.join(entry.file_name()));
+    }
+    eprintln!("the app's logs are kept in {}", to.display());
 }
 
 impl DesktopApp {

@@ -95,7 +95,7 @@ export interface TaskStatus extends Task {
 }
 
 /** What a task's watch channel carries. */
-export type TaskStreamEvent = { event: "task_event"; data: TaskEvent } | { event: "status"; data: TaskStatus };
+export type TaskStreamEvent = { event: "task_event"; data: TaskEvent };
 
 export const listTasks = () => call<TaskStatus[]>("task_list");
 export const taskStatus = (id: string) => call<TaskStatus>("task_status", { id });
@@ -107,60 +107,98 @@ export const createTask = (request: {
   report_id: string;
   max_rate?: string;
   compression: Compression;
+  tablespace_mappings: { old: string; new: string }[];
 }) => call<Task>("task_create", { request });
 
 export const cancelTask = (id: string) => call<Task>("task_cancel", { id });
 export const retryTask = (id: string) => call<Task>("task_retry", { id });
 
-/** Streams a task's events after `after` (0: all), then the live ones, to `onEvent`. */
+/** Streams a task's events after `after` (0: all), then the live ones, to `onEvent`. Resolves to the subscription's id. */
 export const watchTask = (id: string, after: number, onEvent: (e: TaskStreamEvent) => void) =>
-  call<null>("task_watch", { id, after, onEvent: channel(onEvent) });
+  call<number>("task_watch", { id, after, onEvent: channel(onEvent) });
+
+/** Ends a subscription. */
+export const unwatchTask = (watch: number) => call<null>("task_unwatch", { watch });
+
+/** How a guardrail came out. */
+export type GuardrailStatus = "pass" | "warning" | "error";
 
 /** One guardrail, freshly evaluated. */
 export interface Guardrail {
   id: string;
   title: string;
-  ok: boolean;
+  status: GuardrailStatus;
   message: string;
 }
 
-/** The fence the switchover will use. */
-export type FenceStrategy = "shutdown" | "sql" | "none";
+/** The fence a switchover uses. */
+export type FenceStrategy = "shutdown" | "sql";
 
-/** What the Switchover dialog shows before the DBA confirms. */
-export interface SwitchoverPlan {
+/** What the Switchover dialog shows before the DBA confirms (the engine's `Preview`). */
+export interface SwitchoverPreview {
   guardrails: Guardrail[];
-  fence: FenceStrategy;
-  default_timeout_secs: number;
-  destination_endpoint: string;
+  strategy: FenceStrategy | null;
+  guarantee: string | null;
+  ready: boolean;
 }
 
-/** The switchover's steps. */
-export type SwitchStep = "guardrails" | "fence" | "catchup" | "promote" | "verify";
+/** The catch-up timeout the dialog proposes, in seconds. */
+export const DEFAULT_CATCHUP_TIMEOUT_SECS = 300;
 
-/** The switchover's outcome. */
-export interface SwitchoverResult {
-  /** Measured write-unavailability window. */
-  window_ms: number;
-  new_primary: string;
+/** A step as the engine reports it (its `Progress`, tagged by `step`). */
+export type Progress =
+  | { step: "guardrails"; checks: Guardrail[] }
+  | { step: "fencing"; strategy: FenceStrategy; guarantee: string }
+  | { step: "fence_recorded"; record: unknown }
+  | { step: "fenced"; strategy: FenceStrategy; terminated_sessions: number; blocked_databases: string[]; elapsed_ms: number }
+  | { step: "catch_up"; target_lsn: string; received_lsn: string | null; replayed_lsn: string | null; remaining_bytes: number }
+  | { step: "caught_up"; target_lsn: string; replayed_lsn: string; elapsed_ms: number }
+  | { step: "promoting" }
+  | { step: "promoted"; method: string; timeline: number | null; elapsed_ms: number }
+  | { step: "destination_unfenced"; databases: string[] }
+  | { step: "writes_verified"; databases: { database: string; committed: boolean }[]; write_unavailable_ms: number }
+  | { step: "standby_cleaned"; files: string[] }
+  | { step: "slot"; outcome: unknown }
+  | { step: "rolling_back"; reason: string }
+  | { step: "rolled_back"; source_accepts_writes: boolean; problems: string[] }
+  | { step: "note"; message: string };
+
+/** What a successful switchover measured (the parts the dialog shows). */
+export interface SwitchoverReport {
+  strategy: FenceStrategy;
+  guarantee: string;
   timeline: number | null;
-  fence: FenceStrategy;
+  window: { fence_started_at: string; writes_resumed_at: string; write_unavailable_ms: number; steps: { step: string; ms: number }[] };
+  new_primary: string;
+  warnings: string[];
+  next_steps: string[];
 }
 
-/** What a switchover (or failover) streams. */
+/** What a successful failover did (the parts the dialog shows). */
+export interface FailoverReport {
+  timeline: number | null;
+  promote_ms: number;
+  gap_bytes: number | null;
+  source_reachable: boolean;
+  warnings: string[];
+  next_steps: string[];
+}
+
+/** What a switchover (or failover) streams: steps, then one outcome. */
 export type SwitchoverEvent =
-  | { event: "step"; data: { step: SwitchStep; state: "running" | "done" | "failed"; message?: string; bytes_behind?: number } }
-  | { event: "succeeded"; data: SwitchoverResult }
-  | { event: "rolled_back"; data: { reason: string } }
+  | { event: "step"; data: Progress }
+  | { event: "succeeded"; data: SwitchoverReport }
+  | { event: "failover_succeeded"; data: FailoverReport }
+  | { event: "rolled_back"; data: { reason: string; message: string } }
   | { event: "failed"; data: CommandError };
 
-export const switchoverPlan = (id: string) => call<SwitchoverPlan>("switchover_plan", { id });
+export const switchoverPreview = (id: string) => call<SwitchoverPreview>("switchover_preview", { id });
 
 /** Starts the switchover; its steps go to `onEvent`. */
 export const startSwitchover = (id: string, timeoutSecs: number, onEvent: (e: SwitchoverEvent) => void) =>
   call<null>("switchover_start", { id, timeoutSecs, onEvent: channel(onEvent) });
 
-/** Re-subscribes to a switchover under way (after a reload). */
+/** Re-subscribes to a switchover or failover under way (after a reload). */
 export const watchSwitchover = (id: string, onEvent: (e: SwitchoverEvent) => void) =>
   call<null>("switchover_watch", { id, onEvent: channel(onEvent) });
 

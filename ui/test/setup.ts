@@ -1,5 +1,5 @@
 // jsdom lacks a few browser APIs that antd's responsive components call.
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { clearMocks } from "@tauri-apps/api/mocks";
 import { afterEach } from "vitest";
 
@@ -28,6 +28,9 @@ if (typeof window.ResizeObserver === "undefined") {
 // antd measures scrollbars through `::-webkit-scrollbar`; jsdom only knows plain elements.
 const computedStyle = window.getComputedStyle.bind(window);
 window.getComputedStyle = (el: Element) => computedStyle(el);
+
+// findBy*/waitFor give a busy machine time; a wrong page still fails, only later.
+configure({ asyncUtilTimeout: 5000 });
 
 afterEach(() => {
   cleanup();

@@ -6,6 +6,8 @@ pub mod credentials;
 pub mod detail;
 pub mod instances;
 pub mod reports;
+pub mod switchover;
+pub mod tasks;
 
 use serde::Serialize;
 use tauri::State;

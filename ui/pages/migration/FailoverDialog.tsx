@@ -3,13 +3,13 @@ import { useEffect, useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
 import { startFailover } from "../../api/tasks";
-import type { SwitchStep, Task } from "../../api/tasks";
+import type { Task } from "../../api/tasks";
 import ErrorAlert from "../../components/ErrorAlert";
 import { t } from "../../i18n";
 import type { MessageKey } from "../../i18n";
 import { RunOutcome, RunSteps } from "./SwitchoverDialog";
 import { applyEvent, initialRun, isOver } from "./switchRun";
-import type { SwitchRun } from "./switchRun";
+import type { SwitchRun, SwitchStep } from "./switchRun";
 
 const ACKS: MessageKey[] = ["failover.ack.loss", "failover.ack.source"];
 const STEPS: SwitchStep[] = ["promote", "verify"];
@@ -89,8 +89,10 @@ export default function FailoverDialog({
         <>
           <RunSteps run={run} steps={STEPS} />
           <RunOutcome run={run} endpoint={destinationEndpoint} />
-          {run.result && (
-            <Typography.Text type="secondary">{t("failover.success", { endpoint: run.result.new_primary })}</Typography.Text>
+          {run.failover && (
+            <Typography.Text strong data-testid="failover-success">
+              {t("failover.success", { endpoint: destinationEndpoint })}
+            </Typography.Text>
           )}
         </>
       )}

@@ -1,7 +1,7 @@
 import { Alert, Form, Input, Modal, Select, Typography } from "antd";
-import { useState } from "react";
-import { listAssessments } from "../../api/assessments";
-import type { Mode } from "../../api/assessments";
+import { useEffect, useState } from "react";
+import { getReport, listAssessments } from "../../api/assessments";
+import type { Mode, Report } from "../../api/assessments";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
 import { createTask } from "../../api/tasks";
@@ -15,6 +15,17 @@ interface Values {
   report_id: string;
   max_rate?: string;
   compression: Compression;
+  mappings?: { old: string; new: string }[];
+}
+
+/** The tablespace targets the assessment proposed (its `dest.tablespaces` evidence). */
+export function proposedMappings(report: Report): { old: string; new: string }[] {
+  const check = report.groups.flatMap((g) => g.checks).find((c) => c.id === "dest.tablespaces");
+  const found = check?.evidence.tablespaces;
+  if (!Array.isArray(found)) return [];
+  return found
+    .filter((ts): ts is { location: string; target: string } => typeof ts?.location === "string" && typeof ts?.target === "string")
+    .map((ts) => ({ old: ts.location, new: ts.target }));
 }
 
 /** Create Cloud Migration Task / Create DR Construction Task: from a successful assessment. */
@@ -38,20 +49,37 @@ export default function NewTaskDialog({
   const usable = (assessments.data ?? []).filter(
     (r) => r.destination === destination && r.mode === mode && r.report_id && (r.status === "success" || r.status === "warning"),
   );
+  const chosen: string | undefined = Form.useWatch("report_id", form);
+  const report = useLoad(() => (chosen ? getReport(chosen) : Promise.resolve(null)), [chosen]);
+  const first = usable[0]?.report_id ?? undefined;
+
+  // The newest successful assessment is preselected once the list arrives.
+  useEffect(() => {
+    if (first && !form.getFieldValue("report_id")) form.setFieldValue("report_id", first);
+  }, [first, form]);
+
+  // The tablespace targets follow the chosen assessment's proposal; the DBA may change them.
+  useEffect(() => {
+    if (report.data) form.setFieldValue("mappings", proposedMappings(report.data));
+  }, [report.data, form]);
 
   const submit = async () => {
-    const values = await form.validateFields();
-    const report = usable.find((r) => r.report_id === values.report_id)!;
+    await form.validateFields();
+    // Every field of the store, also the mappings' source folders that have no input.
+    const values = form.getFieldsValue(true) as Values;
+    const reportId = values.report_id;
+    const row = usable.find((r) => r.report_id === reportId)!;
     setSaving(true);
     setError(undefined);
     try {
       const task = await createTask({
-        source: report.source,
+        source: row.source,
         destination,
         mode,
-        report_id: values.report_id,
+        report_id: reportId,
         max_rate: values.max_rate?.trim() || undefined,
         compression: values.compression,
+        tablespace_mappings: (values.mappings ?? []).map((m) => ({ old: m.old, new: m.new.trim() })),
       });
       form.resetFields();
       onCreated(task);
@@ -71,20 +99,15 @@ export default function NewTaskDialog({
       onOk={submit}
       onCancel={onClose}
       confirmLoading={saving}
-      okButtonProps={{ disabled: usable.length === 0, "data-testid": "new-task-ok" }}
+      okButtonProps={{ disabled: usable.length === 0 || report.loading, "data-testid": "new-task-ok" }}
       destroyOnHidden
-      width={620}
+      width={680}
     >
       {error && <ErrorAlert error={error} title={t(`newTask.title.${mode}`)} testId="new-task-error" />}
       {!assessments.loading && usable.length === 0 && (
         <Alert type="info" showIcon title={t("newTask.noAssessment")} style={{ marginBottom: 16 }} />
       )}
-      <Form
-        form={form}
-        layout="vertical"
-        initialValues={{ compression: "none", report_id: usable[0]?.report_id ?? undefined }}
-        key={usable[0]?.report_id ?? "none"}
-      >
+      <Form form={form} layout="vertical" initialValues={{ compression: "none" }}>
         <Form.Item name="report_id" label={t("newTask.assessment")} extra={t("newTask.assessmentHelp")} rules={[{ required: true }]}>
           <Select
             loading={assessments.loading}
@@ -99,6 +122,25 @@ export default function NewTaskDialog({
             }))}
           />
         </Form.Item>
+        <Form.List name="mappings">
+          {(fields) =>
+            fields.length > 0 && (
+              <Form.Item label={t("newTask.tablespaces")} extra={t("newTask.tablespacesHelp")}>
+                {fields.map((field) => (
+                  <Form.Item
+                    key={field.key}
+                    name={[field.name, "new"]}
+                    label={<Typography.Text code>{form.getFieldValue(["mappings", field.name, "old"])}</Typography.Text>}
+                    rules={[{ required: true, pattern: /^\//, message: t("newTask.absolute") }]}
+                    style={{ marginBottom: 8 }}
+                  >
+                    <Input data-testid="new-task-tablespace" />
+                  </Form.Item>
+                ))}
+              </Form.Item>
+            )
+          }
+        </Form.List>
         <Form.Item name="max_rate" label={t("newTask.maxRate")} extra={t("newTask.maxRateHelp")}>
           <Input placeholder="100M" style={{ width: 200 }} />
         </Form.Item>

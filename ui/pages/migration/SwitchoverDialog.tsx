@@ -3,8 +3,8 @@ import { Alert, Button, Checkbox, Form, InputNumber, Modal, Result, Space, Spin,
 import { useEffect, useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
-import { startSwitchover, switchoverPlan, watchSwitchover } from "../../api/tasks";
-import type { FenceStrategy, SwitchStep, Task } from "../../api/tasks";
+import { DEFAULT_CATCHUP_TIMEOUT_SECS, startSwitchover, switchoverPreview, watchSwitchover } from "../../api/tasks";
+import type { GuardrailStatus, Task } from "../../api/tasks";
 import CheckStatusIcon from "../../components/CheckStatusIcon";
 import ErrorAlert from "../../components/ErrorAlert";
 import ItemList from "../../components/ItemList";
@@ -13,7 +13,13 @@ import { t } from "../../i18n";
 import type { MessageKey } from "../../i18n";
 import { formatBytes, formatDuration } from "../../units";
 import { SWITCH_STEPS, applyEvent, initialRun, isOver } from "./switchRun";
-import type { SwitchRun } from "./switchRun";
+import type { SwitchRun, SwitchStep } from "./switchRun";
+
+const GUARDRAIL_ICON: Record<GuardrailStatus, "success" | "warning" | "error"> = {
+  pass: "success",
+  warning: "warning",
+  error: "error",
+};
 
 const ACKS: MessageKey[] = ["switch.ack.writes", "switch.ack.reconnect", "switch.ack.readonly"];
 
@@ -49,6 +55,7 @@ export function RunSteps({ run, steps = SWITCH_STEPS }: { run: SwitchRun; steps?
 export function RunOutcome({ run, endpoint }: { run: SwitchRun; endpoint: string }) {
   if (run.result) {
     const r = run.result;
+    const primary = r.newPrimary || endpoint;
     return (
       <Result
         status="success"
@@ -57,16 +64,21 @@ export function RunOutcome({ run, endpoint }: { run: SwitchRun; endpoint: string
         subTitle={
           <Space orientation="vertical" size={2}>
             <Typography.Text strong data-testid="switch-window">
-              {t("switch.window", { ms: formatDuration(r.window_ms) })}
+              {t("switch.window", { ms: formatDuration(r.windowMs) })}
             </Typography.Text>
-            <Typography.Text data-testid="switch-new-primary">{t("switch.newPrimary", { endpoint: r.new_primary })}</Typography.Text>
+            <Typography.Text data-testid="switch-new-primary">{t("switch.newPrimary", { endpoint: primary })}</Typography.Text>
+            {r.warnings.map((w) => (
+              <Typography.Text key={w} type="warning">
+                {w}
+              </Typography.Text>
+            ))}
           </Space>
         }
         extra={
           <div style={{ textAlign: "left", maxWidth: 560, margin: "0 auto" }} data-testid="switch-next">
             <Typography.Title level={5}>{t("switch.next")}</Typography.Title>
             <ol style={{ paddingInlineStart: 20 }}>
-              <li>{t("switch.next.reconnect", { endpoint: r.new_primary || endpoint })}</li>
+              <li>{t("switch.next.reconnect", { endpoint: primary })}</li>
               <li>{t("switch.next.access")}</li>
               <li>{t("switch.next.retire")}</li>
             </ol>
@@ -109,9 +121,9 @@ export default function SwitchoverDialog({
   watch?: boolean;
   onClose: (changed: boolean) => void;
 }) {
-  const plan = useLoad(() => (open && !watch ? switchoverPlan(task.id) : Promise.resolve(null)), [open, task.id, watch]);
+  const plan = useLoad(() => (open && !watch ? switchoverPreview(task.id) : Promise.resolve(null)), [open, task.id, watch]);
   const [acks, setAcks] = useState<string[]>([]);
-  const [timeout, setTimeoutSecs] = useState<number>(300);
+  const [timeout, setTimeoutSecs] = useState<number>(DEFAULT_CATCHUP_TIMEOUT_SECS);
   const [run, setRun] = useState<SwitchRun | null>(null);
   const [startError, setStartError] = useState<CommandError>();
 
@@ -130,12 +142,8 @@ export default function SwitchoverDialog({
     }
   }, [open, watch, task.id]);
 
-  useEffect(() => {
-    if (plan.data) setTimeoutSecs(plan.data.default_timeout_secs);
-  }, [plan.data]);
-
-  const guardrailsOk = plan.data?.guardrails.every((g) => g.ok) ?? false;
-  const fenceOk = plan.data ? plan.data.fence !== "none" : false;
+  const guardrailsOk = plan.data?.ready ?? false;
+  const fenceOk = Boolean(plan.data?.strategy);
   const canSwitch = guardrailsOk && fenceOk && acks.length === ACKS.length && !run;
 
   const switchNow = async () => {
@@ -193,10 +201,10 @@ export default function SwitchoverDialog({
                 style={{ margin: "8px 0 16px" }}
                 items={plan.data.guardrails}
                 rowKey={(g) => g.id}
-                rowProps={(g) => ({ "data-testid": `guardrail-${g.id}`, "data-ok": String(g.ok) })}
+                rowProps={(g) => ({ "data-testid": `guardrail-${g.id}`, "data-status": g.status })}
                 render={(g) => (
                   <Space align="start">
-                    <CheckStatusIcon status={g.ok ? "success" : "error"} />
+                    <CheckStatusIcon status={GUARDRAIL_ICON[g.status]} />
                     <span>
                       <Typography.Text strong>{g.title}</Typography.Text>{" "}
                       <Typography.Text type="secondary">{g.message}</Typography.Text>
@@ -209,11 +217,17 @@ export default function SwitchoverDialog({
               )}
               <Typography.Title level={5}>{t("switch.fence")}</Typography.Title>
               <Typography.Paragraph data-testid="switch-fence">
-                {t(`switch.fence.${plan.data.fence as FenceStrategy}`)}
+                {t(`switch.fence.${plan.data.strategy ?? "none"}`)}
               </Typography.Paragraph>
               <Form layout="vertical">
                 <Form.Item label={t("switch.timeout")}>
-                  <InputNumber min={10} max={86400} value={timeout} onChange={(v) => setTimeoutSecs(v ?? 300)} />
+                  <InputNumber
+                    min={10}
+                    max={86400}
+                    value={timeout}
+                    onChange={(v) => setTimeoutSecs(v ?? DEFAULT_CATCHUP_TIMEOUT_SECS)}
+                    data-testid="switch-timeout"
+                  />
                 </Form.Item>
               </Form>
               <Checkbox.Group value={acks} onChange={(v) => setAcks(v as string[])} style={{ display: "grid", gap: 8 }}>

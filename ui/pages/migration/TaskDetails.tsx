@@ -2,7 +2,7 @@ import { Alert, Button, Card, Descriptions, Popconfirm, Progress, Space, Spin, S
 import { useEffect, useMemo, useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
-import { cancelTask, PHASE_ORDER, taskStatus, watchTask } from "../../api/tasks";
+import { cancelTask, PHASE_ORDER, taskStatus, unwatchTask, watchTask } from "../../api/tasks";
 import type { CopyProgress, Sample, TaskEvent, TaskStatus } from "../../api/tasks";
 import ErrorAlert from "../../components/ErrorAlert";
 import LagChart from "../../components/LagChart";
@@ -59,8 +59,9 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
   // The whole stored history first, then live events: a reloaded page shows the same chart.
   useEffect(() => {
     let live = true;
+    let watch: number | null = null;
     setEvents([]);
-    void watchTask(id, 0, (msg) => {
+    watchTask(id, 0, (msg) => {
       if (!live || msg.event !== "task_event") return;
       const e = msg.data;
       if (e.event === "copy") setProgress(e);
@@ -69,9 +70,16 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
       if (e.event === "copy") return;
       setEvents((list) => (list.some((x) => x.seq === e.seq) ? list : [...list, e].slice(-MAX_EVENTS)));
       if (e.event === "phase" || e.event === "replication") void status.reload();
-    }).catch((e) => setWatchError(asCommandError(e)));
+    }).then(
+      (w) => {
+        watch = w;
+        if (!live) void unwatchTask(w);
+      },
+      (e) => setWatchError(asCommandError(e)),
+    );
     return () => {
       live = false;
+      if (watch != null) void unwatchTask(watch);
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [id]);

@@ -1,0 +1,171 @@
+//! Migration to Cloud and DR Construction: task tables, create, cancel, retry, and a task's
+//! event stream (stored history first, then live events) for the details page.
+
+use pgrelocate_engine::assess::Mode;
+use pgrelocate_engine::backup::{Compression, MaxRate, TablespaceMapping};
+use pgrelocate_engine::task::{CopyOptions, Task, TaskEvent, TaskRequest, TaskStatus};
+use serde::{Deserialize, Serialize};
+use tauri::ipc::Channel;
+use tauri::State;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::error::CommandError;
+use crate::state::Console;
+
+/// What a task's channel carries.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum TaskStream {
+    /// A stored event (phase, replication, copy progress, lag sample, note, warning, error).
+    TaskEvent(TaskEvent),
+}
+
+/// Every task with its driver and latest progress or sample, newest first.
+#[tauri::command]
+pub async fn task_list(console: State<'_, Console>) -> Result<Vec<TaskStatus>, CommandError> {
+    let tasks = console.tasks()?;
+    let mut out = Vec::new();
+    for task in tasks.list()? {
+        out.push(tasks.status(task.id.as_str()).await?);
+    }
+    Ok(out)
+}
+
+/// One task with its driver and latest progress or sample.
+#[tauri::command]
+pub async fn task_status(
+    console: State<'_, Console>,
+    id: String,
+) -> Result<TaskStatus, CommandError> {
+    Ok(console.tasks()?.status(&id).await?)
+}
+
+/// What Create Cloud Migration Task / Create DR Construction Task sends.
+#[derive(Debug, Deserialize)]
+pub struct TaskInput {
+    /// Source instance.
+    pub source: String,
+    /// Destination instance.
+    pub destination: String,
+    /// Scenario.
+    pub mode: Mode,
+    /// The successful assessment to start from.
+    pub report_id: String,
+    /// Throttle, e.g. `100M` (bytes per second).
+    #[serde(default)]
+    pub max_rate: Option<String>,
+    /// Server-side compression (15+).
+    #[serde(default)]
+    pub compression: Compression,
+    /// Where each source tablespace goes on this host.
+    #[serde(default)]
+    pub tablespace_mappings: Vec<TablespaceMapping>,
+}
+
+/// Creates a task from a successful assessment and starts driving it here.
+#[tauri::command]
+pub async fn task_create(
+    console: State<'_, Console>,
+    request: TaskInput,
+) -> Result<Task, CommandError> {
+    let max_rate = match request.max_rate.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => Some(
+            text.parse::<MaxRate>()
+                .map_err(|e| CommandError::Invalid(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    if let Some(m) = request
+        .tablespace_mappings
+        .iter()
+        .find(|m| !m.old.is_absolute() || !m.new.is_absolute())
+    {
+        return Err(CommandError::Invalid(format!(
+            "tablespace mapping {} → {} needs two absolute paths",
+            m.old.display(),
+            m.new.display()
+        )));
+    }
+    Ok(console
+        .tasks()?
+        .create(TaskRequest {
+            source: request.source,
+            dest: request.destination,
+            mode: request.mode,
+            report_id: Some(request.report_id),
+            options: CopyOptions {
+                tablespace_mappings: request.tablespace_mappings,
+                max_rate,
+                compression: request.compression,
+                ..CopyOptions::default()
+            },
+        })
+        .await?)
+}
+
+/// Cancels a task before switchover (the destination is restored, the slot dropped).
+#[tauri::command]
+pub async fn task_cancel(console: State<'_, Console>, id: String) -> Result<Task, CommandError> {
+    Ok(console.tasks()?.cancel(&id).await?)
+}
+
+/// Starts a failed task again from precheck.
+#[tauri::command]
+pub async fn task_retry(console: State<'_, Console>, id: String) -> Result<Task, CommandError> {
+    Ok(console.tasks()?.retry(&id).await?)
+}
+
+/// Streams a task's stored events after `after`, then its live ones, to `on_event`.
+/// Returns the subscription's id for `task_unwatch`.
+#[tauri::command]
+pub async fn task_watch(
+    console: State<'_, Console>,
+    id: String,
+    after: i64,
+    on_event: Channel<TaskStream>,
+) -> Result<u64, CommandError> {
+    let tasks = console.tasks()?;
+    let task = tasks.get(&id)?;
+    // Subscribe before reading the store, so nothing falls between the two.
+    let mut live = tasks.subscribe();
+    let mut last = after;
+    for event in tasks.events(&task.id, after)? {
+        last = event.seq;
+        on_event.send(TaskStream::TaskEvent(event))?;
+    }
+    let forwarder = tokio::spawn(async move {
+        loop {
+            let event = match live.recv().await {
+                Ok(e) => e,
+                // Too slow a reader: catch up from the store.
+                Err(RecvError::Lagged(_)) => match tasks.events(&task.id, last) {
+                    Ok(missed) => {
+                        for e in missed {
+                            last = e.seq;
+                            if on_event.send(TaskStream::TaskEvent(e)).is_err() {
+                                return;
+                            }
+                        }
+                        continue;
+                    }
+                    Err(_) => return,
+                },
+                Err(RecvError::Closed) => return,
+            };
+            if event.task_id != task.id || event.seq <= last {
+                continue;
+            }
+            last = event.seq;
+            if on_event.send(TaskStream::TaskEvent(event)).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(console.watches.add(forwarder))
+}
+
+/// Ends a subscription (the page left).
+#[tauri::command]
+pub fn task_unwatch(console: State<'_, Console>, watch: u64) {
+    console.watches.remove(watch);
+}

@@ -1,0 +1,161 @@
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import type { Channel } from "@tauri-apps/api/core";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { describe, expect, it, vi } from "vitest";
+import type { SwitchoverEvent, SwitchoverPreview } from "../../api/tasks";
+import SwitchoverDialog from "./SwitchoverDialog";
+
+const task = { id: "42ef39b6e467", source: { id: "s", name: "orders-prod" }, destination: { id: "d", name: "orders-dest" } };
+
+const ready: SwitchoverPreview = {
+  guardrails: [
+    { id: "task.phase", title: "Task in incremental sync", status: "pass", message: "replication streaming" },
+    { id: "replication.lag", title: "Replication lag", status: "pass", message: "0 B behind" },
+    { id: "source.long_transactions", title: "Long transactions", status: "warning", message: "1 transaction open for 95 s will be terminated" },
+  ],
+  strategy: "sql",
+  guarantee: "every commit the source acknowledged is on the destination",
+  ready: true,
+};
+
+/** Renders the dialog against a mocked shell; returns the channel the switchover streams to. */
+function setup(preview: SwitchoverPreview) {
+  let events: Channel<SwitchoverEvent> | undefined;
+  const started: unknown[] = [];
+  mockIPC((cmd, args) => {
+    if (cmd === "switchover_preview") return preview;
+    if (cmd === "switchover_start") {
+      const a = args as { id: string; timeoutSecs: number; onEvent: Channel<SwitchoverEvent> };
+      started.push({ id: a.id, timeoutSecs: a.timeoutSecs });
+      events = a.onEvent;
+      return null;
+    }
+    throw new Error(`unexpected ${cmd}`);
+  });
+  const onClose = vi.fn();
+  render(<SwitchoverDialog open task={task} destinationEndpoint="127.0.0.1:5434" onClose={onClose} />);
+  const send = (e: SwitchoverEvent) => act(() => events!.onmessage(e));
+  return { send, started, onClose };
+}
+
+/** The input an antd control put its test id on (the input itself, or one inside). */
+function inputOf(el: HTMLElement): HTMLElement {
+  return el.tagName === "INPUT" ? el : (el.querySelector("input") as HTMLElement);
+}
+
+async function tickEverything() {
+  for (const ack of ["writes", "reconnect", "readonly"]) {
+    fireEvent.click(inputOf(await screen.findByTestId(`ack-${ack}`)));
+  }
+}
+
+describe("Switchover dialog", () => {
+  it("keeps Switch Now disabled and says why when a guardrail failed", async () => {
+    setup({
+      ...ready,
+      ready: false,
+      guardrails: [
+        ...ready.guardrails,
+        { id: "replication.lag", title: "Replication lag", status: "error", message: "812 MiB behind (limit 64 MiB)" },
+      ],
+    });
+
+    expect(await screen.findByTestId("guardrail-failed")).toBeTruthy();
+    expect(screen.getAllByTestId("guardrail-replication.lag").at(-1)!.getAttribute("data-status")).toBe("error");
+    expect(screen.getByText("812 MiB behind (limit 64 MiB)")).toBeTruthy();
+    await tickEverything();
+    expect((screen.getByTestId("switch-now") as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("asks for every acknowledgement, then streams the steps and shows the measured window", async () => {
+    const { send, started } = setup(ready);
+
+    expect((await screen.findByTestId("switch-fence")).textContent).toMatch(/^sql — new logins are blocked/);
+    expect((screen.getByTestId("switch-now") as HTMLButtonElement).disabled).toBe(true);
+    await tickEverything();
+    fireEvent.change(inputOf(screen.getByTestId("switch-timeout")), { target: { value: "120" } });
+    fireEvent.click(screen.getByTestId("switch-now"));
+    await waitFor(() => expect(started).toEqual([{ id: "42ef39b6e467", timeoutSecs: 120 }]));
+
+    send({ event: "step", data: { step: "guardrails", checks: ready.guardrails } });
+    send({ event: "step", data: { step: "fencing", strategy: "sql", guarantee: "…" } });
+    send({ event: "step", data: { step: "fenced", strategy: "sql", terminated_sessions: 3, blocked_databases: ["postgres"], elapsed_ms: 40 } });
+    send({
+      event: "step",
+      data: { step: "catch_up", target_lsn: "0/3000060", received_lsn: null, replayed_lsn: null, remaining_bytes: 16384 },
+    });
+    expect(screen.getByTestId("switch-step-catchup").textContent).toContain("Catch up: 16.0 KiB behind");
+    expect(screen.getByTestId("switch-step-catchup").getAttribute("data-state")).toBe("running");
+    expect((screen.getByTestId("switch-close") as HTMLButtonElement).disabled).toBe(true);
+
+    send({ event: "step", data: { step: "caught_up", target_lsn: "0/3000060", replayed_lsn: "0/3000060", elapsed_ms: 310 } });
+    send({ event: "step", data: { step: "promoting" } });
+    send({ event: "step", data: { step: "promoted", method: "pg_promote", timeline: 2, elapsed_ms: 120 } });
+    send({
+      event: "step",
+      data: { step: "writes_verified", databases: [{ database: "postgres", committed: true }], write_unavailable_ms: 1480 },
+    });
+    send({
+      event: "succeeded",
+      data: {
+        strategy: "sql",
+        guarantee: "…",
+        timeline: 2,
+        window: { fence_started_at: "", writes_resumed_at: "", write_unavailable_ms: 1480, steps: [] },
+        new_primary: "127.0.0.1:5434",
+        warnings: [],
+        next_steps: [],
+      },
+    });
+
+    expect(screen.getByTestId("switch-success")).toBeTruthy();
+    expect(screen.getByTestId("switch-window").textContent).toBe("Write-unavailability window: 1.5 s");
+    expect(screen.getByTestId("switch-new-primary").textContent).toBe("New primary endpoint: 127.0.0.1:5434");
+    expect(screen.getByTestId("switch-next").textContent).toContain("Reconnect applications to 127.0.0.1:5434.");
+    for (const step of ["guardrails", "fence", "catchup", "promote", "verify"]) {
+      expect(screen.getByTestId(`switch-step-${step}`).getAttribute("data-state")).toBe("done");
+    }
+    expect((screen.getByTestId("switch-close") as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it("says why it rolled back and that the source accepts writes again", async () => {
+    const { send } = setup(ready);
+    await tickEverything();
+    fireEvent.click(screen.getByTestId("switch-now"));
+    await waitFor(() => expect(screen.getByTestId("switch-run")).toBeTruthy());
+
+    send({ event: "step", data: { step: "guardrails", checks: ready.guardrails } });
+    send({ event: "step", data: { step: "fencing", strategy: "sql", guarantee: "…" } });
+    send({ event: "step", data: { step: "fenced", strategy: "sql", terminated_sessions: 0, blocked_databases: [], elapsed_ms: 30 } });
+    send({
+      event: "step",
+      data: { step: "catch_up", target_lsn: "0/9000000", received_lsn: null, replayed_lsn: null, remaining_bytes: 8 * 1024 ** 2 },
+    });
+    send({ event: "step", data: { step: "rolling_back", reason: "the destination did not catch up within 120 s" } });
+    send({ event: "step", data: { step: "rolled_back", source_accepts_writes: true, problems: [] } });
+    send({
+      event: "rolled_back",
+      data: {
+        reason: "the destination did not catch up within 120 s",
+        message: "the switchover was rolled back: the destination did not catch up within 120 s. Nothing was lost and the source accepts writes again",
+      },
+    });
+
+    const outcome = screen.getByTestId("switch-rolled-back");
+    expect(outcome.textContent).toContain("Switchover rolled back");
+    expect(outcome.textContent).toContain("the destination did not catch up within 120 s");
+    expect(outcome.textContent).toContain("accepts writes again");
+    expect(screen.getByTestId("switch-step-catchup").getAttribute("data-state")).toBe("failed");
+    expect(screen.getByTestId("switch-step-promote").getAttribute("data-state")).toBe("waiting");
+    expect(screen.queryByTestId("switch-success")).toBeNull();
+  });
+
+  it("shows a refusal from the shell with its code", async () => {
+    const { send } = setup(ready);
+    await tickEverything();
+    fireEvent.click(screen.getByTestId("switch-now"));
+    await waitFor(() => expect(screen.getByTestId("switch-run")).toBeTruthy());
+    send({ event: "failed", data: { code: "guardrail_failed", message: "the switchover did not start: Replication lag (812 MiB behind)" } });
+    expect(screen.getByTestId("switch-failed").textContent).toContain("(guardrail_failed)");
+  });
+});

@@ -1,0 +1,90 @@
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import type { Channel } from "@tauri-apps/api/core";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { describe, expect, it, vi } from "vitest";
+import type { TaskEvent, TaskStatus, TaskStreamEvent } from "../../api/tasks";
+import TaskDetails from "./TaskDetails";
+
+const status: TaskStatus = {
+  id: "706666f6b76b",
+  mode: "migration",
+  source: { id: "s", name: "sandbox-source" },
+  destination: { id: "d", name: "sandbox-dest" },
+  report_id: "r1",
+  phase: "increment",
+  replication: "streaming",
+  created_at: "2026-11-24T08:57:53Z",
+  phase_times: { precheck: "2026-11-24T08:57:53Z", basebackup: "2026-11-24T08:57:54Z", startup: "2026-11-24T08:57:57Z", increment: "2026-11-24T08:58:02Z" },
+  options: { compression: "none" },
+  layout: { slot_name: "pgrelocate_706666f6b76b", data_dir: "/d" },
+  attempts: 0,
+  driver: { pid: 42, host: "vm", acquired_at: "" },
+  progress: null,
+  sample: null,
+};
+
+const sampleEvent = (seq: number, at: string, bytes: number): TaskEvent => ({
+  seq,
+  task_id: status.id,
+  at,
+  event: "sample",
+  replication: "streaming",
+  source_lsn: "0/3000000",
+  replay_lag_bytes: bytes,
+  flush_lag_bytes: bytes,
+  sent_lag_bytes: 0,
+  replay_lag_ms: 200,
+  dest_replay_delay_ms: null,
+  slot: { active: true, restart_lsn: "0/3000000", retained_bytes: 65536, wal_status: "reserved", safe_wal_size: null },
+  dest_free_bytes: null,
+  source_error: null,
+  dest_error: null,
+});
+
+describe("Task details", () => {
+  it("replays the stored history, then plots live lag samples and logs phase changes", async () => {
+    let stream: Channel<TaskStreamEvent> | undefined;
+    const watched: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === "task_status") return status;
+      if (cmd === "task_watch") {
+        const a = args as { id: string; after: number; onEvent: Channel<TaskStreamEvent> };
+        watched.push({ id: a.id, after: a.after });
+        stream = a.onEvent;
+        return 7;
+      }
+      if (cmd === "task_unwatch") return null;
+      throw new Error(`unexpected ${cmd}`);
+    });
+
+    const { unmount } = render(<TaskDetails id={status.id} navigate={vi.fn()} />);
+    await waitFor(() => expect(stream).toBeDefined());
+    expect(watched).toEqual([{ id: status.id, after: 0 }]);
+    const send = (e: TaskEvent) => act(() => stream!.onmessage({ event: "task_event", data: e }));
+    send({ seq: 1, task_id: status.id, at: "2026-11-24T08:58:02Z", event: "phase", from: "startup", to: "increment" });
+    send(sampleEvent(2, "2026-11-24T08:58:05Z", 0));
+    send(sampleEvent(3, "2026-11-24T08:58:10Z", 2048));
+    send(sampleEvent(3, "2026-11-24T08:58:10Z", 2048)); // a replayed duplicate is ignored
+
+    expect((await screen.findByTestId("lag-chart")).getAttribute("data-points")).toBe("2");
+    expect(screen.getAllByTestId("lag-point")).toHaveLength(2);
+    expect(screen.getByTestId("event-log").textContent).toContain("Link setup → Incremental sync");
+    expect(screen.getByTestId("slot").textContent).toContain("64.0 KiB");
+    expect(screen.getByTestId("slot").textContent).toContain("reserved");
+
+    unmount();
+  });
+
+  it("opens the switchover dialog from its Switchover button", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "task_status") return status;
+      if (cmd === "task_watch") return 1;
+      if (cmd === "switchover_preview")
+        return { guardrails: [], strategy: "shutdown", guarantee: "full", ready: true };
+      return null;
+    });
+    render(<TaskDetails id={status.id} navigate={vi.fn()} />);
+    fireEvent.click(await screen.findByTestId("details-switchover"));
+    expect((await screen.findByTestId("switch-fence")).textContent).toMatch(/^shutdown/);
+  });
+});
