@@ -21,6 +21,11 @@ use tokio_util::sync::CancellationToken;
 const WORKER_ENV: &str = "PGRELOCATE_BENCH_WORKER";
 
 fn main() {
+    // Test runners list every target (`cargo test --all-targets`, nextest): a benchmark has
+    // no tests to list and must not start measuring then.
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
     if let Ok(spec) = std::env::var(WORKER_ENV) {
         worker(&spec);
         return;

@@ -24,8 +24,8 @@ npm run --silent typecheck
 build_ui
 # The custom-protocol feature embeds dist/ into the desktop binary, which the end-to-end
 # tests launch; building everything with it avoids compiling Tauri twice.
-FEATURES=(--workspace --all-targets --features pgrelocate-desktop/custom-protocol)
-cargo clippy "${FEATURES[@]}" --quiet -- -D warnings
+FEATURES=(--workspace --features pgrelocate-desktop/custom-protocol)
+cargo clippy "${FEATURES[@]}" --all-targets --quiet -- -D warnings
 
 LOG_DIR="$ROOT/artifacts"
 mkdir -p "$LOG_DIR"
@@ -35,11 +35,13 @@ npx vitest run --reporter=default 2>&1 | tee "$LOG_DIR/vitest.log"
 ui_status=${PIPESTATUS[0]}
 
 say "Rust tests, including the desktop end-to-end tests (nextest, Xvfb, D-Bus, gnome-keyring)"
-cargo nextest run "${FEATURES[@]}" --no-run --cargo-quiet
+# Benchmarks are not tests (docs/benchmarks.md): only libraries, binaries and test targets.
+TARGETS=(--lib --bins --tests)
+cargo nextest run "${FEATURES[@]}" "${TARGETS[@]}" --no-run --cargo-quiet
 set +e
 xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- \
     bash "$ROOT/scripts/with-keyring.sh" \
-    cargo nextest run "${FEATURES[@]}" --no-fail-fast "$@" 2>&1 | tee "$LOG_DIR/nextest.log"
+    cargo nextest run "${FEATURES[@]}" "${TARGETS[@]}" --no-fail-fast "$@" 2>&1 | tee "$LOG_DIR/nextest.log"
 rust_status=${PIPESTATUS[0]}
 set -e
 
