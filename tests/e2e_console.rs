@@ -298,3 +298,131 @@ async fn destination_role(home: &std::path::Path, name: &str) -> String {
         .unwrap_or_else(|| panic!("{name} does not answer: {:?}", status.error));
     connection.role.as_str().to_string()
 }
+
+#[tokio::test]
+async fn a_failing_assessment_shows_the_error_and_its_remedy() {
+    // A source that cannot feed a standby (wal_level = minimal) and an empty destination,
+    // made with the engine before the app opens: this test is about the report.
+    let launch = Launch::new();
+    prepare_minimal_wal_source(launch.home()).await;
+    let app = DesktopApp::launch_with(launch).await;
+    app.wait_for(
+        "[data-testid=instance-row-legacy-source]",
+        Duration::from_secs(30),
+    )
+    .await;
+    app.screenshot("failing-01-instances").await;
+
+    app.click_text("[data-testid=instance-row-new-dest] a", "new-dest")
+        .await;
+    app.click("[data-testid=nav-migration]").await;
+    app.click("[data-testid=create-assessment]").await;
+    app.wait_until(
+        "the source choice",
+        "document.querySelector('[data-testid=wizard-source]')?.textContent.includes('legacy-source')",
+        Duration::from_secs(30),
+    )
+    .await;
+    for _ in 0..3 {
+        app.click("[data-testid=wizard-next]").await;
+    }
+    app.click("[data-testid=wizard-submit]").await;
+    let status = app
+        .wait_until(
+            "the assessment to finish",
+            "(() => { const s = document.querySelector('[data-testid=assessment-row]')?.dataset.status; return s && s !== 'running' ? s : null })()",
+            ASSESSMENT,
+        )
+        .await;
+    assert_eq!(
+        status,
+        "error",
+        "{}",
+        app.text("[data-testid=assessments]").await
+    );
+    app.screenshot("failing-02-assessment-failed").await;
+
+    app.click("[data-testid=view-report]").await;
+    assert_eq!(app.text("[data-testid=report-verdict]").await, "Failed");
+    let row = app
+        .wait_for(
+            "[data-testid='check-src.wal_level']",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(
+        row.attr("data-status")
+            .await
+            .expect("status attribute")
+            .as_deref(),
+        Some("error")
+    );
+    // The error is open on arrival, with its impact and a remedy to copy.
+    let details = app
+        .content("[data-testid='check-details-src.wal_level']")
+        .await;
+    assert!(details.contains("minimal"), "{details}");
+    assert!(details.contains("Impact:"), "{details}");
+    let remedy = app.content("[data-testid='remedy-src.wal_level']").await;
+    assert!(remedy.contains("wal_level"), "{remedy}");
+    assert!(remedy.contains("replica"), "{remedy}");
+    app.eval("document.querySelector(\"[data-testid='check-src.wal_level']\").scrollIntoView({block: 'center'})")
+        .await;
+    app.screenshot("failing-03-report-error").await;
+
+    app.close().await;
+}
+
+/// Creates `legacy-source` with `wal_level = minimal` and an empty `new-dest`, both managed.
+async fn prepare_minimal_wal_source(home: &std::path::Path) {
+    use pgrelocate_engine::instances::{CreateRequest, Instances};
+    use pgrelocate_engine::sql;
+
+    let instances = Instances::open(home).expect("open the state directory");
+    let major = instances
+        .discover()
+        .await
+        .expect("discover PostgreSQL")
+        .into_iter()
+        .filter(|i| i.can_run_servers && i.version.is_supported())
+        .map(|i| i.version.major)
+        .max()
+        .expect("a PostgreSQL installation on this host");
+    for name in ["legacy-source", "new-dest"] {
+        instances
+            .create(CreateRequest {
+                name: name.into(),
+                major,
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|e| panic!("create {name}: {e}"));
+    }
+    let source = instances
+        .store()
+        .instance_by_name("legacy-source")
+        .expect("source record");
+    let password = instances.password_for(&source).await.expect("password");
+    let client = sql::connect(
+        &source.endpoint,
+        password.as_ref(),
+        sql::DEFAULT_CONNECT_TIMEOUT,
+    )
+    .await
+    .expect("connect to the source");
+    // minimal needs no WAL senders; ALTER SYSTEM outranks the managed settings block.
+    client
+        .batch_execute("ALTER SYSTEM SET wal_level = 'minimal'")
+        .await
+        .expect("set wal_level");
+    client
+        .batch_execute("ALTER SYSTEM SET max_wal_senders = 0")
+        .await
+        .expect("set max_wal_senders");
+    drop(client);
+    instances.stop("legacy-source").await.expect("stop source");
+    instances
+        .start("legacy-source")
+        .await
+        .expect("start source");
+}
