@@ -43,7 +43,7 @@ async fn sandbox_to_switchover_through_every_page() {
         SANDBOX,
     )
     .await;
-    let dest_row = app.text("[data-testid=instance-row-sandbox-dest]").await;
+    let dest_row = app.content("[data-testid=instance-row-sandbox-dest]").await;
     assert!(dest_row.contains("Managed here"), "{dest_row}");
     assert!(dest_row.contains("PostgreSQL 15."), "{dest_row}");
     app.screenshot("console-03-instances-sandbox").await;
@@ -54,7 +54,7 @@ async fn sandbox_to_switchover_through_every_page() {
     app.wait_for("[data-testid=basic-info]", Duration::from_secs(30))
         .await;
     assert!(app
-        .text("[data-testid=basic-info]")
+        .content("[data-testid=basic-info]")
         .await
         .contains("Primary"));
     app.screenshot("console-04-detail-basic").await;
@@ -81,13 +81,13 @@ async fn sandbox_to_switchover_through_every_page() {
         app.screenshot(shot).await;
     }
     assert!(app
-        .text("[data-testid=server-log]")
+        .content("[data-testid=server-log]")
         .await
         .contains("database system is ready to accept connections"));
     // The stored password is tested, never shown.
     app.click("[data-testid=nav-accounts]").await;
     app.click("[data-testid=account-test]").await;
-    let tested = app.text("[data-testid=accounts-test-ok]").await;
+    let tested = app.content("[data-testid=accounts-test-ok]").await;
     assert!(
         tested.starts_with("Login works: PostgreSQL 15."),
         "{tested}"
@@ -103,14 +103,14 @@ async fn sandbox_to_switchover_through_every_page() {
     )
     .await;
     app.screenshot("console-09-wizard-scenario").await;
-    app.click("[data-testid=wizard-next]").await;
+    next_wizard_step(&app, 1).await;
     app.wait_until(
         "the destination prerequisites",
         "document.querySelectorAll('[data-testid=wizard-destination] li[data-status]').length >= 5",
         Duration::from_secs(60),
     )
     .await;
-    let prereqs = app.text("[data-testid=wizard-destination]").await;
+    let prereqs = app.content("[data-testid=wizard-destination]").await;
     assert!(prereqs.contains("sandbox-dest"), "{prereqs}");
     assert_eq!(
         app.eval("document.querySelectorAll('[data-testid=wizard-destination] li[data-status=error]').length")
@@ -119,16 +119,16 @@ async fn sandbox_to_switchover_through_every_page() {
         "the sandbox destination meets its prerequisites: {prereqs}"
     );
     app.screenshot("console-10-wizard-destination").await;
-    app.click("[data-testid=wizard-next]").await;
+    next_wizard_step(&app, 2).await;
     app.wait_for("[data-testid=prep-hba]", Duration::from_secs(30))
         .await;
-    let hba = app.text("[data-testid=prep-hba]").await;
+    let hba = app.content("[data-testid=prep-hba]").await;
     assert!(
         hba.contains("host    replication postgres 127.0.0.1/32 scram-sha-256"),
         "{hba}"
     );
     app.screenshot("console-11-wizard-source").await;
-    app.click("[data-testid=wizard-next]").await;
+    next_wizard_step(&app, 3).await;
     app.wait_for("[data-testid=wizard-connection]", Duration::from_secs(10))
         .await;
     app.screenshot("console-12-wizard-start").await;
@@ -148,7 +148,7 @@ async fn sandbox_to_switchover_through_every_page() {
     assert!(
         status == "success" || status == "warning",
         "the sandbox passes its assessment, got {status}: {}",
-        app.text("[data-testid=assessments]").await
+        app.content("[data-testid=assessments]").await
     );
     app.screenshot("console-14-assessment-done").await;
 
@@ -156,14 +156,14 @@ async fn sandbox_to_switchover_through_every_page() {
     app.click("[data-testid=view-report]").await;
     app.wait_for("[data-testid=report-verdict]", Duration::from_secs(30))
         .await;
-    let verdict = app.text("[data-testid=report-verdict]").await;
+    let verdict = app.content("[data-testid=report-verdict]").await;
     assert!(verdict.starts_with("Successful"), "{verdict}");
     app.screenshot("console-15-report").await;
     let report = app.content("[data-testid=report-view]").await;
     assert!(report.contains("Source connectivity"), "{report}");
     app.click("[data-testid=export]").await;
     app.click("[data-testid=export-html]").await;
-    let saved_text = app.text("[data-testid=export-result]").await;
+    let saved_text = app.content("[data-testid=export-result]").await;
     let file = std::fs::read_dir(saved.path())
         .expect("export folder")
         .map(|e| e.expect("entry").path())
@@ -204,7 +204,9 @@ async fn sandbox_to_switchover_through_every_page() {
         MIGRATION,
     )
     .await;
-    let phase = app.text("[data-testid=task-row] [data-testid=phase]").await;
+    let phase = app
+        .content("[data-testid=task-row] [data-testid=phase]")
+        .await;
     assert!(phase.starts_with("Incremental sync"), "{phase}");
     app.screenshot("console-19-task-increment").await;
 
@@ -229,11 +231,27 @@ async fn sandbox_to_switchover_through_every_page() {
     assert!(log.contains("Incremental sync"), "{log}");
     app.screenshot("console-20-task-details").await;
 
+    // State lives in Rust: a reloaded page re-subscribes and draws the same history.
+    let before = app
+        .eval("Number(document.querySelector('[data-testid=lag-chart]').dataset.points)")
+        .await
+        .as_u64()
+        .unwrap_or(0);
+    app.eval("(location.reload(), true)").await;
+    app.wait_until(
+        "the reloaded page to show the chart's history again",
+        &format!(
+            "Number(document.querySelector('[data-testid=lag-chart]')?.dataset.points ?? 0) >= {before}"
+        ),
+        Duration::from_secs(60),
+    )
+    .await;
+
     // Switchover: fresh guardrails, the fence, three acknowledgements, then the live steps.
     app.click("[data-testid=details-switchover]").await;
     app.wait_for("[data-testid=switch-fence]", Duration::from_secs(60))
         .await;
-    let fence = app.text("[data-testid=switch-fence]").await;
+    let fence = app.content("[data-testid=switch-fence]").await;
     assert!(
         fence.starts_with("shutdown"),
         "a managed source is shut down: {fence}"
@@ -260,7 +278,7 @@ async fn sandbox_to_switchover_through_every_page() {
     app.click("[data-testid=switch-now]").await;
     app.wait_for("[data-testid=switch-success]", SWITCHOVER)
         .await;
-    let window = app.text("[data-testid=switch-window]").await;
+    let window = app.content("[data-testid=switch-window]").await;
     assert!(
         window.starts_with("Write-unavailability window: "),
         "{window}"
@@ -285,6 +303,17 @@ async fn sandbox_to_switchover_through_every_page() {
     assert_eq!(promoted, "primary");
 
     app.close().await;
+}
+
+/// Presses Next in the assessment wizard and waits until it shows step `step` (0-based).
+async fn next_wizard_step(app: &DesktopApp, step: u32) {
+    app.click("[data-testid=wizard-next]").await;
+    app.wait_until(
+        &format!("wizard step {step}"),
+        &format!("document.querySelector('[data-testid=wizard-step]')?.dataset.step === '{step}'"),
+        Duration::from_secs(30),
+    )
+    .await;
 }
 
 /// The role the server reports (`primary` / `standby`), asked through the engine with the
@@ -323,8 +352,8 @@ async fn a_failing_assessment_shows_the_error_and_its_remedy() {
         Duration::from_secs(30),
     )
     .await;
-    for _ in 0..3 {
-        app.click("[data-testid=wizard-next]").await;
+    for step in 1..=3 {
+        next_wizard_step(&app, step).await;
     }
     app.click("[data-testid=wizard-submit]").await;
     let status = app
@@ -338,12 +367,12 @@ async fn a_failing_assessment_shows_the_error_and_its_remedy() {
         status,
         "error",
         "{}",
-        app.text("[data-testid=assessments]").await
+        app.content("[data-testid=assessments]").await
     );
     app.screenshot("failing-02-assessment-failed").await;
 
     app.click("[data-testid=view-report]").await;
-    assert_eq!(app.text("[data-testid=report-verdict]").await, "Failed");
+    assert_eq!(app.content("[data-testid=report-verdict]").await, "Failed");
     let row = app
         .wait_for(
             "[data-testid='check-src.wal_level']",

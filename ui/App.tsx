@@ -39,7 +39,14 @@ export default function App() {
         )}
       </Layout.Header>
       <Layout>
-        <Layout.Sider width={200} style={{ background: token.colorBgContainer }}>
+        {/* On an instance's pages its own left navigation takes the room: the frame's shrinks to icons. */}
+        <Layout.Sider
+          width={200}
+          collapsedWidth={56}
+          collapsed={route.page !== "instances"}
+          trigger={null}
+          style={{ background: token.colorBgContainer }}
+        >
           <Menu
             mode="inline"
             selectedKeys={["instances"]}

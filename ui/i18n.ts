@@ -386,6 +386,13 @@ const en = {
   "taskDetail.driverValue": "process {pid} on {host}",
   "taskDetail.notDriven": "No process drives this task; the standby keeps streaming on its own.",
   "taskDetail.copied": "Copied",
+  "taskDetail.event.phase": "Phase",
+  "taskDetail.event.replication": "Replication",
+  "taskDetail.event.note": "Step",
+  "taskDetail.event.warning": "Warning",
+  "taskDetail.event.error": "Error",
+  "taskDetail.event.copy": "Copy",
+  "taskDetail.event.sample": "Sample",
 
   "switch.title": "Switchover",
   "switch.guardrails": "Guardrails",

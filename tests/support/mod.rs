@@ -326,7 +326,10 @@ impl DesktopApp {
             .await
             .expect("wait for paint");
         let png = self.client().screenshot().await.expect("screenshot");
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/screenshots");
+        // PGRELOCATE_SCREENSHOT_DIR keeps a run's pictures apart (e.g. of the release build).
+        let dir = std::env::var_os("PGRELOCATE_SCREENSHOT_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/screenshots"));
         std::fs::create_dir_all(&dir).expect("screenshot folder");
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png).expect("write screenshot");

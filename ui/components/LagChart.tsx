@@ -44,9 +44,10 @@ export default function LagChart({ points }: { points: LagPoint[] }) {
   }
   const t0 = points[0].at;
   const t1 = Math.max(points[points.length - 1].at, t0 + 1000);
-  const maxBytes = niceMax(Math.max(...points.map((p) => p.bytes)), 1024);
+  // At least 16 KiB and 1 s, so an idle, caught-up standby draws a flat line at zero.
+  const maxBytes = niceMax(Math.max(16 * 1024, ...points.map((p) => p.bytes)), 1024);
   const secs = points.filter((p) => p.seconds != null) as (LagPoint & { seconds: number })[];
-  const maxSecs = niceMax(Math.max(0, ...secs.map((p) => p.seconds)), 10);
+  const maxSecs = niceMax(Math.max(1, ...secs.map((p) => p.seconds)), 10);
   const x = (at: number) => PAD.left + ((at - t0) / (t1 - t0)) * (W - PAD.left - PAD.right);
   const yBytes = (b: number) => H - PAD.bottom - (b / maxBytes) * (H - PAD.top - PAD.bottom);
   const ySecs = (s: number) => H - PAD.bottom - (s / maxSecs) * (H - PAD.top - PAD.bottom);

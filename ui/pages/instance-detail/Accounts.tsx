@@ -6,6 +6,7 @@ import { credentialStatus, forgetCredential, setCredential, testCredential } fro
 import type { Credential, InstanceStatus } from "../../api/instances";
 import ErrorAlert from "../../components/ErrorAlert";
 import { useLoad } from "../../hooks/useLoad";
+import { validated } from "../../hooks/validated";
 import { t } from "../../i18n";
 
 /** Accounts: the stored credential. The page can set, test or forget a password — never read it. */
@@ -36,7 +37,9 @@ export default function Accounts({ instance, onChanged }: { instance: InstanceSt
   };
 
   const save = async () => {
-    const { password } = await form.validateFields();
+    const values = await validated(form);
+    if (!values) return;
+    const { password } = values;
     await run("set", async () => {
       await setCredential(instance.name, password);
       form.resetFields();

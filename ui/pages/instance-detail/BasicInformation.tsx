@@ -9,9 +9,18 @@ import { t } from "../../i18n";
 import { formatBytes, formatTime } from "../../units";
 import { StatusTag } from "../instances/InstancesTable";
 import { consoleStatus } from "../instances/status";
+import type { TaskLink } from "../instances/status";
 
 /** Basic Information: identity, version, where it runs, storage; start/stop for managed ones. */
-export default function BasicInformation({ instance, onChanged }: { instance: InstanceStatus; onChanged: () => void }) {
+export default function BasicInformation({
+  instance,
+  links = [],
+  onChanged,
+}: {
+  instance: InstanceStatus;
+  links?: TaskLink[];
+  onChanged: () => void;
+}) {
   const [notice, holder] = message.useMessage();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<CommandError>();
@@ -35,7 +44,7 @@ export default function BasicInformation({ instance, onChanged }: { instance: In
   const items = [
     { key: "name", label: t("basic.name"), children: instance.name },
     { key: "id", label: t("basic.id"), children: <Typography.Text copyable>{instance.id}</Typography.Text> },
-    { key: "status", label: t("basic.status"), children: <StatusTag status={consoleStatus(instance, [])} /> },
+    { key: "status", label: t("basic.status"), children: <StatusTag status={consoleStatus(instance, links)} /> },
     { key: "role", label: t("basic.role"), children: c ? t(`role.${c.role}`) : t("common.none") },
     { key: "kind", label: t("basic.kind"), children: t(`kind.${instance.kind}`) },
     {

@@ -9,6 +9,8 @@ import type { Navigate, Route, Section } from "../../router";
 import CloudMigration from "../migration/CloudMigration";
 import { StatusTag } from "../instances/InstancesTable";
 import { consoleStatus } from "../instances/status";
+import type { TaskLink } from "../instances/status";
+import { listTasks } from "../../api/tasks";
 import Accounts from "./Accounts";
 import BasicInformation from "./BasicInformation";
 import DatabaseConnection from "./DatabaseConnection";
@@ -20,6 +22,13 @@ type InstanceRouteT = Extract<Route, { page: "instance" }>;
 /** An instance's console: its left navigation and the chosen section. */
 export default function InstanceDetail({ route, navigate }: { route: InstanceRouteT; navigate: Navigate }) {
   const status = useLoad(() => instanceStatus(route.name), [route.name], 10000);
+  // Tasks refine the status tag (Migrating Data In, Maintaining Instance, Read-only/Fenced).
+  const tasks = useLoad(() => listTasks().catch(() => []), [route.name], 10000);
+  const links: TaskLink[] = (tasks.data ?? []).map((task) => ({
+    source: task.source.name,
+    destination: task.destination.name,
+    phase: task.phase,
+  }));
   const instance = status.data;
   const go = (section: Section) => navigate(instanceRoute(route.name, section, route.tab));
 
@@ -48,7 +57,7 @@ export default function InstanceDetail({ route, navigate }: { route: InstanceRou
       <PageHeader
         title={instance.name}
         onBack={() => navigate({ page: "instances" })}
-        tags={<StatusTag status={consoleStatus(instance, [])} problem={instance.error} />}
+        tags={<StatusTag status={consoleStatus(instance, links)} problem={instance.error} />}
       />
       <div style={{ display: "flex", gap: 20, alignItems: "flex-start" }}>
         <Menu
@@ -60,7 +69,7 @@ export default function InstanceDetail({ route, navigate }: { route: InstanceRou
           data-testid="detail-nav"
         />
         <div style={{ flex: 1, minWidth: 0 }}>
-          {section === "basic" && <BasicInformation instance={instance} onChanged={status.reload} />}
+          {section === "basic" && <BasicInformation instance={instance} links={links} onChanged={status.reload} />}
           {section === "connection" && <DatabaseConnection instance={instance} />}
           {section === "accounts" && <Accounts instance={instance} onChanged={status.reload} />}
           {section === "parameters" && <Parameters name={instance.name} />}

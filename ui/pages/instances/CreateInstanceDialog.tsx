@@ -6,6 +6,7 @@ import { createInstance, installations } from "../../api/instances";
 import type { InstanceRecord } from "../../api/instances";
 import ErrorAlert from "../../components/ErrorAlert";
 import { useLoad } from "../../hooks/useLoad";
+import { validated } from "../../hooks/validated";
 import { t } from "../../i18n";
 
 interface Values {
@@ -35,7 +36,8 @@ export default function CreateInstanceDialog({
     .sort((a, b) => b.version.major - a.version.major);
 
   const submit = async () => {
-    const values = await form.validateFields();
+    const values = await validated(form);
+    if (!values) return;
     setSaving(true);
     setError(undefined);
     try {
@@ -64,6 +66,7 @@ export default function CreateInstanceDialog({
       onOk={submit}
       onCancel={onClose}
       confirmLoading={saving}
+      maskClosable={false}
       destroyOnHidden
       width={560}
     >

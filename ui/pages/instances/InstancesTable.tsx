@@ -1,6 +1,7 @@
 import { Button, Empty, Popconfirm, Space, Table, Tag, Tooltip, Typography } from "antd";
 import type { TableColumnsType } from "antd";
 import { t } from "../../i18n";
+import { href, instanceRoute } from "../../router";
 import { formatBytes } from "../../units";
 import type { ConsoleStatus, InstanceRow } from "./status";
 
@@ -48,7 +49,14 @@ export default function InstancesTable({ instances, loading, busy = [], ...actio
       render: (_, i) => (
         <Space orientation="vertical" size={0}>
           {actions.onManage && i.status !== "creating" ? (
-            <Typography.Link strong onClick={() => actions.onManage?.(i)}>
+            <Typography.Link
+              strong
+              href={href(instanceRoute(i.name))}
+              onClick={(e) => {
+                e.preventDefault();
+                actions.onManage?.(i);
+              }}
+            >
               {i.name}
             </Typography.Link>
           ) : (

@@ -5,6 +5,7 @@ import type { CommandError } from "../../api/core";
 import { registerInstance, testConnection } from "../../api/instances";
 import type { ConnectionInput, ConnectionTest, InstanceRecord, SslMode } from "../../api/instances";
 import ErrorAlert from "../../components/ErrorAlert";
+import { validated } from "../../hooks/validated";
 import { t } from "../../i18n";
 
 /** The sslmode choices, weakest first. */
@@ -104,7 +105,8 @@ export default function RegisterInstanceDialog({
   const [error, setError] = useState<CommandError>();
 
   const runTest = async () => {
-    const values = await form.validateFields(["host", "port", "user", "sslmode"]);
+    const values = await validated(form, ["host", "port", "user", "sslmode"]);
+    if (!values) return;
     const all = { ...form.getFieldsValue(), ...values };
     setTesting(true);
     setTested(undefined);
@@ -118,7 +120,8 @@ export default function RegisterInstanceDialog({
   };
 
   const submit = async () => {
-    const values = await form.validateFields();
+    const values = await validated(form);
+    if (!values) return;
     setSaving(true);
     setError(undefined);
     try {
@@ -142,6 +145,7 @@ export default function RegisterInstanceDialog({
       open={open}
       title={t("register.title")}
       onCancel={onClose}
+      maskClosable={false}
       destroyOnHidden
       width={640}
       footer={[

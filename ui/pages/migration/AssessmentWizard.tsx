@@ -27,6 +27,7 @@ import CopyBlock from "../../components/CopyBlock";
 import ErrorAlert from "../../components/ErrorAlert";
 import ItemList from "../../components/ItemList";
 import { useLoad } from "../../hooks/useLoad";
+import { validated } from "../../hooks/validated";
 import { t } from "../../i18n";
 import type { MessageKey } from "../../i18n";
 import { ConnectionFields, connectionOf } from "../instances/RegisterInstanceDialog";
@@ -91,7 +92,9 @@ export default function AssessmentWizard({
   const next = async () => {
     setError(undefined);
     if (step === 0) {
-      const values = { ...scenarioForm.getFieldsValue(true), ...(await scenarioForm.validateFields()) } as Scenario;
+      const checked = await validated(scenarioForm);
+      if (!checked) return;
+      const values = { ...scenarioForm.getFieldsValue(true), ...checked } as Scenario;
       setScenario(values);
       if (values.sourceType === "new") {
         startForm.setFieldsValue({ host: values.host, port: values.port, user: values.user, sslmode: "prefer" });
@@ -106,7 +109,8 @@ export default function AssessmentWizard({
     let source = scenario.source ?? "";
     try {
       if (scenario.sourceType === "new") {
-        const values = await startForm.validateFields();
+        const values = await validated(startForm);
+        if (!values) return;
         try {
           const { instance } = await registerInstance({
             name: scenario.newName!.trim(),
@@ -125,7 +129,6 @@ export default function AssessmentWizard({
       const jobId = await startAssessment(source, destination.name, scenario.mode, () => {});
       onStarted(jobId);
     } catch (e) {
-      if (e && typeof e === "object" && "errorFields" in e) return;
       setError({ title: t("wizard.submit"), error: asCommandError(e) });
     } finally {
       setStarting(false);
@@ -145,6 +148,7 @@ export default function AssessmentWizard({
       title={t("wizard.title")}
       width={900}
       onCancel={onClose}
+      maskClosable={false}
       destroyOnHidden
       footer={
         <Space>
@@ -166,7 +170,9 @@ export default function AssessmentWizard({
         </Space>
       }
     >
-      <Steps current={step} size="small" items={steps} style={{ marginBottom: 24 }} data-testid="wizard-steps" />
+      <div data-testid="wizard-step" data-step={step}>
+        <Steps current={step} size="small" items={steps} style={{ marginBottom: 24 }} />
+      </div>
       {error && <ErrorAlert error={error.error} title={error.title} testId="wizard-error" />}
       <div style={{ display: step === 0 ? "block" : "none" }}>
         <Form form={scenarioForm} layout="vertical" initialValues={{ mode: "migration", sourceType: "registered", port: 5432 }}>

@@ -57,7 +57,9 @@ export default function FeasibilityAssessment({ instance, navigate }: { instance
       key: "task",
       render: (_: unknown, r: AssessmentRow) => (
         <Space orientation="vertical" size={0}>
-          <Typography.Text strong>{t(`assess.mode.${r.mode}`)}</Typography.Text>
+          <Typography.Text strong style={{ whiteSpace: "nowrap" }}>
+            {t(`assess.mode.${r.mode}`)}
+          </Typography.Text>
           <Typography.Text type="secondary" style={{ fontSize: 12 }}>
             {r.report_id ?? r.job_id}
           </Typography.Text>

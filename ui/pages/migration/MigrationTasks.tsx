@@ -10,6 +10,7 @@ import type { ReplicationState, TaskStatus } from "../../api/tasks";
 import ErrorAlert from "../../components/ErrorAlert";
 import { useLoad } from "../../hooks/useLoad";
 import { t } from "../../i18n";
+import { href } from "../../router";
 import type { Navigate } from "../../router";
 import { formatTime } from "../../units";
 import FailoverDialog from "./FailoverDialog";
@@ -151,7 +152,7 @@ export default function MigrationTasks({
             title: t("tasks.col.task"),
             key: "task",
             render: (_, task) => (
-              <Typography.Link onClick={() => navigate({ page: "task", id: task.id, instance: instance.name })}>
+              <Typography.Link href={href({ page: "task", id: task.id, instance: instance.name })}>
                 {task.id}
               </Typography.Link>
             ),

@@ -8,6 +8,7 @@ import { createTask } from "../../api/tasks";
 import type { Compression, Task } from "../../api/tasks";
 import ErrorAlert from "../../components/ErrorAlert";
 import { useLoad } from "../../hooks/useLoad";
+import { validated } from "../../hooks/validated";
 import { t } from "../../i18n";
 import { formatTime } from "../../units";
 
@@ -64,7 +65,7 @@ export default function NewTaskDialog({
   }, [report.data, form]);
 
   const submit = async () => {
-    await form.validateFields();
+    if (!(await validated(form))) return;
     // Every field of the store, also the mappings' source folders that have no input.
     const values = form.getFieldsValue(true) as Values;
     const reportId = values.report_id;
@@ -100,6 +101,7 @@ export default function NewTaskDialog({
       onCancel={onClose}
       confirmLoading={saving}
       okButtonProps={{ disabled: usable.length === 0 || report.loading, "data-testid": "new-task-ok" }}
+      maskClosable={false}
       destroyOnHidden
       width={680}
     >

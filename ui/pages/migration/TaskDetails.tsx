@@ -10,7 +10,7 @@ import type { LagPoint } from "../../components/LagChart";
 import PageHeader from "../../components/PageHeader";
 import { useLoad } from "../../hooks/useLoad";
 import { t } from "../../i18n";
-import { instanceRoute } from "../../router";
+import { href, instanceRoute } from "../../router";
 import type { Navigate } from "../../router";
 import { formatBytes, formatDuration, formatTime } from "../../units";
 import FailoverDialog from "./FailoverDialog";
@@ -172,7 +172,7 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
               key: "rep",
               label: t("taskDetail.report"),
               children: (
-                <Typography.Link onClick={() => navigate({ page: "report", id: task.report_id, instance: task.destination.name })}>
+                <Typography.Link href={href({ page: "report", id: task.report_id, instance: task.destination.name })}>
                   {task.report_id}
                 </Typography.Link>
               ),
@@ -271,7 +271,9 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
               title: "",
               dataIndex: "event",
               width: 110,
-              render: (k: string) => <Tag color={k === "error" ? "error" : k === "warning" ? "warning" : "default"}>{k}</Tag>,
+              render: (k: TaskEvent["event"]) => (
+                <Tag color={k === "error" ? "error" : k === "warning" ? "warning" : "default"}>{t(`taskDetail.event.${k}`)}</Tag>
+              ),
             },
             { title: "", key: "what", render: (_, e) => describe(e) },
           ]}

@@ -1,0 +1,94 @@
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { describe, expect, it, vi } from "vitest";
+import type { InstanceStatus } from "../../api/instances";
+import InstancesPage from "./InstancesPage";
+
+const running = (name: string, port: number): InstanceStatus => ({
+  id: `id-${name}`,
+  name,
+  endpoint: { host: "127.0.0.1", port, user: "postgres", dbname: "postgres", sslmode: "disable" },
+  managed: { data_dir: `/var/lib/pgrelocate/${name}/data`, bin_dir: "/usr/lib/postgresql/15/bin", major: 15 },
+  created_at: "2026-11-24T08:00:00Z",
+  kind: "managed",
+  state: "running",
+  connection: {
+    version: { major: 15, minor: 18 },
+    version_text: "15.18",
+    system_identifier: "1",
+    role: "primary",
+    tls: null,
+    round_trip_ms: 0.1,
+  },
+  error: null,
+  storage: { used_bytes: 1024 ** 2, free_bytes: 1024 ** 3 },
+});
+
+describe("Instances page", () => {
+  it("creates the sandbox after asking, showing both instances as Creating until they run", async () => {
+    let phase: "empty" | "creating" | "done" = "empty";
+    let finish: (v: unknown) => void = () => {};
+    mockIPC((cmd) => {
+      if (cmd === "task_list") return [];
+      if (cmd === "instance_list") {
+        if (phase === "creating") return { instances: [], creating: ["sandbox-dest", "sandbox-source"] };
+        if (phase === "done") return { instances: [running("sandbox-dest", 5434), running("sandbox-source", 5433)], creating: [] };
+        return { instances: [], creating: [] };
+      }
+      if (cmd === "sandbox_create") {
+        phase = "creating";
+        return new Promise((resolve) => (finish = resolve));
+      }
+      throw new Error(`unexpected ${cmd}`);
+    });
+
+    render(<InstancesPage navigate={vi.fn()} />);
+    expect(await screen.findByTestId("instances-empty")).toBeTruthy();
+    fireEvent.click(screen.getByTestId("create-sandbox"));
+    expect(await screen.findByText(/sandbox-source, filled with sample data/)).toBeTruthy();
+    fireEvent.click(screen.getByTestId("sandbox-ok"));
+
+    const creating = await screen.findByTestId("instance-row-sandbox-source");
+    expect(within(creating).getByText("Creating")).toBeTruthy();
+    phase = "done";
+    finish({});
+    await waitFor(() => expect(within(screen.getByTestId("instance-row-sandbox-dest")).getByText("Running")).toBeTruthy());
+    expect(await screen.findByTestId("remove-sandbox")).toBeTruthy();
+  });
+
+  it("shows why the list could not be read", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "instance_list") throw { code: "engine_unavailable", message: "the state store could not be opened: disk I/O error" };
+      return [];
+    });
+    render(<InstancesPage navigate={vi.fn()} />);
+    expect((await screen.findByTestId("instances-error")).textContent).toContain("disk I/O error (engine_unavailable)");
+  });
+
+  it("tests a typed connection before registering, and sends the password only inward", async () => {
+    const calls: { cmd: string; args: unknown }[] = [];
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args });
+      if (cmd === "instance_list") return { instances: [], creating: [] };
+      if (cmd === "task_list") return [];
+      if (cmd === "connection_test")
+        throw { code: "auth_failed", message: 'authentication failed for user "migrator" at db1:5432: password authentication failed' };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    render(<InstancesPage navigate={vi.fn()} />);
+    fireEvent.click(await screen.findByRole("button", { name: /Register Instance/ }));
+    fireEvent.change(await screen.findByTestId("register-name"), { target: { value: "orders-prod" } });
+    fireEvent.change(screen.getByTestId("register-host"), { target: { value: "db1" } });
+    fireEvent.change(screen.getByTestId("register-user"), { target: { value: "migrator" } });
+    fireEvent.change(screen.getByTestId("register-password"), { target: { value: "wrong-pw" } });
+    fireEvent.click(screen.getByTestId("register-test"));
+
+    expect((await screen.findByTestId("register-test-result")).textContent).toContain("(auth_failed)");
+    const test = calls.find((c) => c.cmd === "connection_test")!;
+    expect(test.args).toEqual({
+      connection: { host: "db1", port: 5432, user: "migrator", dbname: undefined, sslmode: "prefer" },
+      password: "wrong-pw",
+    });
+    expect(calls.some((c) => c.cmd === "instance_register")).toBe(false);
+  });
+});

@@ -1,0 +1,89 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { describe, expect, it, vi } from "vitest";
+import type { InstanceStatus } from "../../api/instances";
+import AssessmentWizard from "./AssessmentWizard";
+
+const instance = (name: string, port: number, kind: "managed" | "external" = "managed") =>
+  ({
+    id: name,
+    name,
+    endpoint: { host: "127.0.0.1", port, user: "postgres", dbname: "postgres", sslmode: "disable" },
+    created_at: "",
+    kind,
+    state: "running",
+    connection: null,
+    error: null,
+    storage: null,
+  }) as InstanceStatus;
+
+const dest = instance("sandbox-dest", 5434);
+
+describe("Create Feasibility Assessment Task wizard", () => {
+  it("walks scenario → destination prerequisites → source preparations → start", async () => {
+    const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args: args as Record<string, unknown> });
+      if (cmd === "instance_list") return { instances: [dest, instance("sandbox-source", 5433)], creating: [] };
+      if (cmd === "destination_prerequisites")
+        return [
+          { id: "dest.empty", title: "Check destination is empty", status: "success", message: "only template0, template1 and postgres", impact: "", remedy: "", evidence: {}, duration_ms: 1 },
+          { id: "dest.storage", title: "Check destination free space", status: "error", message: "1.0 GiB free for 9.0 GiB", impact: "", remedy: "free space", evidence: {}, duration_ms: 1 },
+        ];
+      if (cmd === "source_preparations")
+        return [
+          { id: "account", text: "CREATE ROLE postgres LOGIN REPLICATION;" },
+          { id: "hba", text: "host    replication postgres 127.0.0.1/32 scram-sha-256" },
+        ];
+      if (cmd === "assessment_start") return "job-1";
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const onStarted = vi.fn();
+    render(<AssessmentWizard open destination={dest} onClose={vi.fn()} onStarted={onStarted} />);
+
+    await waitFor(() => expect(screen.getByTestId("wizard-source").textContent).toContain("sandbox-source"));
+    fireEvent.click(screen.getByTestId("wizard-next"));
+    expect((await screen.findByTestId("prereq-dest.storage")).getAttribute("data-status")).toBe("error");
+    expect(screen.getByText("1.0 GiB free for 9.0 GiB")).toBeTruthy();
+    fireEvent.click(screen.getByTestId("wizard-next"));
+    expect((await screen.findByTestId("prep-hba")).textContent).toContain("host    replication postgres 127.0.0.1/32");
+    expect(screen.getByText(/Create the migration account/)).toBeTruthy();
+    fireEvent.click(screen.getByTestId("wizard-next"));
+    expect((await screen.findByTestId("wizard-connection")).textContent).toContain("5433");
+    fireEvent.click(screen.getByTestId("wizard-submit"));
+
+    await waitFor(() => expect(onStarted).toHaveBeenCalledWith("job-1"));
+    const start = calls.find((c) => c.cmd === "assessment_start")!;
+    expect(start.args.source).toBe("sandbox-source");
+    expect(start.args.destination).toBe("sandbox-dest");
+    expect(start.args.mode).toBe("migration");
+    expect(calls.find((c) => c.cmd === "destination_prerequisites")!.args).toEqual({
+      source: "sandbox-source",
+      destination: "sandbox-dest",
+    });
+    // No password typed: nothing is sent to the keyring.
+    expect(calls.some((c) => c.cmd === "credential_set")).toBe(false);
+  });
+
+  it("registers a new endpoint first, and stops with the reason when that fails", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "instance_list") return { instances: [dest], creating: [] };
+      if (cmd === "source_preparations") return [];
+      if (cmd === "instance_register")
+        throw { code: "unreachable", message: "cannot reach db9:5432: connection refused" };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const onStarted = vi.fn();
+    render(<AssessmentWizard open destination={dest} onClose={vi.fn()} onStarted={onStarted} />);
+    fireEvent.click(await screen.findByText("A new endpoint"));
+    fireEvent.change(await screen.findByLabelText("Name to register the source under"), { target: { value: "legacy" } });
+    fireEvent.change(screen.getByLabelText("Endpoint"), { target: { value: "db9" } });
+    fireEvent.change(screen.getByLabelText("User"), { target: { value: "migrator" } });
+    for (let i = 0; i < 3; i += 1) fireEvent.click(screen.getByTestId("wizard-next"));
+    await screen.findByTestId("register-password");
+    fireEvent.click(screen.getByTestId("wizard-submit"));
+
+    expect((await screen.findByTestId("wizard-error")).textContent).toContain("connection refused (unreachable)");
+    expect(onStarted).not.toHaveBeenCalled();
+  });
+});
