@@ -49,7 +49,7 @@ set -e
 rust_line="$(grep -E '[0-9]+ tests? run:' "$LOG_DIR/nextest.log" | tail -1 || true)"
 rust_passed="$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$rust_line")"
 rust_failed="$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$rust_line")"
-ui_line="$(grep -E '^ +Tests +' "$LOG_DIR/vitest.log" | tail -1 | sed 's/\x1b\[[0-9;]*m//g' || true)"
+ui_line="$(sed 's/\x1b\[[0-9;]*m//g' "$LOG_DIR/vitest.log" | grep -E '^ +Tests +' | tail -1 || true)"
 ui_passed="$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$ui_line")"
 ui_failed="$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$ui_line")"
 passed=$(( ${rust_passed:-0} + ${ui_passed:-0} ))
