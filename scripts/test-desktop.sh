@@ -23,6 +23,11 @@ npm test
 
 # The custom-protocol feature embeds dist/ into the app binary the end-to-end tests launch.
 build_ui
+# Build the app alone first: tauri-codegen writes each new UI asset once into a shared
+# cache while expanding generate_context!, and when the library and its unit-test harness
+# compile side by side one of them can embed a half-written file (a blank window).
+say "building the desktop app with the embedded UI"
+cargo build --quiet -p pgrelocate-desktop --features custom-protocol
 
 say "desktop end-to-end tests (real window under Xvfb, real keyring, real PostgreSQL)"
 xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- \

@@ -34,6 +34,23 @@ async fn console_opens_on_instances_with_its_state_dir_and_antd_styles() {
         .await;
     assert_eq!(primary_bg, "rgb(22, 119, 255)", "antd styles not applied");
 
+    // The app logs to a daily rolling file in its log folder ($PGRELOCATE_HOME/logs here).
+    let logs: Vec<_> = std::fs::read_dir(app.home().join("logs"))
+        .expect("log folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    let log = logs
+        .iter()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("pgrelocate-desktop.log.")
+        })
+        .unwrap_or_else(|| panic!("no rolling log file in {logs:?}"));
+    let text = std::fs::read_to_string(log).expect("read log");
+    assert!(text.contains("pgrelocate desktop starting"), "{text}");
+
     let shot = app.screenshot("e2e_smoke-instances").await;
     eprintln!("screenshot: {}", shot.display());
     app.close().await;

@@ -69,3 +69,25 @@ pub fn init(dir: Option<PathBuf>) -> Option<PathBuf> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // nextest runs each test in its own process, so setting the variable is safe here.
+    #[test]
+    fn an_overridden_state_directory_keeps_the_logs_beside_it() {
+        std::env::set_var(pgrelocate_engine::home::HOME_ENV, "/tmp/pgr-state");
+        assert_eq!(
+            log_dir(Some(PathBuf::from(
+                "/home/dba/.local/share/dev.pgrelocate.app/logs"
+            ))),
+            Some(PathBuf::from("/tmp/pgr-state/logs"))
+        );
+        std::env::remove_var(pgrelocate_engine::home::HOME_ENV);
+        assert_eq!(
+            log_dir(Some(PathBuf::from("/platform/logs"))),
+            Some(PathBuf::from("/platform/logs"))
+        );
+    }
+}

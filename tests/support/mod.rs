@@ -183,6 +183,7 @@ impl DesktopApp {
             Ok(element) => element,
             Err(e) => {
                 let shown = self.eval(PAGE_TEXT).await;
+                self.screenshot_failure().await;
                 panic!(
                     "no element {css} within {timeout:?} ({e}); the page shows:\n{}",
                     shown.as_str().unwrap_or("")
@@ -199,6 +200,8 @@ impl DesktopApp {
             "(async () => {{
                 const e = document.querySelector({css:?});
                 if (!e) return false;
+                // antd dialogs and menus ignore clicks while they animate in or out.
+                if (e.closest(\"[class*='-appear'], [class*='-enter'], [class*='-leave']\")) return false;
                 e.scrollIntoView({{block: 'center'}});
                 const a = e.getBoundingClientRect();
                 await new Promise(r => setTimeout(r, 120));
@@ -304,6 +307,7 @@ impl DesktopApp {
             }
             if Instant::now() > deadline {
                 let shown = self.eval(PAGE_TEXT).await;
+                self.screenshot_failure().await;
                 panic!(
                     "timed out after {timeout:?} waiting for {what}; the page shows:\n{}",
                     shown.as_str().unwrap_or("")
@@ -311,6 +315,20 @@ impl DesktopApp {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+    }
+
+    /// A picture of the window when a wait failed, named after the state directory.
+    async fn screenshot_failure(&self) {
+        let name = format!(
+            "FAILED-{}",
+            self.home
+                .path()
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+        );
+        let path = self.screenshot(&name).await;
+        eprintln!("the window at the failure: {}", path.display());
     }
 
     /// Saves a PNG of the window as `artifacts/screenshots/<name>.png`; returns its path.

@@ -64,7 +64,7 @@ export default function InstanceDetail({ route, navigate }: { route: InstanceRou
           mode="inline"
           selectedKeys={[section]}
           onClick={(e) => go(e.key as Section)}
-          style={{ width: 240, flex: "none", borderInlineEnd: "1px solid rgba(5,5,5,0.06)" }}
+          style={{ width: 264, flex: "none", borderInlineEnd: "1px solid rgba(5,5,5,0.06)" }}
           items={sections.map((s) => ({ key: s, label: t(`detail.nav.${s}`), "data-testid": `nav-${s}` }))}
           data-testid="detail-nav"
         />

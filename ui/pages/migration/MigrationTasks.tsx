@@ -152,7 +152,7 @@ export default function MigrationTasks({
             title: t("tasks.col.task"),
             key: "task",
             render: (_, task) => (
-              <Typography.Link href={href({ page: "task", id: task.id, instance: instance.name })}>
+              <Typography.Link href={href({ page: "task", id: task.id, instance: instance.name })} style={{ whiteSpace: "nowrap" }}>
                 {task.id}
               </Typography.Link>
             ),
