@@ -154,8 +154,15 @@ async fn a_switchover_the_guardrails_refuse_changes_nothing() {
         .unwrap();
     // The writer goes on: the destination falls behind.
     assert!(writer.wait_for_target(0, 50, Duration::from_secs(60)).await);
+    // A transaction left open on the source: every transaction counts as long-running
+    // with a threshold of zero.
+    let idle = source.connect().await.unwrap();
+    idle.batch_execute("BEGIN; SELECT txid_current()")
+        .await
+        .unwrap();
     let options = Options {
         max_lag_bytes: 1,
+        long_transaction: Duration::ZERO,
         ..Options::default()
     };
 
@@ -179,6 +186,18 @@ async fn a_switchover_the_guardrails_refuse_changes_nothing() {
         Some(GuardrailStatus::Warning)
     );
     assert_eq!(status("fence.strategy"), Some(GuardrailStatus::Pass));
+    assert_eq!(
+        status("source.long_transactions"),
+        Some(GuardrailStatus::Warning)
+    );
+    assert_eq!(
+        status("source.prepared_transactions"),
+        Some(GuardrailStatus::Pass)
+    );
+    assert!(preview
+        .guarantee
+        .unwrap()
+        .contains("every commit the source acknowledged"));
 
     let err = env
         .tasks
@@ -214,5 +233,6 @@ async fn a_switchover_the_guardrails_refuse_changes_nothing() {
     let log = writer.stop().await;
     assert_eq!(log.failed_inserts, 0);
     assert_eq!(log.acked_by(1), 0);
+    idle.batch_execute("COMMIT").await.unwrap();
     env.tasks.shutdown().await;
 }
