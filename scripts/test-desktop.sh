@@ -23,11 +23,13 @@ npm test
 
 # The custom-protocol feature embeds dist/ into the app binary the end-to-end tests launch.
 build_ui
-# Build the app alone first: tauri-codegen writes each new UI asset once into a shared
-# cache while expanding generate_context!, and when the library and its unit-test harness
-# compile side by side one of them can embed a half-written file (a blank window).
+# Expand the embedded UI once before the parallel build: tauri-codegen writes each new UI
+# asset into the build script's OUT_DIR while expanding generate_context!, and when the
+# library and its unit-test harness compile side by side, one can embed the other's
+# half-written file (a blank window). `cargo test --no-run --lib` compiles in the same
+# configuration (dev-dependency features unified) as the test run, so it shares that OUT_DIR.
 say "building the desktop app with the embedded UI"
-cargo build --quiet -p pgrelocate-desktop --features custom-protocol
+cargo test --quiet --no-run -p pgrelocate-desktop --features custom-protocol --lib
 
 say "desktop end-to-end tests (real window under Xvfb, real keyring, real PostgreSQL)"
 xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- \

@@ -37,6 +37,9 @@ ui_status=${PIPESTATUS[0]}
 say "Rust tests, including the desktop end-to-end tests (nextest, Xvfb, D-Bus, gnome-keyring)"
 # Benchmarks are not tests (docs/benchmarks.md): only libraries, binaries and test targets.
 TARGETS=(--lib --bins --tests)
+# The libraries' test harnesses first: the desktop one expands the embedded UI alone, so
+# its library and test harness never write the same new asset at once (see test-desktop.sh).
+cargo test "${FEATURES[@]}" --lib --no-run --quiet
 cargo nextest run "${FEATURES[@]}" "${TARGETS[@]}" --no-run --cargo-quiet
 set +e
 xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- \

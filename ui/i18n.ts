@@ -249,7 +249,7 @@ const en = {
   "wizard.destinationNeedsSource": "The checks that compare with the source run once it is registered (step 4).",
   "wizard.recheck": "Check again",
   "wizard.sourceIntro":
-    "Prepare the source for a physical copy. Each item is filled in for this case; copy it and run it on the source.",
+    "Prepare the source for a physical copy. Each item is filled in for this case; copy it and run it on the source, and skip what is already in place (an existing account, a rule the source already has).",
   "wizard.prep.account": "Create the migration account (LOGIN REPLICATION, pg_monitor, fencing grants)",
   "wizard.prep.hba": "Allow this host in the source's pg_hba.conf",
   "wizard.prep.wal_level": "wal_level must be replica or logical",

@@ -1,5 +1,5 @@
 import { Alert, Form, Input, InputNumber, Modal, Select, Typography } from "antd";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
 import { createInstance, installations } from "../../api/instances";
@@ -34,6 +34,12 @@ export default function CreateInstanceDialog({
   const usable = (found.data ?? [])
     .filter((i) => i.can_run_servers && i.version.major >= 10 && i.version.major <= 18)
     .sort((a, b) => b.version.major - a.version.major);
+
+  // The newest version found is preselected once discovery answers.
+  const newest = usable[0]?.version.major;
+  useEffect(() => {
+    if (open && newest && !form.getFieldValue("major")) form.setFieldValue("major", newest);
+  }, [open, newest, form]);
 
   const submit = async () => {
     const values = await validated(form);
@@ -76,7 +82,7 @@ export default function CreateInstanceDialog({
       {!found.loading && !found.error && usable.length === 0 && (
         <Alert type="warning" showIcon title={t("create.noInstallation")} style={{ marginBottom: 16 }} />
       )}
-      <Form form={form} layout="vertical" requiredMark="optional" initialValues={{ major: usable[0]?.version.major }}>
+      <Form form={form} layout="vertical" requiredMark="optional">
         <Form.Item
           name="name"
           label={t("create.name")}
