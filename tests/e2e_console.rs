@@ -399,6 +399,26 @@ async fn a_failing_assessment_shows_the_error_and_its_remedy() {
         .await;
     app.screenshot("failing-03-report-error").await;
 
+    // No successful assessment: the DR tab explains its empty table, and its Create dialog
+    // says an assessment without errors comes first.
+    app.click("[data-testid=back]").await;
+    app.click_text(".ant-tabs-tab-btn", "DR Construction").await;
+    let empty = app.content("[data-testid=tasks]").await;
+    assert!(empty.contains("No DR task yet"), "{empty}");
+    app.click("[data-testid=create-task]").await;
+    app.wait_until(
+        "the dialog to say an assessment is needed",
+        "document.body.textContent.includes('No successful assessment for this scenario yet')",
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(
+        app.eval("document.querySelector('[data-testid=new-task-ok]').disabled")
+            .await,
+        true
+    );
+    app.screenshot("failing-04-dr-needs-assessment").await;
+
     app.close().await;
 }
 
