@@ -298,3 +298,50 @@ fn write_certificate(source: &Cluster, cert: &std::path::Path, key: &std::path::
     source.server_user().chown(cert).unwrap();
     source.server_user().chown(key).unwrap();
 }
+
+/// A source on this host with a tablespace and no mapping: the assessment proposes a folder
+/// beside the destination's data directory, and the task copies the tablespace there (the
+/// source's own folder is not empty, so it cannot be the target).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unmapped_local_tablespace_goes_where_the_assessment_proposed() {
+    let source = Cluster::builder(16).start().await.unwrap();
+    let location = source.create_tablespace("archive").await.unwrap();
+    source
+        .sql("CREATE TABLE old_orders (id int) TABLESPACE archive; INSERT INTO old_orders SELECT generate_series(1, 500)")
+        .await
+        .unwrap();
+    let env = Env::new();
+    env.register_source(&source).await;
+    env.create_dest(16).await;
+    let report = env.assess(Mode::Migration).await;
+    assert!(!report.is_empty());
+    let task = env
+        .tasks
+        .create(env.request(Mode::Migration, no_sync()))
+        .await
+        .unwrap();
+    let t = env
+        .wait(&task, "streaming", 180, |t| {
+            t.replication == ReplicationState::Streaming
+        })
+        .await;
+    let data_dir = env.dest().managed.unwrap().data_dir;
+    let expected = pgrelocate_engine::assess::default_tablespace_target(&data_dir, "archive");
+    assert_eq!(t.layout.tablespaces.len(), 1, "{}", env.history(&t));
+    assert_eq!(t.layout.tablespaces[0].target, expected);
+    assert!(
+        std::fs::read_dir(&expected).unwrap().next().is_some(),
+        "the copy wrote into {}",
+        expected.display()
+    );
+    let dest = env.dest_as_source(&source).await;
+    let n: i64 = dest
+        .query_one("SELECT count(*) FROM old_orders", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 500);
+    // The source's own folder was only read.
+    assert!(location.exists());
+    env.tasks.cancel(task.id.as_str()).await.unwrap();
+}

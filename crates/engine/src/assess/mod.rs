@@ -13,5 +13,6 @@ pub mod runner;
 
 pub use assessment::{assess, destination_prerequisites, AssessError, AssessRequest};
 pub use check::{Check, CheckSpec, Outcome};
+pub use checks::default_tablespace_target;
 pub use context::Options;
 pub use model::{CheckResult, Group, Level, Mode, Report, Status, Verdict};

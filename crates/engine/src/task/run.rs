@@ -305,16 +305,16 @@ async fn precheck(inner: &Inner, task: &mut Task) -> Result<(), TaskError> {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    let tablespaces: Vec<(i64, String)> = src
+    let tablespaces: Vec<(i64, String, String)> = src
         .query(
-            "SELECT oid::int8, pg_tablespace_location(oid) FROM pg_tablespace \
+            "SELECT oid::int8, pg_tablespace_location(oid), spcname::text FROM pg_tablespace \
              WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY oid",
             &[],
         )
         .await
         .map_err(src_err)?
         .iter()
-        .map(|r| (r.get(0), r.get(1)))
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
     drop(src);
 
@@ -352,16 +352,39 @@ async fn precheck(inner: &Inner, task: &mut Task) -> Result<(), TaskError> {
         })
         .collect();
 
+    // A source on this very host owns its tablespace folders: without a mapping, the copy
+    // goes beside the destination's data directory — the rule the assessment proposed.
+    let local_source = source.managed.is_some() || source.endpoint.is_loopback();
+    let dest_data_dir = dest
+        .managed
+        .as_ref()
+        .map(|m| m.data_dir.clone())
+        .ok_or_else(|| TaskError::DestinationNotReady("the destination is not managed".into()))?;
     let mut targets = Vec::new();
-    for (oid, location) in tablespaces {
+    for (oid, location, name) in tablespaces {
         let old = crate::backup::options::normalize(Path::new(&location));
-        let target = task
+        let mapped = task
             .options
             .tablespace_mappings
             .iter()
             .find(|m| m.old == old)
-            .map(|m| m.new.clone())
-            .unwrap_or(old);
+            .map(|m| m.new.clone());
+        let target = match mapped {
+            Some(new) => new,
+            None if local_source && !dir_is_missing_or_empty(&old) => {
+                let target = assess::default_tablespace_target(&dest_data_dir, &name);
+                inner.note(
+                    &task.id,
+                    format!(
+                        "tablespace {name} ({location}) is this host's source folder: copying \
+                         it to {} (give --tablespace-mapping to choose another folder)",
+                        target.display()
+                    ),
+                );
+                target
+            }
+            None => old,
+        };
         let existed = match std::fs::read_dir(&target) {
             Ok(mut entries) => {
                 if entries.next().is_some() {
@@ -452,7 +475,18 @@ async fn basebackup(
     let (_, _, user) = inner.managed_dest(task)?;
     let options = BackupOptions {
         target_dir: copy_dir.clone(),
-        tablespace_mappings: task.options.tablespace_mappings.clone(),
+        // The targets precheck settled on (given mappings, or the default folder for a
+        // source on this host), so the copy goes exactly where the layout says.
+        tablespace_mappings: task
+            .layout
+            .tablespaces
+            .iter()
+            .map(|t| crate::backup::options::TablespaceMapping {
+                old: crate::backup::options::normalize(Path::new(&t.source_location)),
+                new: t.target.clone(),
+            })
+            .filter(|m| m.old != m.new)
+            .collect(),
         compression: task.options.compression,
         max_rate: task.options.max_rate,
         owner: owner_of(user.as_ref()),
@@ -675,5 +709,12 @@ async fn monitor_loop(
             _ = tokio::time::sleep(inner.settings.sample_interval) => {}
             _ = stop.cancelled() => return Ok(()),
         }
+    }
+}
+
+fn dir_is_missing_or_empty(dir: &Path) -> bool {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
     }
 }
