@@ -186,6 +186,7 @@ async fn switchover_rolls_back_with_exit_1_then_succeeds_printing_steps_and_the_
     tokio::time::sleep(Duration::from_secs(1)).await;
     let out = cli.run(&["switchover", &task_id, "--yes"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{text}");
     assert!(out.status.success(), "{text}\n{}", stderr(&out));
     for expected in [
         "Guardrails:",
