@@ -63,7 +63,8 @@ fn preparations_from(plan: &SourcePlan, address: Option<IpAddr>) -> Vec<Preparat
             )),
         }
         account.push(format!(
-            "-- and for each database that accepts connections:\n\
+            "-- and for each database that accepts connections, except template1 (the\n\
+             -- fence's control database, which stays open to undo it):\n\
              ALTER DATABASE <database> OWNER TO {role};"
         ));
     }
