@@ -145,6 +145,8 @@ export default function RegisterInstanceDialog({
       open={open}
       title={t("register.title")}
       onCancel={onClose}
+      // antd focuses the dialog box itself; a form dialog starts in its first field.
+      afterOpenChange={(opened) => opened && form.getFieldInstance("name")?.focus()}
       maskClosable={false}
       destroyOnHidden
       width={640}

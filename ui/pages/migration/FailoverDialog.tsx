@@ -5,6 +5,7 @@ import type { CommandError } from "../../api/core";
 import { startFailover } from "../../api/tasks";
 import type { Task } from "../../api/tasks";
 import ErrorAlert from "../../components/ErrorAlert";
+import { useReturnFocus } from "../../hooks/useReturnFocus";
 import { t } from "../../i18n";
 import type { MessageKey } from "../../i18n";
 import { RunOutcome, RunSteps } from "./SwitchoverDialog";
@@ -26,6 +27,7 @@ export default function FailoverDialog({
   open: boolean;
   onClose: (changed: boolean) => void;
 }) {
+  useReturnFocus(open);
   const [acks, setAcks] = useState<string[]>([]);
   const [run, setRun] = useState<SwitchRun | null>(null);
   const [error, setError] = useState<CommandError>();

@@ -9,6 +9,7 @@ import CheckStatusIcon from "../../components/CheckStatusIcon";
 import ErrorAlert from "../../components/ErrorAlert";
 import ItemList from "../../components/ItemList";
 import { useLoad } from "../../hooks/useLoad";
+import { useReturnFocus } from "../../hooks/useReturnFocus";
 import { t } from "../../i18n";
 import type { MessageKey } from "../../i18n";
 import { formatBytes, formatDuration } from "../../units";
@@ -121,6 +122,7 @@ export default function SwitchoverDialog({
   watch?: boolean;
   onClose: (changed: boolean) => void;
 }) {
+  useReturnFocus(open);
   const plan = useLoad(() => (open && !watch ? switchoverPreview(task.id) : Promise.resolve(null)), [open, task.id, watch]);
   const [acks, setAcks] = useState<string[]>([]);
   const [timeout, setTimeoutSecs] = useState<number>(DEFAULT_CATCHUP_TIMEOUT_SECS);
@@ -220,8 +222,9 @@ export default function SwitchoverDialog({
                 {t(`switch.fence.${plan.data.strategy ?? "none"}`)}
               </Typography.Paragraph>
               <Form layout="vertical">
-                <Form.Item label={t("switch.timeout")}>
+                <Form.Item label={t("switch.timeout")} htmlFor="switch-timeout">
                   <InputNumber
+                    id="switch-timeout"
                     min={10}
                     max={86400}
                     value={timeout}
