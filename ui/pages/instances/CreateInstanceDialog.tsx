@@ -72,7 +72,7 @@ export default function CreateInstanceDialog({
       onOk={submit}
       onCancel={onClose}
       confirmLoading={saving}
-      maskClosable={false}
+      mask={{ closable: false }}
       destroyOnHidden
       width={560}
     >

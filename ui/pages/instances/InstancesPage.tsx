@@ -168,7 +168,7 @@ export default function InstancesPage({ navigate }: { navigate: Navigate }) {
         cancelText={t("common.cancel")}
         onOk={startSandbox}
         onCancel={() => setDialog(null)}
-        maskClosable={false}
+        mask={{ closable: false }}
         okButtonProps={{ "data-testid": "sandbox-ok" }}
       >
         <Typography.Paragraph>{t("sandbox.body")}</Typography.Paragraph>

@@ -147,7 +147,7 @@ export default function RegisterInstanceDialog({
       onCancel={onClose}
       // antd focuses the dialog box itself; a form dialog starts in its first field.
       afterOpenChange={(opened) => opened && form.getFieldInstance("name")?.focus()}
-      maskClosable={false}
+      mask={{ closable: false }}
       destroyOnHidden
       width={640}
       footer={[

@@ -148,7 +148,7 @@ export default function AssessmentWizard({
       title={t("wizard.title")}
       width={900}
       onCancel={onClose}
-      maskClosable={false}
+      mask={{ closable: false }}
       destroyOnHidden
       footer={
         <Space>

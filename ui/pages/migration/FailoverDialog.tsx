@@ -58,7 +58,7 @@ export default function FailoverDialog({
       title={`${t("failover.title")} — ${task.destination.name}`}
       width={680}
       onCancel={() => (run && !over ? undefined : onClose(Boolean(run)))}
-      maskClosable={false}
+      mask={{ closable: false }}
       destroyOnHidden
       footer={
         run ? (

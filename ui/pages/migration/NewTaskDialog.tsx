@@ -101,7 +101,7 @@ export default function NewTaskDialog({
       onCancel={onClose}
       confirmLoading={saving}
       okButtonProps={{ disabled: usable.length === 0 || report.loading, "data-testid": "new-task-ok" }}
-      maskClosable={false}
+      mask={{ closable: false }}
       destroyOnHidden
       width={680}
     >

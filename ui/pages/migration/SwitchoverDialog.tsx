@@ -180,7 +180,7 @@ export default function SwitchoverDialog({
       width={760}
       onCancel={() => (run && !over ? undefined : onClose(Boolean(run)))}
       closable={!run || over}
-      maskClosable={false}
+      mask={{ closable: false }}
       footer={footer}
       destroyOnHidden
     >
