@@ -333,7 +333,7 @@ async fn a_failing_assessment_shows_the_error_and_its_remedy() {
     // A source that cannot feed a standby (wal_level = minimal) and an empty destination,
     // made with the engine before the app opens: this test is about the report.
     let launch = Launch::new();
-    prepare_minimal_wal_source(launch.home()).await;
+    prepare_minimal_wal_source(&launch).await;
     let app = DesktopApp::launch_with(launch).await;
     app.wait_for(
         "[data-testid=instance-row-legacy-source]",
@@ -403,8 +403,13 @@ async fn a_failing_assessment_shows_the_error_and_its_remedy() {
     // says an assessment without errors comes first.
     app.click("[data-testid=back]").await;
     app.click_text(".ant-tabs-tab-btn", "DR Construction").await;
-    let empty = app.content("[data-testid=tasks]").await;
-    assert!(empty.contains("No DR task yet"), "{empty}");
+    // The table is blank while it loads; then it explains why it is empty.
+    app.wait_until(
+        "the DR table to explain it is empty",
+        "document.querySelector('[data-testid=tasks]')?.textContent.includes('No DR task yet')",
+        Duration::from_secs(30),
+    )
+    .await;
     app.click("[data-testid=create-task]").await;
     app.wait_until(
         "the dialog to say an assessment is needed",
@@ -423,11 +428,11 @@ async fn a_failing_assessment_shows_the_error_and_its_remedy() {
 }
 
 /// Creates `legacy-source` with `wal_level = minimal` and an empty `new-dest`, both managed.
-async fn prepare_minimal_wal_source(home: &std::path::Path) {
-    use pgrelocate_engine::instances::{CreateRequest, Instances};
+async fn prepare_minimal_wal_source(launch: &Launch) {
+    use pgrelocate_engine::instances::CreateRequest;
     use pgrelocate_engine::sql;
 
-    let instances = Instances::open(home).expect("open the state directory");
+    let instances = launch.instances();
     let major = instances
         .discover()
         .await

@@ -156,7 +156,8 @@ fn instance_code(e: &InstanceError) -> &'static str {
         InstanceError::DataDirNotEmpty(_) | InstanceError::InstanceDirExists(_) => {
             "data_dir_in_use"
         }
-        InstanceError::PortInUse(_) | InstanceError::NoFreePort => "port_in_use",
+        InstanceError::PortInUse(_) | InstanceError::NoFreePort(_) => "port_in_use",
+        InstanceError::Ports(_) => "invalid_configuration",
         InstanceError::SandboxExists(_) => "sandbox_exists",
         InstanceError::Join(_) => "internal",
     }

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
+use pgrelocate_engine::instances::Instances;
+use pgrelocate_engine::port_range::{PortRange, PORTS_ENV};
 use tempfile::TempDir;
 
 /// Where `scripts/test-desktop.sh` installs tauri-driver (`cargo install --root`).
@@ -27,9 +29,11 @@ const PAGE_TEXT: &str = "Array.from(document.querySelectorAll('.ant-modal')).map
 /// How long the driver and the window get to come up, and elements to appear.
 const STARTUP: Duration = Duration::from_secs(30);
 
-/// How to launch the app: its state directory and extra environment.
+/// How to launch the app: its state directory, the ports of its managed instances and
+/// extra environment.
 pub struct Launch {
     home: TempDir,
+    ports: PortRange,
     env: Vec<(String, PathBuf)>,
 }
 
@@ -40,8 +44,12 @@ impl Launch {
             .prefix("pgrelocate-e2e-")
             .tempdir()
             .expect("temp state dir");
+        // Parallel tests' sandboxes would all start at port 5433 and could take the port of
+        // a destination another test restarts.
+        let block = pgrelocate_testkit::PortBlock::reserve();
         Launch {
             home,
+            ports: PortRange::new(block.first, block.last).expect("a valid port block"),
             env: Vec::new(),
         }
     }
@@ -49,6 +57,13 @@ impl Launch {
     /// The state directory the app will use (prepare instances in it before launching).
     pub fn home(&self) -> &Path {
         self.home.path()
+    }
+
+    /// The engine over the app's state directory, as the app will open it.
+    pub fn instances(&self) -> Instances {
+        Instances::open(self.home.path())
+            .expect("open the state directory")
+            .with_ports(self.ports)
     }
 
     /// Sets an environment variable of the app.
@@ -79,7 +94,7 @@ impl DesktopApp {
             std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
             "no display: run the end-to-end tests under `xvfb-run -a dbus-run-session -- …`"
         );
-        let Launch { home, env } = launch;
+        let Launch { home, ports, env } = launch;
         let (port, native_port) = (free_port(), free_port());
         let driver = Command::new(tauri_driver())
             .args([
@@ -89,6 +104,7 @@ impl DesktopApp {
                 &native_port.to_string(),
             ])
             .env("PGRELOCATE_HOME", home.path())
+            .env(PORTS_ENV, ports.to_string())
             .envs(env)
             .stdout(Stdio::null())
             // A group of its own: tauri-driver, WebKitWebDriver and the app are stopped together.

@@ -29,6 +29,13 @@ fn create_stop_start_status_remove() {
     ]);
     let data_dir = created["managed"]["data_dir"].as_str().unwrap().to_string();
     assert!(std::path::Path::new(&data_dir).join("PG_VERSION").exists());
+    // Without --port, the first free port of PGRELOCATE_PORTS.
+    let port = created["endpoint"]["port"].as_u64().unwrap() as u16;
+    assert!(
+        (cli.ports.first..=cli.ports.last).contains(&port),
+        "port {port} is outside {}",
+        cli.ports.env_value()
+    );
 
     let status = cli.json(&["instance", "status", "dest 13", "--json"]);
     assert_eq!(status["state"], "running");
@@ -64,9 +71,9 @@ fn sandbox_create_and_remove() {
     require_keyring();
     let mut cli = Cli::new();
     let bin = bin_dir(18);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pgrelocate"))
+    let out = cli
+        .command()
         .args(["sandbox", "create", "--major", "18"])
-        .env("PGRELOCATE_HOME", cli.state_dir())
         .env("PGRELOCATE_BIN_DIRS", &bin)
         .output()
         .unwrap();
@@ -86,6 +93,10 @@ fn sandbox_create_and_remove() {
         .unwrap()
         .iter()
         .all(|i| i["state"] == "running"));
+    assert!(list.as_array().unwrap().iter().all(|i| {
+        let port = i["endpoint"]["port"].as_u64().unwrap() as u16;
+        (cli.ports.first..=cli.ports.last).contains(&port)
+    }));
     assert!(cli
         .ok(&["sandbox", "remove", "--yes"])
         .contains("removed sandbox-dest, sandbox-source"));
@@ -93,4 +104,24 @@ fn sandbox_create_and_remove() {
         cli.json(&["instance", "list", "--json"]),
         serde_json::json!([])
     );
+}
+
+#[test]
+fn a_malformed_port_range_is_refused_and_creates_nothing() {
+    let cli = Cli::new();
+    for bad in ["5433", "6000-5000", "1-70000"] {
+        let out = cli
+            .command()
+            .args(["instance", "create", "x", "--major", "15"])
+            .env("PGRELOCATE_PORTS", bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{bad}: {}", stderr(&out));
+        let message = stderr(&out);
+        assert!(
+            message.contains("PGRELOCATE_PORTS") && message.contains("FIRST-LAST"),
+            "{bad}: {message}"
+        );
+    }
+    assert!(!cli.state_dir().join("instances").exists());
 }

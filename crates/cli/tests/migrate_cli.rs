@@ -116,7 +116,8 @@ async fn a_task_killed_during_basebackup_is_retried_to_streaming_without_leftove
     let _stop = StopDest(bin.clone(), data_dir.clone());
 
     // migrate runs the assessment itself, then copies slowly; kill it once bytes flow.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pgrelocate"))
+    let mut child = cli
+        .command()
         .args([
             "migrate",
             "--source",
@@ -128,7 +129,6 @@ async fn a_task_killed_during_basebackup_is_retried_to_streaming_without_leftove
             "--no-sync",
             "--json",
         ])
-        .env("PGRELOCATE_HOME", cli.state_dir())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -19,6 +19,7 @@ use crate::inventory::{
     InstanceId, InstanceKind, InstanceName, InstanceRecord, ManagedDetails, NameError, Store,
     StoreError,
 };
+use crate::port_range::{PortRange, PortRangeError};
 use crate::secrets::{self, CredentialStore, Keyring, Password, SecretError};
 use crate::server::ServerError;
 use crate::server::{self, config, control, discover, initdb, Installation, OsUser, RunState};
@@ -74,8 +75,10 @@ pub enum InstanceError {
     InstanceDirExists(PathBuf),
     #[error("port {0} is already in use on this host; choose another with --port")]
     PortInUse(u16),
-    #[error("no free TCP port found between 5433 and 6432; choose one with --port")]
-    NoFreePort,
+    #[error("no free TCP port found in {0}; choose one with --port (or set PGRELOCATE_PORTS)")]
+    NoFreePort(PortRange),
+    #[error(transparent)]
+    Ports(#[from] PortRangeError),
     #[error(
         "a managed instance keeps its generated superuser password in the OS keyring, and no \
          keyring is reachable: {0}"
@@ -92,6 +95,8 @@ pub struct Instances {
     store: Store,
     state_dir: PathBuf,
     keyring: Result<Arc<dyn CredentialStore>, Arc<SecretError>>,
+    /// Where a new managed instance's port comes from when none is given.
+    ports: PortRange,
 }
 
 impl std::fmt::Debug for Instances {
@@ -212,6 +217,7 @@ impl Instances {
     }
 
     /// Opens the state directory with the given credential store (tests: the in-memory one).
+    /// New instances take their ports from `PGRELOCATE_PORTS` or the default range.
     pub fn with_credentials(
         state_dir: &Path,
         keyring: Result<Arc<dyn CredentialStore>, Arc<SecretError>>,
@@ -220,7 +226,14 @@ impl Instances {
             store: Store::open(state_dir)?,
             state_dir: state_dir.to_path_buf(),
             keyring,
+            ports: PortRange::from_env()?,
         })
+    }
+
+    /// New instances without a chosen port take one from `ports`.
+    pub fn with_ports(mut self, ports: PortRange) -> Instances {
+        self.ports = ports;
+        self
     }
 
     /// The state store.
@@ -578,9 +591,10 @@ impl Instances {
             .filter(|r| r.endpoint.is_loopback())
             .map(|r| r.endpoint.port)
             .collect();
-        (5433..=6432)
+        self.ports
+            .ports()
             .find(|p| !taken.contains(p) && !also_skip.contains(p) && port_is_free(*p))
-            .ok_or(InstanceError::NoFreePort)
+            .ok_or(InstanceError::NoFreePort(self.ports))
     }
 
     fn managed(

@@ -9,6 +9,7 @@ pub mod home;
 pub mod inspect;
 pub mod instances;
 pub mod inventory;
+pub mod port_range;
 pub mod preparation;
 pub mod reports;
 pub mod sandbox;

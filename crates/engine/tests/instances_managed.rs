@@ -19,7 +19,14 @@ fn state_dir() -> tempfile::TempDir {
 }
 
 fn instances(dir: &Path, keyring: &Arc<Keyring>) -> Instances {
-    Instances::with_credentials(dir, Ok(keyring.clone() as Arc<dyn CredentialStore>)).unwrap()
+    Instances::with_credentials(dir, Ok(keyring.clone() as Arc<dyn CredentialStore>))
+        .unwrap()
+        .with_ports(
+            pgrelocate_testkit::PortBlock::reserve()
+                .env_value()
+                .parse()
+                .unwrap(),
+        )
 }
 
 async fn bin_dir(major: u32) -> PathBuf {

@@ -16,7 +16,13 @@ async fn sandbox_comes_up_with_its_content_and_goes_away() {
     let keyring = Arc::new(Keyring::in_memory());
     let inst =
         Instances::with_credentials(dir.path(), Ok(keyring.clone() as Arc<dyn CredentialStore>))
-            .unwrap();
+            .unwrap()
+            .with_ports(
+                pgrelocate_testkit::PortBlock::reserve()
+                    .env_value()
+                    .parse()
+                    .unwrap(),
+            );
     // A folder the user added: the pinned 18 build.
     let bin =
         tokio::task::spawn_blocking(|| pgrelocate_testkit::Installation::embedded(18).unwrap())

@@ -5,6 +5,7 @@
 //! - [`Installation`] is a runnable PostgreSQL: a pinned build or Debian's package (the
 //!   independent verifier with client tools).
 //! - [`Cluster`] is a throwaway server for one test: `Cluster::builder(16).start().await?`.
+//! - [`PortBlock`] is a range of ports for the managed instances one test creates.
 
 pub mod cache;
 pub mod cluster;
@@ -12,6 +13,7 @@ pub mod conn;
 pub mod error;
 pub mod fetch;
 pub mod installation;
+pub mod port_block;
 pub mod quoting;
 pub mod server_user;
 pub mod versions;
@@ -21,6 +23,7 @@ pub use cluster::{Auth, Cluster, ClusterBuilder};
 pub use conn::ConnParams;
 pub use error::{Error, Result};
 pub use installation::{Flavour, Installation};
+pub use port_block::PortBlock;
 pub use versions::{majors, PinnedBuild};
 pub use writer::{Writer, WriterLog};
 

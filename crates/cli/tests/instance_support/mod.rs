@@ -22,9 +22,11 @@ pub fn require_keyring() {
     }
 }
 
-/// A state directory the server user can traverse, plus the captured output of every run.
+/// A state directory the server user can traverse, ports for its managed instances that
+/// no parallel test uses, plus the captured output of every run.
 pub struct Cli {
     pub home: tempfile::TempDir,
+    pub ports: pgrelocate_testkit::PortBlock,
     pub transcript: Vec<u8>,
 }
 
@@ -35,16 +37,26 @@ impl Cli {
         std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
         Cli {
             home,
+            ports: pgrelocate_testkit::PortBlock::reserve(),
             transcript: Vec::new(),
         }
     }
 
+    /// `pgrelocate` with this state directory and port block.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pgrelocate"));
+        command
+            .env("PGRELOCATE_HOME", self.home.path())
+            .env("PGRELOCATE_PORTS", self.ports.env_value());
+        command
+    }
+
     /// Runs `pgrelocate -vvv ARGS` (trace logs on stderr) with `stdin` piped in.
     pub fn run_with_stdin(&mut self, args: &[&str], stdin: &str) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pgrelocate"))
+        let mut child = self
+            .command()
             .arg("-vvv")
             .args(args)
-            .env("PGRELOCATE_HOME", self.home.path())
             .env("RUST_LOG", "trace")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

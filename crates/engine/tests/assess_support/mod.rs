@@ -28,7 +28,14 @@ impl Env {
         // The server user must traverse the state directory to reach managed data.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
         let keyring: Arc<dyn CredentialStore> = Arc::new(Keyring::in_memory());
-        let instances = Instances::with_credentials(dir.path(), Ok(keyring)).unwrap();
+        let instances = Instances::with_credentials(dir.path(), Ok(keyring))
+            .unwrap()
+            .with_ports(
+                pgrelocate_testkit::PortBlock::reserve()
+                    .env_value()
+                    .parse()
+                    .unwrap(),
+            );
         Env { instances, dir }
     }
 

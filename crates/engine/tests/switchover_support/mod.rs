@@ -72,7 +72,16 @@ impl Env {
             .unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
         let keyring: Arc<dyn CredentialStore> = Arc::new(Keyring::in_memory());
-        let instances = Arc::new(Instances::with_credentials(dir.path(), Ok(keyring)).unwrap());
+        let instances = Arc::new(
+            Instances::with_credentials(dir.path(), Ok(keyring))
+                .unwrap()
+                .with_ports(
+                    pgrelocate_testkit::PortBlock::reserve()
+                        .env_value()
+                        .parse()
+                        .unwrap(),
+                ),
+        );
         let settings = TaskSettings {
             sample_interval: Duration::from_millis(500),
             lease_ttl: Duration::from_secs(6),

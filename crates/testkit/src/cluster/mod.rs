@@ -6,7 +6,7 @@
 
 mod builder;
 mod config;
-mod port;
+pub(crate) mod port;
 mod reaper;
 
 use std::fs;

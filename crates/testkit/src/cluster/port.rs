@@ -41,7 +41,8 @@ pub(super) fn was_taken(log: &str) -> bool {
     log.contains("Address already in use") || log.contains("could not bind")
 }
 
-fn random() -> u64 {
+/// A random number, different in every call and process.
+pub(crate) fn random() -> u64 {
     // RandomState is seeded from the OS per instance: enough randomness without a crate.
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());
