@@ -212,16 +212,7 @@ async fn one_run(kind: Kind, major: u32, rate: u32) -> Result<Run, String> {
         .unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
     let keyring: Arc<dyn CredentialStore> = Arc::new(Keyring::in_memory());
-    let instances = Arc::new(
-        Instances::with_credentials(dir.path(), Ok(keyring))
-            .unwrap()
-            .with_ports(
-                pgrelocate_testkit::PortBlock::reserve()
-                    .env_value()
-                    .parse()
-                    .unwrap(),
-            ),
-    );
+    let instances = Arc::new(Instances::with_credentials(dir.path(), Ok(keyring)).unwrap());
     let tasks = Tasks::with_settings(
         instances.clone(),
         TaskSettings {

@@ -1,6 +1,8 @@
 //! Managed instances on real PostgreSQL 10, 13, 15 and 18: create (initdb, configure,
 //! start), test connection with the generated SCRAM password, stop, start, remove.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -9,24 +11,12 @@ use pgrelocate_engine::secrets::{CredentialStore, Keyring};
 use pgrelocate_engine::server::{control, OsUser, RunState};
 use pgrelocate_engine::sql;
 
-/// A state directory the server user can traverse (a fresh tempdir is 0700, and servers
-/// run as `postgres` when the tests run as root).
 fn state_dir() -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
-    dir
+    common::state_dir("pgrelocate-instances-test-")
 }
 
 fn instances(dir: &Path, keyring: &Arc<Keyring>) -> Instances {
-    Instances::with_credentials(dir, Ok(keyring.clone() as Arc<dyn CredentialStore>))
-        .unwrap()
-        .with_ports(
-            pgrelocate_testkit::PortBlock::reserve()
-                .env_value()
-                .parse()
-                .unwrap(),
-        )
+    common::instances(dir, keyring.clone())
 }
 
 async fn bin_dir(major: u32) -> PathBuf {

@@ -1,6 +1,8 @@
 //! The sandbox comes up with its content on the source and an empty destination of the
 //! same major, and goes away completely.
 
+mod common;
+
 use std::sync::Arc;
 
 use pgrelocate_engine::instances::{Instances, State};
@@ -10,19 +12,9 @@ use pgrelocate_engine::sql;
 
 #[tokio::test]
 async fn sandbox_comes_up_with_its_content_and_goes_away() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let dir = common::state_dir("pgrelocate-sandbox-test-");
     let keyring = Arc::new(Keyring::in_memory());
-    let inst =
-        Instances::with_credentials(dir.path(), Ok(keyring.clone() as Arc<dyn CredentialStore>))
-            .unwrap()
-            .with_ports(
-                pgrelocate_testkit::PortBlock::reserve()
-                    .env_value()
-                    .parse()
-                    .unwrap(),
-            );
+    let inst = common::instances(dir.path(), keyring.clone());
     // A folder the user added: the pinned 18 build.
     let bin =
         tokio::task::spawn_blocking(|| pgrelocate_testkit::Installation::embedded(18).unwrap())

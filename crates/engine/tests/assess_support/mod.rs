@@ -3,6 +3,9 @@
 //! and assertions on reports that print the whole report when they fail.
 #![allow(dead_code)]
 
+#[path = "../common/mod.rs"]
+pub mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +13,7 @@ use std::time::Duration;
 use pgrelocate_engine::assess::{self, AssessRequest, CheckResult, Mode, Options, Report, Status};
 use pgrelocate_engine::instances::{CreateRequest, Instances, RegisterRequest};
 use pgrelocate_engine::inventory::InstanceRecord;
-use pgrelocate_engine::secrets::{CredentialStore, Keyring};
+use pgrelocate_engine::secrets::Keyring;
 use pgrelocate_engine::server::OsUser;
 use pgrelocate_engine::{Endpoint, Password, SslMode};
 use pgrelocate_testkit::Cluster;
@@ -23,19 +26,8 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        // The server user must traverse the state directory to reach managed data.
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
-        let keyring: Arc<dyn CredentialStore> = Arc::new(Keyring::in_memory());
-        let instances = Instances::with_credentials(dir.path(), Ok(keyring))
-            .unwrap()
-            .with_ports(
-                pgrelocate_testkit::PortBlock::reserve()
-                    .env_value()
-                    .parse()
-                    .unwrap(),
-            );
+        let dir = common::state_dir("pgrelocate-assess-test-");
+        let instances = common::instances(dir.path(), Arc::new(Keyring::in_memory()));
         Env { instances, dir }
     }
 

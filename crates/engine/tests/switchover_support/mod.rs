@@ -5,6 +5,9 @@
 //! writer, and the checks a DBA would make on both servers afterwards.
 #![allow(dead_code)]
 
+#[path = "../common/mod.rs"]
+pub mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -65,30 +68,12 @@ fn bin_dir(major: u32) -> PathBuf {
 
 impl Env {
     pub fn new(major: u32) -> Env {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::Builder::new()
-            .prefix("pgrelocate-switchover-test-")
-            .tempdir_in("/tmp")
-            .unwrap();
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
-        let keyring: Arc<dyn CredentialStore> = Arc::new(Keyring::in_memory());
-        let instances = Arc::new(
-            Instances::with_credentials(dir.path(), Ok(keyring))
-                .unwrap()
-                .with_ports(
-                    pgrelocate_testkit::PortBlock::reserve()
-                        .env_value()
-                        .parse()
-                        .unwrap(),
-                ),
-        );
-        let settings = TaskSettings {
-            sample_interval: Duration::from_millis(500),
-            lease_ttl: Duration::from_secs(6),
-            standby_connect_timeout: Duration::from_secs(120),
-            ..TaskSettings::default()
-        };
-        let tasks = Tasks::with_settings(instances.clone(), settings);
+        let dir = common::state_dir("pgrelocate-switchover-test-");
+        let instances = Arc::new(common::instances(
+            dir.path(),
+            Arc::new(Keyring::in_memory()),
+        ));
+        let tasks = common::tasks(instances.clone());
         Env {
             instances,
             tasks,
