@@ -127,8 +127,21 @@ pub fn candidate_dirs(extra: &[PathBuf]) -> Vec<PathBuf> {
     let mut seen = HashSet::new();
     dirs.into_iter()
         .filter(|d| d.is_dir())
-        .filter(|d| seen.insert(std::fs::canonicalize(d).unwrap_or_else(|_| d.clone())))
+        .map(|d| real_dir(&d))
+        .filter(|d| seen.insert(d.clone()))
         .collect()
+}
+
+/// The folder an installation really lives in. A folder on `PATH` often holds only links
+/// to the server binaries (`/usr/local/bin/postgres` → `/usr/lib/postgresql/15/bin`): the
+/// installation is the folder they point into, which also has the client tools, and is
+/// listed once.
+fn real_dir(dir: &Path) -> PathBuf {
+    std::fs::canonicalize(dir.join(exe("postgres")))
+        .ok()
+        .and_then(|postgres| postgres.parent().map(Path::to_path_buf))
+        .or_else(|| std::fs::canonicalize(dir).ok())
+        .unwrap_or_else(|| dir.to_path_buf())
 }
 
 /// Every installation found, newest version first.
@@ -174,6 +187,20 @@ mod tests {
         assert_eq!(i.version.major, 15);
         assert!(i.can_run_servers && i.has("pg_basebackup") && i.has("psql"));
         assert_eq!(find_major(15, &[]).await.unwrap().version.major, 15);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_of_links_to_the_server_binaries_is_the_folder_they_point_into() {
+        let debian = Path::new("/usr/lib/postgresql/15/bin");
+        let links = tempfile::tempdir().unwrap();
+        for program in REQUIRED {
+            std::os::unix::fs::symlink(debian.join(program), links.path().join(program)).unwrap();
+        }
+        let dirs = candidate_dirs(&[links.path().to_path_buf()]);
+        assert_eq!(dirs[0], debian, "{dirs:?}");
+        assert_eq!(dirs.iter().filter(|d| *d == debian).count(), 1, "{dirs:?}");
+        assert!(!dirs.iter().any(|d| d == links.path()), "{dirs:?}");
     }
 
     #[tokio::test]
