@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use pgrelocate_engine::instances::{Instances, State};
+use pgrelocate_engine::instances::State;
 use pgrelocate_engine::sandbox;
 use pgrelocate_engine::secrets::{CredentialStore, Keyring};
 use pgrelocate_engine::sql;

@@ -16,12 +16,10 @@ use std::time::Duration;
 use pgrelocate_engine::assess::{self, AssessRequest, Mode, Options, Verdict};
 use pgrelocate_engine::instances::{CreateRequest, Instances, RegisterRequest};
 use pgrelocate_engine::inventory::InstanceRecord;
-use pgrelocate_engine::secrets::{CredentialStore, Keyring};
+use pgrelocate_engine::secrets::Keyring;
 use pgrelocate_engine::server::OsUser;
 use pgrelocate_engine::switchover::{Progress, SwitchoverReport};
-use pgrelocate_engine::task::{
-    CopyOptions, EventKind, ReplicationState, Task, TaskRequest, TaskSettings, Tasks,
-};
+use pgrelocate_engine::task::{CopyOptions, EventKind, ReplicationState, Task, TaskRequest, Tasks};
 use pgrelocate_engine::{Endpoint, Password, SslMode};
 use pgrelocate_testkit::{Cluster, ConnParams, Installation};
 use tokio_postgres::Client;
