@@ -78,6 +78,37 @@ async fn a_table_in_postgres_and_an_extra_database_make_the_destination_not_empt
 }
 
 #[tokio::test]
+async fn a_destination_that_cannot_be_inspected_is_not_called_empty() {
+    let source = Cluster::builder(15).start().await.unwrap();
+    let env = Env::new();
+    env.register("src", &source, "postgres", source.superuser_password())
+        .await;
+    env.create_dest("dest", 15, None).await;
+    env.sql(
+        "dest",
+        "postgres",
+        "ALTER DATABASE template1 ALLOW_CONNECTIONS false",
+    )
+    .await;
+
+    let report = env.assess("src", "dest", Mode::Migration, options()).await;
+    let check = expect_error(&report, "dest.empty", &["run the", "assessment again"]);
+    assert!(
+        check
+            .message
+            .starts_with("cannot tell whether the destination is empty")
+            && check.message.contains("template1"),
+        "{}",
+        check.message
+    );
+    assert!(
+        !check.remedy.contains("DROP"),
+        "nothing was found, so nothing is to be dropped:\n{}",
+        check.remedy
+    );
+}
+
+#[tokio::test]
 async fn a_destination_in_recovery_is_not_a_primary() {
     let env = Env::new();
     let dest = env.create_dest("standby", 15, None).await;

@@ -345,6 +345,7 @@ async fn empty(ctx: &Context) -> Outcome {
         drops.push(format!("DROP DATABASE {};", ident(db)));
     }
     let mut objects = BTreeMap::new();
+    let mut uninspected: Vec<String> = Vec::new();
     for db in ["postgres", "template1"] {
         match objects_in(ctx, db).await {
             Ok(list) if !list.is_empty() => {
@@ -356,7 +357,7 @@ async fn empty(ctx: &Context) -> Outcome {
                 objects.insert(db, list);
             }
             Ok(_) => {}
-            Err(e) => found.push(format!("database {db} could not be inspected: {e}")),
+            Err(e) => uninspected.push(format!("database {db} could not be inspected: {e}")),
         }
     }
     for ts in &tablespaces {
@@ -386,11 +387,27 @@ async fn empty(ctx: &Context) -> Outcome {
                     .collect::<BTreeMap<_, _>>(),
             )
     };
-    if found.is_empty() {
+    if found.is_empty() && uninspected.is_empty() {
         return evidence(Outcome::pass(
             "only template0, template1 and postgres exist, with no user objects or roles",
         ));
     }
+    if found.is_empty() {
+        // Nothing to drop was seen: the remedy is to let us look, not to drop anything.
+        return evidence(
+            Outcome::fail(format!(
+                "cannot tell whether the destination is empty: {}",
+                uninspected.join("; ")
+            ))
+            .impact("a copy into a destination that holds data would destroy that data")
+            .remedy(
+                "make sure the destination accepts connections from this host with its \
+                 stored account (pgrelocate instance status shows why not), then run the \
+                 assessment again",
+            ),
+        );
+    }
+    found.extend(uninspected);
     let major = ctx.dest.managed().map(|m| m.major).unwrap_or(0);
     evidence(
         Outcome::fail(format!(
