@@ -183,13 +183,9 @@ pub fn stop_now(bin_dir: &Path, data_dir: &Path, os_user: Option<&str>) {
     let _ = cmd.status();
 }
 
-/// Short timeouts and a short WAL sample: tests should not wait.
+/// A short WAL sample and patient connections (see `common::assess_options`).
 pub fn options() -> Options {
-    Options {
-        connect_timeout: Duration::from_secs(3),
-        wal_sample: Duration::from_millis(500),
-        ..Options::default()
-    }
+    common::assess_options()
 }
 
 pub async fn embedded_bin_dir(major: u32) -> PathBuf {

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use pgrelocate_engine::assess::Options;
 use pgrelocate_engine::instances::Instances;
 use pgrelocate_engine::secrets::CredentialStore;
 use pgrelocate_engine::task::{TaskSettings, Tasks};
@@ -42,4 +43,15 @@ pub fn tasks(instances: Arc<Instances>) -> Tasks {
         ..TaskSettings::default()
     };
     Tasks::with_settings(instances, settings)
+}
+
+/// Assessment options for tests: a short WAL sample, and connect timeouts long enough for a
+/// loopback server on a loaded two-core machine (3 s was seen to run out while a dozen
+/// test servers and pgbench shared the cores).
+pub fn assess_options() -> Options {
+    Options {
+        connect_timeout: Duration::from_secs(10),
+        wal_sample: Duration::from_millis(500),
+        ..Options::default()
+    }
 }

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pgrelocate_engine::assess::{self, AssessRequest, Mode, Options, Verdict};
+use pgrelocate_engine::assess::{self, AssessRequest, Mode, Verdict};
 use pgrelocate_engine::instances::{CreateRequest, Instances, RegisterRequest};
 use pgrelocate_engine::inventory::InstanceRecord;
 use pgrelocate_engine::secrets::Keyring;
@@ -105,11 +105,7 @@ impl Env {
                 source: SOURCE.into(),
                 dest: DEST.into(),
                 mode,
-                options: Options {
-                    connect_timeout: Duration::from_secs(3),
-                    wal_sample: Duration::from_millis(300),
-                    ..Options::default()
-                },
+                options: common::assess_options(),
             },
             &|_| {},
         )
