@@ -8,10 +8,10 @@ import type { UserEvent } from "@testing-library/user-event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { ConfigProvider } from "antd";
 import { describe, expect, it, vi } from "vitest";
-import type { InstanceStatus } from "../api/instances";
 import type { SwitchoverPreview, TaskStatus } from "../api/tasks";
 import InstancesPage from "../pages/instances/InstancesPage";
 import MigrationTasks from "../pages/migration/MigrationTasks";
+import { runningInstance, streamingTask } from "../test/fixtures";
 import { instanceRoute } from "../router";
 
 /**
@@ -44,30 +44,10 @@ async function tabThrough(user: UserEvent, n: number): Promise<Element[]> {
   return seen;
 }
 
-const instance = (name: string, kind: "managed" | "external", port: number): InstanceStatus => ({
-  id: `id-${name}`,
-  name,
-  endpoint: { host: "127.0.0.1", port, user: "postgres", dbname: "postgres", sslmode: "disable" },
-  managed: kind === "managed" ? { data_dir: `/var/lib/pgrelocate/${name}/data`, bin_dir: "/usr/lib/postgresql/15/bin", major: 15 } : undefined,
-  created_at: "2026-11-24T08:00:00Z",
-  kind,
-  state: "running",
-  connection: {
-    version: { major: 15, minor: 18 },
-    version_text: "15.18",
-    system_identifier: "1",
-    role: "primary",
-    tls: null,
-    round_trip_ms: 0.1,
-  },
-  error: null,
-  storage: kind === "managed" ? { used_bytes: 1024 ** 2, free_bytes: 1024 ** 3 } : null,
-});
-
 describe("Instances page focus order", () => {
   it("reaches the page buttons, then each row's link, copy and actions, in visual order", async () => {
     mockIPC((cmd) => {
-      if (cmd === "instance_list") return { instances: [instance("orders-dest", "managed", 5433), instance("orders-prod", "external", 5432)], creating: [] };
+      if (cmd === "instance_list") return { instances: [runningInstance("orders-dest", 5433), runningInstance("orders-prod", 5432, "external")], creating: [] };
       if (cmd === "task_list") return [];
       throw new Error(`unexpected ${cmd}`);
     });
@@ -182,24 +162,8 @@ describe("Register Instance dialog focus order", () => {
 });
 
 describe("Switchover dialog focus order", () => {
-  const dest = instance("orders-dest", "managed", 5433);
-  const syncing: TaskStatus = {
-    id: "42ef39b6e467",
-    mode: "migration",
-    source: { id: "s", name: "orders-prod" },
-    destination: { id: "id-orders-dest", name: "orders-dest" },
-    report_id: "r1",
-    phase: "increment",
-    replication: "streaming",
-    created_at: "2026-11-24T08:00:00Z",
-    phase_times: { precheck: "2026-11-24T08:00:00Z" },
-    options: { compression: "none" },
-    layout: { slot_name: "pgrelocate_42ef39b6e467", data_dir: "/d" },
-    attempts: 0,
-    driver: null,
-    progress: null,
-    sample: null,
-  };
+  const dest = runningInstance("orders-dest", 5433);
+  const syncing: TaskStatus = streamingTask();
   const ready: SwitchoverPreview = {
     guardrails: [{ id: "replication.lag", title: "Replication lag", status: "pass", message: "0 B behind" }],
     strategy: "sql",

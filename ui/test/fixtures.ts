@@ -1,6 +1,49 @@
 // Data shaped exactly like the Rust side's JSON, shared by the page tests.
 
 import type { CheckResult, Report } from "../api/assessments";
+import type { InstanceStatus } from "../api/instances";
+import type { TaskStatus } from "../api/tasks";
+
+/** A running PostgreSQL 15 instance that answers as a primary; managed ones report storage. */
+export const runningInstance = (name: string, port: number, kind: InstanceStatus["kind"] = "managed"): InstanceStatus => ({
+  id: `id-${name}`,
+  name,
+  endpoint: { host: "127.0.0.1", port, user: "postgres", dbname: "postgres", sslmode: "disable" },
+  managed: kind === "managed" ? { data_dir: `/var/lib/pgrelocate/${name}/data`, bin_dir: "/usr/lib/postgresql/15/bin", major: 15 } : undefined,
+  created_at: "2026-11-24T08:00:00Z",
+  kind,
+  state: "running",
+  connection: {
+    version: { major: 15, minor: 18 },
+    version_text: "15.18",
+    system_identifier: "1",
+    role: "primary",
+    tls: null,
+    round_trip_ms: 0.1,
+  },
+  error: null,
+  storage: kind === "managed" ? { used_bytes: 1024 ** 2, free_bytes: 1024 ** 3 } : null,
+});
+
+/** A migration task in incremental sync, streaming; `more` overrides any field. */
+export const streamingTask = (more: Partial<TaskStatus> = {}): TaskStatus => ({
+  id: "42ef39b6e467",
+  mode: "migration",
+  source: { id: "s", name: "orders-prod" },
+  destination: { id: "id-orders-dest", name: "orders-dest" },
+  report_id: "r1",
+  phase: "increment",
+  replication: "streaming",
+  created_at: "2026-11-24T08:00:00Z",
+  phase_times: { precheck: "2026-11-24T08:00:00Z" },
+  options: { compression: "none" },
+  layout: { slot_name: `pgrelocate_${more.id ?? "42ef39b6e467"}`, data_dir: "/d" },
+  attempts: 0,
+  driver: null,
+  progress: null,
+  sample: null,
+  ...more,
+});
 
 const check = (id: string, title: string, status: CheckResult["status"], message: string, more: Partial<CheckResult> = {}): CheckResult => ({
   id,

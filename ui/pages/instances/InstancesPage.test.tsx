@@ -1,28 +1,8 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { describe, expect, it, vi } from "vitest";
-import type { InstanceStatus } from "../../api/instances";
+import { runningInstance } from "../../test/fixtures";
 import InstancesPage from "./InstancesPage";
-
-const running = (name: string, port: number): InstanceStatus => ({
-  id: `id-${name}`,
-  name,
-  endpoint: { host: "127.0.0.1", port, user: "postgres", dbname: "postgres", sslmode: "disable" },
-  managed: { data_dir: `/var/lib/pgrelocate/${name}/data`, bin_dir: "/usr/lib/postgresql/15/bin", major: 15 },
-  created_at: "2026-11-24T08:00:00Z",
-  kind: "managed",
-  state: "running",
-  connection: {
-    version: { major: 15, minor: 18 },
-    version_text: "15.18",
-    system_identifier: "1",
-    role: "primary",
-    tls: null,
-    round_trip_ms: 0.1,
-  },
-  error: null,
-  storage: { used_bytes: 1024 ** 2, free_bytes: 1024 ** 3 },
-});
 
 describe("Instances page", () => {
   it("creates the sandbox after asking, showing both instances as Creating until they run", async () => {
@@ -32,7 +12,7 @@ describe("Instances page", () => {
       if (cmd === "task_list") return [];
       if (cmd === "instance_list") {
         if (phase === "creating") return { instances: [], creating: ["sandbox-dest", "sandbox-source"] };
-        if (phase === "done") return { instances: [running("sandbox-dest", 5434), running("sandbox-source", 5433)], creating: [] };
+        if (phase === "done") return { instances: [runningInstance("sandbox-dest", 5434), runningInstance("sandbox-source", 5433)], creating: [] };
         return { instances: [], creating: [] };
       }
       if (cmd === "sandbox_create") {

@@ -3,25 +3,17 @@ import type { Channel } from "@tauri-apps/api/core";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { describe, expect, it, vi } from "vitest";
 import type { TaskEvent, TaskStatus, TaskStreamEvent } from "../../api/tasks";
+import { streamingTask } from "../../test/fixtures";
 import TaskDetails from "./TaskDetails";
 
-const status: TaskStatus = {
+const status: TaskStatus = streamingTask({
   id: "706666f6b76b",
-  mode: "migration",
   source: { id: "s", name: "sandbox-source" },
   destination: { id: "d", name: "sandbox-dest" },
-  report_id: "r1",
-  phase: "increment",
-  replication: "streaming",
   created_at: "2026-11-24T08:57:53Z",
   phase_times: { precheck: "2026-11-24T08:57:53Z", basebackup: "2026-11-24T08:57:54Z", startup: "2026-11-24T08:57:57Z", increment: "2026-11-24T08:58:02Z" },
-  options: { compression: "none" },
-  layout: { slot_name: "pgrelocate_706666f6b76b", data_dir: "/d" },
-  attempts: 0,
   driver: { pid: 42, host: "vm", acquired_at: "" },
-  progress: null,
-  sample: null,
-};
+});
 
 const sampleEvent = (seq: number, at: string, bytes: number): TaskEvent => ({
   seq,
