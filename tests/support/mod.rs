@@ -49,7 +49,7 @@ impl Launch {
         let block = pgrelocate_testkit::PortBlock::reserve();
         Launch {
             home,
-            ports: PortRange::new(block.first, block.last).expect("a valid port block"),
+            ports: block.env_value().parse().expect("a valid port block"),
             env: Vec::new(),
         }
     }

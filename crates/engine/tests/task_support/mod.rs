@@ -88,9 +88,6 @@ impl Env {
                 name: DEST.into(),
                 major,
                 bin_dir: Some(bin_dir),
-                // A random port: parallel tests' destinations stop and start during their
-                // tasks, and one picking the lowest free port would take another's.
-                port: Some(free_port()),
                 ..Default::default()
             })
             .await
@@ -211,15 +208,6 @@ impl Drop for Env {
             stop_now(&m.bin_dir, &m.data_dir, m.os_user.as_deref());
         }
     }
-}
-
-/// A free ephemeral loopback port (bound and released at once).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Stops a server at once (immediate mode), as its OS user.
