@@ -99,6 +99,25 @@ async fn migrates_under_write_load(major: u32) {
         phases,
         [Phase::Basebackup, Phase::Startup, Phase::Increment]
     );
+    // The standby's first connected state is recorded with the move to increment, never
+    // before it: whoever sees a connected standby sees the task in increment.
+    let increment = events.iter().position(|e| {
+        matches!(
+            e.kind,
+            EventKind::Phase {
+                to: Phase::Increment,
+                ..
+            }
+        )
+    });
+    let connected = events
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::Replication { .. }));
+    assert!(
+        matches!((increment, connected), (Some(i), Some(c)) if i < c),
+        "the standby connected before the task entered increment:\n{}",
+        env.history(&task)
+    );
     let samples = events
         .iter()
         .filter(|e| matches!(e.kind, EventKind::Sample(_)))

@@ -279,9 +279,20 @@ impl Inner {
     ) -> Result<(), TaskError> {
         if let Some(from) = task.observe_replication(state) {
             store::save(self.store(), task)?;
-            tracing::info!(task = %task.id, %from, to = %state, "replication state");
-            self.emit(&task.id, EventKind::Replication { from, to: state })?;
+            self.replication_changed(task, from)?;
         }
+        Ok(())
+    }
+
+    /// Reports a replication state change already saved with `task`.
+    pub(crate) fn replication_changed(
+        &self,
+        task: &Task,
+        from: ReplicationState,
+    ) -> Result<(), TaskError> {
+        let to = task.replication;
+        tracing::info!(task = %task.id, %from, %to, "replication state");
+        self.emit(&task.id, EventKind::Replication { from, to })?;
         Ok(())
     }
 

@@ -228,9 +228,15 @@ async fn steps(inner: &Inner, id: &TaskId, stop: &CancellationToken) -> Result<(
                 inner.save_phase(&task, from)?;
             }
             Phase::Startup => {
-                startup(inner, &mut task, stop).await?;
+                let connected = startup(inner, &mut task, stop).await?;
+                // One save for the phase and the state the standby connected in: a reader
+                // never sees a streaming standby still in startup.
                 task.begin_increment()?;
+                let replication_was = task.observe_replication(connected);
                 inner.save_phase(&task, from)?;
+                if let Some(was) = replication_was {
+                    inner.replication_changed(&task, was)?;
+                }
                 if task.mode == assess::Mode::Dr {
                     inner.note(id, "DR construction: the destination stays a streaming standby until failover or cancel");
                 }
@@ -537,13 +543,14 @@ async fn basebackup(
 }
 
 /// startup: stop the destination, move its empty data directory aside, configure the copy as
-/// a standby, put it in place, start it and wait until it connects to the source.
-/// Each part checks what is already done, so an interrupted startup can run again.
+/// a standby, put it in place, start it and wait until it connects to the source; returns
+/// the state it connected in. Each part checks what is already done, so an interrupted
+/// startup can run again.
 async fn startup(
     inner: &Inner,
     task: &mut Task,
     stop: &CancellationToken,
-) -> Result<(), TaskError> {
+) -> Result<ReplicationState, TaskError> {
     let (_, managed, user) = inner.managed_dest(task)?;
     let layout = task.layout.clone();
     let plan = task
@@ -623,8 +630,7 @@ async fn startup(
             state,
             ReplicationState::Catchup | ReplicationState::Streaming
         ) {
-            inner.observe(task, state)?;
-            return Ok(());
+            return Ok(state);
         }
         if Instant::now() > deadline {
             let log =
