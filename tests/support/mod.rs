@@ -29,6 +29,9 @@ const PAGE_TEXT: &str = "Array.from(document.querySelectorAll('.ant-modal')).map
 /// How long the driver and the window get to come up, and elements to appear.
 const STARTUP: Duration = Duration::from_secs(30);
 
+/// How many times a WebDriver session is tried, each with a new tauri-driver.
+const SESSION_ATTEMPTS: u32 = 3;
+
 /// How to launch the app: its state directory, the ports of its managed instances and
 /// extra environment.
 pub struct Launch {
@@ -78,7 +81,7 @@ impl Launch {
 /// stopped, data deleted), also when the test failed.
 pub struct DesktopApp {
     client: Option<Client>,
-    driver: Child,
+    driver: Driver,
     home: TempDir,
 }
 
@@ -95,41 +98,39 @@ impl DesktopApp {
             "no display: run the end-to-end tests under `xvfb-run -a dbus-run-session -- …`"
         );
         let Launch { home, ports, env } = launch;
-        let (port, native_port) = (free_port(), free_port());
-        let driver = Command::new(tauri_driver())
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native_port.to_string(),
-            ])
-            .env("PGRELOCATE_HOME", home.path())
-            .env(PORTS_ENV, ports.to_string())
-            .envs(env)
-            .stdout(Stdio::null())
-            // A group of its own: tauri-driver, WebKitWebDriver and the app are stopped together.
-            .process_group(0)
-            .spawn()
-            .expect("start tauri-driver");
-        let mut app = DesktopApp {
-            client: None,
-            driver,
-            home,
-        };
-        app.wait_for_driver(port);
-
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
             serde_json::json!({ "application": app_binary() }),
         );
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("WebDriver session on the desktop app");
-        app.client = Some(client);
-        app
+        // WebKitWebDriver was seen to drop the connection while creating the session (the
+        // app's web process failing to come up under Xvfb): start over with a new driver a
+        // few times rather than fail the test on a start-up accident.
+        let mut attempt = 1;
+        loop {
+            let driver = Driver::start(home.path(), ports, &env);
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{}", driver.port))
+                .await
+            {
+                Ok(client) => {
+                    return DesktopApp {
+                        client: Some(client),
+                        driver,
+                        home,
+                    }
+                }
+                Err(e) if attempt < SESSION_ATTEMPTS => {
+                    eprintln!(
+                        "WebDriver session, attempt {attempt}: {e}; starting tauri-driver again"
+                    );
+                    drop(driver);
+                    attempt += 1;
+                }
+                Err(e) => panic!("WebDriver session on the desktop app, attempt {attempt}: {e}"),
+            }
+        }
     }
 
     /// The WebDriver session.
@@ -376,26 +377,12 @@ impl DesktopApp {
             client.close().await.expect("close WebDriver session");
         }
     }
-
-    fn wait_for_driver(&mut self, port: u16) {
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + STARTUP;
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if let Some(status) = self.driver.try_wait().expect("poll tauri-driver") {
-                panic!("tauri-driver exited with {status} before listening (see its stderr above)");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "tauri-driver did not listen on {addr}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
 }
 
 impl Drop for DesktopApp {
     fn drop(&mut self) {
-        self.stop_driver();
+        // The app first: it may be using the instances removed next.
+        self.driver.stop();
         if std::thread::panicking() {
             keep_logs(self.home.path());
         }
@@ -421,17 +408,76 @@ fn keep_logs(home: &Path) {
     eprintln!("the app's logs are kept in {}", to.display());
 }
 
-impl DesktopApp {
-    fn stop_driver(&mut self) {
-        let group = format!("-{}", self.driver.id());
+/// tauri-driver in a process group of its own, with WebKitWebDriver and the app under it;
+/// dropping it stops the whole group.
+struct Driver {
+    child: Child,
+    port: u16,
+    stopped: bool,
+}
+
+impl Driver {
+    /// Starts tauri-driver for the app with state directory `home` and waits until it listens.
+    fn start(home: &Path, ports: PortRange, env: &[(String, PathBuf)]) -> Driver {
+        let (port, native_port) = (free_port(), free_port());
+        let child = Command::new(tauri_driver())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("PGRELOCATE_HOME", home)
+            .env(PORTS_ENV, ports.to_string())
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("start tauri-driver");
+        let mut driver = Driver {
+            child,
+            port,
+            stopped: false,
+        };
+        driver.wait_until_listening();
+        driver
+    }
+
+    fn wait_until_listening(&mut self) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let deadline = Instant::now() + STARTUP;
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Some(status) = self.child.try_wait().expect("poll tauri-driver") {
+                panic!("tauri-driver exited with {status} before listening (see its stderr above)");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops the group, once.
+    fn stop(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        let group = format!("-{}", self.child.id());
         signal_group("TERM", &group);
         let deadline = Instant::now() + Duration::from_secs(5);
-        while matches!(self.driver.try_wait(), Ok(None)) && Instant::now() < deadline {
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
         // Whatever ignored SIGTERM (the app itself, if WebKitWebDriver died first).
         signal_group("KILL", &group);
-        let _ = self.driver.wait();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
