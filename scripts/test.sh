@@ -60,5 +60,13 @@ failed=$(( ${rust_failed:-0} + ${ui_failed:-0} ))
 if [ "$rust_status" -ne 0 ] || [ "$ui_status" -ne 0 ]; then
     [ "$failed" -gt 0 ] || failed=1
 fi
+if [ "$rust_status" -ne 0 ]; then
+    # Why each Rust test failed, at the end where a log's tail shows it: the panic line and
+    # the message under it, without the backtrace.
+    say "why they failed"
+    awk '/panicked at/ { n = 8 }
+         n > 0 && /^ *(stack backtrace:|note: |$)/ { n = 0 }
+         n > 0 { print; n-- }' "$LOG_DIR/nextest.log" | cut -c1-300 | head -60
+fi
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
