@@ -472,6 +472,12 @@ impl Driver {
         // Whatever ignored SIGTERM (the app itself, if WebKitWebDriver died first).
         signal_group("KILL", &group);
         let _ = self.child.wait();
+        // Until the whole group is gone, its processes still hold the test's stderr
+        // (nextest reports such a test as leaky).
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while signal_group("0", &group) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -512,11 +518,13 @@ pub fn remove_instances(home: &Path) {
     }
 }
 
-fn signal_group(signal: &str, group: &str) {
-    let _ = Command::new("kill")
+/// Sends `signal` to process group `group` (`-PGID`); whether any process received it.
+fn signal_group(signal: &str, group: &str) -> bool {
+    Command::new("kill")
         .args([&format!("-{signal}"), "--", group])
         .stderr(Stdio::null())
-        .status();
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// The app under test: `$PGRELOCATE_DESKTOP_BIN` (e.g. a release build from `tauri build`),
