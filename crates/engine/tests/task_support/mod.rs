@@ -146,6 +146,8 @@ impl Env {
     }
 
     /// Connects to the destination standby with the source's role (its catalog is the source's).
+    /// A standby streams before it has replayed to a consistent state and refuses connections
+    /// until then (SQLSTATE 57P03), so that refusal is waited out (60 s).
     pub async fn dest_as_source(&self, source: &Cluster) -> Client {
         let record = self.dest();
         let endpoint = Endpoint::new(
@@ -157,9 +159,24 @@ impl Env {
         )
         .unwrap();
         let password = source.superuser_password().map(Password::new);
-        pgrelocate_engine::sql::connect(&endpoint, password.as_ref(), Duration::from_secs(10))
+        let started = Instant::now();
+        loop {
+            match pgrelocate_engine::sql::connect(
+                &endpoint,
+                password.as_ref(),
+                Duration::from_secs(10),
+            )
             .await
-            .unwrap()
+            {
+                Ok(client) => return client,
+                Err(e)
+                    if e.code() == Some("57P03") && started.elapsed() < Duration::from_secs(60) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(200)).await
+                }
+                Err(e) => panic!("connecting to the standby: {e}"),
+            }
+        }
     }
 
     /// Waits until the task satisfies `done`; panics with the task and its events otherwise.
