@@ -9,10 +9,9 @@ use pgrelocate_engine::home::HomeError;
 use pgrelocate_engine::instances::InstanceError;
 use pgrelocate_engine::inventory::StoreError;
 use pgrelocate_engine::reports::ReportError;
-use pgrelocate_engine::secrets::SecretError;
 use pgrelocate_engine::sql::SqlError;
-use pgrelocate_engine::switchover::SwitchoverError;
-use pgrelocate_engine::task::{TaskError, TaskStoreError};
+use pgrelocate_engine::task::TaskError;
+use pgrelocate_engine::{Coded, ErrorCode};
 use serde::ser::SerializeStruct;
 use serde::Serialize;
 
@@ -76,120 +75,49 @@ impl From<StoreError> for CommandError {
 }
 
 impl CommandError {
-    /// The stable, machine-readable code the UI branches on.
-    pub fn code(&self) -> &'static str {
+    /// The stable, machine-readable code the UI branches on: the engine's, for an engine
+    /// failure (the CLI's `--json` carries the same one).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            CommandError::StateDir(_) => "state_dir_unavailable",
-            CommandError::EngineUnavailable(_) => "engine_unavailable",
-            CommandError::Instance(e) => instance_code(e),
-            CommandError::Assess(AssessError::Instance(e)) => instance_code(e),
-            CommandError::Assess(_) => "assessment_failed",
-            CommandError::Report(ReportError::NotFound(_)) => "not_found",
-            CommandError::Report(_) => "report",
-            CommandError::Export(_) => "export_failed",
-            CommandError::Task(e) => task_code(e),
-            CommandError::Dialog(_) => "dialog_failed",
-            CommandError::NoSuchJob(_) => "not_found",
-            CommandError::Invalid(_) => "invalid_request",
-            CommandError::Internal(_) => "internal",
-            CommandError::Busy(_) => "busy",
+            CommandError::StateDir(e) => e.code(),
+            CommandError::EngineUnavailable(_) => ErrorCode::EngineUnavailable,
+            CommandError::Instance(e) => e.code(),
+            CommandError::Assess(e) => e.code(),
+            CommandError::Report(e) => e.code(),
+            CommandError::Export(e) => e.code(),
+            CommandError::Task(e) => e.code(),
+            CommandError::Dialog(_) => ErrorCode::DialogFailed,
+            CommandError::NoSuchJob(_) => ErrorCode::NotFound,
+            CommandError::Invalid(_) => ErrorCode::InvalidRequest,
+            CommandError::Internal(_) => ErrorCode::Internal,
+            CommandError::Busy(_) => ErrorCode::Busy,
         }
     }
 
     /// The `{code, message}` pair, for events that carry a failure.
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
-            code: self.code().to_string(),
+            code: self.code(),
             message: self.to_string(),
         }
-    }
-}
-
-fn task_code(e: &TaskError) -> &'static str {
-    match e {
-        TaskError::Store(TaskStoreError::NotFound(_)) => "not_found",
-        TaskError::Store(_) => "store",
-        TaskError::Instance(e) => instance_code(e),
-        TaskError::Sql(e) => sql_code(e),
-        TaskError::NoReport { .. } => "no_report",
-        TaskError::ReportHasErrors { .. } => "report_has_errors",
-        TaskError::ReportMismatch { .. } => "report_mismatch",
-        TaskError::DestinationNotManaged(_) => "not_managed",
-        TaskError::DestinationBusy { .. } => "destination_busy",
-        TaskError::Transition(_) => "wrong_phase",
-        TaskError::Busy(_) => "task_busy",
-        TaskError::Switchover(e) => match e {
-            SwitchoverError::Guardrails { .. } => "guardrail_failed",
-            SwitchoverError::RolledBack { .. } => "rolled_back",
-            SwitchoverError::RollbackIncomplete { .. } => "rollback_incomplete",
-            SwitchoverError::PromotionUnknown(_) => "promotion_unknown",
-            SwitchoverError::AfterPromotion(_) => "after_promotion",
-            SwitchoverError::Destination(_) => "unreachable",
-            SwitchoverError::FailoverRefused { .. } => "failover_refused",
-            SwitchoverError::FailoverFailed(_) => "failover_failed",
-        },
-        _ => "task_failed",
-    }
-}
-
-fn instance_code(e: &InstanceError) -> &'static str {
-    match e {
-        InstanceError::Name(_) => "invalid_name",
-        InstanceError::Endpoint(_) => "invalid_endpoint",
-        InstanceError::Home(_) => "state_dir_unavailable",
-        InstanceError::Store(StoreError::DuplicateName(_)) => "duplicate_name",
-        InstanceError::Store(StoreError::NoSuchInstance(_)) => "not_found",
-        InstanceError::Store(_) => "store",
-        InstanceError::Secret(SecretError::NoKeyring { .. }) | InstanceError::KeyringNeeded(_) => {
-            "no_keyring"
-        }
-        InstanceError::Secret(SecretError::Locked(_)) => "keyring_locked",
-        InstanceError::Secret(_) => "keyring",
-        InstanceError::Sql(e) => sql_code(e),
-        InstanceError::Server(_) => "server",
-        InstanceError::NotManaged(_) => "not_managed",
-        InstanceError::UnsupportedMajor(_) => "unsupported_version",
-        InstanceError::NoInstallation { .. }
-        | InstanceError::NotAnInstallation(_)
-        | InstanceError::WrongMajor { .. }
-        | InstanceError::CannotRunServers { .. } => "no_installation",
-        InstanceError::DataDirNotEmpty(_) | InstanceError::InstanceDirExists(_) => {
-            "data_dir_in_use"
-        }
-        InstanceError::PortInUse(_) | InstanceError::NoFreePort(_) => "port_in_use",
-        InstanceError::Ports(_) => "invalid_configuration",
-        InstanceError::SandboxExists(_) => "sandbox_exists",
-        InstanceError::Join(_) => "internal",
-    }
-}
-
-fn sql_code(e: &SqlError) -> &'static str {
-    match e {
-        SqlError::AuthFailed { .. } => "auth_failed",
-        SqlError::PasswordMissing { .. } => "password_missing",
-        SqlError::Unreachable { .. } | SqlError::Timeout { .. } => "unreachable",
-        SqlError::TlsRefused { .. }
-        | SqlError::CertificateRejected { .. }
-        | SqlError::Tls { .. }
-        | SqlError::TlsSettings(_) => "tls",
-        _ => "sql",
     }
 }
 
 impl Serialize for CommandError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("CommandError", 2)?;
-        s.serialize_field("code", self.code())?;
+        s.serialize_field("code", &self.code())?;
         s.serialize_field("message", &self.to_string())?;
         s.end()
     }
 }
 
 /// A failure carried inside an event (the same shape as a rejected command).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(rename = "CommandError")]
 pub struct ErrorBody {
     /// Stable code.
-    pub code: String,
+    pub code: ErrorCode,
     /// For people.
     pub message: String,
 }

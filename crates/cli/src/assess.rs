@@ -6,11 +6,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use pgrelocate_engine::assess::export::{self, Format};
-use pgrelocate_engine::assess::{self, AssessError, AssessRequest, Mode, Options, Status, Verdict};
+use pgrelocate_engine::assess::{self, AssessRequest, Mode, Options, Status, Verdict};
 
 use crate::args::{self, AssessArgs};
 use crate::exit::CliError;
-use crate::instance::{engine, open};
+use crate::instance::open;
 
 /// Runs `assess`.
 pub async fn run(args: AssessArgs) -> Result<i32, CliError> {
@@ -57,10 +57,7 @@ pub async fn run(args: AssessArgs) -> Result<i32, CliError> {
     };
     let report = assess::assess(&instances, request, &progress)
         .await
-        .map_err(|e| match e {
-            AssessError::Instance(e) => engine(e),
-            other => CliError::Operational(other.to_string()),
-        })?;
+        .map_err(CliError::from)?;
     if args.json {
         print!("{}", export::render(&report, Format::Json));
     } else {
@@ -71,8 +68,7 @@ pub async fn run(args: AssessArgs) -> Result<i32, CliError> {
         );
     }
     if let (Some(path), Some(format)) = (&args.out, format) {
-        export::write_file(&report, format, path)
-            .map_err(|e| CliError::Operational(e.to_string()))?;
+        export::write_file(&report, format, path).map_err(CliError::from)?;
         if !args.json {
             println!("written to {}", path.display());
         }

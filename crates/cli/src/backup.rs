@@ -11,12 +11,13 @@ use pgrelocate_engine::backup::{
 };
 use pgrelocate_engine::server::os_user::OsUser;
 use pgrelocate_engine::wire::WireError;
+use pgrelocate_engine::Coded;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::args::{self, BackupArgs};
 use crate::exit::CliError;
-use crate::instance::{engine, open};
+use crate::instance::open;
 
 /// Runs `pgrelocate backup`.
 pub async fn run(args: BackupArgs) -> Result<i32, CliError> {
@@ -25,12 +26,12 @@ pub async fn run(args: BackupArgs) -> Result<i32, CliError> {
     let record = instances
         .store()
         .instance_by_name(&args.source)
-        .map_err(|e| engine(e.into()))?;
+        .map_err(CliError::from)?;
     // Without a reachable keyring, try anyway: trust or a server that needs no password
     // still works; the keyring's explanation is shown if the server does ask for one.
     let (password, keyring_problem) = match instances.password_for(&record).await {
         Ok(p) => (p, None),
-        Err(e) => (None, Some(engine(e))),
+        Err(e) => (None, Some(CliError::from(e))),
     };
 
     let (tx, rx) = progress::channel();
@@ -66,7 +67,7 @@ fn options(args: &BackupArgs) -> Result<BackupOptions, CliError> {
         .iter()
         .map(|m| m.parse::<TablespaceMapping>())
         .collect::<Result<_, _>>()
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+        .map_err(CliError::from)?;
     options.compression = match args.compress {
         args::Compression::None => Compression::None,
         args::Compression::Lz4 => Compression::Lz4,
@@ -77,11 +78,11 @@ fn options(args: &BackupArgs) -> Result<BackupOptions, CliError> {
         .as_deref()
         .map(str::parse::<MaxRate>)
         .transpose()
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+        .map_err(CliError::from)?;
     options.sync = !args.no_sync;
     // As root, the copy belongs to the account the destination server will run as.
     options.owner = OsUser::for_servers(None)
-        .map_err(|e| CliError::Operational(e.to_string()))?
+        .map_err(CliError::from)?
         .map(|u| Owner {
             uid: u.uid,
             gid: u.gid,
@@ -91,11 +92,11 @@ fn options(args: &BackupArgs) -> Result<BackupOptions, CliError> {
 
 fn cli_error(e: BackupError) -> CliError {
     match e {
-        BackupError::Option(_) | BackupError::UnusedMapping(_) => CliError::Usage(e.to_string()),
-        BackupError::Cancelled => {
-            CliError::Operational("cancelled; the partial copy was removed".into())
-        }
-        other => CliError::Operational(other.to_string()),
+        BackupError::Cancelled => CliError::Engine {
+            code: e.code(),
+            message: "cancelled; the partial copy was removed".into(),
+        },
+        other => other.into(),
     }
 }
 

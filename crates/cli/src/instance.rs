@@ -2,9 +2,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use pgrelocate_engine::instances::{
-    CreateRequest, InstanceError, InstanceStatus, Instances, RegisterRequest,
-};
+use pgrelocate_engine::instances::{CreateRequest, InstanceStatus, Instances, RegisterRequest};
 use pgrelocate_engine::sql::ConnectionTest;
 use pgrelocate_engine::{Endpoint, Password, SslMode};
 use serde::Serialize;
@@ -20,12 +18,12 @@ pub async fn run(command: InstanceCommand) -> Result<i32, CliError> {
         InstanceCommand::Register(args) => register(&instances, args).await,
         InstanceCommand::Create(args) => create(&instances, args).await,
         InstanceCommand::Start(a) => {
-            instances.start(&a.name).await.map_err(engine)?;
+            instances.start(&a.name).await.map_err(CliError::from)?;
             println!("started {}", a.name);
             Ok(0)
         }
         InstanceCommand::Stop(a) => {
-            instances.stop(&a.name).await.map_err(engine)?;
+            instances.stop(&a.name).await.map_err(CliError::from)?;
             println!("stopped {} (fast shutdown)", a.name);
             Ok(0)
         }
@@ -37,25 +35,16 @@ pub async fn run(command: InstanceCommand) -> Result<i32, CliError> {
 
 /// Opens the state directory with the OS keyring.
 pub fn open() -> Result<Instances, CliError> {
-    let dir =
-        pgrelocate_engine::home::state_dir().map_err(|e| CliError::Operational(e.to_string()))?;
-    Instances::open(&dir).map_err(engine)
-}
-
-/// Engine errors as CLI errors: bad input is a usage error (exit 2), the rest operational.
-pub fn engine(e: InstanceError) -> CliError {
-    match e {
-        InstanceError::Name(_)
-        | InstanceError::Endpoint(_)
-        | InstanceError::UnsupportedMajor(_) => CliError::Usage(e.to_string()),
-        other => CliError::Operational(other.to_string()),
-    }
+    let dir = pgrelocate_engine::home::state_dir()?;
+    Ok(Instances::open(&dir)?)
 }
 
 /// Prints one JSON document on stdout.
 pub fn print_json(value: &impl Serialize) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| CliError::Operational(format!("cannot encode JSON: {e}")))?;
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Io {
+        what: "cannot encode JSON",
+        source: e.into(),
+    })?;
     println!("{text}");
     Ok(())
 }
@@ -76,7 +65,10 @@ pub fn confirm(question: &str, yes: bool) -> Result<bool, CliError> {
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
-        .map_err(|e| CliError::Operational(format!("cannot read the answer: {e}")))?;
+        .map_err(|source| CliError::Io {
+            what: "cannot read the answer",
+            source,
+        })?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
@@ -84,15 +76,14 @@ async fn register(instances: &Instances, args: RegisterArgs) -> Result<i32, CliE
     let sslmode: SslMode = args
         .sslmode
         .parse()
-        .map_err(|e: pgrelocate_engine::endpoint::EndpointError| CliError::Usage(e.to_string()))?;
+        .map_err(|e: pgrelocate_engine::endpoint::EndpointError| CliError::from(e))?;
     let mut endpoint = Endpoint::new(
         &args.host,
         args.port,
         &args.user,
         Some(&args.dbname),
         sslmode,
-    )
-    .map_err(|e| CliError::Usage(e.to_string()))?;
+    )?;
     if let Some(root) = &args.ssl_root_cert {
         let root = std::path::absolute(root)
             .map_err(|e| CliError::Usage(format!("{}: {e}", root.display())))?;
@@ -119,7 +110,7 @@ async fn register(instances: &Instances, args: RegisterArgs) -> Result<i32, CliE
             test: !args.no_test,
         })
         .await
-        .map_err(engine)?;
+        .map_err(CliError::from)?;
     if args.json {
         #[derive(Serialize)]
         struct Registered<'a> {
@@ -144,7 +135,10 @@ fn read_password_stdin() -> Result<Password, CliError> {
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| CliError::Operational(format!("cannot read the password from stdin: {e}")))?;
+        .map_err(|source| CliError::Io {
+            what: "cannot read the password from stdin",
+            source,
+        })?;
     let value = line.strip_suffix('\n').unwrap_or(&line);
     let value = value.strip_suffix('\r').unwrap_or(value);
     if value.is_empty() {
@@ -163,8 +157,10 @@ fn prompt_password(endpoint: &Endpoint) -> Result<Option<Password>, CliError> {
         endpoint.user,
         endpoint.address()
     );
-    let value = rpassword::prompt_password(prompt)
-        .map_err(|e| CliError::Operational(format!("cannot read the password: {e}")))?;
+    let value = rpassword::prompt_password(prompt).map_err(|source| CliError::Io {
+        what: "cannot read the password",
+        source,
+    })?;
     Ok((!value.is_empty()).then(|| Password::new(value)))
 }
 
@@ -193,7 +189,7 @@ async fn create(instances: &Instances, args: CreateArgs) -> Result<i32, CliError
             password: None,
         })
         .await
-        .map_err(engine)?;
+        .map_err(CliError::from)?;
     if args.json {
         print_json(&record)?;
     } else {
@@ -218,7 +214,7 @@ async fn create(instances: &Instances, args: CreateArgs) -> Result<i32, CliError
 }
 
 async fn status(instances: &Instances, args: StatusArgs) -> Result<i32, CliError> {
-    let s = instances.status(&args.name).await.map_err(engine)?;
+    let s = instances.status(&args.name).await.map_err(CliError::from)?;
     if args.json {
         print_json(&s)?;
         return Ok(0);
@@ -258,7 +254,7 @@ async fn remove(instances: &Instances, args: RemoveArgs) -> Result<i32, CliError
     let record = instances
         .store()
         .instance_by_name(&args.name)
-        .map_err(|e| engine(e.into()))?;
+        .map_err(CliError::from)?;
     let what = match record.managed.as_ref().and_then(|m| m.created_dir.as_ref()) {
         Some(dir) => format!(
             "Remove instance {:?}, stop it and delete {}?",
@@ -271,7 +267,7 @@ async fn remove(instances: &Instances, args: RemoveArgs) -> Result<i32, CliError
         eprintln!("nothing removed");
         return Ok(1);
     }
-    let removal = instances.remove(&args.name).await.map_err(engine)?;
+    let removal = instances.remove(&args.name).await.map_err(CliError::from)?;
     println!("removed {}", removal.instance.name);
     if let Some(dir) = &removal.deleted_dir {
         println!("  deleted {}", dir.display());
@@ -286,7 +282,7 @@ async fn remove(instances: &Instances, args: RemoveArgs) -> Result<i32, CliError
 }
 
 async fn list(instances: &Instances, json: bool) -> Result<i32, CliError> {
-    let all = instances.list().await.map_err(engine)?;
+    let all = instances.list().await.map_err(CliError::from)?;
     if json {
         print_json(&all)?;
         return Ok(0);
@@ -391,7 +387,7 @@ pub fn bytes(n: u64) -> String {
 }
 
 async fn discover(instances: &Instances, json: bool) -> Result<i32, CliError> {
-    let found = instances.discover().await.map_err(engine)?;
+    let found = instances.discover().await.map_err(CliError::from)?;
     if json {
         print_json(&found)?;
         return Ok(0);

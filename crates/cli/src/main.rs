@@ -19,11 +19,25 @@ use crate::exit::CliError;
 
 fn main() {
     let cli = Cli::parse();
+    // Every subcommand's flag has the same name (`report` says `--format json`), and clap
+    // has accepted the line by now.
+    let words: Vec<String> = std::env::args().skip(1).collect();
+    let json = words.iter().any(|a| a == "--json" || a == "--format=json")
+        || words
+            .windows(2)
+            .any(|w| w[0] == "--format" && w[1] == "json");
     logging::init(cli.verbose);
     let code = match run(cli) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("pgrelocate: {err}");
+            // With --json a failure is a document too: the same {code, message} the desktop
+            // app's IPC carries. An assessment with blocking errors printed its report.
+            if json && !matches!(err, CliError::AssessmentFailed) {
+                if let Ok(text) = serde_json::to_string_pretty(&err.body()) {
+                    println!("{text}");
+                }
+            }
             err.exit_code()
         }
     };
@@ -34,7 +48,10 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::Operational(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|source| CliError::Io {
+            what: "cannot start the async runtime",
+            source,
+        })?;
     runtime.block_on(async move {
         match cli.command {
             Command::Instance(command) => instance::run(command).await,
@@ -47,8 +64,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Command::Backup(args) => backup::run(args).await,
             Command::Sandbox(command) => sandbox::run(command).await,
             Command::Home => {
-                let dir = pgrelocate_engine::home::state_dir()
-                    .map_err(|e| CliError::Operational(e.to_string()))?;
+                let dir = pgrelocate_engine::home::state_dir()?;
                 println!("{}", dir.display());
                 Ok(0)
             }

@@ -13,7 +13,7 @@ use pgrelocate_engine::task::{CopyOptions, TaskError, TaskRequest, Tasks};
 use crate::args::{self, MigrateArgs};
 use crate::exit::CliError;
 use crate::instance::open;
-use crate::task::{follow, task_error, Until};
+use crate::task::{follow, Until};
 
 /// Runs `migrate`.
 pub async fn run(args: MigrateArgs) -> Result<i32, CliError> {
@@ -36,9 +36,9 @@ pub async fn run(args: MigrateArgs) -> Result<i32, CliError> {
             if !assess_first(&tasks, &args, mode).await? {
                 return Err(CliError::AssessmentFailed);
             }
-            tasks.create(request).await.map_err(task_error)?
+            tasks.create(request).await.map_err(CliError::from)?
         }
-        other => other.map_err(task_error)?,
+        other => other.map_err(CliError::from)?,
     };
     if !args.json {
         eprintln!(
@@ -85,7 +85,7 @@ async fn assess_first(tasks: &Tasks, args: &MigrateArgs, mode: Mode) -> Result<b
         &|_| {},
     )
     .await
-    .map_err(|e| CliError::Operational(e.to_string()))?;
+    .map_err(CliError::from)?;
     if !args.json {
         eprintln!("report {}: {}", report.id, report.summary_line());
     }
@@ -100,20 +100,19 @@ async fn assess_first(tasks: &Tasks, args: &MigrateArgs, mode: Mode) -> Result<b
 }
 
 fn copy_options(args: &MigrateArgs) -> Result<CopyOptions, CliError> {
-    let usage = |e: pgrelocate_engine::backup::OptionError| CliError::Usage(e.to_string());
     Ok(CopyOptions {
         tablespace_mappings: args
             .tablespace_mappings
             .iter()
             .map(|m| m.parse::<TablespaceMapping>())
             .collect::<Result<_, _>>()
-            .map_err(usage)?,
+            .map_err(CliError::from)?,
         max_rate: args
             .max_rate
             .as_deref()
             .map(str::parse::<MaxRate>)
             .transpose()
-            .map_err(usage)?,
+            .map_err(CliError::from)?,
         compression: match args.compress {
             args::Compression::None => Compression::None,
             args::Compression::Lz4 => Compression::Lz4,

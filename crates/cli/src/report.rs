@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use pgrelocate_engine::assess::export::{self, Format};
-use pgrelocate_engine::reports::{self, ReportError};
+use pgrelocate_engine::reports;
 
 use crate::args::{ReportArgs, ReportCommand, ReportFormat};
 use crate::exit::CliError;
@@ -15,7 +15,7 @@ pub async fn run(command: ReportCommand) -> Result<i32, CliError> {
     let store = instances.store();
     match command {
         ReportCommand::List { json } => {
-            let list = reports::list(store).map_err(error)?;
+            let list = reports::list(store).map_err(CliError::from)?;
             if json {
                 print_json(&list)?;
             } else if list.is_empty() {
@@ -53,7 +53,7 @@ pub async fn run(command: ReportCommand) -> Result<i32, CliError> {
 }
 
 fn output(store: &pgrelocate_engine::inventory::Store, args: ReportArgs) -> Result<i32, CliError> {
-    let report = reports::get(store, &args.report_id).map_err(error)?;
+    let report = reports::get(store, &args.report_id).map_err(CliError::from)?;
     let format = match args.format {
         ReportFormat::Json => Format::Json,
         ReportFormat::Html => Format::Html,
@@ -62,8 +62,7 @@ fn output(store: &pgrelocate_engine::inventory::Store, args: ReportArgs) -> Resu
     };
     match &args.out {
         Some(path) => {
-            export::write_file(&report, format, path)
-                .map_err(|e| CliError::Operational(e.to_string()))?;
+            export::write_file(&report, format, path).map_err(CliError::from)?;
             eprintln!("report {} written to {}", report.id, path.display());
         }
         None if format == Format::Text => {
@@ -72,13 +71,4 @@ fn output(store: &pgrelocate_engine::inventory::Store, args: ReportArgs) -> Resu
         None => print!("{}", export::render(&report, format)),
     }
     Ok(0)
-}
-
-fn error(e: ReportError) -> CliError {
-    match e {
-        ReportError::NotFound(_)
-        | ReportError::Ambiguous { .. }
-        | ReportError::PrefixTooShort(_) => CliError::Usage(e.to_string()),
-        other => CliError::Operational(other.to_string()),
-    }
 }

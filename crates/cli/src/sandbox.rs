@@ -4,14 +4,16 @@ use pgrelocate_engine::sandbox;
 
 use crate::args::SandboxCommand;
 use crate::exit::CliError;
-use crate::instance::{confirm, engine, open};
+use crate::instance::{confirm, open};
 
 /// Runs one `sandbox` subcommand.
 pub async fn run(command: SandboxCommand) -> Result<i32, CliError> {
     let instances = open()?;
     match command {
         SandboxCommand::Create { major } => {
-            let made = sandbox::create(&instances, major).await.map_err(engine)?;
+            let made = sandbox::create(&instances, major)
+                .await
+                .map_err(CliError::from)?;
             let m = made.source.managed.as_ref().expect("managed");
             println!(
                 "sandbox ready: PostgreSQL {} from {}",
@@ -47,7 +49,7 @@ pub async fn run(command: SandboxCommand) -> Result<i32, CliError> {
                 eprintln!("nothing removed");
                 return Ok(1);
             }
-            let removed = sandbox::remove(&instances).await.map_err(engine)?;
+            let removed = sandbox::remove(&instances).await.map_err(CliError::from)?;
             if removed.is_empty() {
                 println!("no sandbox to remove");
             } else {

@@ -10,24 +10,26 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pgrelocate_engine::switchover::{
-    describe, FailoverReport, Guardrail, GuardrailStatus, Options, Progress, SlotOutcome,
-    SwitchoverError, SwitchoverReport,
+    describe, FailoverReport, Guardrail, GuardrailStatus, Options, Outcome as Ending, Progress,
+    SlotOutcome, SwitchoverError, SwitchoverReport,
 };
 use pgrelocate_engine::task::{TaskError, Tasks};
+use pgrelocate_engine::ErrorCode;
 use serde::Serialize;
 
 use crate::args::{FailoverArgs, SwitchoverArgs};
-use crate::exit::CliError;
+use crate::exit::{exit_status, CliError};
 use crate::instance::{open, print_json};
-use crate::task::task_error;
 
 /// The document `--json` prints.
 #[derive(Serialize)]
 struct Outcome<'a, R: Serialize> {
     task_id: &'a str,
     operation: &'static str,
-    /// `success`, `refused` (guardrails), `rolled_back`, `failed`.
-    outcome: &'static str,
+    /// How it ended (the engine's outcome: `success`, `refused`, `rolled_back`, …).
+    outcome: Ending,
+    /// The failure's code, when it failed.
+    code: Option<ErrorCode>,
     error: Option<String>,
     steps: Vec<Progress>,
     report: Option<R>,
@@ -101,35 +103,35 @@ fn confirm(question: &str, yes: bool) -> Result<bool, CliError> {
     let mut answer = String::new();
     std::io::stdin()
         .read_line(&mut answer)
-        .map_err(|e| CliError::Operational(format!("cannot read the answer: {e}")))?;
+        .map_err(|source| CliError::Io {
+            what: "cannot read the answer",
+            source,
+        })?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
-}
-
-fn outcome_of(e: &TaskError) -> &'static str {
-    match e {
-        TaskError::Switchover(SwitchoverError::Guardrails { .. })
-        | TaskError::Switchover(SwitchoverError::FailoverRefused { .. }) => "refused",
-        TaskError::Switchover(SwitchoverError::RolledBack { .. })
-        | TaskError::Switchover(SwitchoverError::FailoverFailed(_)) => "rolled_back",
-        _ => "failed",
-    }
 }
 
 /// The error as the CLI reports it, with what the DBA should know next.
 fn failure(e: TaskError) -> CliError {
-    match e {
-        TaskError::Busy(busy) => CliError::Operational(format!(
-            "{busy}: stop following it there (or close the desktop app) and try again"
-        )),
-        TaskError::Switchover(e) => CliError::Operational(e.to_string()),
-        other => task_error(other),
+    let busy = matches!(e, TaskError::Busy(_));
+    let error = CliError::from(e);
+    if busy {
+        return error
+            .with_advice("stop following it there (or close the desktop app) and try again");
     }
+    error
+}
+
+/// The `--json` fields of a failed operation: outcome, code, message.
+fn failed(e: TaskError) -> (Ending, Option<ErrorCode>, Option<String>) {
+    let outcome = e.outcome();
+    let error = failure(e);
+    (outcome, Some(error.code()), Some(error.to_string()))
 }
 
 /// Runs `switchover`.
 pub async fn run_switchover(args: SwitchoverArgs) -> Result<i32, CliError> {
     let tasks = Tasks::new(Arc::new(open()?));
-    let task = tasks.get(&args.task_id).map_err(task_error)?;
+    let task = tasks.get(&args.task_id).map_err(CliError::from)?;
     let options = Options {
         catchup_timeout: Duration::from_secs(args.timeout),
         ..Options::default()
@@ -149,7 +151,7 @@ pub async fn run_switchover(args: SwitchoverArgs) -> Result<i32, CliError> {
             let refused = SwitchoverError::Guardrails {
                 checks: preview.guardrails,
             };
-            return Err(CliError::Operational(refused.to_string()));
+            return Err(CliError::engine(refused));
         }
         let question = format!(
             "Switch task {} over from {} to {}? Writes to the source will be stopped and its \
@@ -166,21 +168,21 @@ pub async fn run_switchover(args: SwitchoverArgs) -> Result<i32, CliError> {
     let result = tasks
         .switchover(task.id.as_str(), &options, &|p| live.step(p))
         .await;
-    let code = if result.is_ok() { 0 } else { 1 };
     if args.json {
-        let (outcome, error, report) = match result {
-            Ok(r) => ("success", None, Some(r)),
-            Err(e) => (outcome_of(&e), Some(failure(e).to_string()), None),
+        let ((outcome, error_code, error), report) = match result {
+            Ok(r) => ((Ending::Success, None, None), Some(r)),
+            Err(e) => (failed(e), None),
         };
         print_json(&Outcome::<SwitchoverReport> {
             task_id: task.id.as_str(),
             operation: "switchover",
             outcome,
+            code: error_code,
             error,
             steps: live.steps(),
             report,
         })?;
-        return Ok(code);
+        return Ok(error_code.map_or(0, exit_status));
     }
     let report = result.map_err(failure)?;
     print_switchover(&report);
@@ -239,7 +241,7 @@ fn print_next(steps: &[String]) {
 /// Runs `failover`.
 pub async fn run_failover(args: FailoverArgs) -> Result<i32, CliError> {
     let tasks = Tasks::new(Arc::new(open()?));
-    let task = tasks.get(&args.task_id).map_err(task_error)?;
+    let task = tasks.get(&args.task_id).map_err(CliError::from)?;
     let question = format!(
         "Fail task {} over: promote {} without fencing {}? Use this when the source is lost: \
          anything written to the source from now on will not be on the destination.",
@@ -251,21 +253,21 @@ pub async fn run_failover(args: FailoverArgs) -> Result<i32, CliError> {
     }
     let live = Live::new(args.json);
     let result = tasks.failover(task.id.as_str(), &|p| live.step(p)).await;
-    let code = if result.is_ok() { 0 } else { 1 };
     if args.json {
-        let (outcome, error, report) = match result {
-            Ok(r) => ("success", None, Some(r)),
-            Err(e) => (outcome_of(&e), Some(failure(e).to_string()), None),
+        let ((outcome, error_code, error), report) = match result {
+            Ok(r) => ((Ending::Success, None, None), Some(r)),
+            Err(e) => (failed(e), None),
         };
         print_json(&Outcome::<FailoverReport> {
             task_id: task.id.as_str(),
             operation: "failover",
             outcome,
+            code: error_code,
             error,
             steps: live.steps(),
             report,
         })?;
-        return Ok(code);
+        return Ok(error_code.map_or(0, exit_status));
     }
     let report = result.map_err(failure)?;
     println!();

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pgrelocate_engine::task::{
-    EventKind, Phase, ReplicationState, Sample, Task, TaskError, TaskEvent, TaskId, TaskStatus,
-    TaskStoreError, Tasks,
+    EventKind, Phase, ReplicationState, Sample, Task, TaskEvent, TaskId, TaskStatus, Tasks,
 };
+use pgrelocate_engine::ErrorCode;
 
 use crate::args::{TaskArgs, TaskCommand};
 use crate::exit::CliError;
@@ -25,7 +25,7 @@ pub async fn run(command: TaskCommand) -> Result<i32, CliError> {
         TaskCommand::List { json } => list(&tasks, json).await,
         TaskCommand::Status(args) => status(&tasks, &args).await,
         TaskCommand::Follow(args) => {
-            let (task, driving) = tasks.attach(&args.task_id).await.map_err(task_error)?;
+            let (task, driving) = tasks.attach(&args.task_id).await.map_err(CliError::from)?;
             if !args.json {
                 eprintln!(
                     "following task {} ({}{})",
@@ -38,7 +38,7 @@ pub async fn run(command: TaskCommand) -> Result<i32, CliError> {
         }
         TaskCommand::Cancel(args) => cancel(&tasks, &args).await,
         TaskCommand::Retry(args) => {
-            let task = tasks.retry(&args.task_id).await.map_err(task_error)?;
+            let task = tasks.retry(&args.task_id).await.map_err(CliError::from)?;
             if !args.json {
                 eprintln!("retrying task {} (attempt {})", task.id, task.attempts + 1);
             }
@@ -47,31 +47,11 @@ pub async fn run(command: TaskCommand) -> Result<i32, CliError> {
     }
 }
 
-/// Maps an engine error to the CLI's exit codes.
-pub fn task_error(e: TaskError) -> CliError {
-    match e {
-        TaskError::Store(
-            TaskStoreError::NotFound(_)
-            | TaskStoreError::Ambiguous { .. }
-            | TaskStoreError::PrefixTooShort(_),
-        )
-        | TaskError::SameInstance
-        | TaskError::DestinationNotManaged(_)
-        | TaskError::Transition(_) => CliError::Usage(e.to_string()),
-        TaskError::Instance(e) => crate::instance::engine(e),
-        TaskError::ReportHasErrors { .. } => {
-            eprintln!("pgrelocate: {e}");
-            CliError::AssessmentFailed
-        }
-        other => CliError::Operational(other.to_string()),
-    }
-}
-
 async fn list(tasks: &Tasks, json: bool) -> Result<i32, CliError> {
-    let all = tasks.list().map_err(task_error)?;
+    let all = tasks.list().map_err(CliError::from)?;
     let mut statuses = Vec::new();
     for t in &all {
-        statuses.push(tasks.status(t.id.as_str()).await.map_err(task_error)?);
+        statuses.push(tasks.status(t.id.as_str()).await.map_err(CliError::from)?);
     }
     if json {
         print_json(&statuses)?;
@@ -111,7 +91,7 @@ async fn list(tasks: &Tasks, json: bool) -> Result<i32, CliError> {
 }
 
 async fn status(tasks: &Tasks, args: &TaskArgs) -> Result<i32, CliError> {
-    let s = tasks.status(&args.task_id).await.map_err(task_error)?;
+    let s = tasks.status(&args.task_id).await.map_err(CliError::from)?;
     if args.json {
         print_json(&s)?;
     } else {
@@ -190,7 +170,7 @@ fn describe_sample(s: &Sample) -> String {
 }
 
 async fn cancel(tasks: &Tasks, args: &TaskArgs) -> Result<i32, CliError> {
-    let task = tasks.get(&args.task_id).map_err(task_error)?;
+    let task = tasks.get(&args.task_id).map_err(CliError::from)?;
     let question = format!(
         "cancel task {} and restore {} to an empty instance?",
         task.id, task.destination.name
@@ -198,7 +178,10 @@ async fn cancel(tasks: &Tasks, args: &TaskArgs) -> Result<i32, CliError> {
     if !confirm(&question, args.yes)? {
         return Ok(0);
     }
-    let task = tasks.cancel(task.id.as_str()).await.map_err(task_error)?;
+    let task = tasks
+        .cancel(task.id.as_str())
+        .await
+        .map_err(CliError::from)?;
     if args.json {
         print_json(&task)?;
     } else {
@@ -231,7 +214,7 @@ pub async fn follow(
     let mut printer = Printer::new(json);
     let mut after = if until == Until::Ended && !json {
         // Start with recent history rather than every stored sample.
-        let all = tasks.events(id, 0).map_err(task_error)?;
+        let all = tasks.events(id, 0).map_err(CliError::from)?;
         let skip = all.len().saturating_sub(20);
         for e in &all[skip..] {
             printer.event(e);
@@ -244,11 +227,11 @@ pub async fn follow(
     tokio::pin!(interrupted);
     let started = std::time::Instant::now();
     loop {
-        for e in tasks.events(id, after).map_err(task_error)? {
+        for e in tasks.events(id, after).map_err(CliError::from)? {
             printer.event(&e);
             after = e.seq;
         }
-        let task = tasks.get(id.as_str()).map_err(task_error)?;
+        let task = tasks.get(id.as_str()).map_err(CliError::from)?;
         if let Some(code) = finished(&task, until) {
             printer.done();
             if code == 0 && until == Until::Streaming {
@@ -264,17 +247,18 @@ pub async fn follow(
                 tasks.shutdown().await;
             }
             if let (Phase::Failed, Some(e)) = (task.phase, &task.error) {
-                return Err(CliError::Operational(format!(
-                    "task {} failed: {e}",
-                    task.id
-                )));
+                return Err(CliError::Engine {
+                    code: ErrorCode::TaskFailed,
+                    message: format!("task {} failed: {e}", task.id),
+                });
             }
             return Ok(code);
         }
         if until == Until::Streaming && started.elapsed() > STREAMING_TIMEOUT {
-            return Err(CliError::Operational(
-                "gave up waiting for streaming".into(),
-            ));
+            return Err(CliError::Engine {
+                code: ErrorCode::Timeout,
+                message: "gave up waiting for streaming".into(),
+            });
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
@@ -283,7 +267,7 @@ pub async fn follow(
                 let before_copy_done = matches!(task.phase, Phase::Precheck | Phase::Basebackup);
                 if cancel_on_interrupt && before_copy_done {
                     eprintln!("interrupted: cancelling task {} and restoring the destination", task.id);
-                    let task = tasks.cancel(task.id.as_str()).await.map_err(task_error)?;
+                    let task = tasks.cancel(task.id.as_str()).await.map_err(CliError::from)?;
                     eprintln!("task {} cancelled", task.id);
                     return Ok(1);
                 }

@@ -200,6 +200,12 @@ pub fn parse_port(s: &str) -> Result<u16, EndpointError> {
     }
 }
 
+impl crate::Coded for EndpointError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::InvalidEndpoint
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,3 +24,9 @@ pub fn state_dir() -> Result<PathBuf, HomeError> {
             .ok_or(HomeError::NoDataDir),
     }
 }
+
+impl crate::Coded for HomeError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::StateDirUnavailable
+    }
+}

@@ -805,6 +805,35 @@ fn free_space(path: &Path) -> Option<u64> {
     }
 }
 
+impl crate::Coded for InstanceError {
+    fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            InstanceError::Name(e) => e.code(),
+            InstanceError::Endpoint(e) => e.code(),
+            InstanceError::Home(e) => e.code(),
+            InstanceError::Store(e) => e.code(),
+            InstanceError::Secret(e) => e.code(),
+            InstanceError::Sql(e) => e.code(),
+            InstanceError::Server(e) => e.code(),
+            InstanceError::Ports(e) => e.code(),
+            InstanceError::NotManaged(_) => ErrorCode::NotManaged,
+            InstanceError::UnsupportedMajor(_) => ErrorCode::UnsupportedVersion,
+            InstanceError::NoInstallation { .. }
+            | InstanceError::NotAnInstallation(_)
+            | InstanceError::WrongMajor { .. }
+            | InstanceError::CannotRunServers { .. } => ErrorCode::NoInstallation,
+            InstanceError::DataDirNotEmpty(_) | InstanceError::InstanceDirExists(_) => {
+                ErrorCode::DataDirInUse
+            }
+            InstanceError::PortInUse(_) | InstanceError::NoFreePort(_) => ErrorCode::PortInUse,
+            InstanceError::KeyringNeeded(_) => ErrorCode::NoKeyring,
+            InstanceError::SandboxExists(_) => ErrorCode::SandboxExists,
+            InstanceError::Join(_) => ErrorCode::Internal,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 pub mod assess;
 pub mod backup;
 pub mod endpoint;
+pub mod error_code;
 pub mod home;
 pub mod inspect;
 pub mod instances;
@@ -23,6 +24,7 @@ pub mod version;
 pub mod wire;
 
 pub use endpoint::{Endpoint, SslMode};
+pub use error_code::{Coded, ErrorCode};
 pub use secrets::Password;
 pub use version::ServerVersion;
 

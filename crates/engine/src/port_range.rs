@@ -80,6 +80,12 @@ impl std::str::FromStr for PortRange {
     }
 }
 
+impl crate::Coded for PortRangeError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::InvalidConfiguration
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -190,6 +190,19 @@ pub fn delete(store: &Store, id: &str) -> Result<bool, ReportError> {
         > 0)
 }
 
+impl crate::Coded for ReportError {
+    fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            ReportError::NotFound(_) => ErrorCode::ReportNotFound,
+            ReportError::Ambiguous { .. } => ErrorCode::AmbiguousId,
+            ReportError::PrefixTooShort(_) => ErrorCode::IdTooShort,
+            ReportError::Corrupt { .. } => ErrorCode::Store,
+            ReportError::Store(e) => e.code(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

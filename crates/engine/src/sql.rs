@@ -62,8 +62,8 @@ pub enum SqlError {
 }
 
 impl SqlError {
-    /// The SQLSTATE, when the server sent one.
-    pub fn code(&self) -> Option<&str> {
+    /// The SQLSTATE, when the server sent one (the machine code is [`crate::Coded::code`]).
+    pub fn sqlstate(&self) -> Option<&str> {
         match self {
             SqlError::Server { code, .. } => Some(code),
             SqlError::AuthFailed { .. } => Some("28P01"),
@@ -376,4 +376,22 @@ pub async fn test_connection(
         tls,
         round_trip_ms: best.as_secs_f64() * 1000.0,
     })
+}
+
+impl crate::Coded for SqlError {
+    fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            SqlError::AuthFailed { .. } => ErrorCode::AuthFailed,
+            SqlError::PasswordMissing { .. } => ErrorCode::PasswordMissing,
+            SqlError::Unreachable { .. } | SqlError::Timeout { .. } => ErrorCode::Unreachable,
+            SqlError::TlsRefused { .. }
+            | SqlError::CertificateRejected { .. }
+            | SqlError::Tls { .. }
+            | SqlError::TlsSettings(_) => ErrorCode::Tls,
+            SqlError::NoDatabase { .. } | SqlError::Server { .. } | SqlError::Other { .. } => {
+                ErrorCode::Sql
+            }
+        }
+    }
 }

@@ -221,3 +221,9 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
     )
     .map_err(|e| TlsError::Setup(format!("host {host:?} is not a valid TLS name: {e}")))
 }
+
+impl crate::Coded for TlsError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::Tls
+    }
+}

@@ -153,6 +153,12 @@ impl fmt::Display for ServerVersion {
     }
 }
 
+impl crate::Coded for VersionParseError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::UnsupportedVersion
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,7 @@ async fn rolls_back_when_catch_up_times_out_then_succeeds(major: u32, kind: Sour
     let TaskError::Switchover(SwitchoverError::RolledBack { reason }) = &err else {
         panic!("expected a rollback, got: {err}\n{}", env.history(&task));
     };
+    let reason = reason.to_string();
     assert!(reason.contains("did not catch up within 3 s"), "{reason}");
     assert!(err.to_string().contains("the source accepts writes again"));
     assert!(steps.all().iter().any(|p| matches!(

@@ -334,7 +334,7 @@ mod tests {
         assert_eq!(json["data"]["report_id"], "abc");
         assert_eq!(json["data"]["verdict"], "warning");
         let failed = serde_json::to_value(AssessmentEvent::Failed(ErrorBody {
-            code: "not_found".into(),
+            code: pgrelocate_engine::ErrorCode::NotFound,
             message: "no instance named \"x\"".into(),
         }))
         .unwrap();
@@ -368,7 +368,7 @@ mod tests {
         };
         assert!(live_row("j1".into(), &[started(), check, finished]).is_none());
         let failed = AssessmentEvent::Failed(ErrorBody {
-            code: "not_found".into(),
+            code: pgrelocate_engine::ErrorCode::NotFound,
             message: "gone".into(),
         });
         let row = live_row("j1".into(), &[started(), failed]).unwrap();

@@ -8,6 +8,7 @@ use pgrelocate_engine::switchover::{
     FailoverReport, Options, Preview, Progress, SwitchoverError, SwitchoverReport,
 };
 use pgrelocate_engine::task::{TaskError, Tasks};
+use pgrelocate_engine::{Coded, ErrorCode};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -31,6 +32,8 @@ pub enum SwitchEvent {
     FailoverSucceeded(Box<FailoverReport>),
     /// Rolled back before promotion: the source takes writes again.
     RolledBack {
+        /// What made it roll back (the cause's code, e.g. `catchup_timeout`).
+        cause: ErrorCode,
         /// Why.
         reason: String,
         /// The whole message.
@@ -132,33 +135,39 @@ fn step_recorder(job: &Arc<Job<SwitchEvent>>) -> impl Fn(&Progress) + Send + Syn
 
 /// The outcome event of a failed operation.
 fn failure(e: TaskError) -> SwitchEvent {
-    match e {
-        TaskError::Switchover(SwitchoverError::RolledBack { reason }) => {
-            let message = SwitchoverError::RolledBack {
-                reason: reason.clone(),
-            }
-            .to_string();
-            SwitchEvent::RolledBack { reason, message }
-        }
-        other => SwitchEvent::Failed(CommandError::from(other).body()),
+    match &e {
+        TaskError::Switchover(SwitchoverError::RolledBack { reason }) => SwitchEvent::RolledBack {
+            cause: reason.code(),
+            reason: reason.to_string(),
+            message: e.to_string(),
+        },
+        _ => SwitchEvent::Failed(CommandError::from(e).body()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pgrelocate_engine::switchover::catchup::CatchupError;
+    use pgrelocate_engine::switchover::AbortCause;
 
     #[test]
     fn a_rollback_says_why_and_that_the_source_takes_writes_again() {
         let event = failure(TaskError::Switchover(SwitchoverError::RolledBack {
-            reason: "the destination did not catch up within 300 s".into(),
+            reason: Box::new(AbortCause::Catchup(CatchupError::Timeout {
+                secs: 300,
+                target: "0/3000060".parse().unwrap(),
+                replayed: "0/3000000".parse().unwrap(),
+                remaining: 96,
+            })),
         }));
         let json = serde_json::to_value(event).unwrap();
         assert_eq!(json["event"], "rolled_back");
-        assert_eq!(
-            json["data"]["reason"],
-            "the destination did not catch up within 300 s"
-        );
+        assert_eq!(json["data"]["cause"], "catchup_timeout");
+        assert!(json["data"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("the destination did not catch up within 300 s"));
         assert!(json["data"]["message"]
             .as_str()
             .unwrap()

@@ -149,3 +149,13 @@ async fn destination_summary(ctx: &Context) -> DestinationSummary {
         data_dir: data_dir.map(|d| d.display().to_string()),
     }
 }
+
+impl crate::Coded for AssessError {
+    fn code(&self) -> crate::ErrorCode {
+        match self {
+            AssessError::Instance(e) => e.code(),
+            AssessError::Catalogue(e) => e.code(),
+            AssessError::Store(e) => e.code(),
+        }
+    }
+}

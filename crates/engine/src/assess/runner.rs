@@ -186,6 +186,12 @@ fn skipped(spec: &CheckSpec, message: String, duration_ms: u64) -> CheckResult {
     }
 }
 
+impl crate::Coded for CatalogueError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::AssessmentFailed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

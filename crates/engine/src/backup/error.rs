@@ -69,3 +69,29 @@ impl BackupError {
         move |source| BackupError::Io { op, path, source }
     }
 }
+
+impl crate::Coded for BackupError {
+    fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            BackupError::Option(_) | BackupError::UnusedMapping(_) => ErrorCode::InvalidOption,
+            BackupError::TargetNotEmpty(_)
+            | BackupError::TargetNotDirectory(_)
+            | BackupError::TablespaceNotEmpty { .. }
+            | BackupError::TablespaceTargetNotEmpty { .. } => ErrorCode::TargetNotEmpty,
+            BackupError::CompressionUnsupported(_) | BackupError::UnsupportedVersion(_) => {
+                ErrorCode::SourceUnsupported
+            }
+            BackupError::Wire(e) => e.code(),
+            BackupError::DataCorruption(_) => ErrorCode::DataCorruption,
+            BackupError::Manifest(e) => e.code(),
+            BackupError::Cancelled => ErrorCode::Cancelled,
+            BackupError::Io { .. } => ErrorCode::Io,
+            BackupError::Server(_)
+            | BackupError::Protocol(_)
+            | BackupError::UnsafeEntry { .. }
+            | BackupError::Archive { .. }
+            | BackupError::Writer(_) => ErrorCode::BackupFailed,
+        }
+    }
+}

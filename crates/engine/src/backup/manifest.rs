@@ -441,6 +441,12 @@ fn digest_file(path: &Path, algorithm: Algorithm) -> std::io::Result<Vec<u8>> {
     })
 }
 
+impl crate::Coded for ManifestError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::ManifestMismatch
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

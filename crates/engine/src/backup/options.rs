@@ -203,6 +203,12 @@ impl BackupOptions {
     }
 }
 
+impl crate::Coded for OptionError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::InvalidOption
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

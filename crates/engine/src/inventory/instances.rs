@@ -363,6 +363,12 @@ impl Store {
     }
 }
 
+impl crate::Coded for NameError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::InvalidName
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

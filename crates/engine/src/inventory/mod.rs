@@ -140,6 +140,23 @@ pub(crate) fn path_text(path: &Path) -> Result<&str, StoreError> {
         .ok_or_else(|| StoreError::NonUtf8Path(path.to_path_buf()))
 }
 
+impl crate::Coded for StoreError {
+    fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            StoreError::DuplicateName(_) => ErrorCode::DuplicateName,
+            StoreError::NoSuchInstance(_) => ErrorCode::NotFound,
+            StoreError::CreateDir { .. } => ErrorCode::StateDirUnavailable,
+            StoreError::Open { .. }
+            | StoreError::TooNew { .. }
+            | StoreError::Migration { .. }
+            | StoreError::NonUtf8Path(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Sql(_) => ErrorCode::Store,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

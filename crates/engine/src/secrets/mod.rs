@@ -89,3 +89,16 @@ pub fn find_password(
         None => Ok(None),
     }
 }
+
+impl crate::Coded for SecretError {
+    fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            SecretError::NoKeyring { .. } => ErrorCode::NoKeyring,
+            SecretError::Locked(_) => ErrorCode::KeyringLocked,
+            SecretError::Keyring(_) | SecretError::Unreadable(_) | SecretError::PassFile { .. } => {
+                ErrorCode::Keyring
+            }
+        }
+    }
+}

@@ -102,3 +102,9 @@ pub(crate) async fn run(
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     Ok((out.status, text))
 }
+
+impl crate::Coded for ServerError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::Server
+    }
+}

@@ -151,3 +151,17 @@ pub async fn wait(
         tokio::time::sleep(POLL).await;
     }
 }
+
+impl crate::Coded for CatchupError {
+    fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            CatchupError::Timeout { .. } => ErrorCode::CatchupTimeout,
+            CatchupError::ShutdownCheckpointMissing { .. } | CatchupError::NotStandby => {
+                ErrorCode::CatchupFailed
+            }
+            CatchupError::Destination(e) => e.code(),
+            CatchupError::Fence(e) => e.code(),
+        }
+    }
+}

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::guardrails::{blocking, Guardrail, GuardrailStatus};
 use super::{catchup, clean_standby, next_steps, promote, release_slot, slot};
-use super::{Plan, Progress, ProgressFn, PromoteMethod, SlotOutcome, SwitchoverError, WriteProof};
+use super::{
+    AfterPromotionError, FailoverCause, Plan, Progress, ProgressFn, PromoteMethod, SlotOutcome,
+    SwitchoverError, UnknownPromotion, WriteProof,
+};
 use crate::sql;
 use crate::wire::Lsn;
 
@@ -194,9 +197,9 @@ pub async fn execute(
             .query_one("SELECT current_setting('server_version_num')::int", &[])
             .await
             .map_err(|e| {
-                SwitchoverError::FailoverFailed(
-                    sql::SqlError::from_driver(&e, dest_endpoint).to_string(),
-                )
+                SwitchoverError::FailoverFailed(Box::new(FailoverCause::Version(
+                    sql::SqlError::from_driver(&e, dest_endpoint),
+                )))
             })?;
         crate::version::ServerVersion::from_num(row.get::<_, i32>(0) as u32)
     };
@@ -205,12 +208,16 @@ pub async fn execute(
             Ok(m) => m,
             Err(e) => match promote::in_recovery(&dest, dest_endpoint).await {
                 Ok(false) => PromoteMethod::PgCtl,
-                _ => return Err(SwitchoverError::FailoverFailed(e.to_string())),
+                _ => {
+                    return Err(SwitchoverError::FailoverFailed(Box::new(
+                        FailoverCause::Promote(e),
+                    )))
+                }
             },
         };
     promote::wait_until_primary(&dest, dest_endpoint)
         .await
-        .map_err(|e| SwitchoverError::PromotionUnknown(e.to_string()))?;
+        .map_err(|e| SwitchoverError::PromotionUnknown(Box::new(UnknownPromotion::Wait(e))))?;
     let mut warnings = Vec::new();
     let timeline = match promote::timeline(&dest, dest_endpoint).await {
         Ok(t) => Some(t),
@@ -233,7 +240,7 @@ pub async fn execute(
     });
     let proofs = promote::prove_writes(&dest, dest_endpoint, dest_password)
         .await
-        .map_err(|e| SwitchoverError::AfterPromotion(e.to_string()))?;
+        .map_err(|e| SwitchoverError::AfterPromotion(Box::new(AfterPromotionError::Writes(e))))?;
     let promote_ms = super::window::ms(started.elapsed());
     progress(&Progress::WritesVerified {
         databases: proofs.clone(),

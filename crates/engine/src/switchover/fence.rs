@@ -27,6 +27,7 @@ use tokio_postgres::Client;
 
 use super::access::CONTROL_DATABASE;
 use super::pg_control::{self, ClusterState, ControlFileError};
+use super::promote::PromoteError;
 use super::Source;
 use crate::assess::remedy::ident;
 use crate::endpoint::Endpoint;
@@ -572,7 +573,7 @@ impl<'a> Fence<'a> {
 
     /// Undoes the fence: logins allowed and read-only off again, or the managed source
     /// started again. Returns what could not be undone.
-    pub async fn undo(&mut self) -> Result<(), Vec<String>> {
+    pub async fn undo(&mut self) -> Result<(), Vec<UndoError>> {
         let problems = match self.record.strategy {
             FenceStrategy::Shutdown => self.undo_shutdown().await,
             FenceStrategy::Sql => self.undo_sql().await,
@@ -584,12 +585,12 @@ impl<'a> Fence<'a> {
         }
     }
 
-    async fn undo_shutdown(&mut self) -> Vec<String> {
+    async fn undo_shutdown(&mut self) -> Vec<UndoError> {
         if !self.record.stopped {
             return Vec::new();
         }
         let Some(managed) = self.source.managed.as_ref() else {
-            return vec!["the source is not managed here and cannot be started".into()];
+            return vec![UndoError::NotManaged];
         };
         match control::start(
             &managed.bin_dir,
@@ -602,11 +603,11 @@ impl<'a> Fence<'a> {
                 self.record.stopped = false;
                 Vec::new()
             }
-            Err(e) => vec![format!("the source did not start again: {e}")],
+            Err(e) => vec![UndoError::Start(e)],
         }
     }
 
-    async fn undo_sql(&mut self) -> Vec<String> {
+    async fn undo_sql(&mut self) -> Vec<UndoError> {
         let nothing_done = self.record.blocked_databases.is_empty() && !self.record.read_only;
         if nothing_done {
             return Vec::new();
@@ -621,10 +622,10 @@ impl<'a> Fence<'a> {
             {
                 Ok((client, _)) => self.control = Some(client),
                 Err(e) => {
-                    return vec![format!(
-                        "cannot reconnect to the source to undo the fence: {e}; {}",
-                        manual_undo(&self.record)
-                    )]
+                    return vec![UndoError::Reconnect {
+                        source: e,
+                        record: self.record.clone(),
+                    }]
                 }
             }
         }
@@ -639,23 +640,23 @@ impl<'a> Fence<'a> {
             };
             match reset.await {
                 Ok(_) => self.record.read_only = false,
-                Err(e) => problems.push(format!(
-                    "default_transaction_read_only could not be reset: {}",
-                    SqlError::from_driver(&e, &self.source.endpoint)
-                )),
+                Err(e) => problems.push(UndoError::ReadOnly(SqlError::from_driver(
+                    &e,
+                    &self.source.endpoint,
+                ))),
             }
         }
         if !self.record.blocked_databases.is_empty() {
             match allow_connections(client, &self.record.blocked_databases).await {
                 Ok(()) => self.record.blocked_databases.clear(),
-                Err(e) => problems.push(format!(
-                    "logins could not be allowed again: {}",
-                    SqlError::from_driver(&e, &self.source.endpoint)
-                )),
+                Err(e) => problems.push(UndoError::Logins(SqlError::from_driver(
+                    &e,
+                    &self.source.endpoint,
+                ))),
             }
         }
         if !problems.is_empty() {
-            problems.push(manual_undo(&self.record));
+            problems.push(UndoError::ByHand(self.record.clone()));
         }
         problems
     }
@@ -697,6 +698,40 @@ async fn allow_connections(
     }
     batch.push_str(" COMMIT;");
     client.batch_execute(&batch).await
+}
+
+/// What a rollback could not undo, each saying what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum UndoError {
+    /// A stopped source that is not managed here cannot be started by pgrelocate.
+    #[error("the source is not managed here and cannot be started")]
+    NotManaged,
+    /// The stopped source did not start again.
+    #[error("the source did not start again: {0}")]
+    Start(#[source] ServerError),
+    /// No control connection to the source: the whole fence is still in force.
+    #[error(
+        "cannot reconnect to the source to undo the fence: {source}; {}",
+        manual_undo(record)
+    )]
+    Reconnect {
+        /// Why.
+        source: SqlError,
+        /// What is in force.
+        record: FenceRecord,
+    },
+    /// `ALTER SYSTEM RESET default_transaction_read_only` failed.
+    #[error("default_transaction_read_only could not be reset: {0}")]
+    ReadOnly(#[source] SqlError),
+    /// `ALTER DATABASE … ALLOW_CONNECTIONS true` failed.
+    #[error("logins could not be allowed again: {0}")]
+    Logins(#[source] SqlError),
+    /// What is left in force, as the statements a DBA runs by hand.
+    #[error("{}", manual_undo(.0))]
+    ByHand(FenceRecord),
+    /// The fence is undone, but a fresh connection to the source does not commit.
+    #[error("the source does not accept writes again: {0}")]
+    SourceWrites(#[source] PromoteError),
 }
 
 /// The statements a DBA runs to undo what the record says is in force.
@@ -771,6 +806,21 @@ pub async fn undo_replicated(
         .await
         .map_err(|e| SqlError::from_driver(&e, destination))?;
     Ok(record.blocked_databases.clone())
+}
+
+impl crate::Coded for FenceError {
+    fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            FenceError::Sql(e) => e.code(),
+            FenceError::Server(e) => e.code(),
+            FenceError::NotManaged => ErrorCode::NotManaged,
+            FenceError::ControlFile(_)
+            | FenceError::StopTimeout(_)
+            | FenceError::NotCleanlyStopped(_)
+            | FenceError::SessionsRemain { .. } => ErrorCode::FenceFailed,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod catchup;
+pub mod error;
 pub mod failover;
 pub mod fence;
 pub mod guardrails;
@@ -26,17 +27,21 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+pub use error::{
+    AbortCause, AfterPromotionError, FailoverCause, Outcome, SwitchoverError, UnknownPromotion,
+};
 pub use failover::{failover, FailoverReady, FailoverReport};
-pub use fence::{CatchupTarget, FenceRecord, FenceStrategy, TargetKind};
+pub use fence::{CatchupTarget, FenceRecord, FenceStrategy, TargetKind, UndoError};
 pub use guardrails::{Guardrail, GuardrailStatus};
 pub use promote::{PromoteMethod, WriteProof};
 pub use slot::SlotOutcome;
 pub use window::{StepTime, WriteWindow};
 
 use crate::endpoint::Endpoint;
+use crate::error_code::{Coded, ErrorCode};
 use crate::secrets::Password;
 use crate::server::OsUser;
-use crate::sql::{self, SqlError};
+use crate::sql;
 use crate::wire::Lsn;
 use fence::Fence;
 use window::Stopwatch;
@@ -204,7 +209,10 @@ pub enum Progress {
     },
     /// Something is being undone.
     RollingBack {
-        /// Why.
+        /// What failed (absent in events stored before codes existed).
+        #[serde(default = "unknown_cause")]
+        code: ErrorCode,
+        /// Why, for people.
         reason: String,
     },
     /// The rollback ended.
@@ -269,44 +277,9 @@ pub struct Preview {
     pub ready: bool,
 }
 
-/// Why a switchover or failover did not succeed. Messages never contain a password.
-#[derive(Debug, thiserror::Error)]
-pub enum SwitchoverError {
-    #[error("the switchover did not start: {}", failed_guardrails(checks))]
-    Guardrails { checks: Vec<Guardrail> },
-    #[error("the switchover was rolled back: {reason}. Nothing was lost and the source accepts writes again")]
-    RolledBack { reason: String },
-    #[error(
-        "the switchover failed ({reason}) and could not be fully rolled back: {}. The destination \
-         was not promoted",
-        problems.join("; ")
-    )]
-    RollbackIncomplete {
-        reason: String,
-        problems: Vec<String>,
-    },
-    #[error(
-        "promotion was requested but its outcome is unknown ({0}); the source stays fenced. \
-         Check the destination (SELECT pg_is_in_recovery()) before anything else"
-    )]
-    PromotionUnknown(String),
-    #[error("the destination was promoted, but {0}")]
-    AfterPromotion(String),
-    #[error("the destination cannot be reached: {0}")]
-    Destination(SqlError),
-    #[error("failover refused: {}", failed_guardrails(checks))]
-    FailoverRefused { checks: Vec<Guardrail> },
-    #[error("failover failed before promotion: {0}; the destination is still a standby")]
-    FailoverFailed(String),
-}
-
-fn failed_guardrails(checks: &[Guardrail]) -> String {
-    checks
-        .iter()
-        .filter(|c| c.status == GuardrailStatus::Error)
-        .map(|c| format!("{} ({})", c.title, c.message))
-        .collect::<Vec<_>>()
-        .join("; ")
+/// The cause code of a rollback step stored before steps carried one.
+fn unknown_cause() -> ErrorCode {
+    ErrorCode::Internal
 }
 
 /// A progress callback.
@@ -402,8 +375,7 @@ pub async fn execute(
     };
     let mut fence = Fence::new(strategy, &plan.source);
     if let Err(e) = fence.prepare().await {
-        let reason = format!("the fence could not be prepared (nothing was changed): {e}");
-        return Err(roll_back(plan, fence, reason, progress).await);
+        return Err(roll_back(plan, fence, AbortCause::Prepare(e), progress).await);
     }
     let mut watch = Stopwatch::start();
     let journal = |record: &FenceRecord| {
@@ -412,7 +384,7 @@ pub async fn execute(
         })
     };
     if let Err(e) = fence.apply(&journal).await {
-        return Err(roll_back(plan, fence, format!("the fence failed: {e}"), progress).await);
+        return Err(roll_back(plan, fence, AbortCause::Fence(e), progress).await);
     }
     let fence_ms = watch.lap("fence");
     progress(&Progress::Fenced {
@@ -425,8 +397,7 @@ pub async fn execute(
     let target = match fence.target().await {
         Ok(t) => t,
         Err(e) => {
-            let reason = format!("the source's final position could not be read: {e}");
-            return Err(roll_back(plan, fence, reason, progress).await);
+            return Err(roll_back(plan, fence, AbortCause::Target(e), progress).await);
         }
     };
     let caught_up = catchup::wait(
@@ -440,7 +411,7 @@ pub async fn execute(
     .await;
     let (target, replayed) = match caught_up {
         Ok(x) => x,
-        Err(e) => return Err(roll_back(plan, fence, e.to_string(), progress).await),
+        Err(e) => return Err(roll_back(plan, fence, AbortCause::Catchup(e), progress).await),
     };
     watch.lap("catchup");
 
@@ -452,8 +423,7 @@ pub async fn execute(
             // The request may have reached the server all the same: ask it.
             Err(e) => match promote::in_recovery(&dest, dest_endpoint).await {
                 Ok(true) => {
-                    let reason = format!("promotion failed: {e}");
-                    return Err(roll_back(plan, fence, reason, progress).await);
+                    return Err(roll_back(plan, fence, AbortCause::Promotion(e), progress).await);
                 }
                 Ok(false) => {
                     progress(&Progress::Note {
@@ -465,13 +435,20 @@ pub async fn execute(
                 }
                 Err(e2) => {
                     fence.hold();
-                    return Err(SwitchoverError::PromotionUnknown(format!("{e}; then {e2}")));
+                    return Err(SwitchoverError::PromotionUnknown(Box::new(
+                        UnknownPromotion::Unconfirmed {
+                            request: e,
+                            check: e2,
+                        },
+                    )));
                 }
             },
         };
     if let Err(e) = promote::wait_until_primary(&dest, dest_endpoint).await {
         fence.hold();
-        return Err(SwitchoverError::PromotionUnknown(e.to_string()));
+        return Err(SwitchoverError::PromotionUnknown(Box::new(
+            UnknownPromotion::Wait(e),
+        )));
     }
     let mut warnings = Vec::new();
     let timeline = match promote::timeline(&dest, dest_endpoint).await {
@@ -493,15 +470,14 @@ pub async fn execute(
     let unfenced =
         fence::undo_replicated(dest_control.as_ref(), dest_endpoint, dest_password, &record)
             .await
-            .map_err(|e| {
-                SwitchoverError::AfterPromotion(format!(
-                    "logins could not be allowed again on it ({e}); the fence arrived there \
-                 through the WAL: {}",
-                    fence::manual_undo(&FenceRecord {
+            .map_err(|source| {
+                SwitchoverError::AfterPromotion(Box::new(AfterPromotionError::Unfence {
+                    source,
+                    record: FenceRecord {
                         read_only: false,
                         ..record.clone()
-                    })
-                ))
+                    },
+                }))
             })?;
     watch.lap("unfence");
     progress(&Progress::DestinationUnfenced {
@@ -509,7 +485,7 @@ pub async fn execute(
     });
     let proofs = promote::prove_writes(&dest, dest_endpoint, dest_password)
         .await
-        .map_err(|e| SwitchoverError::AfterPromotion(e.to_string()))?;
+        .map_err(|e| SwitchoverError::AfterPromotion(Box::new(AfterPromotionError::Writes(e))))?;
     watch.lap("verify");
     let window = watch.finish();
     progress(&Progress::WritesVerified {
@@ -551,12 +527,13 @@ pub async fn execute(
 async fn roll_back(
     plan: &Plan,
     mut fence: Fence<'_>,
-    reason: String,
+    reason: AbortCause,
     progress: ProgressFn<'_>,
 ) -> SwitchoverError {
     tracing::warn!("switchover rolling back: {reason}");
     progress(&Progress::RollingBack {
-        reason: reason.clone(),
+        code: reason.code(),
+        reason: reason.to_string(),
     });
     let mut problems = fence.undo().await.err().unwrap_or_default();
     progress(&Progress::FenceRecorded {
@@ -569,18 +546,23 @@ async fn roll_back(
     }
     progress(&Progress::RolledBack {
         source_accepts_writes: problems.is_empty(),
-        problems: problems.clone(),
+        problems: problems.iter().map(|p| p.to_string()).collect(),
     });
     if problems.is_empty() {
-        SwitchoverError::RolledBack { reason }
+        SwitchoverError::RolledBack {
+            reason: Box::new(reason),
+        }
     } else {
-        SwitchoverError::RollbackIncomplete { reason, problems }
+        SwitchoverError::RollbackIncomplete {
+            reason: Box::new(reason),
+            problems,
+        }
     }
 }
 
 /// Waits (briefly: a reload reaches new sessions asynchronously) until a fresh connection
 /// to the source commits.
-pub async fn source_accepts_writes(source: &Source) -> Result<(), String> {
+pub async fn source_accepts_writes(source: &Source) -> Result<(), UndoError> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         match promote::prove_database(
@@ -591,9 +573,7 @@ pub async fn source_accepts_writes(source: &Source) -> Result<(), String> {
         .await
         {
             Ok(()) => return Ok(()),
-            Err(e) if Instant::now() > deadline => {
-                return Err(format!("the source does not accept writes again: {e}"))
-            }
+            Err(e) if Instant::now() > deadline => return Err(UndoError::SourceWrites(e)),
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
@@ -784,7 +764,7 @@ pub fn describe(p: &Progress) -> Option<String> {
                     drop_with,
                 },
         } => format!("slot {slot} kept on the source: {reason} ({drop_with})"),
-        Progress::RollingBack { reason } => format!("rolling back: {reason}"),
+        Progress::RollingBack { reason, .. } => format!("rolling back: {reason}"),
         Progress::RolledBack {
             source_accepts_writes: true,
             ..

@@ -89,6 +89,12 @@ fn parse(bytes: &[u8]) -> Option<ControlFile> {
     })
 }
 
+impl crate::Coded for ControlFileError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::FenceFailed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

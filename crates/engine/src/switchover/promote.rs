@@ -270,6 +270,20 @@ fn without_standby_settings(text: &str) -> String {
     out
 }
 
+impl crate::Coded for PromoteError {
+    fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            PromoteError::Sql(e) => e.code(),
+            PromoteError::Server(e) => e.code(),
+            PromoteError::NotPromoted
+            | PromoteError::StillInRecovery(_)
+            | PromoteError::WritesRefused { .. } => ErrorCode::PromoteFailed,
+            PromoteError::Io { .. } => ErrorCode::Io,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

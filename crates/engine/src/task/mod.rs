@@ -132,6 +132,48 @@ pub enum TaskError {
     },
 }
 
+impl TaskError {
+    /// How a switchover or failover that failed with this error ended.
+    pub fn outcome(&self) -> crate::switchover::Outcome {
+        match self {
+            TaskError::Switchover(e) => e.outcome(),
+            _ => crate::switchover::Outcome::Failed,
+        }
+    }
+}
+
+impl crate::Coded for TaskError {
+    fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            TaskError::Store(e) => e.code(),
+            TaskError::Instance(e) => e.code(),
+            TaskError::Report(e) => e.code(),
+            TaskError::Assess(e) => e.code(),
+            TaskError::NoReport { .. } => ErrorCode::NoReport,
+            TaskError::ReportHasErrors { .. } => ErrorCode::ReportHasErrors,
+            TaskError::ReportMismatch { .. } => ErrorCode::ReportMismatch,
+            TaskError::DestinationNotManaged(_) => ErrorCode::DestinationNotManaged,
+            TaskError::SameInstance => ErrorCode::SameInstance,
+            TaskError::DestinationBusy { .. } => ErrorCode::DestinationBusy,
+            TaskError::DestinationNotReady(_) => ErrorCode::DestinationNotReady,
+            TaskError::Transition(e) => e.code(),
+            TaskError::Busy(e) => e.code(),
+            TaskError::Backup(e) => e.code(),
+            TaskError::Server(e) => e.code(),
+            TaskError::Sql(e) => e.code(),
+            TaskError::Wire(e) => e.code(),
+            TaskError::Io { .. } => ErrorCode::Io,
+            TaskError::StandbyDidNotConnect { .. } => ErrorCode::StandbyDidNotConnect,
+            TaskError::Inconsistent(_) => ErrorCode::Inconsistent,
+            TaskError::CancelNotHonoured { .. } => ErrorCode::CancelNotHonoured,
+            TaskError::Stopped => ErrorCode::Stopped,
+            TaskError::Switchover(e) => e.code(),
+            TaskError::WaitTimeout { .. } => ErrorCode::Timeout,
+        }
+    }
+}
+
 impl From<StoreError> for TaskError {
     fn from(e: StoreError) -> Self {
         TaskError::Store(TaskStoreError::Store(e))

@@ -442,6 +442,12 @@ impl Task {
     }
 }
 
+impl crate::Coded for TransitionError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::WrongPhase
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -410,6 +410,25 @@ pub fn cancel_requested(store: &Store, task: &TaskId) -> Result<bool, TaskStoreE
         .unwrap_or(false))
 }
 
+impl crate::Coded for TaskStoreError {
+    fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            TaskStoreError::NotFound(_) => ErrorCode::TaskNotFound,
+            TaskStoreError::Ambiguous { .. } => ErrorCode::AmbiguousId,
+            TaskStoreError::PrefixTooShort(_) => ErrorCode::IdTooShort,
+            TaskStoreError::Corrupt { .. } => ErrorCode::Store,
+            TaskStoreError::Store(e) => e.code(),
+        }
+    }
+}
+
+impl crate::Coded for LeaseBusy {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::TaskBusy
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

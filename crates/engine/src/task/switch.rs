@@ -625,7 +625,11 @@ async fn recover(inner: &Inner, id: &TaskId) -> Result<(), TaskError> {
         } else {
             format!(
                 "an interrupted switchover was rolled back, but the fence could not be fully undone: {}",
-                problems.join("; ")
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )
         };
         if let Some(s) = task.switch.as_mut() {

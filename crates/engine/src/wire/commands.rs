@@ -145,6 +145,12 @@ impl ReplicationConnection {
     }
 }
 
+impl crate::Coded for SlotNameError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::InvalidOption
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

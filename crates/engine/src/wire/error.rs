@@ -143,6 +143,30 @@ impl WireError {
     }
 }
 
+impl crate::Coded for WireError {
+    fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            WireError::Connect { .. }
+            | WireError::ConnectTimeout(_)
+            | WireError::Io(_)
+            | WireError::Closed => ErrorCode::Unreachable,
+            WireError::TlsRefused(_)
+            | WireError::TlsConfig(_)
+            | WireError::TlsHandshake { .. }
+            | WireError::TlsOnUnixSocket(_) => ErrorCode::Tls,
+            WireError::Server(e) if e.code.starts_with("28") => ErrorCode::AuthFailed,
+            WireError::PasswordRequired => ErrorCode::PasswordMissing,
+            WireError::UnsupportedAuth(_) | WireError::Scram(_) => ErrorCode::AuthFailed,
+            WireError::Server(_)
+            | WireError::Protocol(_)
+            | WireError::Frame(_)
+            | WireError::Decode(_)
+            | WireError::Version(_) => ErrorCode::Replication,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,6 +57,12 @@ pub fn split_frame(buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
     Ok(Some(Frame { tag, body }))
 }
 
+impl crate::Coded for FrameError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::Replication
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

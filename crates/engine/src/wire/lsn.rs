@@ -52,6 +52,12 @@ impl TryFrom<String> for Lsn {
     }
 }
 
+impl crate::Coded for LsnParseError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::Replication
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

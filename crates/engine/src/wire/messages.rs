@@ -303,6 +303,12 @@ impl Reader {
     }
 }
 
+impl crate::Coded for DecodeError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::Replication
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -170,7 +170,8 @@ impl Env {
             {
                 Ok(client) => return client,
                 Err(e)
-                    if e.code() == Some("57P03") && started.elapsed() < Duration::from_secs(60) =>
+                    if e.sqlstate() == Some("57P03")
+                        && started.elapsed() < Duration::from_secs(60) =>
                 {
                     tokio::time::sleep(Duration::from_millis(200)).await
                 }

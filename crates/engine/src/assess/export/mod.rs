@@ -118,6 +118,12 @@ pub fn write_file(report: &Report, format: Format, path: &Path) -> Result<(), Ex
     Ok(())
 }
 
+impl crate::Coded for ExportError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::ExportFailed
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod sample {
     use std::collections::BTreeMap;

@@ -1,0 +1,222 @@
+//! What a failure *is*, as a stable machine code: every public error of the engine has one
+//! ([`Coded::code`]), wrapped errors delegate to their cause, and the shells only map it —
+//! the CLI to an exit status and a `code` field in `--json`, the desktop app to the IPC body
+//! `{code, message}`. The strings are part of both contracts: add codes, never rename one.
+
+use serde::{Deserialize, Serialize};
+
+/// An error with a stable machine code.
+pub trait Coded: std::error::Error {
+    /// What the failure is, for a script or the UI to branch on.
+    fn code(&self) -> ErrorCode;
+}
+
+macro_rules! codes {
+    ($($(#[doc = $doc:literal])* $variant:ident = $text:literal,)*) => {
+        /// Every failure code the CLI's `--json` and the desktop app's IPC can carry.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The code as it appears in JSON (`snake_case`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    // The state directory and the store.
+    /// No state directory could be determined (`PGRELOCATE_HOME`, `HOME`).
+    StateDirUnavailable = "state_dir_unavailable",
+    /// The desktop app could not open the state store at start-up.
+    EngineUnavailable = "engine_unavailable",
+    /// The state store failed (SQLite, a migration, an unreadable row).
+    Store = "store",
+    /// `PGRELOCATE_PORTS` or another setting of the environment is malformed.
+    InvalidConfiguration = "invalid_configuration",
+
+    // Instances.
+    /// An instance name that cannot be used.
+    InvalidName = "invalid_name",
+    /// Connection parameters that cannot be used (host, port, user, sslmode).
+    InvalidEndpoint = "invalid_endpoint",
+    /// An instance of that name already exists.
+    DuplicateName = "duplicate_name",
+    /// No instance of that name (or no running job, in the desktop app).
+    NotFound = "not_found",
+    /// The instance is external: pgrelocate only connects to it.
+    NotManaged = "not_managed",
+    /// A PostgreSQL major version pgrelocate does not support was asked for.
+    UnsupportedVersion = "unsupported_version",
+    /// No usable PostgreSQL server binaries for the version asked for.
+    NoInstallation = "no_installation",
+    /// The data directory (or the instance's folder) is already in use.
+    DataDirInUse = "data_dir_in_use",
+    /// The port is taken, or no free port is left in the range.
+    PortInUse = "port_in_use",
+    /// A sandbox already exists.
+    SandboxExists = "sandbox_exists",
+    /// A managed server could not be run (initdb, pg_ctl, its configuration, its OS user).
+    Server = "server",
+
+    // Credentials.
+    /// No OS keyring is reachable.
+    NoKeyring = "no_keyring",
+    /// The OS keyring is locked or refused access.
+    KeyringLocked = "keyring_locked",
+    /// The OS keyring or a password file failed otherwise.
+    Keyring = "keyring",
+
+    // Connections.
+    /// The server refused the login.
+    AuthFailed = "auth_failed",
+    /// The server asks for a password and none is stored.
+    PasswordMissing = "password_missing",
+    /// The server cannot be reached (refused, timed out, connection lost).
+    Unreachable = "unreachable",
+    /// TLS could not be set up (refused, certificate rejected, settings).
+    Tls = "tls",
+    /// The server answered a query with an error.
+    Sql = "sql",
+    /// The replication protocol failed (an unexpected reply, a server error on it).
+    Replication = "replication",
+
+    // Assessments and reports.
+    /// The assessment could not run (not a finding: the checks themselves failed).
+    AssessmentFailed = "assessment_failed",
+    /// No stored report with that id.
+    ReportNotFound = "report_not_found",
+    /// An id prefix that starts more than one stored id.
+    AmbiguousId = "ambiguous_id",
+    /// An id prefix too short to look up.
+    IdTooShort = "id_too_short",
+    /// A report could not be written (or its format is unknown).
+    ExportFailed = "export_failed",
+
+    // Tasks.
+    /// No stored task with that id.
+    TaskNotFound = "task_not_found",
+    /// No assessment report for this source, destination and mode.
+    NoReport = "no_report",
+    /// The report found blocking errors.
+    ReportHasErrors = "report_has_errors",
+    /// The report is for another source, destination or mode.
+    ReportMismatch = "report_mismatch",
+    /// A migration destination must be managed by pgrelocate on this host.
+    DestinationNotManaged = "destination_not_managed",
+    /// Source and destination are the same instance.
+    SameInstance = "same_instance",
+    /// The destination is used by another unfinished task.
+    DestinationBusy = "destination_busy",
+    /// The destination's prerequisites do not hold (not empty, wrong version, …).
+    DestinationNotReady = "destination_not_ready",
+    /// The task is not in a phase that allows this.
+    WrongPhase = "wrong_phase",
+    /// Another live process drives the task.
+    TaskBusy = "task_busy",
+    /// The full copy failed.
+    BackupFailed = "backup_failed",
+    /// An option of the full copy is not usable (a tablespace mapping, a rate).
+    InvalidOption = "invalid_option",
+    /// The target directory of a copy is not empty.
+    TargetNotEmpty = "target_not_empty",
+    /// The source's PostgreSQL version cannot be copied (or lacks a feature asked for).
+    SourceUnsupported = "source_unsupported",
+    /// The source reported a data checksum failure.
+    DataCorruption = "data_corruption",
+    /// The copy does not match its backup manifest.
+    ManifestMismatch = "manifest_mismatch",
+    /// The work was cancelled.
+    Cancelled = "cancelled",
+    /// The standby did not connect to the source in time.
+    StandbyDidNotConnect = "standby_did_not_connect",
+    /// The servers and the stored task disagree.
+    Inconsistent = "inconsistent",
+    /// The process driving the task did not act on a cancel request.
+    CancelNotHonoured = "cancel_not_honoured",
+    /// The task was stopped (its driver is shutting down).
+    Stopped = "stopped",
+    /// Waiting for a state of the task timed out.
+    Timeout = "timeout",
+    /// A file operation failed.
+    Io = "io",
+    /// A stored task failed (its stored error says why).
+    TaskFailed = "task_failed",
+
+    // Switchover and failover (see also `switchover::Outcome`).
+    /// A guardrail forbids the switchover; nothing was touched.
+    GuardrailFailed = "guardrail_failed",
+    /// The switchover was rolled back: the source takes writes again.
+    RolledBack = "rolled_back",
+    /// The switchover failed and its rollback is incomplete.
+    RollbackIncomplete = "rollback_incomplete",
+    /// Promotion was requested and its outcome is unknown; the source stays fenced.
+    PromotionUnknown = "promotion_unknown",
+    /// The destination was promoted, but a step after promotion failed.
+    AfterPromotion = "after_promotion",
+    /// A failover check forbids the failover.
+    FailoverRefused = "failover_refused",
+    /// The failover failed before promotion; the destination is still a standby.
+    FailoverFailed = "failover_failed",
+    /// The fence could not be applied, or its record read.
+    FenceFailed = "fence_failed",
+    /// The destination did not catch up within the timeout.
+    CatchupTimeout = "catchup_timeout",
+    /// The catch-up could not be followed to its end.
+    CatchupFailed = "catchup_failed",
+    /// Promotion or the proof of writes after it failed.
+    PromoteFailed = "promote_failed",
+    /// A fence could not be undone.
+    UndoFailed = "undo_failed",
+
+    // Set by the shells themselves.
+    /// The command line is malformed (CLI) or the request is (desktop).
+    Usage = "usage",
+    /// The desktop app's request is malformed.
+    InvalidRequest = "invalid_request",
+    /// The same operation is already running in the desktop app.
+    Busy = "busy",
+    /// The desktop app's save dialog failed.
+    DialogFailed = "dialog_failed",
+    /// The webview could not reach the desktop shell.
+    Ipc = "ipc",
+    /// A bug: something that should not fail did.
+    Internal = "internal",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_written_in_json_as_its_string() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_value(code).unwrap();
+            assert_eq!(json, code.as_str(), "{code:?}");
+            let back: ErrorCode = serde_json::from_value(json).unwrap();
+            assert_eq!(back, *code);
+        }
+    }
+}
