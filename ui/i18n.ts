@@ -366,7 +366,6 @@ const en = {
   "taskDetail.rate": "Rate",
   "taskDetail.eta": "Time left",
   "taskDetail.stage": "Stage",
-  "taskDetail.tablespace": "Current tablespace",
   "taskDetail.lag": "Replication lag",
   "taskDetail.lagBytes": "Bytes behind",
   "taskDetail.lagSeconds": "Seconds behind",

@@ -5,6 +5,7 @@
 //! long work streams typed events through channels, and its state stays here in Rust so a
 //! reloaded page can re-subscribe.
 
+pub mod bindings;
 pub mod commands;
 pub mod error;
 pub mod jobs;

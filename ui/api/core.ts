@@ -2,18 +2,17 @@
 // rejected command always arrives as a `CommandError`.
 
 import { Channel, invoke } from "@tauri-apps/api/core";
+import type { CommandError } from "./generated/CommandError";
+import type { ErrorCode } from "./generated/ErrorCode";
 
-/** How every command fails: a stable code and a message for people. */
-export interface CommandError {
-  code: string;
-  message: string;
-}
+/** How every command fails: a stable code (the engine's, generated) and a message for people. */
+export type { CommandError, ErrorCode };
 
 /** Turns whatever a rejected `invoke` carried into a `CommandError`. */
 export function asCommandError(err: unknown): CommandError {
   if (typeof err === "object" && err !== null && "code" in err && "message" in err) {
     const e = err as { code: unknown; message: unknown };
-    return { code: String(e.code), message: String(e.message) };
+    return { code: String(e.code) as ErrorCode, message: String(e.message) };
   }
   return { code: "ipc", message: err instanceof Error ? err.message : String(err) };
 }

@@ -2,7 +2,92 @@
 
 import type { CheckResult, Report } from "../api/assessments";
 import type { InstanceStatus } from "../api/instances";
-import type { TaskStatus } from "../api/tasks";
+import type { FailoverReport, Sample, SwitchoverReport, TaskStatus } from "../api/tasks";
+import type { Lease } from "../api/generated/Lease";
+import type { Task } from "../api/generated/Task";
+
+/** A sample with nothing measured; tests set the fields they are about. */
+export const emptySample: Sample = {
+  replication: null,
+  source_lsn: null,
+  sender_state: null,
+  sent_lsn: null,
+  write_lsn: null,
+  flush_lsn: null,
+  replay_lsn: null,
+  sent_lag_bytes: null,
+  write_lag_bytes: null,
+  flush_lag_bytes: null,
+  replay_lag_bytes: null,
+  write_lag_ms: null,
+  flush_lag_ms: null,
+  replay_lag_ms: null,
+  slot: null,
+  dest_in_recovery: null,
+  receiver_status: null,
+  dest_receive_lsn: null,
+  dest_replay_lsn: null,
+  dest_replay_delay_ms: null,
+  dest_free_bytes: null,
+  source_error: null,
+  dest_error: null,
+};
+
+/** A task's copy options: no mapping, no throttle, no compression. */
+export const copyOptions: Task["options"] = { tablespace_mappings: [], max_rate: null, compression: "none", sync: true };
+
+/** A task's layout around data directory `/d`. */
+export const taskLayout = (slot: string): Task["layout"] => ({
+  slot_name: slot,
+  application_name: slot,
+  data_dir: "/d",
+  aside_dir: "/d.aside",
+  copy_dir: "/d.copy",
+  passfile: "/d.pgpass",
+  standby_files: [],
+  tablespaces: [],
+});
+
+/** The lease of a driving process. */
+export const lease = (more: Partial<Lease> = {}): Lease => ({ holder: "h", pid: 1, host: "vm", acquired_at: "", expires_ms: 0, ...more });
+
+/** A successful switchover's report; `more` overrides any field. */
+export const switchoverReport = (more: Partial<SwitchoverReport> = {}): SwitchoverReport => ({
+  strategy: "sql",
+  guarantee: "…",
+  guardrails: [],
+  fence: { strategy: "sql", blocked_databases: [], read_only: true, read_only_before: false, terminated_sessions: 0, stopped: false },
+  source_final_lsn: "0/3000000",
+  replayed_lsn: "0/3000000",
+  promote_method: "pg_promote",
+  timeline: 2,
+  window: { fence_started_at: "", writes_resumed_at: "", write_unavailable_ms: 0, steps: [] },
+  unfenced_on_destination: [],
+  writes_verified: [],
+  slot: { status: "dropped", slot: "pgrelocate_t" },
+  new_primary: "",
+  warnings: [],
+  next_steps: [],
+  ...more,
+});
+
+/** A successful failover's report; `more` overrides any field. */
+export const failoverReport = (more: Partial<FailoverReport> = {}): FailoverReport => ({
+  guardrails: [],
+  received_lsn: null,
+  last_replayed_lsn: "0/3000000",
+  promote_method: "pg_promote",
+  timeline: 2,
+  promote_ms: 0,
+  source_reachable: false,
+  source_lsn: null,
+  gap_bytes: null,
+  writes_verified: [],
+  slot: { status: "dropped", slot: "pgrelocate_t" },
+  warnings: [],
+  next_steps: [],
+  ...more,
+});
 
 /** A running PostgreSQL 15 instance that answers as a primary; managed ones report storage. */
 export const runningInstance = (name: string, port: number, kind: InstanceStatus["kind"] = "managed"): InstanceStatus => ({
@@ -36,8 +121,8 @@ export const streamingTask = (more: Partial<TaskStatus> = {}): TaskStatus => ({
   replication: "streaming",
   created_at: "2026-11-24T08:00:00Z",
   phase_times: { precheck: "2026-11-24T08:00:00Z" },
-  options: { compression: "none" },
-  layout: { slot_name: `pgrelocate_${more.id ?? "42ef39b6e467"}`, data_dir: "/d" },
+  options: copyOptions,
+  layout: taskLayout(`pgrelocate_${more.id ?? "42ef39b6e467"}`),
   attempts: 0,
   driver: null,
   progress: null,

@@ -10,7 +10,9 @@ pub const MIN_MAJOR: u32 = 10;
 pub const MAX_MAJOR: u32 = 18;
 
 /// A server's version as `major.minor` (10 and later numbering).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS,
+)]
 pub struct ServerVersion {
     /// Major version, e.g. 15.
     pub major: u32,

@@ -21,7 +21,7 @@ use crate::state::Console;
 const MAX_TIMEOUT_SECS: u64 = 86_400;
 
 /// What a switchover or failover streams, in order: steps, then one outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum SwitchEvent {
     /// A step as it happens (guardrails, fence, catch-up, promotion, verification, …).

@@ -13,7 +13,7 @@ use crate::error::CommandError;
 use crate::state::Console;
 
 /// What a task's channel carries.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum TaskStream {
     /// A stored event (phase, replication, copy progress, lag sample, note, warning, error).

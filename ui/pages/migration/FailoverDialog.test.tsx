@@ -2,6 +2,7 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import type { Channel } from "@tauri-apps/api/core";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { describe, expect, it, vi } from "vitest";
+import { failoverReport } from "../../test/fixtures";
 import type { SwitchoverEvent } from "../../api/tasks";
 import FailoverDialog from "./FailoverDialog";
 
@@ -32,7 +33,7 @@ describe("Failover dialog", () => {
     act(() =>
       events!.onmessage({
         event: "failover_succeeded",
-        data: { timeline: 3, promote_ms: 80, gap_bytes: null, source_reachable: false, warnings: [], next_steps: [] },
+        data: failoverReport({ timeline: 3, promote_ms: 80, gap_bytes: null, source_reachable: false, warnings: [], next_steps: [] }),
       }),
     );
     expect(screen.getByTestId("failover-success").textContent).toBe("Failover complete: 10.1.0.7:5432 is the new primary");

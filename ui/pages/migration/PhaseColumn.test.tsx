@@ -2,7 +2,8 @@ import { render, screen, within } from "@testing-library/react";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { describe, expect, it, vi } from "vitest";
 import type { InstanceStatus } from "../../api/instances";
-import type { Phase, TaskStatus } from "../../api/tasks";
+import type { Phase, Sample, TaskStatus } from "../../api/tasks";
+import { copyOptions, emptySample, taskLayout } from "../../test/fixtures";
 import MigrationTasks from "./MigrationTasks";
 import PhaseColumn, { phaseLabel } from "./PhaseColumn";
 
@@ -17,8 +18,8 @@ function task(phase: Phase, more: Partial<TaskStatus> = {}): TaskStatus {
     replication: phase === "increment" ? "streaming" : "unstarted",
     created_at: "2026-11-24T08:00:00Z",
     phase_times: { precheck: "2026-11-24T08:00:00Z" },
-    options: { compression: "none" },
-    layout: { slot_name: `pgrelocate_t-${phase}`, data_dir: "/d" },
+    options: copyOptions,
+    layout: taskLayout(`pgrelocate_t-${phase}`),
     attempts: 0,
     driver: null,
     progress: null,
@@ -27,7 +28,8 @@ function task(phase: Phase, more: Partial<TaskStatus> = {}): TaskStatus {
   };
 }
 
-const sample = (bytes: number, ms: number | null) => ({
+const sample = (bytes: number, ms: number | null): Sample => ({
+  ...emptySample,
   replication: "streaming" as const,
   source_lsn: "0/3000000",
   replay_lag_bytes: bytes,

@@ -2,6 +2,7 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import type { Channel } from "@tauri-apps/api/core";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { describe, expect, it, vi } from "vitest";
+import { switchoverReport } from "../../test/fixtures";
 import type { SwitchoverEvent, SwitchoverPreview } from "../../api/tasks";
 import SwitchoverDialog from "./SwitchoverDialog";
 
@@ -97,7 +98,7 @@ describe("Switchover dialog", () => {
     });
     send({
       event: "succeeded",
-      data: {
+      data: switchoverReport({
         strategy: "sql",
         guarantee: "…",
         timeline: 2,
@@ -105,7 +106,7 @@ describe("Switchover dialog", () => {
         new_primary: "127.0.0.1:5434",
         warnings: [],
         next_steps: [],
-      },
+      }),
     });
 
     expect(screen.getByTestId("switch-success")).toBeTruthy();
@@ -131,11 +132,12 @@ describe("Switchover dialog", () => {
       event: "step",
       data: { step: "catch_up", target_lsn: "0/9000000", received_lsn: null, replayed_lsn: null, remaining_bytes: 8 * 1024 ** 2 },
     });
-    send({ event: "step", data: { step: "rolling_back", reason: "the destination did not catch up within 120 s" } });
+    send({ event: "step", data: { step: "rolling_back", code: "catchup_timeout", reason: "the destination did not catch up within 120 s" } });
     send({ event: "step", data: { step: "rolled_back", source_accepts_writes: true, problems: [] } });
     send({
       event: "rolled_back",
       data: {
+        cause: "catchup_timeout",
         reason: "the destination did not catch up within 120 s",
         message: "the switchover was rolled back: the destination did not catch up within 120 s. Nothing was lost and the source accepts writes again",
       },

@@ -3,7 +3,7 @@ import type { Channel } from "@tauri-apps/api/core";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { describe, expect, it, vi } from "vitest";
 import type { TaskEvent, TaskStatus, TaskStreamEvent } from "../../api/tasks";
-import { streamingTask } from "../../test/fixtures";
+import { emptySample, lease, streamingTask } from "../../test/fixtures";
 import TaskDetails from "./TaskDetails";
 
 const status: TaskStatus = streamingTask({
@@ -12,7 +12,7 @@ const status: TaskStatus = streamingTask({
   destination: { id: "d", name: "sandbox-dest" },
   created_at: "2026-11-24T08:57:53Z",
   phase_times: { precheck: "2026-11-24T08:57:53Z", basebackup: "2026-11-24T08:57:54Z", startup: "2026-11-24T08:57:57Z", increment: "2026-11-24T08:58:02Z" },
-  driver: { pid: 42, host: "vm", acquired_at: "" },
+  driver: lease({ pid: 42, host: "vm", acquired_at: "" }),
 });
 
 const sampleEvent = (seq: number, at: string, bytes: number): TaskEvent => ({
@@ -20,6 +20,7 @@ const sampleEvent = (seq: number, at: string, bytes: number): TaskEvent => ({
   task_id: status.id,
   at,
   event: "sample",
+  ...emptySample,
   replication: "streaming",
   source_lsn: "0/3000000",
   replay_lag_bytes: bytes,

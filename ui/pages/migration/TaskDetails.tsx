@@ -230,7 +230,6 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
                     children: copy.eta_secs != null ? formatDuration(copy.eta_secs * 1000) : t("common.none"),
                   },
                   { key: "stage", label: t("taskDetail.stage"), children: copy.stage },
-                  ...(copy.tablespace ? [{ key: "ts", label: t("taskDetail.tablespace"), children: copy.tablespace }] : []),
                 ]}
               />
             </>

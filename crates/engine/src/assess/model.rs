@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 /// The scenario an assessment is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Migrate, then switch over.

@@ -20,7 +20,7 @@ impl From<OptionError> for BackupError {
 }
 
 /// Server-side compression of the archives (PostgreSQL 15+).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     /// Plain tar.
@@ -63,7 +63,7 @@ impl FromStr for Compression {
 }
 
 /// `OLD=NEW`: extract the tablespace whose source location is OLD into NEW.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TablespaceMapping {
     /// The tablespace's location on the source (absolute).
     pub old: PathBuf,
@@ -117,7 +117,7 @@ pub(crate) fn normalize(p: &Path) -> PathBuf {
 }
 
 /// A throttle in bytes per second, e.g. `50M`; the server takes kB/s within 32 kB/s..1 GB/s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct MaxRate {
     kb_per_sec: u32,
 }

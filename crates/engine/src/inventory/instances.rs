@@ -11,7 +11,7 @@ use crate::endpoint::{Endpoint, SslMode};
 
 /// A stable, generated instance id (32 hex digits). The keyring keys passwords by it, so
 /// renaming an instance would not lose its password.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(transparent)]
 pub struct InstanceId(String);
 
@@ -55,8 +55,9 @@ pub enum NameError {
 
 /// A user-chosen instance name: unique, 1–63 characters, no `/`, no control characters,
 /// not `.` or `..`. Quotes, backslashes, spaces and non-ASCII letters are fine.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(try_from = "String", into = "String")]
+#[ts(type = "string")]
 pub struct InstanceName(String);
 
 impl InstanceName {

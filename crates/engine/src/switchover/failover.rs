@@ -19,7 +19,7 @@ use crate::wire::Lsn;
 const SOURCE_PROBE: Duration = Duration::from_secs(3);
 
 /// What a failover did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct FailoverReport {
     /// The checks made before promotion.
     pub guardrails: Vec<Guardrail>,

@@ -45,7 +45,7 @@ const FLUSH_ATTEMPTS: usize = 3;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How writes on the source are stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum FenceStrategy {
     /// CHECKPOINT and a fast shutdown of a source managed on this host.
@@ -90,7 +90,7 @@ impl std::fmt::Display for FenceStrategy {
 }
 
 /// What the fence did to the source: written before each change, so it can be undone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct FenceRecord {
     /// The strategy.
     pub strategy: FenceStrategy,

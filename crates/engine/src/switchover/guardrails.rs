@@ -19,7 +19,7 @@ use crate::wire::Lsn;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How a guardrail came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum GuardrailStatus {
     /// Fine.
@@ -31,7 +31,7 @@ pub enum GuardrailStatus {
 }
 
 /// One guardrail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Guardrail {
     /// Stable id, e.g. `replication.lag`.
     pub id: String,

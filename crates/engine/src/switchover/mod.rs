@@ -122,7 +122,7 @@ impl Default for Options {
 }
 
 /// A step as it happens, for a live display and the task's event log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Progress {
     /// The guardrails, freshly evaluated.
@@ -230,7 +230,7 @@ pub enum Progress {
 }
 
 /// What a successful switchover did and measured.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SwitchoverReport {
     /// The fence used.
     pub strategy: FenceStrategy,
@@ -265,7 +265,7 @@ pub struct SwitchoverReport {
 }
 
 /// The guardrails and the fence a switchover would use, without doing anything.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Preview {
     /// The guardrails.
     pub guardrails: Vec<Guardrail>,

@@ -32,7 +32,7 @@ const STANDBY_FILES: [&str; 4] = [
 ];
 
 /// How the destination was promoted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum PromoteMethod {
     /// `SELECT pg_promote(true, 60)` (12+).
@@ -141,7 +141,7 @@ pub async fn timeline(client: &Client, endpoint: &Endpoint) -> Result<u32, SqlEr
 }
 
 /// One database's write proof.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct WriteProof {
     /// The database.
     pub database: String,

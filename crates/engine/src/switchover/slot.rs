@@ -13,7 +13,7 @@ use crate::wire::{ConnectOptions, ReplicationConnection, SlotName, WireError};
 const RELEASE_WITHIN: Duration = Duration::from_secs(15);
 
 /// What became of the slot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum SlotOutcome {
     /// Dropped on the running source (or already gone).

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 /// One step's share of the window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct StepTime {
     /// `fence`, `catchup`, `promote`, `unfence`, `verify`.
     pub step: String,
@@ -16,7 +16,7 @@ pub struct StepTime {
 }
 
 /// The window, measured.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct WriteWindow {
     /// When the fence began (RFC 3339, UTC).
     pub fence_started_at: String,

@@ -8,7 +8,7 @@ use super::model::{Phase, ReplicationState, TaskId};
 use super::monitor::Sample;
 
 /// One stored event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TaskEvent {
     /// Position in the store's log (increasing; resume a subscription after it).
     pub seq: i64,
@@ -22,7 +22,7 @@ pub struct TaskEvent {
 }
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     /// The task entered a phase.
@@ -78,7 +78,7 @@ impl EventKind {
 }
 
 /// Full-copy progress as events carry it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct CopyProgress {
     /// `connecting`, `checkpoint`, `copying`, `verifying`, `syncing`, `done`.
     pub stage: String,

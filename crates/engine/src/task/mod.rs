@@ -233,7 +233,7 @@ impl Default for TaskSettings {
 }
 
 /// A task with what the store knows about who drives it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct TaskStatus {
     /// The task.
     #[serde(flatten)]

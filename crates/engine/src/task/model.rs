@@ -14,7 +14,7 @@ use crate::inventory::InstanceId;
 use crate::wire::Lsn;
 
 /// A task id: 12 lowercase hex digits (so `pgrelocate_<id>` is a valid slot name).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS)]
 #[serde(transparent)]
 pub struct TaskId(String);
 
@@ -47,7 +47,9 @@ impl fmt::Display for TaskId {
 }
 
 /// Where a task is, as the console's "Cloud Migration Phase" column shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     /// Checking the report and the destination again, reading the source's settings.
@@ -104,7 +106,7 @@ impl fmt::Display for Phase {
 }
 
 /// The link between source and destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum ReplicationState {
     /// No standby yet.
@@ -139,7 +141,7 @@ impl fmt::Display for ReplicationState {
 }
 
 /// One end of a task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TaskInstance {
     /// Stable instance id.
     pub id: InstanceId,
@@ -148,7 +150,7 @@ pub struct TaskInstance {
 }
 
 /// What the DBA chose for the full copy.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct CopyOptions {
     /// Tablespace relocations.
     #[serde(default)]
@@ -170,7 +172,7 @@ fn yes() -> bool {
 
 /// A directory the copy writes outside the data directory (a tablespace), and whether it
 /// existed before, so an interrupted copy can be undone exactly.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TablespaceTarget {
     /// The tablespace's OID on the source.
     pub oid: u32,
@@ -184,7 +186,7 @@ pub struct TablespaceTarget {
 
 /// Everything the task puts on disk and on the source, recorded before it is made, so
 /// cancel, resume and the switchover know exactly what to undo or change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TaskLayout {
     /// Permanent physical slot on the source (`pgrelocate_<task>`).
     pub slot_name: String,
@@ -206,7 +208,7 @@ pub struct TaskLayout {
 }
 
 /// What the base backup reported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct CopyResult {
     /// WAL position where the copy starts.
     pub start_lsn: Lsn,
@@ -223,7 +225,7 @@ pub struct CopyResult {
 }
 
 /// A migration or DR task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Task {
     /// Task id.
     pub id: TaskId,

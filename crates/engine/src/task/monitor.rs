@@ -23,7 +23,7 @@ use crate::wire::Lsn;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The slot as the source reports it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SlotSample {
     /// A walsender uses it.
     pub active: bool,
@@ -38,7 +38,7 @@ pub struct SlotSample {
 }
 
 /// One monitoring sample.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Sample {
     /// The replication state these figures imply.
     pub replication: Option<ReplicationState>,

@@ -29,7 +29,7 @@ pub const FLOOR_SETTINGS: [&str; 5] = [
 ];
 
 /// What the standby configuration says, decided at precheck.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct StandbyPlan {
     /// The source's version (decides recovery.conf vs standby.signal).
     pub version: ServerVersion,

@@ -39,7 +39,7 @@ impl From<rusqlite::Error> for TaskStoreError {
 }
 
 /// Who holds (or wants) a lease: one per process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct LeaseHolder {
     /// Random id of this process's task service.
     pub holder: String,
@@ -61,7 +61,7 @@ impl LeaseHolder {
 }
 
 /// A lease as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Lease {
     /// The holder.
     #[serde(flatten)]

@@ -24,7 +24,7 @@ use crate::switchover::{
 };
 
 /// Which operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Operation {
     /// Fence, catch up, promote.
@@ -34,7 +34,7 @@ pub enum Operation {
 }
 
 /// What the task's switchover or failover did, stored with the task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SwitchRecord {
     /// The latest operation.
     pub operation: Operation,

@@ -7,9 +7,21 @@ use serde::{Deserialize, Serialize};
 
 /// A WAL position (log sequence number).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    ts_rs::TS,
 )]
 #[serde(into = "String", try_from = "String")]
+#[ts(type = "string")]
 pub struct Lsn(pub u64);
 
 /// Text that is not an `X/Y` WAL position.
