@@ -419,8 +419,14 @@ const en = {
   "switch.newPrimary": "New primary endpoint: {endpoint}",
   "switch.next": "What to do next",
   "switch.next.reconnect": "Reconnect applications to {endpoint}.",
-  "switch.next.access": "Copy the access rules (pg_hba.conf) and the settings you need from the source.",
-  "switch.next.retire": "Retire the source once nothing uses it.",
+  "switch.next.copy_access_rules":
+    "Copy the access rules from the source: its pg_hba.conf (saved beside the destination's own as pg_hba.conf.from-source when it came with the copy) and the settings kept outside its data folder. Roles and passwords on the destination are the source's.",
+  "switch.next.retire_fenced_source":
+    "The source stays fenced (logins refused in every database but template1, read-only by default): retire it once applications have moved; never re-open it for writes.",
+  "switch.next.retire_stopped_source": "The source is stopped: retire it; never start it again as a primary.",
+  "switch.next.keep_off_unfenced_source":
+    "The source was not fenced: if it still runs, stop it or keep applications off it; anything written there now is not on the destination.",
+  "switch.next.drop_slot": "Slot {slot} is still on the source; if the source is ever started, drop it there at once: {drop_with}",
   "switch.rolledBack": "Switchover rolled back",
   "switch.rolledBackBody": "{reason} The source was unfenced and accepts writes again; the task is back in incremental sync.",
   "switch.failed": "Switchover failed",

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pgrelocate_engine::switchover::{
-    describe, FailoverReport, Guardrail, GuardrailStatus, Options, Outcome as Ending, Progress,
-    SlotOutcome, SwitchoverError, SwitchoverReport,
+    describe, FailoverReport, Guardrail, GuardrailStatus, NextStep, Options, Outcome as Ending,
+    Progress, SlotOutcome, SwitchoverError, SwitchoverReport,
 };
 use pgrelocate_engine::task::{TaskError, Tasks};
 use pgrelocate_engine::ErrorCode;
@@ -231,7 +231,7 @@ fn print_slot(slot: &SlotOutcome) {
     }
 }
 
-fn print_next(steps: &[String]) {
+fn print_next(steps: &[NextStep]) {
     println!("What to do next:");
     for (i, s) in steps.iter().enumerate() {
         println!("  {}. {s}", i + 1);

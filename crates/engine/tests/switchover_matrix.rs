@@ -133,7 +133,10 @@ async fn switches_over(major: u32, kind: SourceKind, async_commit: bool) {
             };
             assert_eq!(slot, &task.layout.slot_name);
             assert!(drop_with.contains(slot.as_str()));
-            assert!(report.next_steps.iter().any(|s| s.contains(slot.as_str())));
+            assert!(report
+                .next_steps
+                .iter()
+                .any(|s| s.to_string().contains(slot.as_str())));
             let on_disk = env
                 .source_data_dir()
                 .unwrap()

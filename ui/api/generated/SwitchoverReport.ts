@@ -3,6 +3,7 @@ import type { FenceRecord } from "./FenceRecord";
 import type { FenceStrategy } from "./FenceStrategy";
 import type { Guardrail } from "./Guardrail";
 import type { Lsn } from "./Lsn";
+import type { NextStep } from "./NextStep";
 import type { PromoteMethod } from "./PromoteMethod";
 import type { SlotOutcome } from "./SlotOutcome";
 import type { WriteProof } from "./WriteProof";
@@ -71,4 +72,4 @@ warnings: Array<string>,
 /**
  * What the DBA does next.
  */
-next_steps: Array<string>, };
+next_steps: Array<NextStep>, };

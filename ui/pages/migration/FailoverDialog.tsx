@@ -8,7 +8,7 @@ import ErrorAlert from "../../components/ErrorAlert";
 import { useReturnFocus } from "../../hooks/useReturnFocus";
 import { t } from "../../i18n";
 import type { MessageKey } from "../../i18n";
-import { RunOutcome, RunSteps } from "./SwitchoverDialog";
+import { NextSteps, RunOutcome, RunSteps } from "./SwitchoverDialog";
 import { applyEvent, initialRun, isOver } from "./switchRun";
 import type { SwitchRun, SwitchStep } from "./switchRun";
 
@@ -92,9 +92,17 @@ export default function FailoverDialog({
           <RunSteps run={run} steps={STEPS} />
           <RunOutcome run={run} endpoint={destinationEndpoint} />
           {run.failover && (
-            <Typography.Text strong data-testid="failover-success">
-              {t("failover.success", { endpoint: destinationEndpoint })}
-            </Typography.Text>
+            <>
+              <Typography.Text strong data-testid="failover-success">
+                {t("failover.success", { endpoint: destinationEndpoint })}
+              </Typography.Text>
+              {run.failover.next_steps.length > 0 && (
+                <div data-testid="failover-next" style={{ marginTop: 12 }}>
+                  <Typography.Title level={5}>{t("switch.next")}</Typography.Title>
+                  <NextSteps steps={run.failover.next_steps} />
+                </div>
+              )}
+            </>
           )}
         </>
       )}

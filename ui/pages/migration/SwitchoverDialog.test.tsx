@@ -105,7 +105,12 @@ describe("Switchover dialog", () => {
         window: { fence_started_at: "", writes_resumed_at: "", write_unavailable_ms: 1480, steps: [] },
         new_primary: "127.0.0.1:5434",
         warnings: [],
-        next_steps: [],
+        next_steps: [
+          { kind: "reconnect", endpoint: "127.0.0.1:5434" },
+          { kind: "copy_access_rules" },
+          { kind: "retire_fenced_source" },
+          { kind: "drop_slot", slot: "pgrelocate_t", drop_with: "SELECT pg_drop_replication_slot('pgrelocate_t');" },
+        ],
       }),
     });
 
@@ -113,6 +118,10 @@ describe("Switchover dialog", () => {
     expect(screen.getByTestId("switch-window").textContent).toBe("Write-unavailability window: 1.5 s");
     expect(screen.getByTestId("switch-new-primary").textContent).toBe("New primary endpoint: 127.0.0.1:5434");
     expect(screen.getByTestId("switch-next").textContent).toContain("Reconnect applications to 127.0.0.1:5434.");
+    // Every step the engine names is shown, the kept slot's too (the CLI prints the same).
+    expect(screen.getByTestId("switch-next").textContent).toContain(
+      "Slot pgrelocate_t is still on the source; if the source is ever started, drop it there at once: SELECT pg_drop_replication_slot('pgrelocate_t');",
+    );
     for (const step of ["guardrails", "fence", "catchup", "promote", "verify"]) {
       expect(screen.getByTestId(`switch-step-${step}`).getAttribute("data-state")).toBe("done");
     }

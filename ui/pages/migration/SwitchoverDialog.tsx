@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
 import { DEFAULT_CATCHUP_TIMEOUT_SECS, startSwitchover, switchoverPreview, watchSwitchover } from "../../api/tasks";
+import type { NextStep } from "../../api/generated/NextStep";
 import type { GuardrailStatus, Task } from "../../api/tasks";
 import CheckStatusIcon from "../../components/CheckStatusIcon";
 import ErrorAlert from "../../components/ErrorAlert";
@@ -52,6 +53,31 @@ export function RunSteps({ run, steps = SWITCH_STEPS }: { run: SwitchRun; steps?
   );
 }
 
+/** The engine's next steps, each in the words of the translation table. */
+export function NextSteps({ steps }: { steps: NextStep[] }) {
+  return (
+    <ol style={{ paddingInlineStart: 20 }}>
+      {steps.map((s, i) => (
+        <li key={i}>{nextStepText(s)}</li>
+      ))}
+    </ol>
+  );
+}
+
+/** One next step in words. */
+export function nextStepText(s: NextStep): string {
+  switch (s.kind) {
+    case "reconnect":
+      return t("switch.next.reconnect", { endpoint: s.endpoint });
+    case "drop_slot":
+      return t("switch.next.drop_slot", { slot: s.slot, drop_with: s.drop_with });
+    case "text":
+      return s.text;
+    default:
+      return t(`switch.next.${s.kind}`);
+  }
+}
+
 /** The end of a run: success with the measured window and next steps, a roll-back, or a failure. */
 export function RunOutcome({ run, endpoint }: { run: SwitchRun; endpoint: string }) {
   if (run.result) {
@@ -78,11 +104,7 @@ export function RunOutcome({ run, endpoint }: { run: SwitchRun; endpoint: string
         extra={
           <div style={{ textAlign: "left", maxWidth: 560, margin: "0 auto" }} data-testid="switch-next">
             <Typography.Title level={5}>{t("switch.next")}</Typography.Title>
-            <ol style={{ paddingInlineStart: 20 }}>
-              <li>{t("switch.next.reconnect", { endpoint: primary })}</li>
-              <li>{t("switch.next.access")}</li>
-              <li>{t("switch.next.retire")}</li>
-            </ol>
+            <NextSteps steps={r.nextSteps} />
           </div>
         }
       />

@@ -2,6 +2,7 @@
 // so the same fold serves a live run and a re-subscription after a reload.
 
 import type { CommandError } from "../../api/core";
+import type { NextStep } from "../../api/generated/NextStep";
 import type { FailoverReport, Progress, SwitchoverEvent } from "../../api/tasks";
 import { formatDuration } from "../../units";
 
@@ -19,7 +20,7 @@ export interface StepState {
 export interface SwitchRun {
   steps: Record<SwitchStep, StepState>;
   /** The switchover's measured window and new primary. */
-  result?: { windowMs: number; newPrimary: string | null; warnings: string[] };
+  result?: { windowMs: number; newPrimary: string | null; warnings: string[]; nextSteps: NextStep[] };
   failover?: FailoverReport;
   rolledBack?: string;
   failed?: CommandError;
@@ -95,7 +96,12 @@ export function applyEvent(run: SwitchRun, e: SwitchoverEvent): SwitchRun {
     case "succeeded":
       return {
         ...set(run, "verify", { ...run.steps.verify, state: "done" }),
-        result: { windowMs: e.data.window.write_unavailable_ms, newPrimary: e.data.new_primary, warnings: e.data.warnings },
+        result: {
+          windowMs: e.data.window.write_unavailable_ms,
+          newPrimary: e.data.new_primary,
+          warnings: e.data.warnings,
+          nextSteps: e.data.next_steps,
+        },
       };
     case "failover_succeeded":
       return { ...set(run, "verify", { ...run.steps.verify, state: "done" }), failover: e.data };

@@ -46,7 +46,8 @@ pub struct FailoverReport {
     /// Steps after promotion that did not work.
     pub warnings: Vec<String>,
     /// What the DBA does next.
-    pub next_steps: Vec<String>,
+    #[serde(deserialize_with = "super::next_steps::tolerant")]
+    pub next_steps: Vec<super::NextStep>,
 }
 
 async fn source_position(plan: &Plan) -> Option<Lsn> {

@@ -17,6 +17,7 @@ pub mod error;
 pub mod failover;
 pub mod fence;
 pub mod guardrails;
+pub mod next_steps;
 pub mod pg_control;
 pub mod promote;
 pub mod slot;
@@ -33,6 +34,7 @@ pub use error::{
 pub use failover::{failover, FailoverReady, FailoverReport};
 pub use fence::{CatchupTarget, FenceRecord, FenceStrategy, TargetKind, UndoError};
 pub use guardrails::{Guardrail, GuardrailStatus};
+pub use next_steps::NextStep;
 pub use promote::{PromoteMethod, WriteProof};
 pub use slot::SlotOutcome;
 pub use window::{StepTime, WriteWindow};
@@ -261,7 +263,8 @@ pub struct SwitchoverReport {
     /// Steps after promotion that did not work (the switchover still succeeded).
     pub warnings: Vec<String>,
     /// What the DBA does next.
-    pub next_steps: Vec<String>,
+    #[serde(deserialize_with = "next_steps::tolerant")]
+    pub next_steps: Vec<NextStep>,
 }
 
 /// The guardrails and the fence a switchover would use, without doing anything.
@@ -617,41 +620,22 @@ pub async fn release_slot(plan: &Plan) -> SlotOutcome {
 }
 
 /// What the DBA does next.
-fn next_steps(plan: &Plan, fence: Option<&FenceRecord>, slot: &SlotOutcome) -> Vec<String> {
+fn next_steps(plan: &Plan, fence: Option<&FenceRecord>, slot: &SlotOutcome) -> Vec<NextStep> {
     let mut steps = vec![
-        format!(
-            "Reconnect applications to the new primary at {}.",
-            plan.destination.endpoint.address()
-        ),
-        "Copy access rules from the source: its pg_hba.conf (saved beside the destination's \
-         own as pg_hba.conf.from-source when it came with the copy) and the settings kept \
-         outside its data directory. Roles and passwords on the destination are the source's."
-            .to_string(),
+        NextStep::Reconnect {
+            endpoint: plan.destination.endpoint.address(),
+        },
+        NextStep::CopyAccessRules,
+        NextStep::retire(fence.map(|f| f.strategy)),
     ];
-    match fence.map(|f| f.strategy) {
-        Some(FenceStrategy::Sql) => steps.push(
-            "The source stays fenced (logins refused in every database but template1, \
-             read-only by default): retire it once applications have moved; never re-open \
-             it for writes."
-                .to_string(),
-        ),
-        Some(FenceStrategy::Shutdown) => steps.push(
-            "The source is stopped: retire it; never start it again as a primary.".to_string(),
-        ),
-        None => steps.push(
-            "The source was not fenced: if it still runs, stop it or keep applications off it; \
-             anything written there now is not on the destination."
-                .to_string(),
-        ),
-    }
     if let SlotOutcome::Kept {
         slot, drop_with, ..
     } = slot
     {
-        steps.push(format!(
-            "Slot {slot} is still on the source; if the source is ever started, drop it there \
-             at once: {drop_with}"
-        ));
+        steps.push(NextStep::DropSlot {
+            slot: slot.clone(),
+            drop_with: drop_with.clone(),
+        });
     }
     steps
 }

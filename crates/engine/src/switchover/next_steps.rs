@@ -1,0 +1,144 @@
+//! What the DBA does after a switchover or failover, as values: the CLI renders them in
+//! English here ([`NextStep`]'s `Display`, the one place that words them), the desktop app
+//! through its translation table (`switch.next.<kind>` in `ui/i18n.ts`).
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::fence::FenceStrategy;
+
+/// One thing to do next, with what it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NextStep {
+    /// Point applications at the new primary.
+    Reconnect {
+        /// The new primary's `host:port`.
+        endpoint: String,
+    },
+    /// Carry the source's access rules and outside settings over.
+    CopyAccessRules,
+    /// The `sql` fence stays on the source: retire it, never re-open it for writes.
+    RetireFencedSource,
+    /// The `shutdown` fence stopped the source: retire it, never start it as a primary.
+    RetireStoppedSource,
+    /// A failover did not fence the source: keep applications off it.
+    KeepOffUnfencedSource,
+    /// The slot is still on the source: drop it there if the source ever runs again.
+    DropSlot {
+        /// The slot.
+        slot: String,
+        /// The statement that drops it.
+        drop_with: String,
+    },
+    /// A step stored as text by an earlier version.
+    Text {
+        /// Its words.
+        text: String,
+    },
+}
+
+impl NextStep {
+    /// The step that retires the source after this fence (`None`: a failover, no fence).
+    pub fn retire(fence: Option<FenceStrategy>) -> NextStep {
+        match fence {
+            Some(FenceStrategy::Sql) => NextStep::RetireFencedSource,
+            Some(FenceStrategy::Shutdown) => NextStep::RetireStoppedSource,
+            None => NextStep::KeepOffUnfencedSource,
+        }
+    }
+}
+
+impl std::fmt::Display for NextStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NextStep::Reconnect { endpoint } => {
+                write!(
+                    f,
+                    "Reconnect applications to the new primary at {endpoint}."
+                )
+            }
+            NextStep::CopyAccessRules => f.write_str(
+                "Copy access rules from the source: its pg_hba.conf (saved beside the \
+                 destination's own as pg_hba.conf.from-source when it came with the copy) and \
+                 the settings kept outside its data directory. Roles and passwords on the \
+                 destination are the source's.",
+            ),
+            NextStep::RetireFencedSource => f.write_str(
+                "The source stays fenced (logins refused in every database but template1, \
+                 read-only by default): retire it once applications have moved; never re-open \
+                 it for writes.",
+            ),
+            NextStep::RetireStoppedSource => {
+                f.write_str("The source is stopped: retire it; never start it again as a primary.")
+            }
+            NextStep::KeepOffUnfencedSource => f.write_str(
+                "The source was not fenced: if it still runs, stop it or keep applications off \
+                 it; anything written there now is not on the destination.",
+            ),
+            NextStep::DropSlot { slot, drop_with } => write!(
+                f,
+                "Slot {slot} is still on the source; if the source is ever started, drop it \
+                 there at once: {drop_with}"
+            ),
+            NextStep::Text { text } => f.write_str(text),
+        }
+    }
+}
+
+/// Reads next steps stored either way: values, or the sentences earlier versions stored.
+pub fn tolerant<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<NextStep>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Step(NextStep),
+        Text(String),
+    }
+    Ok(Vec::<Stored>::deserialize(d)?
+        .into_iter()
+        .map(|s| match s {
+            Stored::Step(step) => step,
+            Stored::Text(text) => NextStep::Text { text },
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_steps_stored_as_sentences_still_load() {
+        #[derive(Deserialize)]
+        struct Report {
+            #[serde(deserialize_with = "tolerant")]
+            next_steps: Vec<NextStep>,
+        }
+        let old: Report = serde_json::from_str(
+            r#"{"next_steps": ["Reconnect applications.", {"kind": "copy_access_rules"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            old.next_steps,
+            vec![
+                NextStep::Text {
+                    text: "Reconnect applications.".into()
+                },
+                NextStep::CopyAccessRules
+            ]
+        );
+    }
+
+    #[test]
+    fn a_kept_slot_is_a_step_with_its_drop_statement() {
+        let step = NextStep::DropSlot {
+            slot: "pgrelocate_t".into(),
+            drop_with: "SELECT pg_drop_replication_slot('pgrelocate_t');".into(),
+        };
+        let json = serde_json::to_value(&step).unwrap();
+        assert_eq!(json["kind"], "drop_slot");
+        assert_eq!(json["slot"], "pgrelocate_t");
+        assert!(step
+            .to_string()
+            .contains("pg_drop_replication_slot('pgrelocate_t')"));
+    }
+}
