@@ -93,6 +93,11 @@ const en = {
   "create.done": "Instance {name} created and running on port {port}",
   "create.failed": "The instance could not be created",
 
+  "port.required": "Type a port number.",
+  "port.invalid": "A port is a number from 1 to 65535, digits only.",
+  "port.privileged":
+    "Ports below 1024 are privileged: a PostgreSQL server runs as an unprivileged user and cannot listen on them. Choose 1024 to 65535.",
+
   "register.title": "Register Instance",
   "register.intro":
     "An external instance is reached over the network with a migration account. pgrelocate tests the connection before it stores anything; the password goes to the OS keyring.",

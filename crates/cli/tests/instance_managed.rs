@@ -125,3 +125,66 @@ fn a_malformed_port_range_is_refused_and_creates_nothing() {
     }
     assert!(!cli.state_dir().join("instances").exists());
 }
+
+#[test]
+fn malformed_or_privileged_ports_are_refused_and_create_nothing() {
+    let mut cli = Cli::new();
+    let register = |port: &str| {
+        vec![
+            "instance",
+            "register",
+            "src",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--user",
+            "u",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
+    let create = |port: &str| {
+        vec![
+            "instance", "create", "dest", "--major", "15", "--port", port,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
+    // Typed numbers are refused as typed: not read up to the first non-digit, not clamped.
+    for args in [
+        register("54x2"),
+        register("99999"),
+        create("70x1"),
+        create("+5433"),
+    ] {
+        let out = cli.command().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("not a number between 1 and 65535"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // A privileged port is refused by the engine before initdb, in words, not pg_ctl's.
+    let bin = bin_dir(15);
+    let out = cli
+        .command()
+        .args(create("80"))
+        .args(["--bin-dir", &bin])
+        .output()
+        .unwrap();
+    let message = stderr(&out);
+    assert_ne!(out.status.code(), Some(0), "{message}");
+    assert!(
+        message.contains("port 80 is a privileged port") && message.contains("1024 to 65535"),
+        "{message}"
+    );
+    assert!(!cli.state_dir().join("instances").exists());
+    assert_eq!(
+        cli.json(&["instance", "list", "--json"]),
+        serde_json::json!([])
+    );
+}

@@ -194,7 +194,13 @@ impl Endpoint {
 
 /// Parses a port typed by a user, refusing 0 and anything above 65535 with a clear error.
 pub fn parse_port(s: &str) -> Result<u16, EndpointError> {
-    match s.trim().parse::<u32>() {
+    // Digits only: Rust's integer parser takes a leading '+', and a form must not turn
+    // "54x2" into 54 or "99999" into 65535 — anything else is refused as typed.
+    let digits = s.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(EndpointError::Port(s.to_string()));
+    }
+    match digits.parse::<u32>() {
         Ok(p) if (1..=65535).contains(&p) => Ok(p as u16),
         _ => Err(EndpointError::Port(s.to_string())),
     }
@@ -218,6 +224,15 @@ mod tests {
             Err(EndpointError::Port("70000".into()))
         );
         assert_eq!(parse_port("5432"), Ok(5432));
+        for typed in [
+            "54x2", "99999", "70x1", "+5432", "-1", "5 432", "", "0x10", "5432.0",
+        ] {
+            assert_eq!(
+                parse_port(typed),
+                Err(EndpointError::Port(typed.into())),
+                "{typed:?}"
+            );
+        }
         assert!(matches!(
             Endpoint::new("db\nevil", 5432, "u", None, SslMode::Prefer),
             Err(EndpointError::HostCharacters(_))

@@ -75,6 +75,11 @@ pub enum InstanceError {
     InstanceDirExists(PathBuf),
     #[error("port {0} is already in use on this host; choose another with --port")]
     PortInUse(u16),
+    #[error(
+        "port {0} is a privileged port (below 1024): a PostgreSQL server runs as an \
+         unprivileged OS user and cannot listen on it; choose a port from 1024 to 65535"
+    )]
+    PrivilegedPort(u16),
     #[error("no free TCP port found in {0}; choose one with --port (or set PGRELOCATE_PORTS)")]
     NoFreePort(PortRange),
     #[error(transparent)]
@@ -89,6 +94,10 @@ pub enum InstanceError {
     #[error("background task failed: {0}")]
     Join(String),
 }
+
+/// Ports below this one need root (or CAP_NET_BIND_SERVICE) to listen on, which a managed
+/// server never has: PostgreSQL refuses to run as root.
+pub const FIRST_UNPRIVILEGED_PORT: u16 = 1024;
 
 /// The instance operations over one state directory.
 pub struct Instances {
@@ -435,6 +444,14 @@ impl Instances {
     /// failure everything it created is removed again.
     pub async fn create(&self, request: CreateRequest) -> Result<InstanceRecord, InstanceError> {
         let name = InstanceName::new(&request.name)?;
+        // Refused here, before initdb, rather than left to pg_ctl's "Permission denied".
+        match request.port {
+            Some(0) => return Err(EndpointError::Port("0".into()).into()),
+            Some(port) if port < FIRST_UNPRIVILEGED_PORT => {
+                return Err(InstanceError::PrivilegedPort(port))
+            }
+            _ => {}
+        }
         if self.store.find_instance(name.as_str())?.is_some() {
             return Err(StoreError::DuplicateName(name.to_string()).into());
         }
@@ -827,6 +844,7 @@ impl crate::Coded for InstanceError {
                 ErrorCode::DataDirInUse
             }
             InstanceError::PortInUse(_) | InstanceError::NoFreePort(_) => ErrorCode::PortInUse,
+            InstanceError::PrivilegedPort(_) => ErrorCode::InvalidEndpoint,
             InstanceError::KeyringNeeded(_) => ErrorCode::NoKeyring,
             InstanceError::SandboxExists(_) => ErrorCode::SandboxExists,
             InstanceError::Join(_) => ErrorCode::Internal,

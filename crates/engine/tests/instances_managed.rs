@@ -10,6 +10,7 @@ use pgrelocate_engine::instances::{CreateRequest, InstanceError, Instances, Stat
 use pgrelocate_engine::secrets::{CredentialStore, Keyring};
 use pgrelocate_engine::server::{control, OsUser, RunState};
 use pgrelocate_engine::sql;
+use pgrelocate_engine::Coded;
 
 fn state_dir() -> tempfile::TempDir {
     common::state_dir("pgrelocate-instances-test-")
@@ -222,6 +223,47 @@ async fn a_user_supplied_data_dir_is_kept_on_remove_and_a_busy_port_is_refused()
         .await
         .unwrap_err();
     assert!(matches!(err, InstanceError::DataDirNotEmpty(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_privileged_port_is_refused_before_anything_is_created() {
+    let dir = state_dir();
+    let keyring = Arc::new(Keyring::in_memory());
+    let inst = instances(dir.path(), &keyring);
+    let bin = bin_dir(15).await;
+    let given = dir.path().join("given data");
+    for (port, data_dir) in [(80, None), (1023, Some(given.clone())), (0, None)] {
+        let err = inst
+            .create(CreateRequest {
+                name: "low".into(),
+                major: 15,
+                port: Some(port),
+                data_dir,
+                bin_dir: Some(bin.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        if port == 0 {
+            assert_eq!(
+                err.code(),
+                pgrelocate_engine::ErrorCode::InvalidEndpoint,
+                "{err}"
+            );
+        } else {
+            assert!(
+                matches!(err, InstanceError::PrivilegedPort(p) if p == port),
+                "{err}"
+            );
+            assert!(err.to_string().contains("1024 to 65535"), "{err}");
+        }
+    }
+    assert!(inst.store().list_instances().unwrap().is_empty());
+    assert!(
+        !dir.path().join("instances").exists(),
+        "an instance folder was created"
+    );
+    assert!(!given.exists(), "the given data directory was created");
 }
 
 #[tokio::test]

@@ -37,4 +37,48 @@ describe("Create Instance", () => {
     await waitFor(() => expect(onCreated).toHaveBeenCalled());
     expect(created).toEqual([{ name: "orders-dest", major: 15, port: undefined, data_dir: undefined, password: "Pa55'word" }]);
   });
+
+  it.each([
+    ["70x1", /^A port is a number from 1 to 65535, digits only\.$/],
+    ["99999", /^A port is a number from 1 to 65535, digits only\.$/],
+    ["80", /^Ports below 1024 are privileged/],
+  ])("refuses port %j before asking the engine", async (typed, reason) => {
+    const calls: string[] = [];
+    mockIPC((cmd) => {
+      calls.push(cmd);
+      if (cmd === "installations")
+        return [{ bin_dir: "/usr/lib/postgresql/15/bin", version: { major: 15, minor: 18 }, version_text: "", binaries: [], can_run_servers: true }];
+      throw new Error(`unexpected ${cmd}`);
+    });
+    render(<CreateInstanceDialog open onClose={vi.fn()} onCreated={vi.fn()} />);
+    expect(await screen.findByTitle("PostgreSQL 15.18 (/usr/lib/postgresql/15/bin)")).toBeTruthy();
+    fireEvent.change(screen.getByTestId("create-name"), { target: { value: "orders-dest" } });
+    fireEvent.change(screen.getByTestId("create-port"), { target: { value: typed } });
+    fireEvent.click(screen.getByRole("button", { name: "Create" }));
+
+    expect(await screen.findByText(reason)).toBeTruthy();
+    expect((screen.getByTestId("create-port") as HTMLInputElement).value).toBe(typed);
+    expect(calls).toEqual(["installations"]);
+  });
+
+  it("sends a typed port as that number", async () => {
+    const created: { port?: number }[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === "installations")
+        return [{ bin_dir: "/usr/lib/postgresql/15/bin", version: { major: 15, minor: 18 }, version_text: "", binaries: [], can_run_servers: true }];
+      if (cmd === "instance_create") {
+        created.push((args as { request: { port?: number } }).request);
+        return { id: "i", name: "orders-dest", endpoint: { port: 7001 }, created_at: "" };
+      }
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const onCreated = vi.fn();
+    render(<CreateInstanceDialog open onClose={vi.fn()} onCreated={onCreated} />);
+    expect(await screen.findByTitle("PostgreSQL 15.18 (/usr/lib/postgresql/15/bin)")).toBeTruthy();
+    fireEvent.change(screen.getByTestId("create-name"), { target: { value: "orders-dest" } });
+    fireEvent.change(screen.getByTestId("create-port"), { target: { value: "7001" } });
+    fireEvent.click(screen.getByRole("button", { name: "Create" }));
+    await waitFor(() => expect(onCreated).toHaveBeenCalled());
+    expect(created[0].port).toBe(7001);
+  });
 });

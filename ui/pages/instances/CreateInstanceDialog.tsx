@@ -1,4 +1,4 @@
-import { Alert, Form, Input, InputNumber, Modal, Select, Typography } from "antd";
+import { Alert, Form, Input, Modal, Select, Typography } from "antd";
 import { useEffect, useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
@@ -6,13 +6,15 @@ import { createInstance, installations } from "../../api/instances";
 import type { InstanceRecord } from "../../api/instances";
 import ErrorAlert from "../../components/ErrorAlert";
 import { useLoad } from "../../hooks/useLoad";
+import { parsePort, portRules } from "../../hooks/portRules";
 import { validated } from "../../hooks/validated";
 import { t } from "../../i18n";
 
 interface Values {
   name: string;
   major: number;
-  port?: number;
+  /** As typed; empty for the first free port. */
+  port?: string;
   data_dir?: string;
   password?: string;
 }
@@ -50,7 +52,7 @@ export default function CreateInstanceDialog({
       const record = await createInstance({
         name: values.name.trim(),
         major: values.major,
-        port: values.port ?? undefined,
+        port: parsePort(values.port) ?? undefined,
         data_dir: values.data_dir?.trim() || undefined,
         password: values.password || undefined,
       });
@@ -101,8 +103,13 @@ export default function CreateInstanceDialog({
             }))}
           />
         </Form.Item>
-        <Form.Item name="port" label={t("create.port")} extra={t("create.portHelp")}>
-          <InputNumber min={1} max={65535} style={{ width: 160 }} />
+        <Form.Item
+          name="port"
+          label={t("create.port")}
+          extra={t("create.portHelp")}
+          rules={portRules({ required: false, managed: true })}
+        >
+          <Input inputMode="numeric" style={{ width: 160 }} data-testid="create-port" />
         </Form.Item>
         <Form.Item name="data_dir" label={t("create.dataDir")} extra={t("create.dataDirHelp")}>
           <Input />

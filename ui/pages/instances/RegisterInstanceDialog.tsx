@@ -1,10 +1,11 @@
-import { Alert, Button, Form, Input, InputNumber, Modal, Select, Space, Typography } from "antd";
+import { Alert, Button, Form, Input, Modal, Select, Space, Typography } from "antd";
 import { useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
 import { registerInstance, testConnection } from "../../api/instances";
 import type { ConnectionInput, ConnectionTest, InstanceRecord, SslMode } from "../../api/instances";
 import ErrorAlert from "../../components/ErrorAlert";
+import { parsePort, portRules } from "../../hooks/portRules";
 import { validated } from "../../hooks/validated";
 import { t } from "../../i18n";
 
@@ -15,7 +16,8 @@ export const SSL_MODES: SslMode[] = ["disable", "prefer", "require", "verify-ca"
 export interface ConnectionValues {
   name: string;
   host: string;
-  port: number;
+  /** As typed: the form refuses anything but 1–65535 in digits. */
+  port: string;
   user: string;
   dbname?: string;
   sslmode: SslMode;
@@ -26,7 +28,7 @@ export interface ConnectionValues {
 export function connectionOf(v: ConnectionValues): ConnectionInput {
   return {
     host: v.host.trim(),
-    port: v.port,
+    port: parsePort(v.port) ?? 0,
     user: v.user.trim(),
     dbname: v.dbname?.trim() || undefined,
     sslmode: v.sslmode,
@@ -66,8 +68,8 @@ export function ConnectionFields({ withName = true, passwordHelp }: { withName?:
         >
           <Input data-testid="register-host" />
         </Form.Item>
-        <Form.Item name="port" label={t("register.port")} rules={[{ required: true }]} style={{ width: 120 }}>
-          <InputNumber min={1} max={65535} style={{ width: "100%" }} data-testid="register-port" />
+        <Form.Item name="port" label={t("register.port")} rules={portRules({ required: true })} style={{ width: 120 }}>
+          <Input inputMode="numeric" data-testid="register-port" />
         </Form.Item>
       </Space.Compact>
       <Space.Compact block>
@@ -164,7 +166,7 @@ export default function RegisterInstanceDialog({
     >
       <Typography.Paragraph type="secondary">{t("register.intro")}</Typography.Paragraph>
       {error && <ErrorAlert error={error} title={t("register.failed")} testId="register-error" />}
-      <Form form={form} layout="vertical" initialValues={{ port: 5432, sslmode: "prefer", user: "postgres" }}>
+      <Form form={form} layout="vertical" initialValues={{ port: "5432", sslmode: "prefer", user: "postgres" }}>
         <ConnectionFields />
       </Form>
       {tested && "ok" in tested && (

@@ -6,7 +6,6 @@ import {
   Descriptions,
   Form,
   Input,
-  InputNumber,
   Modal,
   Radio,
   Select,
@@ -27,6 +26,7 @@ import CopyBlock from "../../components/CopyBlock";
 import ErrorAlert from "../../components/ErrorAlert";
 import ItemList from "../../components/ItemList";
 import { useLoad } from "../../hooks/useLoad";
+import { parsePort, portRules } from "../../hooks/portRules";
 import { validated } from "../../hooks/validated";
 import { t } from "../../i18n";
 import type { MessageKey } from "../../i18n";
@@ -42,7 +42,8 @@ interface Scenario {
   source?: string;
   newName?: string;
   host?: string;
-  port?: number;
+  /** As typed: the form refuses anything but 1–65535 in digits. */
+  port?: string;
   user?: string;
 }
 
@@ -175,7 +176,7 @@ export default function AssessmentWizard({
       </div>
       {error && <ErrorAlert error={error.error} title={error.title} testId="wizard-error" />}
       <div style={{ display: step === 0 ? "block" : "none" }}>
-        <Form form={scenarioForm} layout="vertical" initialValues={{ mode: "migration", sourceType: "registered", port: 5432 }}>
+        <Form form={scenarioForm} layout="vertical" initialValues={{ mode: "migration", sourceType: "registered", port: "5432" }}>
           <Form.Item name="mode" label={t("wizard.scenario")}>
             <Radio.Group>
               <Space orientation="vertical">
@@ -228,8 +229,8 @@ export default function AssessmentWizard({
                     <Form.Item name="host" label={t("register.host")} rules={[{ required: true }]} style={{ flex: 1 }}>
                       <Input />
                     </Form.Item>
-                    <Form.Item name="port" label={t("register.port")} rules={[{ required: true }]} style={{ width: 120 }}>
-                      <InputNumber min={1} max={65535} style={{ width: "100%" }} />
+                    <Form.Item name="port" label={t("register.port")} rules={portRules({ required: true })} style={{ width: 120 }}>
+                      <Input inputMode="numeric" />
                     </Form.Item>
                     <Form.Item name="user" label={t("register.user")} rules={[{ required: true }]} style={{ flex: 1 }}>
                       <Input />
@@ -245,7 +246,7 @@ export default function AssessmentWizard({
       {step === 2 && <SourceStep scenario={scenario} done={done} setDone={setDone} />}
       <div style={{ display: step === 3 ? "block" : "none" }}>
         <Typography.Paragraph type="secondary">{t("wizard.startIntro")}</Typography.Paragraph>
-        <Form form={startForm} layout="vertical" initialValues={{ sslmode: "prefer", port: 5432 }}>
+        <Form form={startForm} layout="vertical" initialValues={{ sslmode: "prefer", port: "5432" }}>
           {scenario.sourceType === "registered" && chosen ? (
             <>
               <Descriptions
@@ -335,7 +336,7 @@ function SourceStep({
     () =>
       sourcePreparations(
         registered ? (scenario.source ?? null) : null,
-        registered ? null : { host: scenario.host ?? "", port: scenario.port ?? 5432, user: scenario.user ?? "", sslmode: "prefer" },
+        registered ? null : { host: scenario.host ?? "", port: parsePort(scenario.port) ?? 5432, user: scenario.user ?? "", sslmode: "prefer" },
       ),
     [scenario],
   );
