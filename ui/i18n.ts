@@ -252,6 +252,8 @@ const en = {
   "wizard.destinationIntro":
     "The destination's own prerequisites, checked live: managed here, a primary, empty, the source's major version, enough storage.",
   "wizard.destinationNeedsSource": "The checks that compare with the source run once it is registered (step 4).",
+  "wizard.destinationInUse":
+    "This destination serves as a primary and is not empty: the copy would replace everything on it. Choose or create another destination.",
   "wizard.recheck": "Check again",
   "wizard.sourceIntro":
     "Prepare the source for a physical copy. Each item is filled in for this case; copy it and run it on the source, and skip what is already in place (an existing account, a rule the source already has).",

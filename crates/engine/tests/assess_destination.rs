@@ -78,6 +78,62 @@ async fn a_table_in_postgres_and_an_extra_database_make_the_destination_not_empt
 }
 
 #[tokio::test]
+async fn a_destination_with_a_client_session_is_never_offered_drop_statements() {
+    let source = Cluster::builder(15).start().await.unwrap();
+    let env = Env::new();
+    env.register("src", &source, "postgres", source.superuser_password())
+        .await;
+    let dest = env.create_dest("dest", 15, None).await;
+    env.sql("dest", "postgres", "CREATE TABLE orders (id int)")
+        .await;
+    env.sql("dest", "postgres", "CREATE DATABASE shop").await;
+    // An application works on the destination while it is assessed.
+    let password = env.password_of("dest").await.unwrap();
+    let (app, connection) = tokio_postgres::Config::new()
+        .host(&dest.endpoint.host)
+        .port(dest.endpoint.port)
+        .user(&dest.endpoint.user)
+        .password(password.expose())
+        .dbname("shop")
+        .application_name("orders-app")
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    app.batch_execute("SELECT 1").await.unwrap();
+
+    let report = env.assess("src", "dest", Mode::Migration, options()).await;
+    let check = expect_error(&report, "dest.empty", &["pgrelocate instance create"]);
+    assert!(
+        !check.remedy.contains("DROP"),
+        "a server in use was offered destructive statements:\n{}",
+        check.remedy
+    );
+    assert!(
+        check.remedy.contains("serves as a primary")
+            && check.remedy.contains("1 client session connected")
+            && check.remedy.contains("(orders-app)"),
+        "the remedy does not say why nothing is offered:\n{}",
+        check.remedy
+    );
+    assert!(check.message.contains("database shop"), "{}", check.message);
+
+    // The wizard's live view refuses the same way (its Next stays disabled on the error).
+    let live = pgrelocate_engine::assess::destination_prerequisites(
+        &env.instances,
+        "src",
+        "dest",
+        options(),
+    )
+    .await
+    .unwrap();
+    let empty = live.iter().find(|c| c.id == "dest.empty").unwrap();
+    assert_eq!(empty.status, Status::Error);
+    assert!(!empty.remedy.contains("DROP"), "{}", empty.remedy);
+    drop(app);
+}
+
+#[tokio::test]
 async fn a_destination_that_cannot_be_inspected_is_not_called_empty() {
     let source = Cluster::builder(15).start().await.unwrap();
     let env = Env::new();

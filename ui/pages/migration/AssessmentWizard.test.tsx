@@ -65,6 +65,35 @@ describe("Create Feasibility Assessment Task wizard", () => {
     expect(calls.some((c) => c.cmd === "credential_set")).toBe(false);
   });
 
+  it("keeps Next disabled for a destination that serves as a primary, and offers nothing to drop", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "instance_list") return { instances: [dest, instance("sandbox-source", 5433)], creating: [] };
+      if (cmd === "destination_prerequisites")
+        return [
+          {
+            id: "dest.empty",
+            title: "Check destination is empty",
+            status: "error",
+            message: "the destination is not empty, and it serves as a primary: 1 client session connected: app@shop (orders-app); it holds database shop",
+            impact: "",
+            remedy: "pgrelocate offers nothing to drop on a server that serves as a primary (1 client session connected: app@shop (orders-app)). Choose another destination, or create a fresh one:\npgrelocate instance create sandbox-dest-new --major 15",
+            evidence: { serves_as_primary: ["1 client session connected: app@shop (orders-app)"] },
+            duration_ms: 1,
+          },
+        ];
+      throw new Error(`unexpected ${cmd}`);
+    });
+    render(<AssessmentWizard open destination={dest} onClose={vi.fn()} onStarted={vi.fn()} />);
+    await waitFor(() => expect(screen.getByTestId("wizard-source").textContent).toContain("sandbox-source"));
+    fireEvent.click(screen.getByTestId("wizard-next"));
+
+    expect((await screen.findByTestId("wizard-destination-in-use")).textContent).toContain("1 client session connected");
+    await waitFor(() => expect((screen.getByTestId("wizard-next") as HTMLButtonElement).disabled).toBe(true));
+    expect(screen.getByTestId("wizard-destination").textContent).not.toContain("DROP");
+    fireEvent.click(screen.getByTestId("wizard-next"));
+    expect(screen.getByTestId("wizard-step").getAttribute("data-step")).toBe("1");
+  });
+
   it("registers a new endpoint first, and stops with the reason when that fails", async () => {
     mockIPC((cmd) => {
       if (cmd === "instance_list") return { instances: [dest], creating: [] };

@@ -16,7 +16,7 @@ import {
 } from "antd";
 import { useEffect, useState } from "react";
 import { destinationPrerequisites, sourcePreparations, startAssessment } from "../../api/assessments";
-import type { Mode } from "../../api/assessments";
+import type { CheckResult, Mode } from "../../api/assessments";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
 import { listInstances, registerInstance, setCredential } from "../../api/instances";
@@ -69,6 +69,8 @@ export default function AssessmentWizard({
   const [starting, setStarting] = useState(false);
   const [error, setError] = useState<{ title: string; error: CommandError }>();
   const [done, setDone] = useState<string[]>([]);
+  // Why the destination must not be used at all (it serves as a primary), from step 2.
+  const [inUse, setInUse] = useState<string[]>([]);
   const instances = useLoad(() => (open ? listInstances() : Promise.resolve(null)), [open]);
   const others = (instances.data?.instances ?? []).filter((i) => i.name !== destination.name);
   const chosen = others.find((i) => i.name === scenario.source);
@@ -78,6 +80,7 @@ export default function AssessmentWizard({
       setStep(0);
       setError(undefined);
       setDone([]);
+      setInUse([]);
       scenarioForm.resetFields();
       startForm.resetFields();
     }
@@ -160,7 +163,7 @@ export default function AssessmentWizard({
             </Button>
           )}
           {step < 3 ? (
-            <Button type="primary" onClick={next} data-testid="wizard-next" disabled={step === 0 && instances.loading}>
+            <Button type="primary" onClick={next} data-testid="wizard-next" disabled={(step === 0 && instances.loading) || (step === 1 && inUse.length > 0)}>
               {t("common.next")}
             </Button>
           ) : (
@@ -242,7 +245,13 @@ export default function AssessmentWizard({
           </Form.Item>
         </Form>
       </div>
-      {step === 1 && <DestinationStep destination={destination.name} source={scenario.sourceType === "registered" ? scenario.source : undefined} />}
+      {step === 1 && (
+        <DestinationStep
+          destination={destination.name}
+          source={scenario.sourceType === "registered" ? scenario.source : undefined}
+          onInUse={setInUse}
+        />
+      )}
       {step === 2 && <SourceStep scenario={scenario} done={done} setDone={setDone} />}
       <div style={{ display: step === 3 ? "block" : "none" }}>
         <Typography.Paragraph type="secondary">{t("wizard.startIntro")}</Typography.Paragraph>
@@ -276,11 +285,22 @@ export default function AssessmentWizard({
 }
 
 /** Step 2: the destination's own prerequisites, checked live. */
-function DestinationStep({ destination, source }: { destination: string; source?: string }) {
+function DestinationStep({
+  destination,
+  source,
+  onInUse,
+}: {
+  destination: string;
+  source?: string;
+  onInUse: (why: string[]) => void;
+}) {
   const checks = useLoad(
     () => (source ? destinationPrerequisites(source, destination) : Promise.resolve(null)),
     [source, destination],
   );
+  const inUse = servesAsPrimary(checks.data ?? []);
+  const inUseKey = inUse.join("\n");
+  useEffect(() => onInUse(inUseKey ? inUseKey.split("\n") : []), [inUseKey, onInUse]);
   return (
     <div data-testid="wizard-destination">
       <Space style={{ width: "100%", justifyContent: "space-between" }}>
@@ -299,6 +319,16 @@ function DestinationStep({ destination, source }: { destination: string; source?
       {!source && <Alert type="info" showIcon title={t("wizard.destinationNeedsSource")} />}
       {checks.error && <ErrorAlert error={checks.error} title={t("common.failedToLoad")} />}
       {checks.loading && !checks.data && source && <Spin />}
+      {inUse.length > 0 && (
+        <Alert
+          type="error"
+          showIcon
+          title={t("wizard.destinationInUse")}
+          description={inUse.join("; ")}
+          style={{ marginBottom: 16 }}
+          data-testid="wizard-destination-in-use"
+        />
+      )}
       {checks.data && (
         <ItemList
           items={checks.data}
@@ -319,6 +349,13 @@ function DestinationStep({ destination, source }: { destination: string; source?
       )}
     </div>
   );
+}
+
+/** Why a not-empty destination serves as a primary (`dest.empty`'s evidence): it must not be used. */
+export function servesAsPrimary(checks: CheckResult[]): string[] {
+  const empty = checks.find((c) => c.id === "dest.empty" && c.status === "error");
+  const why = empty?.evidence.serves_as_primary;
+  return Array.isArray(why) ? why.map(String) : [];
 }
 
 /** Step 3: the source's preparations as a checklist of copyable text. */

@@ -50,7 +50,19 @@ async fn side(instances: &Instances, name: &str) -> Result<Side, AssessError> {
             None
         }
     };
-    Ok(Side { record, password })
+    // Which task made it a primary, if any: a destination that serves is never offered
+    // destructive remedies.
+    let promoted_by = crate::task::store::promoting_task(instances.store(), &record.id)
+        .unwrap_or_else(|e| {
+            tracing::warn!(instance = %record.name, error = %e, "tasks unreadable for the assessment");
+            None
+        })
+        .map(|task| task.id.to_string());
+    Ok(Side {
+        record,
+        password,
+        promoted_by,
+    })
 }
 
 /// Runs the whole catalogue for `request`, stores the report and returns it. `progress`

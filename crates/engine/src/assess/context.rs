@@ -70,6 +70,8 @@ pub struct Side {
     pub record: InstanceRecord,
     /// Its password, when one is stored (keyring or pgpass).
     pub password: Option<Password>,
+    /// The task that promoted it (it was that task's destination): it serves as a primary.
+    pub promoted_by: Option<String>,
 }
 
 impl Side {

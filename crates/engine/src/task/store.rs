@@ -232,6 +232,32 @@ pub fn live_task_for_destination(
     row.map(|(id, body)| parse_task(&id, &body)).transpose()
 }
 
+/// The newest finished task (`success`: switched or failed over) that promoted `dest`: the
+/// destination serves as a primary since.
+pub fn promoting_task(store: &Store, dest: &InstanceId) -> Result<Option<Task>, TaskStoreError> {
+    finished_task(store, "dest_id", dest)
+}
+
+/// The newest task in `success` whose `column` (`source_id` or `dest_id`) is `instance`.
+fn finished_task(
+    store: &Store,
+    column: &'static str,
+    instance: &InstanceId,
+) -> Result<Option<Task>, TaskStoreError> {
+    let conn = store.conn();
+    let row: Option<(String, String)> = conn
+        .query_row(
+            &format!(
+                "SELECT id, body FROM tasks WHERE {column} = ?1 AND phase = 'success' \
+                 ORDER BY created_at DESC LIMIT 1"
+            ),
+            [instance.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    row.map(|(id, body)| parse_task(&id, &body)).transpose()
+}
+
 /// Appends an event and returns it with its sequence number.
 pub fn append_event(
     store: &Store,

@@ -409,6 +409,31 @@ async fn empty(ctx: &Context) -> Outcome {
     }
     found.extend(uninspected);
     let major = ctx.dest.managed().map(|m| m.major).unwrap_or(0);
+    let fresh = format!(
+        "pgrelocate instance create {} --major {major}",
+        shell_word(&format!("{}-new", ctx.dest.name()))
+    );
+    let serving = serves_as_primary(ctx, client).await;
+    if !serving.is_empty() {
+        // Dropping things on a server in use would destroy what its clients work with.
+        return evidence(
+            Outcome::fail(format!(
+                "the destination is not empty, and it serves as a primary: {}; it holds {}",
+                serving.join("; "),
+                list(&found, 6)
+            ))
+            .impact(
+                "the copy replaces the whole data directory: a server in use would lose \
+                 everything its clients work with",
+            )
+            .remedy(format!(
+                "pgrelocate offers nothing to drop on a server that serves as a primary ({}). \
+                 Choose another destination, or create a fresh one:\n{fresh}",
+                serving.join("; ")
+            ))
+            .evidence("serves_as_primary", &serving),
+        );
+    }
     evidence(
         Outcome::fail(format!(
             "the destination is not empty: {}",
@@ -416,11 +441,64 @@ async fn empty(ctx: &Context) -> Outcome {
         ))
         .impact("the copy replaces the whole data directory: everything listed would be lost")
         .remedy(format!(
-            "if none of it is needed, drop it on the destination:\n{}\nor create a fresh destination:\npgrelocate instance create {} --major {major}",
+            "if none of it is needed, drop it on the destination:\n{}\nor create a fresh destination:\n{fresh}",
             drops.join("\n"),
-            shell_word(&format!("{}-new", ctx.dest.name()))
-        )),
+        ))
+        .evidence("serves_as_primary", Vec::<String>::new()),
     )
+}
+
+/// Why the destination is a primary in use, if it is: client sessions other than
+/// pgrelocate's own, standbys streaming from it, or the task that promoted it.
+async fn serves_as_primary(ctx: &Context, client: &tokio_postgres::Client) -> Vec<String> {
+    let mut why = Vec::new();
+    if let Some(task) = &ctx.dest.promoted_by {
+        why.push(format!("task {task} promoted it"));
+    }
+    let sessions = client
+        .query(
+            "SELECT backend_type = 'walsender', \
+                    format('%s@%s%s%s', usename, coalesce(datname, '-'), \
+                           coalesce(' from ' || host(client_addr), ''), \
+                           coalesce(nullif(' (' || application_name || ')', ' ()'), '')) \
+             FROM pg_stat_activity \
+             WHERE pid <> pg_backend_pid() AND backend_type IN ('client backend', 'walsender') \
+               AND application_name IS DISTINCT FROM 'pgrelocate' \
+             ORDER BY 2",
+            &[],
+        )
+        .await;
+    match sessions {
+        Ok(rows) => {
+            let (standbys, clients): (Vec<_>, Vec<_>) =
+                rows.iter().partition(|r| r.get::<_, bool>(0));
+            let names = |rows: &[&tokio_postgres::Row]| {
+                rows.iter()
+                    .map(|r| r.get::<_, String>(1))
+                    .collect::<Vec<_>>()
+            };
+            if !clients.is_empty() {
+                why.push(format!(
+                    "{} connected: {}",
+                    count(clients.len(), "client session"),
+                    list(&names(&clients), 3)
+                ));
+            }
+            if !standbys.is_empty() {
+                why.push(format!(
+                    "{} streaming from it: {}",
+                    count(standbys.len(), "standby"),
+                    list(&names(&standbys), 3)
+                ));
+            }
+        }
+        // Unknown is not "idle": without the list, nothing destructive is offered either.
+        Err(e) => why.push(format!(
+            "its sessions could not be listed ({})",
+            crate::assess::context::describe_pg_error(&e)
+        )),
+    }
+    why
 }
 
 /// The destination's system identifier, read from its control file on this host.
