@@ -19,6 +19,7 @@ const source: InstanceStatus = {
     version_text: "15.14 (Debian 15.14-0+deb12u1)",
     system_identifier: "7300000000000000001",
     role: "primary",
+    read_only: false,
     tls: null,
     round_trip_ms: 0.2,
   },

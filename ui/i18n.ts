@@ -98,6 +98,22 @@ const en = {
   "port.privileged":
     "Ports below 1024 are privileged: a PostgreSQL server runs as an unprivileged user and cannot listen on them. Choose 1024 to 65535.",
 
+  "startRetired.title": "Start {name}",
+  "startRetired.why":
+    "{name} is a retired source: task {task} {operation} to {successor} ({at}). {successor} is the primary now; writes here would never reach it.",
+  "startRetired.switchover": "switched over",
+  "startRetired.failover": "failed over",
+  "startRetired.recoveryBody":
+    "Start in recovery: the server comes up as a standby with nothing to follow. It answers reads and refuses every write.",
+  "startRetired.inRecovery": "Start in recovery (read-only)",
+  "startRetired.primaryTitle": "Start as a writable primary:",
+  "startRetired.primaryBody":
+    "its recovery signal is removed and it accepts writes again. Anything written here is not on {successor}, and the two servers diverge.",
+  "startRetired.typeName": "Type {name} to confirm.",
+  "startRetired.asPrimary": "Start as primary",
+  "startRetired.startedInRecovery": "{name} started in recovery: it refuses writes",
+  "startRetired.startedAsPrimary": "{name} started as a writable primary",
+
   "register.title": "Register Instance",
   "register.intro":
     "An external instance is reached over the network with a migration account. pgrelocate tests the connection before it stores anything; the password goes to the OS keyring.",
@@ -123,7 +139,8 @@ const en = {
   "status.creating": "Creating",
   "status.migrating_in": "Migrating Data In",
   "status.maintaining": "Maintaining Instance",
-  "status.fenced": "Read-only/Fenced",
+  "status.in_recovery": "In recovery",
+  "status.read_only": "Read-only",
   "status.error": "Error",
 
   "role.primary": "Primary",

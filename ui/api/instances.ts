@@ -36,6 +36,8 @@ export interface ConnectionTest {
   version_text: string;
   system_identifier: string | null;
   role: "primary" | "standby";
+  /** default_transaction_read_only is on (the SQL fence sets it). */
+  read_only: boolean;
   tls: string | null;
   round_trip_ms: number;
 }
@@ -55,6 +57,23 @@ export interface InstanceStatus {
   connection: ConnectionTest | null;
   error: string | null;
   storage: { used_bytes: number; free_bytes: number } | null;
+  /** The task that retired it (it was that task's source): Start brings it up in recovery. */
+  retired?: Retirement | null;
+}
+
+/** Which task retired an instance: it switched or failed over to `successor`. */
+export interface Retirement {
+  task_id: string;
+  successor: string;
+  operation: "switchover" | "failover" | null;
+  at: string | null;
+}
+
+/** What Start did. */
+export interface Started extends InstanceRecord {
+  /** The server runs in recovery and refuses every write. */
+  in_recovery: boolean;
+  retired: Retirement | null;
 }
 
 /** A stored instance (no live status). */
@@ -134,7 +153,9 @@ export const registerInstance = (request: { name: string; connection: Connection
 export const testConnection = (connection: ConnectionInput, password?: string) =>
   call<ConnectionTest>("connection_test", { connection, password: password || null });
 
-export const startInstance = (name: string) => call<InstanceRecord>("instance_start", { name });
+/** Starts an instance; `confirm` (its name, typed by the DBA) starts a retired source as a writable primary. */
+export const startInstance = (name: string, confirm?: string) =>
+  call<Started>("instance_start", { name, confirm: confirm ?? null });
 export const stopInstance = (name: string) => call<InstanceRecord>("instance_stop", { name });
 export const removeInstance = (name: string) => call<Removal>("instance_remove", { name });
 export const createSandbox = () => call<unknown>("sandbox_create");

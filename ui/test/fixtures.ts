@@ -103,6 +103,7 @@ export const runningInstance = (name: string, port: number, kind: InstanceStatus
     version_text: "15.18",
     system_identifier: "1",
     role: "primary",
+    read_only: false,
     tls: null,
     round_trip_ms: 0.1,
   },

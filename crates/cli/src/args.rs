@@ -64,8 +64,9 @@ pub enum InstanceCommand {
     Register(RegisterArgs),
     /// Create a managed instance on this host (initdb, configure, start).
     Create(CreateArgs),
-    /// Start a managed instance.
-    Start(NameArg),
+    /// Start a managed instance. A retired source (the old primary of a task that switched
+    /// or failed over) starts in recovery, refusing writes, unless --as-primary is given.
+    Start(StartArgs),
     /// Stop a managed instance (fast shutdown).
     Stop(NameArg),
     /// Show an instance's status and test its connection.
@@ -85,6 +86,20 @@ pub enum InstanceCommand {
 pub struct NameArg {
     /// Instance name.
     pub name: String,
+}
+
+/// `instance start`
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Instance name.
+    pub name: String,
+    /// Start a retired source as a writable primary: its writes never reach the new
+    /// primary, and the two diverge. Needs --confirm with the instance name.
+    #[arg(long, requires = "confirm")]
+    pub as_primary: bool,
+    /// The instance name, typed again to confirm --as-primary.
+    #[arg(long, value_name = "NAME", requires = "as_primary")]
+    pub confirm: Option<String>,
 }
 
 /// `instance status`

@@ -102,7 +102,8 @@ pub fn exit_status(code: ErrorCode) -> i32 {
         | IdTooShort
         | SameInstance
         | DestinationNotManaged
-        | WrongPhase => 2,
+        | WrongPhase
+        | ConfirmationMismatch => 2,
         ReportHasErrors => 3,
         _ => 1,
     }

@@ -3,11 +3,12 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use pgrelocate_engine::instances::{CreateRequest, InstanceStatus, Instances, RegisterRequest};
+use pgrelocate_engine::retirement::Retirement;
 use pgrelocate_engine::sql::ConnectionTest;
 use pgrelocate_engine::{Endpoint, Password, SslMode};
 use serde::Serialize;
 
-use crate::args::{CreateArgs, InstanceCommand, RegisterArgs, RemoveArgs, StatusArgs};
+use crate::args::{CreateArgs, InstanceCommand, RegisterArgs, RemoveArgs, StartArgs, StatusArgs};
 use crate::exit::CliError;
 
 /// Runs one `instance` subcommand.
@@ -17,11 +18,7 @@ pub async fn run(command: InstanceCommand) -> Result<i32, CliError> {
         InstanceCommand::List { json } => list(&instances, json).await,
         InstanceCommand::Register(args) => register(&instances, args).await,
         InstanceCommand::Create(args) => create(&instances, args).await,
-        InstanceCommand::Start(a) => {
-            instances.start(&a.name).await.map_err(CliError::from)?;
-            println!("started {}", a.name);
-            Ok(0)
-        }
+        InstanceCommand::Start(args) => start(&instances, args).await,
         InstanceCommand::Stop(a) => {
             instances.stop(&a.name).await.map_err(CliError::from)?;
             println!("stopped {} (fast shutdown)", a.name);
@@ -213,6 +210,61 @@ async fn create(instances: &Instances, args: CreateArgs) -> Result<i32, CliError
     Ok(0)
 }
 
+async fn start(instances: &Instances, args: StartArgs) -> Result<i32, CliError> {
+    let started = match &args.confirm {
+        Some(typed) if args.as_primary => instances.start_as_primary(&args.name, typed).await,
+        _ => instances.start(&args.name).await,
+    }
+    .map_err(CliError::from)?;
+    let name = &started.instance.name;
+    match (&started.retired, started.in_recovery) {
+        (Some(r), true) => {
+            println!("started {name} in recovery: it refuses every write");
+            println!("  {}", retired_line(r));
+            println!(
+                "  to start it as a writable primary anyway: pgrelocate instance start {name} \
+                 --as-primary --confirm {name}"
+            );
+        }
+        (Some(r), false) => {
+            println!("started {name} as a writable primary");
+            eprintln!(
+                "pgrelocate: warning: {}; {} is the primary now, and writes here never reach it",
+                retired_line(r),
+                r.successor
+            );
+        }
+        (None, true) => println!("started {name} (in recovery)"),
+        (None, false) => println!("started {name}"),
+    }
+    Ok(0)
+}
+
+/// "retired by task …": which task made it an old primary, and when.
+fn retired_line(r: &Retirement) -> String {
+    let operation = r
+        .operation
+        .map(|o| format!("{o:?}").to_lowercase())
+        .unwrap_or_else(|| "switch".into());
+    format!(
+        "retired by task {} ({operation} to {}{})",
+        r.task_id,
+        r.successor,
+        r.at.as_deref()
+            .map(|at| format!(" at {at}"))
+            .unwrap_or_default()
+    )
+}
+
+/// What the server reports about itself: stopped, in recovery, read-only or running.
+fn server_state(s: &InstanceStatus) -> &'static str {
+    match (&s.connection, s.state) {
+        (Some(t), _) if t.role == pgrelocate_engine::sql::ServerRole::Standby => "in recovery",
+        (Some(t), _) if t.read_only => "read-only",
+        (_, state) => state.as_str(),
+    }
+}
+
 async fn status(instances: &Instances, args: StatusArgs) -> Result<i32, CliError> {
     let s = instances.status(&args.name).await.map_err(CliError::from)?;
     if args.json {
@@ -223,8 +275,11 @@ async fn status(instances: &Instances, args: StatusArgs) -> Result<i32, CliError
         "{} ({}): {}",
         s.instance.name,
         s.kind.as_str(),
-        s.state.as_str()
+        server_state(&s)
     );
+    if let Some(r) = &s.retired {
+        println!("  {}", retired_line(r));
+    }
     println!("  endpoint  {}", endpoint_text(&s.instance.endpoint));
     if let Some(m) = &s.instance.managed {
         println!("  data      {}", m.data_dir.display());
@@ -326,7 +381,7 @@ fn row(s: &InstanceStatus) -> [String; 7] {
     [
         s.instance.name.to_string(),
         s.kind.as_str().into(),
-        s.state.as_str().into(),
+        server_state(s).into(),
         role,
         version,
         endpoint_text(&s.instance.endpoint),

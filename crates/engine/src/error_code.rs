@@ -68,6 +68,9 @@ codes! {
     SandboxExists = "sandbox_exists",
     /// A managed server could not be run (initdb, pg_ctl, its configuration, its OS user).
     Server = "server",
+    /// A typed confirmation does not match (the instance name, to start a retired source
+    /// as a writable primary); nothing was changed.
+    ConfirmationMismatch = "confirmation_mismatch",
 
     // Credentials.
     /// No OS keyring is reachable.

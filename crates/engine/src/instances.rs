@@ -20,6 +20,7 @@ use crate::inventory::{
     StoreError,
 };
 use crate::port_range::{PortRange, PortRangeError};
+use crate::retirement::{self, Retirement};
 use crate::secrets::{self, CredentialStore, Keyring, Password, SecretError};
 use crate::server::ServerError;
 use crate::server::{self, config, control, discover, initdb, Installation, OsUser, RunState};
@@ -91,6 +92,13 @@ pub enum InstanceError {
     KeyringNeeded(String),
     #[error("a sandbox already exists ({0:?}); remove it first with `pgrelocate sandbox remove`")]
     SandboxExists(String),
+    #[error(
+        "the confirmation does not match: type the instance name {0:?} exactly to start it \
+         as a writable primary; nothing was changed"
+    )]
+    ConfirmationMismatch(String),
+    #[error(transparent)]
+    Tasks(#[from] crate::task::store::TaskStoreError),
     #[error("background task failed: {0}")]
     Join(String),
 }
@@ -162,6 +170,21 @@ pub struct InstanceStatus {
     pub error: Option<String>,
     /// Disk use of a managed instance.
     pub storage: Option<Storage>,
+    /// The task that retired it (it was that task's source), if any: a plain start brings
+    /// it up in recovery.
+    pub retired: Option<Retirement>,
+}
+
+/// What `start` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Started {
+    /// The instance.
+    #[serde(flatten)]
+    pub instance: InstanceRecord,
+    /// The server runs in recovery (standby mode) and refuses every write.
+    pub in_recovery: bool,
+    /// The task that retired it, if any.
+    pub retired: Option<Retirement>,
 }
 
 /// An instance's state as a DBA would say it.
@@ -627,11 +650,53 @@ impl Instances {
         Ok((record, details, os_user))
     }
 
-    /// Starts a managed instance (no-op when running).
-    pub async fn start(&self, name: &str) -> Result<InstanceRecord, InstanceError> {
+    /// Starts a managed instance (no-op when running). A retired source (see
+    /// [`retirement`]) starts in recovery: the server refuses every write.
+    pub async fn start(&self, name: &str) -> Result<Started, InstanceError> {
         let (record, m, user) = self.managed(name)?;
+        let retired = retirement::of(&self.store, &record.id)?;
+        let running = control::status(&m.bin_dir, &m.data_dir, user.as_ref()).await?;
+        if retired.is_some() && running != RunState::Running {
+            retirement::write_recovery_signal(&m.data_dir, m.major, user.as_ref())?;
+            tracing::info!(name = %record.name, "retired source: starting it in recovery");
+        }
         control::start(&m.bin_dir, &m.data_dir, user.as_ref()).await?;
-        Ok(record)
+        Ok(Started {
+            in_recovery: retirement::recovery_signal_present(&m.data_dir, m.major),
+            instance: record,
+            retired,
+        })
+    }
+
+    /// Starts a managed instance as a writable primary, also when it is a retired source:
+    /// `confirm` must be its name, typed by the DBA (else nothing changes). One running in
+    /// recovery is stopped first; its recovery signal is removed.
+    pub async fn start_as_primary(
+        &self,
+        name: &str,
+        confirm: &str,
+    ) -> Result<Started, InstanceError> {
+        let (record, m, user) = self.managed(name)?;
+        if confirm != record.name.as_str() {
+            return Err(InstanceError::ConfirmationMismatch(record.name.to_string()));
+        }
+        let retired = retirement::of(&self.store, &record.id)?;
+        let running = control::status(&m.bin_dir, &m.data_dir, user.as_ref()).await?;
+        if running == RunState::Running && retirement::recovery_signal_present(&m.data_dir, m.major)
+        {
+            control::stop(&m.bin_dir, &m.data_dir, user.as_ref()).await?;
+        }
+        retirement::remove_recovery_signal(&m.data_dir, m.major)?;
+        control::start(&m.bin_dir, &m.data_dir, user.as_ref()).await?;
+        if let Some(r) = &retired {
+            tracing::warn!(name = %record.name, task = %r.task_id, successor = %r.successor,
+                "retired source started as a writable primary at the DBA's typed request");
+        }
+        Ok(Started {
+            in_recovery: retirement::recovery_signal_present(&m.data_dir, m.major),
+            instance: record,
+            retired,
+        })
     }
 
     /// Stops a managed instance with a fast shutdown (no-op when stopped).
@@ -660,6 +725,10 @@ impl Instances {
             connection: None,
             error: None,
             storage: None,
+            retired: retirement::of(&self.store, &record.id).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not read which task retired the instance");
+                None
+            }),
             instance: record,
         };
         if let Some(m) = status.instance.managed.clone() {
@@ -847,6 +916,8 @@ impl crate::Coded for InstanceError {
             InstanceError::PrivilegedPort(_) => ErrorCode::InvalidEndpoint,
             InstanceError::KeyringNeeded(_) => ErrorCode::NoKeyring,
             InstanceError::SandboxExists(_) => ErrorCode::SandboxExists,
+            InstanceError::ConfirmationMismatch(_) => ErrorCode::ConfirmationMismatch,
+            InstanceError::Tasks(e) => e.code(),
             InstanceError::Join(_) => ErrorCode::Internal,
         }
     }

@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod port_range;
 pub mod preparation;
 pub mod reports;
+pub mod retirement;
 pub mod sandbox;
 pub mod secrets;
 pub mod server;

@@ -297,6 +297,9 @@ pub struct ConnectionTest {
     pub system_identifier: Option<String>,
     /// `primary` or `standby` (in recovery).
     pub role: ServerRole,
+    /// `default_transaction_read_only` is on: sessions start read-only (the SQL fence sets
+    /// it; a standby refuses writes whatever it says).
+    pub read_only: bool,
     /// TLS protocol in use (`TLSv1.3`), or `None` for a plain connection.
     pub tls: Option<String>,
     /// Best of three `SELECT 1` round trips, in milliseconds.
@@ -336,7 +339,8 @@ pub async fn test_connection(
             "SELECT current_setting('server_version'), \
                     current_setting('server_version_num')::int, \
                     pg_is_in_recovery(), \
-                    (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl)",
+                    (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl), \
+                    current_setting('default_transaction_read_only')::bool",
             &[],
         )
         .await
@@ -349,6 +353,7 @@ pub async fn test_connection(
         ServerRole::Primary
     };
     let tls: Option<String> = row.get(3);
+    let read_only: bool = row.get(4);
     let system_identifier = match client
         .query_one(
             "SELECT system_identifier::text FROM pg_control_system()",
@@ -373,6 +378,7 @@ pub async fn test_connection(
         version_text,
         system_identifier,
         role,
+        read_only,
         tls,
         round_trip_ms: best.as_secs_f64() * 1000.0,
     })

@@ -347,3 +347,41 @@ async fn missing_binaries_or_a_wrong_major_are_refused_clearly() {
     assert!(err.to_string().contains('/'), "{err}");
     assert!(inst.store().list_instances().unwrap().is_empty());
 }
+
+/// The recovery signal a retired source starts with works on each signal style: the
+/// `recovery.conf` of 10 and 11, the `standby.signal` of 12+; removing it gives a primary.
+#[tokio::test]
+async fn the_recovery_signal_starts_10_and_15_as_standbys_and_its_removal_as_primaries() {
+    use pgrelocate_engine::retirement;
+    for major in [10, 15] {
+        let dir = state_dir();
+        let keyring = Arc::new(Keyring::in_memory());
+        let inst = instances(dir.path(), &keyring);
+        let _guard = StopOnPanic(dir.path().to_path_buf());
+        let created = inst
+            .create(CreateRequest {
+                name: "old".into(),
+                major,
+                bin_dir: Some(bin_dir(major).await),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let m = created.managed.clone().unwrap();
+        let user = OsUser::for_servers(m.os_user.as_deref()).unwrap();
+        inst.stop("old").await.unwrap();
+        retirement::write_recovery_signal(&m.data_dir, m.major, user.as_ref()).unwrap();
+        let started = inst.start("old").await.unwrap();
+        assert!(started.in_recovery, "{major}");
+        let role = inst.status("old").await.unwrap().connection.unwrap().role;
+        assert_eq!(role, sql::ServerRole::Standby, "{major}");
+
+        inst.stop("old").await.unwrap();
+        retirement::remove_recovery_signal(&m.data_dir, m.major).unwrap();
+        let started = inst.start("old").await.unwrap();
+        assert!(!started.in_recovery, "{major}");
+        let role = inst.status("old").await.unwrap().connection.unwrap().role;
+        assert_eq!(role, sql::ServerRole::Primary, "{major}");
+        inst.remove("old").await.unwrap();
+    }
+}

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use pgrelocate_engine::endpoint::{Endpoint, SslMode};
-use pgrelocate_engine::instances::{CreateRequest, InstanceStatus, RegisterRequest, Removal};
+use pgrelocate_engine::instances::{
+    CreateRequest, InstanceStatus, RegisterRequest, Removal, Started,
+};
 use pgrelocate_engine::inventory::InstanceRecord;
 use pgrelocate_engine::sandbox::{self, Sandbox};
 use pgrelocate_engine::server::Installation;
@@ -171,13 +173,19 @@ pub async fn connection_test(
     .await?)
 }
 
-/// Starts a managed instance.
+/// Starts a managed instance; a retired source in recovery, unless `confirm` (the name the
+/// DBA typed) asks for a writable primary.
 #[tauri::command]
 pub async fn instance_start(
     console: State<'_, Console>,
     name: String,
-) -> Result<InstanceRecord, CommandError> {
-    Ok(console.instances()?.start(&name).await?)
+    confirm: Option<String>,
+) -> Result<Started, CommandError> {
+    let instances = console.instances()?;
+    Ok(match confirm {
+        Some(typed) => instances.start_as_primary(&name, &typed).await?,
+        None => instances.start(&name).await?,
+    })
 }
 
 /// Stops a managed instance (fast shutdown).

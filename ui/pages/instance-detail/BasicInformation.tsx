@@ -8,6 +8,7 @@ import ErrorAlert from "../../components/ErrorAlert";
 import { t } from "../../i18n";
 import { formatBytes, formatTime } from "../../units";
 import { StatusTag } from "../instances/InstancesTable";
+import StartRetiredDialog from "../instances/StartRetiredDialog";
 import { consoleStatus } from "../instances/status";
 import type { TaskLink } from "../instances/status";
 
@@ -24,6 +25,7 @@ export default function BasicInformation({
   const [notice, holder] = message.useMessage();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<CommandError>();
+  const [asking, setAsking] = useState(false);
   const managed = instance.managed;
   const c = instance.connection;
 
@@ -88,7 +90,13 @@ export default function BasicInformation({
         {managed && (
           <Space>
             {instance.state === "stopped" ? (
-              <Button loading={busy} onClick={() => act(() => startInstance(instance.name), t("instances.started", { name: instance.name }))}>
+              <Button
+                loading={busy}
+                data-testid="basic-start"
+                onClick={() =>
+                  instance.retired ? setAsking(true) : act(() => startInstance(instance.name), t("instances.started", { name: instance.name }))
+                }
+              >
                 {t("instances.action.start")}
               </Button>
             ) : (
@@ -103,6 +111,21 @@ export default function BasicInformation({
           </Space>
         )}
       </div>
+      {asking && instance.retired && (
+        <StartRetiredDialog
+          name={instance.name}
+          retired={instance.retired}
+          busy={busy}
+          onCancel={() => setAsking(false)}
+          onStart={(confirm) => {
+            setAsking(false);
+            void act(
+              () => startInstance(instance.name, confirm),
+              t(confirm ? "startRetired.startedAsPrimary" : "startRetired.startedInRecovery", { name: instance.name }),
+            );
+          }}
+        />
+      )}
       {error && <ErrorAlert error={error} title={t("basic.title")} />}
       {instance.error && (
         <Alert type="warning" showIcon title={t("basic.problem")} description={instance.error} style={{ marginBottom: 16 }} />

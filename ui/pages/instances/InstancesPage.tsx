@@ -21,6 +21,7 @@ import type { Navigate } from "../../router";
 import CreateInstanceDialog from "./CreateInstanceDialog";
 import InstancesTable from "./InstancesTable";
 import RegisterInstanceDialog from "./RegisterInstanceDialog";
+import StartRetiredDialog from "./StartRetiredDialog";
 import { instanceRows } from "./status";
 import type { InstanceRow, TaskLink } from "./status";
 
@@ -33,6 +34,8 @@ export default function InstancesPage({ navigate }: { navigate: Navigate }) {
   const [creatingSandbox, setCreatingSandbox] = useState(false);
   const [busy, setBusy] = useState<string[]>([]);
   const [actionError, setActionError] = useState<{ title: string; error: CommandError }>();
+  // A retired source's Start asks first: in recovery, or as a primary with its name typed.
+  const [startingRetired, setStartingRetired] = useState<InstanceRow>();
   const list = useLoad(
     async () => {
       const [instances, tasks] = await Promise.all([listInstances(), listTasks().catch(() => [])]);
@@ -63,8 +66,16 @@ export default function InstancesPage({ navigate }: { navigate: Navigate }) {
     }
   };
 
-  const onStart = (i: InstanceRow) =>
-    act(i.name, t("instances.action.start"), () => startInstance(i.name), t("instances.started", { name: i.name }));
+  const start = (i: InstanceRow, confirm?: string) =>
+    act(
+      i.name,
+      t("instances.action.start"),
+      () => startInstance(i.name, confirm),
+      i.retired
+        ? t(confirm ? "startRetired.startedAsPrimary" : "startRetired.startedInRecovery", { name: i.name })
+        : t("instances.started", { name: i.name }),
+    );
+  const onStart = (i: InstanceRow) => (i.retired ? setStartingRetired(i) : start(i));
   const onStop = (i: InstanceRow) =>
     act(i.name, t("instances.action.stop"), () => stopInstance(i.name), t("instances.stopped", { name: i.name }));
   const onRemove = (i: InstanceRow) =>
@@ -173,6 +184,19 @@ export default function InstancesPage({ navigate }: { navigate: Navigate }) {
       >
         <Typography.Paragraph>{t("sandbox.body")}</Typography.Paragraph>
       </Modal>
+      {startingRetired?.retired && (
+        <StartRetiredDialog
+          name={startingRetired.name}
+          retired={startingRetired.retired}
+          busy={busy.includes(startingRetired.name)}
+          onCancel={() => setStartingRetired(undefined)}
+          onStart={(confirm) => {
+            const row = startingRetired;
+            setStartingRetired(undefined);
+            void start(row, confirm);
+          }}
+        />
+      )}
     </section>
   );
 }

@@ -14,12 +14,13 @@ const dest: InstanceRow = {
   port: 5433,
   storage: { used_bytes: 3 * 1024 ** 3, free_bytes: 120.5 * 1024 ** 3 },
   problem: null,
+  retired: null,
 };
 
 const source: InstanceRow = {
   id: "inst-11c0",
   name: "orders-prod",
-  status: "fenced",
+  status: "read_only",
   role: "primary",
   engineVersion: "15.18",
   kind: "external",
@@ -27,6 +28,7 @@ const source: InstanceRow = {
   port: 5432,
   storage: null,
   problem: null,
+  retired: null,
 };
 
 describe("Instances table", () => {
@@ -61,7 +63,7 @@ describe("Instances table", () => {
     expect(d.getByText("3.0 GiB used / 120.5 GiB free")).toBeTruthy();
 
     const s = within(screen.getByTestId("instance-row-orders-prod"));
-    expect(s.getByText("Read-only/Fenced")).toBeTruthy();
+    expect(s.getByText("Read-only")).toBeTruthy();
     expect(s.getByText("External")).toBeTruthy();
     expect(s.getByText("db1.example.internal:5432")).toBeTruthy();
     expect(s.getByText("—")).toBeTruthy();

@@ -11,7 +11,8 @@ const STATUS_COLOR: Record<ConsoleStatus, string> = {
   creating: "processing",
   migrating_in: "processing",
   maintaining: "warning",
-  fenced: "warning",
+  in_recovery: "warning",
+  read_only: "warning",
   error: "error",
 };
 

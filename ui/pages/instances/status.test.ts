@@ -25,10 +25,22 @@ describe("console status of an instance", () => {
     expect(consoleStatus(inst("dst", "running"), switching)).toBe("maintaining");
     expect(consoleStatus(inst("src", "running"), switching)).toBe("maintaining");
     const done = [{ source: "src", destination: "dst", phase: "success" }];
-    expect(consoleStatus(inst("src", "running"), done)).toBe("fenced");
+    // A finished task labels nothing: the tag is what the server says.
+    expect(consoleStatus(inst("src", "running"), done)).toBe("running");
     expect(consoleStatus(inst("src", "stopped"), done)).toBe("stopped");
     expect(consoleStatus(inst("dst", "running"), done)).toBe("running");
     expect(consoleStatus(inst("dst", "missing"), [])).toBe("error");
+  });
+
+  it("tags what the server reports: in recovery, read-only", () => {
+    const answering = (role: "primary" | "standby", read_only: boolean): InstanceStatus => ({
+      ...inst("src", "running"),
+      connection: { version: { major: 15, minor: 8 }, version_text: "15.8", system_identifier: null, role, read_only, tls: null, round_trip_ms: 1 },
+    });
+    const done = [{ source: "src", destination: "dst", phase: "success" }];
+    expect(consoleStatus(answering("standby", false), done)).toBe("in_recovery");
+    expect(consoleStatus(answering("primary", true), done)).toBe("read_only");
+    expect(consoleStatus(answering("primary", false), done)).toBe("running");
   });
 
   it("lists instances being created after the stored ones, and the version of a stopped one", () => {

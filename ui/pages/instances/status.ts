@@ -1,7 +1,8 @@
-// How the console names an instance's state: the engine's state, refined by what pgrelocate
-// is doing with the instance (being created, receiving a migration, switching over).
+// How the console names an instance's state: what the server reports (stopped, in recovery,
+// read-only, running), refined by what pgrelocate is doing with it right now (being
+// created, receiving a migration, switching over). Never a label stored by a past task.
 
-import type { InstanceList, InstanceStatus } from "../../api/instances";
+import type { InstanceList, InstanceStatus, Retirement } from "../../api/instances";
 
 /** Status of an instance, as in the console's Status column. */
 export type ConsoleStatus =
@@ -10,7 +11,8 @@ export type ConsoleStatus =
   | "creating"
   | "migrating_in"
   | "maintaining"
-  | "fenced"
+  | "in_recovery"
+  | "read_only"
   | "error";
 
 /** What a task says about the instances at its ends. */
@@ -34,6 +36,8 @@ export interface InstanceRow {
   storage: { used_bytes: number; free_bytes: number } | null;
   /** Why the status is Error (or what else the status check said). */
   problem: string | null;
+  /** The task that retired it: Start asks before bringing it up as a primary. */
+  retired: Retirement | null;
 }
 
 const LIVE_PHASES = ["precheck", "basebackup", "startup", "increment"];
@@ -48,20 +52,14 @@ export function consoleStatus(instance: InstanceStatus, tasks: TaskLink[]): Cons
   switch (instance.state) {
     case "running":
       if (asDest && LIVE_PHASES.includes(asDest.phase)) return "migrating_in";
-      // After a switchover the old source stays up read-only (the SQL fence).
-      if (tasks.some((t) => t.source === instance.name && t.phase === "success" && !isDestOfLive(instance, tasks))) {
-        return "fenced";
-      }
+      if (instance.connection?.role === "standby") return "in_recovery";
+      if (instance.connection?.read_only) return "read_only";
       return "running";
     case "stopped":
       return "stopped";
     default:
       return "error";
   }
-}
-
-function isDestOfLive(instance: InstanceStatus, tasks: TaskLink[]): boolean {
-  return tasks.some((t) => t.destination === instance.name && LIVE_PHASES.includes(t.phase));
 }
 
 /** The Instances page's rows: stored instances first (by name), then those being created. */
@@ -81,6 +79,7 @@ export function instanceRows(list: InstanceList, tasks: TaskLink[] = []): Instan
     port: i.endpoint.port,
     storage: i.storage,
     problem: i.error,
+    retired: i.retired ?? null,
   }));
   for (const name of list.creating) {
     if (rows.some((r) => r.name === name)) continue;
@@ -95,6 +94,7 @@ export function instanceRows(list: InstanceList, tasks: TaskLink[] = []): Instan
       port: 0,
       storage: null,
       problem: null,
+      retired: null,
     });
   }
   return rows;

@@ -232,6 +232,12 @@ pub fn live_task_for_destination(
     row.map(|(id, body)| parse_task(&id, &body)).transpose()
 }
 
+/// The newest finished task (`success`: switched or failed over) that `source` was the
+/// source of: the task that retired it.
+pub fn retiring_task(store: &Store, source: &InstanceId) -> Result<Option<Task>, TaskStoreError> {
+    finished_task(store, "source_id", source)
+}
+
 /// The newest finished task (`success`: switched or failed over) that promoted `dest`: the
 /// destination serves as a primary since.
 pub fn promoting_task(store: &Store, dest: &InstanceId) -> Result<Option<Task>, TaskStoreError> {
