@@ -232,10 +232,22 @@ pub fn live_task_for_destination(
     row.map(|(id, body)| parse_task(&id, &body)).transpose()
 }
 
-/// The newest finished task (`success`: switched or failed over) that `source` was the
-/// source of: the task that retired it.
-pub fn retiring_task(store: &Store, source: &InstanceId) -> Result<Option<Task>, TaskStoreError> {
-    finished_task(store, "source_id", source)
+/// The task that retired `instance`: the newest task it takes part in, when that one is
+/// finished (`success`: switched or failed over) with `instance` as its source. A newer task
+/// (the instance forced back to a primary and migrated again, or rebuilt as a destination)
+/// ends the retirement.
+pub fn retiring_task(store: &Store, instance: &InstanceId) -> Result<Option<Task>, TaskStoreError> {
+    let conn = store.conn();
+    let row: Option<(String, String)> = conn
+        .query_row(
+            "SELECT id, body FROM tasks WHERE source_id = ?1 OR dest_id = ?1 \
+             ORDER BY created_at DESC, id LIMIT 1",
+            [instance.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let newest = row.map(|(id, body)| parse_task(&id, &body)).transpose()?;
+    Ok(newest.filter(|t| t.phase == super::model::Phase::Success && &t.source.id == instance))
 }
 
 /// The newest finished task (`success`: switched or failed over) that promoted `dest`: the
@@ -465,7 +477,7 @@ impl crate::Coded for LeaseBusy {
 mod tests {
     use super::*;
     use crate::assess::model::Mode;
-    use crate::task::model::{CopyOptions, TaskInstance, TaskLayout};
+    use crate::task::model::{CopyOptions, Phase, TaskInstance, TaskLayout};
 
     fn task(id: &str) -> Task {
         let id = TaskId::from_stored(id);
@@ -493,6 +505,44 @@ mod tests {
                 tablespaces: vec![],
             },
         )
+    }
+
+    #[test]
+    fn the_source_of_a_finished_task_is_retired_until_a_newer_task_uses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut done = task("bbbb11112222");
+        let old = done.source.id.clone();
+        insert(&store, &done).unwrap();
+        assert_eq!(
+            retiring_task(&store, &old).unwrap(),
+            None,
+            "a live task retires nothing"
+        );
+        done.phase = Phase::Success;
+        save(&store, &done).unwrap();
+        assert_eq!(
+            retiring_task(&store, &old).unwrap().map(|t| t.id),
+            Some(done.id.clone())
+        );
+        assert_eq!(
+            retiring_task(&store, &done.destination.id).unwrap(),
+            None,
+            "the promoted destination is not retired"
+        );
+        assert_eq!(
+            promoting_task(&store, &done.destination.id)
+                .unwrap()
+                .map(|t| t.id),
+            Some(done.id.clone())
+        );
+
+        // Rebuilt later as another task's destination: no longer retired.
+        let mut again = task("bbbb33334444");
+        again.destination.id = old.clone();
+        again.created_at = "2999-01-01T00:00:00Z".into();
+        insert(&store, &again).unwrap();
+        assert_eq!(retiring_task(&store, &old).unwrap(), None);
     }
 
     #[test]
