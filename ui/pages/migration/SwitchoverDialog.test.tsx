@@ -68,6 +68,19 @@ describe("Switchover dialog", () => {
     expect((screen.getByTestId("switch-now") as HTMLButtonElement).disabled).toBe(true);
   });
 
+  it("refuses a malformed catch-up timeout instead of reading or clamping it", async () => {
+    const { started } = setup(ready);
+    expect(await screen.findByTestId("switch-fence")).toBeTruthy();
+    await tickEverything();
+    for (const typed of ["12x", "99999", "5", "1e3"]) {
+      fireEvent.change(inputOf(screen.getByTestId("switch-timeout")), { target: { value: typed } });
+      expect(await screen.findByText("A whole number of seconds from 10 to 86400, digits only.")).toBeTruthy();
+      expect((screen.getByTestId("switch-now") as HTMLButtonElement).disabled).toBe(true);
+      expect((inputOf(screen.getByTestId("switch-timeout")) as HTMLInputElement).value).toBe(typed);
+    }
+    expect(started).toEqual([]);
+  });
+
   it("asks for every acknowledgement, then streams the steps and shows the measured window", async () => {
     const { send, started } = setup(ready);
 

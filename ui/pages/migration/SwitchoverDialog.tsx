@@ -1,5 +1,5 @@
 import { ReloadOutlined } from "@ant-design/icons";
-import { Alert, Button, Checkbox, Form, InputNumber, Modal, Result, Space, Spin, Steps, Typography } from "antd";
+import { Alert, Button, Checkbox, Form, Input, Modal, Result, Space, Spin, Steps, Typography } from "antd";
 import { useEffect, useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
@@ -126,6 +126,14 @@ export function RunOutcome({ run, endpoint }: { run: SwitchRun; endpoint: string
   return null;
 }
 
+/** The catch-up timeout typed, in seconds: digits only, 10 to 86400; `null` otherwise. */
+export function parseTimeout(typed: string): number | null {
+  const text = typed.trim();
+  if (!/^[0-9]+$/.test(text)) return null;
+  const secs = Number(text);
+  return secs >= 10 && secs <= 86400 ? secs : null;
+}
+
 /**
  * Switchover: fresh guardrails, the fence that will be used, a timeout and three
  * acknowledgements; then the live steps and the measured window (or why it rolled back).
@@ -147,7 +155,9 @@ export default function SwitchoverDialog({
   useReturnFocus(open);
   const plan = useLoad(() => (open && !watch ? switchoverPreview(task.id) : Promise.resolve(null)), [open, task.id, watch]);
   const [acks, setAcks] = useState<string[]>([]);
-  const [timeout, setTimeoutSecs] = useState<number>(DEFAULT_CATCHUP_TIMEOUT_SECS);
+  // As typed: "12x" is refused, not read as 12, and 99999 is not clamped.
+  const [timeoutText, setTimeoutText] = useState(String(DEFAULT_CATCHUP_TIMEOUT_SECS));
+  const timeout = parseTimeout(timeoutText);
   const [run, setRun] = useState<SwitchRun | null>(null);
   const [startError, setStartError] = useState<CommandError>();
 
@@ -168,13 +178,13 @@ export default function SwitchoverDialog({
 
   const guardrailsOk = plan.data?.ready ?? false;
   const fenceOk = Boolean(plan.data?.strategy);
-  const canSwitch = guardrailsOk && fenceOk && acks.length === ACKS.length && !run;
+  const canSwitch = guardrailsOk && fenceOk && acks.length === ACKS.length && !run && timeout !== null;
 
   const switchNow = async () => {
     setStartError(undefined);
     setRun(initialRun());
     try {
-      await startSwitchover(task.id, timeout, (e) => setRun((r) => applyEvent(r ?? initialRun(), e)));
+      await startSwitchover(task.id, timeout ?? DEFAULT_CATCHUP_TIMEOUT_SECS, (e) => setRun((r) => applyEvent(r ?? initialRun(), e)));
     } catch (e) {
       setRun(null);
       setStartError(asCommandError(e));
@@ -244,13 +254,18 @@ export default function SwitchoverDialog({
                 {t(`switch.fence.${plan.data.strategy ?? "none"}`)}
               </Typography.Paragraph>
               <Form layout="vertical">
-                <Form.Item label={t("switch.timeout")} htmlFor="switch-timeout">
-                  <InputNumber
+                <Form.Item
+                  label={t("switch.timeout")}
+                  htmlFor="switch-timeout"
+                  validateStatus={timeout === null ? "error" : undefined}
+                  help={timeout === null ? t("switch.timeoutInvalid") : undefined}
+                >
+                  <Input
                     id="switch-timeout"
-                    min={10}
-                    max={86400}
-                    value={timeout}
-                    onChange={(v) => setTimeoutSecs(v ?? DEFAULT_CATCHUP_TIMEOUT_SECS)}
+                    inputMode="numeric"
+                    style={{ width: 160 }}
+                    value={timeoutText}
+                    onChange={(e) => setTimeoutText(e.target.value)}
                     data-testid="switch-timeout"
                   />
                 </Form.Item>
