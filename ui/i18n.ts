@@ -362,6 +362,7 @@ const en = {
   "tasks.replication.streaming": "Streaming",
   "tasks.replication.disconnect": "Disconnected",
   "tasks.replication.finish": "Finished",
+  "tasks.replication.since": "{state} since {time}",
 
   "newTask.title.migration": "Create Cloud Migration Task",
   "newTask.title.dr": "Create DR Construction Task",
@@ -393,6 +394,8 @@ const en = {
   "taskDetail.lag": "Replication lag",
   "taskDetail.lagBytes": "Bytes behind",
   "taskDetail.lagSeconds": "Seconds behind",
+  "taskDetail.sampleStored": "Newest sample taken {time}",
+  "taskDetail.sampleLive": "Read from the servers at {time}: no process monitors this task",
   "taskDetail.noSamples": "No lag sample yet: they start when incremental sync begins.",
   "taskDetail.slot": "Replication slot",
   "taskDetail.slotName": "Slot",

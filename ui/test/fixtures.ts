@@ -128,6 +128,9 @@ export const streamingTask = (more: Partial<TaskStatus> = {}): TaskStatus => ({
   driver: null,
   progress: null,
   sample: null,
+  sample_at: null,
+  sample_live: false,
+  replication_since: null,
   ...more,
 });
 

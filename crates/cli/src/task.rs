@@ -70,7 +70,7 @@ async fn list(tasks: &Tasks, json: bool) -> Result<i32, CliError> {
                 s.task.source.name.clone(),
                 s.task.destination.name.clone(),
                 s.task.phase.to_string(),
-                s.task.replication.to_string(),
+                replication_of(s),
                 s.task.created_at.clone(),
             ]
         })
@@ -107,7 +107,7 @@ fn print_status(s: &TaskStatus) {
     println!("destination  {}", t.destination.name);
     println!("report       {}", t.report_id);
     println!("phase        {}", t.phase);
-    println!("replication  {}", t.replication);
+    println!("replication  {}", replication_of(s));
     for (phase, at) in &t.phase_times {
         println!("  {phase:<11} {at}");
     }
@@ -130,6 +130,40 @@ fn print_status(s: &TaskStatus) {
     }
     if let Some(sample) = &s.sample {
         println!("lag          {}", describe_sample(sample));
+        if let Some(at) = &s.sample_at {
+            let how = if s.sample_live {
+                "read from the servers now: no process monitors the task"
+            } else {
+                "the newest stored sample"
+            };
+            println!("  taken      {at} ({}; {how})", age(at));
+        }
+    }
+}
+
+/// The replication state, with since when when it is not streaming (a disconnect that
+/// began an hour ago is a different matter from one that began a second ago).
+fn replication_of(s: &TaskStatus) -> String {
+    let state = s.task.replication;
+    match (&s.replication_since, state) {
+        (Some(at), ReplicationState::Disconnect | ReplicationState::Catchup) => {
+            format!("{state} since {at} ({})", age(at))
+        }
+        _ => state.to_string(),
+    }
+}
+
+/// How long ago an RFC 3339 time was, in the largest whole unit.
+fn age(at: &str) -> String {
+    let Ok(then) = at.parse::<jiff::Timestamp>() else {
+        return "time unknown".into();
+    };
+    let secs = jiff::Timestamp::now().duration_since(then).as_secs().max(0);
+    match secs {
+        0..=119 => format!("{secs} s ago"),
+        120..=7199 => format!("{} min ago", secs / 60),
+        7200..=172_799 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
     }
 }
 

@@ -30,6 +30,19 @@ progress: CopyProgress | null,
  */
 sample: Sample | null, 
 /**
+ * When that sample was taken (RFC 3339, UTC).
+ */
+sample_at: string | null, 
+/**
+ * The sample was read from the servers by this call: no process monitors the task and
+ * the stored one was stale.
+ */
+sample_live: boolean, 
+/**
+ * When the task entered its current replication state (RFC 3339, UTC), if recorded.
+ */
+replication_since: string | null, 
+/**
  * Task id.
  */
 id: TaskId, 

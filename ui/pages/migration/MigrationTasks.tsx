@@ -6,7 +6,7 @@ import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
 import type { InstanceStatus } from "../../api/instances";
 import { cancelTask, listTasks, retryTask } from "../../api/tasks";
-import type { ReplicationState, TaskStatus } from "../../api/tasks";
+import type { TaskStatus } from "../../api/tasks";
 import ErrorAlert from "../../components/ErrorAlert";
 import { useLoad } from "../../hooks/useLoad";
 import { t } from "../../i18n";
@@ -16,15 +16,8 @@ import { formatTime } from "../../units";
 import FailoverDialog from "./FailoverDialog";
 import NewTaskDialog from "./NewTaskDialog";
 import PhaseColumn from "./PhaseColumn";
+import ReplicationTag from "./ReplicationTag";
 import SwitchoverDialog from "./SwitchoverDialog";
-
-const REPLICATION_COLOR: Record<ReplicationState, string> = {
-  unstarted: "default",
-  catchup: "processing",
-  streaming: "success",
-  disconnect: "error",
-  finish: "default",
-};
 
 /** Phases in which a task can still be cancelled (or stopped, for DR). */
 const CANCELLABLE = ["precheck", "basebackup", "startup", "increment", "failed"];
@@ -39,9 +32,7 @@ function TaskState({ task }: { task: TaskStatus }) {
         {t(`tasks.status.${word}`)}
       </Tag>
       {!done && task.replication !== "unstarted" && (
-        <Tag color={REPLICATION_COLOR[task.replication]} data-testid="replication">
-          {t(`tasks.replication.${task.replication}`)}
-        </Tag>
+        <ReplicationTag task={task} testId="replication" />
       )}
     </Space>
   );

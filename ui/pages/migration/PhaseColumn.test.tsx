@@ -23,6 +23,9 @@ function task(phase: Phase, more: Partial<TaskStatus> = {}): TaskStatus {
     attempts: 0,
     driver: null,
     progress: null,
+    sample_at: null,
+    sample_live: false,
+    replication_since: null,
     sample: null,
     ...more,
   };

@@ -4,6 +4,7 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import { describe, expect, it, vi } from "vitest";
 import type { TaskEvent, TaskStatus, TaskStreamEvent } from "../../api/tasks";
 import { emptySample, lease, streamingTask } from "../../test/fixtures";
+import { formatTime } from "../../units";
 import TaskDetails from "./TaskDetails";
 
 const status: TaskStatus = streamingTask({
@@ -79,5 +80,33 @@ describe("Task details", () => {
     render(<TaskDetails id={status.id} navigate={vi.fn()} />);
     fireEvent.click(await screen.findByTestId("details-switchover"));
     expect((await screen.findByTestId("switch-fence")).textContent).toMatch(/^shutdown/);
+  });
+
+  it("says since when a task is disconnected and that its figures were read live when nobody monitors it", async () => {
+    const since = "2026-11-24T09:15:02Z";
+    const sampled = "2026-11-24T09:20:00Z";
+    mockIPC((cmd) => {
+      if (cmd === "task_status")
+        return { ...status, driver: null, replication: "disconnect", replication_since: since, sample_at: sampled, sample_live: true };
+      if (cmd === "task_watch") return 1;
+      return null;
+    });
+    render(<TaskDetails id={status.id} navigate={vi.fn()} />);
+    const tag = await screen.findByTestId("task-replication");
+    expect(tag.textContent).toBe(`Disconnected since ${formatTime(since)}`);
+    expect(screen.getByTestId("sample-taken").textContent).toBe(
+      `Read from the servers at ${formatTime(sampled)}: no process monitors this task`,
+    );
+  });
+
+  it("shows a streaming task without a since", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "task_status") return { ...status, replication_since: "2026-11-24T08:58:02Z", sample_at: "2026-11-24T08:58:05Z" };
+      if (cmd === "task_watch") return 1;
+      return null;
+    });
+    render(<TaskDetails id={status.id} navigate={vi.fn()} />);
+    expect((await screen.findByTestId("task-replication")).textContent).toBe("Streaming");
+    expect(screen.getByTestId("sample-taken").textContent).toBe(`Newest sample taken ${formatTime("2026-11-24T08:58:05Z")}`);
   });
 });

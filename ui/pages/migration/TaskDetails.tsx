@@ -6,6 +6,7 @@ import { cancelTask, PHASE_ORDER, taskStatus, unwatchTask, watchTask } from "../
 import type { CopyProgress, Sample, TaskEvent, TaskStatus } from "../../api/tasks";
 import ErrorAlert from "../../components/ErrorAlert";
 import LagChart from "../../components/LagChart";
+import ReplicationTag from "./ReplicationTag";
 import type { LagPoint } from "../../components/LagChart";
 import PageHeader from "../../components/PageHeader";
 import { useLoad } from "../../hooks/useLoad";
@@ -180,7 +181,7 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
             {
               key: "repl",
               label: t("taskDetail.replication"),
-              children: <Tag data-testid="task-replication">{t(`tasks.replication.${task.replication}`)}</Tag>,
+              children: <ReplicationTag task={task} testId="task-replication" />,
             },
             {
               key: "driver",
@@ -240,6 +241,11 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
       )}
       <Card size="small" title={t("taskDetail.lag")} style={{ marginBottom: 16 }}>
         <LagChart points={points} />
+        {task.sample_at && (
+          <Typography.Text type={task.sample_live ? "warning" : "secondary"} data-testid="sample-taken">
+            {t(task.sample_live ? "taskDetail.sampleLive" : "taskDetail.sampleStored", { time: formatTime(task.sample_at) })}
+          </Typography.Text>
+        )}
       </Card>
       <Card size="small" title={t("taskDetail.slot")} style={{ marginBottom: 16 }}>
         <Descriptions

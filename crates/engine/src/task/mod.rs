@@ -17,6 +17,7 @@ pub mod model;
 pub mod monitor;
 pub mod resume;
 pub mod run;
+mod settle;
 pub mod standby;
 pub mod store;
 pub mod switch;
@@ -244,6 +245,13 @@ pub struct TaskStatus {
     pub progress: Option<CopyProgress>,
     /// The latest monitoring sample.
     pub sample: Option<Sample>,
+    /// When that sample was taken (RFC 3339, UTC).
+    pub sample_at: Option<String>,
+    /// The sample was read from the servers by this call: no process monitors the task and
+    /// the stored one was stale.
+    pub sample_live: bool,
+    /// When the task entered its current replication state (RFC 3339, UTC), if recorded.
+    pub replication_since: Option<String>,
 }
 
 struct Driver {
@@ -429,13 +437,29 @@ impl Tasks {
         Ok(store::list(self.inner.store())?)
     }
 
-    /// A task with its driver and latest progress or sample. Reconciles first: a task whose
-    /// driver died during precheck or basebackup is rolled back and marked failed.
+    /// A task with its driver and latest progress or sample, as the servers have it now.
+    /// Settles first what no process is left to settle: a task whose driver died during
+    /// precheck or basebackup is rolled back and marked failed, one left in startup is
+    /// finished, and one in increment that nobody monitors is sampled live when its stored
+    /// sample is stale.
     pub async fn status(&self, id: &str) -> Result<TaskStatus, TaskError> {
         let task = self.get(id)?;
-        let task = resume::reconcile(&self.inner, &task.id).await?;
-        let driver = store::lease(self.inner.store(), &task.id)?.filter(|l| !l.is_stale());
+        resume::reconcile(&self.inner, &task.id).await?;
+        let task = settle::startup(&self.inner, &task.id).await?;
         let latest = |kind| store::latest_event(self.inner.store(), &task.id, kind);
+        let mut sample_event = latest("sample")?;
+        let mut sample_live = false;
+        let stale = sample_event
+            .as_ref()
+            .is_none_or(|e| settle::is_stale(&e.at, self.inner.settings.sample_interval));
+        if task.phase == Phase::Increment && stale {
+            if let Some(fresh) = settle::sample_now(&self.inner, &task.id).await? {
+                sample_event = Some(fresh);
+                sample_live = true;
+            }
+        }
+        let task = self.inner.get(&task.id)?;
+        let driver = store::lease(self.inner.store(), &task.id)?.filter(|l| !l.is_stale());
         let progress = match latest("copy")? {
             Some(TaskEvent {
                 kind: EventKind::Copy(p),
@@ -443,11 +467,20 @@ impl Tasks {
             }) if task.phase == Phase::Basebackup => Some(p),
             _ => None,
         };
-        let sample = match latest("sample")? {
+        let (sample, sample_at) = match sample_event {
             Some(TaskEvent {
                 kind: EventKind::Sample(s),
+                at,
                 ..
-            }) => Some(*s),
+            }) => (Some(*s), Some(at)),
+            _ => (None, None),
+        };
+        let replication_since = match latest("replication")? {
+            Some(TaskEvent {
+                kind: EventKind::Replication { to, .. },
+                at,
+                ..
+            }) if to == task.replication => Some(at),
             _ => None,
         };
         Ok(TaskStatus {
@@ -455,6 +488,9 @@ impl Tasks {
             driver,
             progress,
             sample,
+            sample_at,
+            sample_live,
+            replication_since,
         })
     }
 

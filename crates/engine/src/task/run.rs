@@ -228,18 +228,8 @@ async fn steps(inner: &Inner, id: &TaskId, stop: &CancellationToken) -> Result<(
                 inner.save_phase(&task, from)?;
             }
             Phase::Startup => {
-                let connected = startup(inner, &mut task, stop).await?;
-                // One save for the phase and the state the standby connected in: a reader
-                // never sees a streaming standby still in startup.
-                task.begin_increment()?;
-                let replication_was = task.observe_replication(connected);
-                inner.save_phase(&task, from)?;
-                if let Some(was) = replication_was {
-                    inner.replication_changed(&task, was)?;
-                }
-                if task.mode == assess::Mode::Dr {
-                    inner.note(id, "DR construction: the destination stays a streaming standby until failover or cancel");
-                }
+                let timeout = inner.settings.standby_connect_timeout;
+                finish_startup(inner, &mut task, stop, timeout).await?;
             }
             Phase::Increment => return monitor_loop(inner, id, stop).await,
             _ => return Ok(()),
@@ -546,10 +536,39 @@ async fn basebackup(
 /// a standby, put it in place, start it and wait until it connects to the source; returns
 /// the state it connected in. Each part checks what is already done, so an interrupted
 /// startup can run again.
+/// startup → increment: puts the copy in place as a standby, starts it and waits up to
+/// `connect_timeout` for it to connect. Every step checks what is done, so a driver or a
+/// reader ([`super::settle`]) can run it again after an interruption anywhere in it.
+pub(crate) async fn finish_startup(
+    inner: &Inner,
+    task: &mut Task,
+    stop: &CancellationToken,
+    connect_timeout: Duration,
+) -> Result<(), TaskError> {
+    let from = task.phase;
+    let connected = startup(inner, task, stop, connect_timeout).await?;
+    // One save for the phase and the state the standby connected in: a reader
+    // never sees a streaming standby still in startup.
+    task.begin_increment()?;
+    let replication_was = task.observe_replication(connected);
+    inner.save_phase(task, from)?;
+    if let Some(was) = replication_was {
+        inner.replication_changed(task, was)?;
+    }
+    if task.mode == assess::Mode::Dr {
+        inner.note(
+            &task.id,
+            "DR construction: the destination stays a streaming standby until failover or cancel",
+        );
+    }
+    Ok(())
+}
+
 async fn startup(
     inner: &Inner,
     task: &mut Task,
     stop: &CancellationToken,
+    connect_timeout: Duration,
 ) -> Result<ReplicationState, TaskError> {
     let (_, managed, user) = inner.managed_dest(task)?;
     let layout = task.layout.clone();
@@ -622,7 +641,7 @@ async fn startup(
     inner.note(&task.id, "destination started as a standby");
 
     let mut monitor = Monitor::new(monitor_target(inner, task).await?);
-    let deadline = Instant::now() + inner.settings.standby_connect_timeout;
+    let deadline = Instant::now() + connect_timeout;
     loop {
         let sample = monitor.sample().await;
         let state = sample.state();
@@ -636,7 +655,7 @@ async fn startup(
             let log =
                 std::fs::read_to_string(control::log_file(&layout.data_dir)).unwrap_or_default();
             return Err(TaskError::StandbyDidNotConnect {
-                secs: inner.settings.standby_connect_timeout.as_secs(),
+                secs: connect_timeout.as_secs(),
                 log: crate::server::tail(&log, 10),
             });
         }
