@@ -172,7 +172,7 @@ async fn tablespace_existing_here_must_be_mapped() {
     o.owner = owner();
     let err = run(&source, &o).await.unwrap_err();
     match &err {
-        BackupError::TablespaceNotEmpty { location, .. } => {
+        BackupError::TablespaceExists { location, .. } => {
             assert_eq!(Path::new(location), ts.as_path())
         }
         other => panic!("expected a refusal, got {other}"),

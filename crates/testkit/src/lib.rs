@@ -5,12 +5,14 @@
 //! - [`Installation`] is a runnable PostgreSQL: a pinned build or Debian's package (the
 //!   independent verifier with client tools).
 //! - [`Cluster`] is a throwaway server for one test: `Cluster::builder(16).start().await?`.
+//! - [`fake_source::FakeSource`] is a lying replication server serving a composed backup.
 //! - [`PortBlock`] is a range of ports for the managed instances one test creates.
 
 pub mod cache;
 pub mod cluster;
 pub mod conn;
 pub mod error;
+pub mod fake_source;
 pub mod fetch;
 pub mod installation;
 pub mod port_block;

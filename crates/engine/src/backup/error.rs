@@ -15,10 +15,26 @@ pub enum BackupError {
     #[error("target {0} exists and is not a directory")]
     TargetNotDirectory(PathBuf),
     #[error(
-        "tablespace {oid} lives in {location}, which exists on this host and is not empty: \
-         map it elsewhere with --tablespace-mapping {location}=NEW_DIR"
+        "tablespace {oid} lives in {location}, which already exists on this host: an existing \
+         directory is used only when mapped; map it elsewhere with --tablespace-mapping \
+         {location}=NEW_DIR (or {location}={location} to use that directory)"
     )]
-    TablespaceNotEmpty { oid: u32, location: String },
+    TablespaceExists { oid: u32, location: String },
+    #[error("refused tablespace {oid} at {location:?} sent by the source: {why}")]
+    UnsafeTablespace {
+        oid: u32,
+        location: String,
+        why: &'static str,
+    },
+    #[error(
+        "tablespace {oid} would be written to {dir}, which overlaps {other}: map it to a \
+         separate directory"
+    )]
+    TablespaceOverlaps {
+        oid: u32,
+        dir: PathBuf,
+        other: PathBuf,
+    },
     #[error("tablespace {oid} target {target} is not empty: choose an empty or new directory")]
     TablespaceTargetNotEmpty { oid: u32, target: PathBuf },
     #[error("tablespace mapping {0} matches no tablespace of the source")]
@@ -35,8 +51,12 @@ pub enum BackupError {
     Server(Box<ServerError>),
     #[error("unexpected reply to BASE_BACKUP: {0}")]
     Protocol(String),
-    #[error("refused archive entry {path:?}: {why}")]
-    UnsafeEntry { path: String, why: &'static str },
+    #[error("refused entry {path:?} of {archive}: {why}")]
+    UnsafeEntry {
+        archive: String,
+        path: String,
+        why: &'static str,
+    },
     #[error("archive {archive} is not a valid tar stream: {message}")]
     Archive { archive: String, message: String },
     #[error("cannot {op} {path}: {source}")]
@@ -51,6 +71,9 @@ pub enum BackupError {
     Cancelled,
     #[error("the extraction thread stopped unexpectedly: {0}")]
     Writer(String),
+    /// The writer's view when the receiver stopped first: the receiver's error is the cause.
+    #[error("the stream from the source stopped")]
+    StreamStopped,
 }
 
 impl From<WireError> for BackupError {
@@ -77,8 +100,9 @@ impl crate::Coded for BackupError {
             BackupError::Option(_) | BackupError::UnusedMapping(_) => ErrorCode::InvalidOption,
             BackupError::TargetNotEmpty(_)
             | BackupError::TargetNotDirectory(_)
-            | BackupError::TablespaceNotEmpty { .. }
+            | BackupError::TablespaceExists { .. }
             | BackupError::TablespaceTargetNotEmpty { .. } => ErrorCode::TargetNotEmpty,
+            BackupError::TablespaceOverlaps { .. } => ErrorCode::InvalidOption,
             BackupError::CompressionUnsupported(_) | BackupError::UnsupportedVersion(_) => {
                 ErrorCode::SourceUnsupported
             }
@@ -90,7 +114,9 @@ impl crate::Coded for BackupError {
             BackupError::Server(_)
             | BackupError::Protocol(_)
             | BackupError::UnsafeEntry { .. }
+            | BackupError::UnsafeTablespace { .. }
             | BackupError::Archive { .. }
+            | BackupError::StreamStopped
             | BackupError::Writer(_) => ErrorCode::BackupFailed,
         }
     }

@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use super::error::BackupError;
 use super::manifest::WrittenFile;
 use super::options::Owner;
-use super::tar::{read_entries, safe_link_target, ArchiveEntry, EntryKind};
+use super::tar::{read_entries, ArchiveEntry, EntryKind};
 
 /// Copy buffer per file write.
 const COPY_BUFFER: usize = 1 << 20;
@@ -100,6 +100,38 @@ impl PreparedDir {
     }
 }
 
+/// Modes of what the copy creates. They come from the source's `data_directory_mode`, never
+/// from the archive: PostgreSQL needs no execute bit on a file and nothing for others, and an
+/// archive's 0755 or 0777 would hand the copy to every local user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Modes {
+    /// Directories: 0700, or 0750 for a group-readable cluster.
+    pub dir: u32,
+    /// Files: 0600, or 0640.
+    pub file: u32,
+}
+
+impl Modes {
+    /// Owner only, PostgreSQL's default (and the only choice before 11).
+    pub const PRIVATE: Modes = Modes {
+        dir: 0o700,
+        file: 0o600,
+    };
+
+    /// The modes for a cluster whose `data_directory_mode` is `mode`: group read access
+    /// when it grants it, nothing else.
+    pub fn for_data_directory_mode(mode: u32) -> Modes {
+        if mode & 0o040 != 0 {
+            Modes {
+                dir: 0o750,
+                file: 0o640,
+            }
+        } else {
+            Modes::PRIVATE
+        }
+    }
+}
+
 /// Where one archive goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveTarget {
@@ -126,6 +158,7 @@ pub struct Extracted {
 /// Writes entries of the archives of one backup.
 pub struct Extractor {
     owner: Option<Owner>,
+    modes: Modes,
     /// Start writing each file back as soon as it is complete (when the copy will be fsynced).
     writeback: bool,
     /// Tablespace OID → the directory its archive went to (the `pg_tblspc` link target).
@@ -139,11 +172,18 @@ impl Extractor {
     pub fn new(owner: Option<Owner>, tablespace_dirs: HashMap<u32, PathBuf>) -> Self {
         Extractor {
             owner,
+            modes: Modes::PRIVATE,
             writeback: false,
             tablespace_dirs,
             extracted: Extracted::default(),
             buf: vec![0; COPY_BUFFER],
         }
+    }
+
+    /// Gives directories and files these modes instead of the archive's.
+    pub fn with_modes(mut self, modes: Modes) -> Self {
+        self.modes = modes;
+        self
     }
 
     /// Starts each file's writeback as soon as it is written, so that a final fsync finds
@@ -176,30 +216,46 @@ impl Extractor {
         entry: ArchiveEntry,
         data: &mut dyn Read,
     ) -> Result<(), BackupError> {
+        let refuse = |why: &'static str| BackupError::UnsafeEntry {
+            archive: target.name.clone(),
+            path: entry.path.display().to_string(),
+            why,
+        };
         let full = target.root.join(&entry.path);
+        let link_oid = tablespace_link_oid(target, &entry.path);
+        // Only the links pgrelocate makes itself live in pg_tblspc; anything else there (or
+        // below a link) would be written through the link.
+        if target.is_base
+            && entry.path.starts_with("pg_tblspc")
+            && entry.path != Path::new("pg_tblspc")
+        {
+            match (&entry.kind, link_oid) {
+                (EntryKind::Symlink(_), Some(_)) => {}
+                _ => return Err(refuse("pg_tblspc holds only tablespace links")),
+            }
+        }
         match &entry.kind {
             EntryKind::Directory => {
                 if entry.path.as_os_str().is_empty() {
                     return Ok(());
                 }
-                self.make_dir(&full, entry.mode | 0o700)?;
+                self.make_dir(&full, self.modes.dir).map_err(|e| match e {
+                    BackupError::UnsafeEntry { why, .. } => refuse(why),
+                    e => e,
+                })?;
             }
             EntryKind::File => self.write_file(target, &entry, &full, data)?,
-            EntryKind::Symlink(link) => {
-                let link_to = match tablespace_link_oid(target, &entry.path) {
-                    Some(oid) => self.tablespace_dirs.get(&oid).cloned().ok_or_else(|| {
-                        BackupError::Protocol(format!(
-                            "pg_tblspc/{oid} links to a tablespace the source did not list"
-                        ))
-                    })?,
-                    None => {
-                        safe_link_target(link).map_err(|why| BackupError::UnsafeEntry {
-                            path: entry.path.display().to_string(),
-                            why,
-                        })?;
-                        link.clone()
-                    }
+            EntryKind::Symlink(_) => {
+                let Some(oid) = link_oid else {
+                    return Err(refuse(
+                        "symbolic links are refused, except the tablespace links in pg_tblspc",
+                    ));
                 };
+                let link_to = self
+                    .tablespace_dirs
+                    .get(&oid)
+                    .cloned()
+                    .ok_or_else(|| refuse("a link to a tablespace the source did not list"))?;
                 self.ensure_parent(&full)?;
                 std::os::unix::fs::symlink(&link_to, &full)
                     .map_err(BackupError::io("create the link", &full))?;
@@ -221,7 +277,7 @@ impl Extractor {
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(entry.mode)
+            .mode(self.modes.file)
             .open(full)
             .map_err(BackupError::io("create", full))?;
         let mut crc = 0u32;
@@ -254,9 +310,9 @@ impl Extractor {
                 ),
             });
         }
-        if entry.mode & 0o077 != 0 {
-            // The umask may have removed group bits the source wants (group-readable clusters).
-            file.set_permissions(fs::Permissions::from_mode(entry.mode))
+        if self.modes.file & 0o077 != 0 {
+            // The umask may have removed the group bits of a group-readable cluster.
+            file.set_permissions(fs::Permissions::from_mode(self.modes.file))
                 .map_err(BackupError::io("set permissions of", full))?;
         }
         if let Some(o) = self.owner {
@@ -281,6 +337,7 @@ impl Extractor {
                 let meta = fs::symlink_metadata(path).map_err(BackupError::io("inspect", path))?;
                 if !meta.is_dir() {
                     return Err(BackupError::UnsafeEntry {
+                        archive: String::new(),
                         path: path.display().to_string(),
                         why: "directory entry over an existing file or link",
                     });
@@ -298,7 +355,7 @@ impl Extractor {
         match path.parent() {
             Some(parent) if !parent.exists() => {
                 fs::create_dir_all(parent).map_err(BackupError::io("create", parent))?;
-                fs::set_permissions(parent, fs::Permissions::from_mode(0o700))
+                fs::set_permissions(parent, fs::Permissions::from_mode(self.modes.dir))
                     .map_err(BackupError::io("set permissions of", parent))?;
                 self.give(parent)
             }

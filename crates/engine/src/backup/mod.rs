@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod manifest;
 pub mod options;
+pub mod placement;
 pub mod progress;
 pub mod stream;
 pub mod tar;
@@ -34,7 +35,7 @@ use crate::secrets::Password;
 use crate::version::ServerVersion;
 use crate::wire::{ConnectOptions, Lsn, ReplicationConnection};
 use command::{base_backup_command, CommandOptions};
-use extract::{prepare_dir, Extractor, PreparedDir};
+use extract::{prepare_dir, Extractor, Modes, PreparedDir};
 use options::normalize;
 use progress::ProgressMeter;
 use stream::{
@@ -155,14 +156,20 @@ async fn copy(
     let version = conn.server_version();
     check_version(version, options.compression)?;
     let identity = conn.identify_system().await?;
-    if version.has_data_directory_mode() {
+    // The copy's modes follow the source's data_directory_mode (11+), never the archive's.
+    let modes = if version.has_data_directory_mode() {
         let mode = conn.show("data_directory_mode").await?;
-        let mode = u32::from_str_radix(mode.trim_start_matches('0'), 8).unwrap_or(0o700) & 0o750;
+        let mode = u32::from_str_radix(mode.trim_start_matches('0'), 8).unwrap_or(0o700);
+        Modes::for_data_directory_mode(mode)
+    } else {
+        Modes::PRIVATE
+    };
+    if modes != Modes::PRIVATE {
         let dir = data_dir.to_path_buf();
         blocking(move || {
             std::fs::set_permissions(
                 &dir,
-                std::os::unix::fs::PermissionsExt::from_mode(mode | 0o700),
+                std::os::unix::fs::PermissionsExt::from_mode(modes.dir),
             )
             .map_err(BackupError::io("set permissions of", &dir))
         })
@@ -181,12 +188,19 @@ async fn copy(
     let header = read_header(&mut conn).await?;
     meter.total(header.tablespaces.iter().map(|t| t.size).sum());
 
-    let tablespace_dirs =
-        prepare_tablespaces(&header.tablespaces, options, &mut partial.dirs).await?;
+    let tablespace_dirs = prepare_tablespaces(
+        &header.tablespaces,
+        options,
+        data_dir,
+        modes.dir,
+        &mut partial.dirs,
+    )
+    .await?;
     let targets = archive_targets(&header.tablespaces, &tablespace_dirs, data_dir);
     let (tx, rx) = stream::channel();
-    let extractor =
-        Extractor::new(options.owner, tablespace_dirs.clone()).with_early_writeback(options.sync);
+    let extractor = Extractor::new(options.owner, tablespace_dirs.clone())
+        .with_modes(modes)
+        .with_early_writeback(options.sync);
     let (compression, dir) = (options.compression, data_dir.to_path_buf());
     partial.writer = Some(tokio::task::spawn_blocking(move || {
         write_archives(rx, extractor, compression, &dir)
@@ -209,10 +223,12 @@ async fn copy(
         .and_then(|r| r);
     let (end_lsn, written) = match (received, written) {
         (Ok(end), Ok(w)) => (end, w),
-        // When the writer failed, the receiver only saw it stop listening; otherwise the
-        // receiver's error is the cause and the writer only saw the stream stop.
-        (Err(BackupError::Writer(_)), Err(e)) | (Ok(_), Err(e)) => return Err(e),
-        (Err(e), _) => return Err(e),
+        // The writer's own failure (a refused entry, a full disk) is the first cause: the
+        // receiver then only saw it stop listening, or had already sent everything and found
+        // the stream incomplete (no manifest). Otherwise the receiver's error is the cause and
+        // the writer only saw the stream stop.
+        (_, Err(e)) if !matches!(e, BackupError::StreamStopped) => return Err(e),
+        (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
     };
     let _ = conn.close().await;
 
@@ -267,52 +283,55 @@ async fn copy(
     })
 }
 
-/// Decides where each user tablespace goes and prepares those directories: a mapped one goes
-/// to its NEW directory; an unmapped one to its source location, which must then be absent
-/// or empty on this host.
+/// Decides where each user tablespace goes ([`placement::place`]) and prepares those
+/// directories. Every placement is checked before the first directory is touched, so a
+/// refused one leaves this host as it was.
 async fn prepare_tablespaces(
     tablespaces: &[SourceTablespace],
     options: &BackupOptions,
+    data_dir: &Path,
+    dir_mode: u32,
     prepared: &mut Vec<PreparedDir>,
 ) -> Result<HashMap<u32, PathBuf>, BackupError> {
-    let mut dirs = HashMap::new();
-    let mut used = vec![false; options.tablespace_mappings.len()];
+    let mut placed: Vec<(u32, placement::Placement)> = Vec::new();
     for t in tablespaces {
-        let (Some(oid), Some(location)) = (t.oid, t.location.as_deref()) else {
+        let Some(oid) = t.oid else {
             continue;
         };
-        let source = normalize(Path::new(location));
-        let mapped = options
-            .tablespace_mappings
-            .iter()
-            .position(|m| m.old == source);
-        let dir = match mapped {
-            Some(i) => {
-                used[i] = true;
-                options.tablespace_mappings[i].new.clone()
-            }
-            None => source,
-        };
-        let (path, owner) = (dir.clone(), options.owner);
-        let ready = blocking(move || prepare_dir(&path, 0o700, owner))
+        if placed.iter().any(|(o, _)| *o == oid) {
+            return Err(BackupError::Protocol(format!(
+                "the source lists tablespace {oid} twice"
+            )));
+        }
+        let place = placement::place(
+            oid,
+            t.location.as_deref().unwrap_or(""),
+            &options.tablespace_mappings,
+        )?;
+        let others = std::iter::once(data_dir).chain(placed.iter().map(|(_, p)| p.dir.as_path()));
+        placement::check_apart(oid, &place.dir, others)?;
+        placed.push((oid, place));
+    }
+    let unused = options
+        .tablespace_mappings
+        .iter()
+        .find(|m| !placed.iter().any(|(_, p)| p.mapped && p.dir == m.new));
+    if let Some(m) = unused {
+        return Err(BackupError::UnusedMapping(m.old.clone()));
+    }
+    let mut dirs = HashMap::new();
+    for (oid, place) in placed {
+        let (path, owner) = (place.dir.clone(), options.owner);
+        let ready = blocking(move || prepare_dir(&path, dir_mode, owner))
             .await
-            .map_err(|e| match (e, mapped) {
-                (BackupError::TargetNotEmpty(_), None) => BackupError::TablespaceNotEmpty {
-                    oid,
-                    location: location.to_string(),
-                },
-                (BackupError::TargetNotEmpty(target), Some(_)) => {
+            .map_err(|e| match e {
+                BackupError::TargetNotEmpty(target) => {
                     BackupError::TablespaceTargetNotEmpty { oid, target }
                 }
-                (e, _) => e,
+                e => e,
             })?;
         prepared.push(ready);
-        dirs.insert(oid, dir);
-    }
-    if let Some(i) = used.iter().position(|u| !u) {
-        return Err(BackupError::UnusedMapping(
-            options.tablespace_mappings[i].old.clone(),
-        ));
+        dirs.insert(oid, place.dir);
     }
     Ok(dirs)
 }

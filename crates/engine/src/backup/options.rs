@@ -104,10 +104,11 @@ impl FromStr for TablespaceMapping {
         if !old.is_absolute() || !new.is_absolute() {
             return Err(bad("both directories must be absolute paths"));
         }
-        Ok(TablespaceMapping {
-            old: normalize(&old),
-            new: normalize(&new),
-        })
+        let (old, new) = (normalize(&old), normalize(&new));
+        if !super::placement::is_canonical(&old) || !super::placement::is_canonical(&new) {
+            return Err(bad("'..' is not allowed in either directory"));
+        }
+        Ok(TablespaceMapping { old, new })
     }
 }
 
@@ -220,7 +221,14 @@ mod tests {
         assert_eq!(m.new, PathBuf::from("/data/ts"));
         let m: TablespaceMapping = r"/a\=b=/c".parse().unwrap();
         assert_eq!(m.old, PathBuf::from("/a=b"));
-        for bad in ["/a", "rel=/b", "/a=rel", "/a=/b=/c"] {
+        for bad in [
+            "/a",
+            "rel=/b",
+            "/a=rel",
+            "/a=/b=/c",
+            "/a/../b=/c",
+            "/a=/c/..",
+        ] {
             assert!(bad.parse::<TablespaceMapping>().is_err(), "{bad}");
         }
     }

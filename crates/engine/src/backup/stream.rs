@@ -406,31 +406,37 @@ pub fn write_archives(
                     message,
                 };
                 let mut reader = EventReader::new(&mut rx);
-                {
-                    let decoded =
-                        decoder(compression, &mut reader).map_err(|e| bad(e.to_string()))?;
-                    let mut rest = extractor.extract(decoded, &target)?;
-                    // Skip the end-of-archive blocks (and anything after them).
-                    std::io::copy(&mut rest, &mut std::io::sink())
+                let result = (|| {
+                    {
+                        let decoded =
+                            decoder(compression, &mut reader).map_err(|e| bad(e.to_string()))?;
+                        let mut rest = extractor.extract(decoded, &target)?;
+                        // Skip the end-of-archive blocks (and anything after them).
+                        std::io::copy(&mut rest, &mut std::io::sink())
+                            .map_err(|e| bad(e.to_string()))?;
+                    }
+                    // A decoder stops at the end of its frame without reading the archive's end.
+                    let extra = std::io::copy(&mut reader, &mut std::io::sink())
                         .map_err(|e| bad(e.to_string()))?;
-                }
-                // A decoder stops at the end of its frame without reading the archive's end.
-                let extra = std::io::copy(&mut reader, &mut std::io::sink())
-                    .map_err(|e| bad(e.to_string()))?;
-                if extra > 0 {
-                    return Err(bad(format!(
-                        "{extra} bytes follow the end of the compressed archive"
-                    )));
-                }
+                    if extra > 0 {
+                        return Err(bad(format!(
+                            "{extra} bytes follow the end of the compressed archive"
+                        )));
+                    }
+                    Ok(())
+                })();
+                result.map_err(|e| reader.cause(e))?;
             }
             ArchiveEvent::Manifest => {
                 let mut bytes = Vec::new();
-                EventReader::new(&mut rx)
+                let mut reader = EventReader::new(&mut rx);
+                reader
                     .read_to_end(&mut bytes)
                     .map_err(|e| BackupError::Archive {
                         archive: MANIFEST_FILE.into(),
                         message: e.to_string(),
-                    })?;
+                    })
+                    .map_err(|e| reader.cause(e))?;
                 let path = data_dir.join(MANIFEST_FILE);
                 std::fs::write(&path, &bytes).map_err(BackupError::io("write", &path))?;
                 manifest = Some(bytes);
@@ -453,6 +459,8 @@ struct EventReader<'a> {
     rx: &'a mut mpsc::Receiver<ArchiveEvent>,
     current: Bytes,
     done: bool,
+    /// The receiver went away mid-archive (it failed, and its error is the cause).
+    stopped: bool,
 }
 
 impl<'a> EventReader<'a> {
@@ -461,6 +469,17 @@ impl<'a> EventReader<'a> {
             rx,
             current: Bytes::new(),
             done: false,
+            stopped: false,
+        }
+    }
+
+    /// `error` as the writer's cause, or [`BackupError::StreamStopped`] when it only
+    /// followed from the receiver stopping.
+    fn cause(&self, error: BackupError) -> BackupError {
+        if self.stopped {
+            BackupError::StreamStopped
+        } else {
+            error
         }
     }
 }
@@ -481,10 +500,11 @@ impl Read for EventReader<'_> {
                     ))
                 }
                 None => {
+                    self.stopped = true;
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::UnexpectedEof,
                         "the stream from the source stopped",
-                    ))
+                    ));
                 }
             }
         }

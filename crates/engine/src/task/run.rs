@@ -18,7 +18,7 @@ use super::monitor::{self, Monitor, Target};
 use super::standby::{self, StandbyPlan, FLOOR_SETTINGS};
 use super::{cancel, check_report, flag_set, store, Inner, TaskError, TaskRequest};
 use crate::assess;
-use crate::backup::{self, BackupOptions, Owner};
+use crate::backup::{self, placement, BackupOptions, Owner};
 use crate::reports;
 use crate::server::control;
 use crate::sql;
@@ -358,7 +358,9 @@ async fn precheck(inner: &Inner, task: &mut Task) -> Result<(), TaskError> {
         .ok_or_else(|| TaskError::DestinationNotReady("the destination is not managed".into()))?;
     let mut targets = Vec::new();
     for (oid, location, name) in tablespaces {
-        let old = crate::backup::options::normalize(Path::new(&location));
+        // The backup's own rule (one code path): a canonical absolute location, and an
+        // existing directory only when mapped; checked here so the task stops before the slot.
+        let old = placement::check_location(oid as u32, &location)?;
         let mapped = task
             .options
             .tablespace_mappings
@@ -367,7 +369,7 @@ async fn precheck(inner: &Inner, task: &mut Task) -> Result<(), TaskError> {
             .map(|m| m.new.clone());
         let target = match mapped {
             Some(new) => new,
-            None if local_source && !dir_is_missing_or_empty(&old) => {
+            None if local_source && placement::exists(&old) => {
                 let target = assess::default_tablespace_target(&dest_data_dir, &name);
                 inner.note(
                     &task.id,
@@ -379,7 +381,7 @@ async fn precheck(inner: &Inner, task: &mut Task) -> Result<(), TaskError> {
                 );
                 target
             }
-            None => old,
+            None => placement::place(oid as u32, &location, &[])?.dir,
         };
         let existed = match std::fs::read_dir(&target) {
             Ok(mut entries) => {
@@ -481,7 +483,16 @@ async fn basebackup(
                 old: crate::backup::options::normalize(Path::new(&t.source_location)),
                 new: t.target.clone(),
             })
-            .filter(|m| m.old != m.new)
+            // A tablespace copied to its own location is passed as a mapping only when the
+            // DBA mapped it so: otherwise the backup checks again that nothing exists there.
+            .filter(|m| {
+                m.old != m.new
+                    || task
+                        .options
+                        .tablespace_mappings
+                        .iter()
+                        .any(|o| o.old == m.old)
+            })
             .collect(),
         compression: task.options.compression,
         max_rate: task.options.max_rate,
@@ -734,12 +745,5 @@ async fn monitor_loop(
             _ = tokio::time::sleep(inner.settings.sample_interval) => {}
             _ = stop.cancelled() => return Ok(()),
         }
-    }
-}
-
-fn dir_is_missing_or_empty(dir: &Path) -> bool {
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => entries.next().is_none(),
-        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
     }
 }

@@ -12,6 +12,7 @@ use crate::assess::context::{Context, ServerFacts};
 use crate::assess::host::{self, ServerDirs};
 use crate::assess::model::Level;
 use crate::assess::remedy::ident;
+use crate::backup::placement;
 use crate::version::ServerVersion;
 
 pub(super) fn checks() -> Vec<Check<Context>> {
@@ -897,8 +898,12 @@ async fn tablespaces(ctx: &Context) -> Outcome {
     let local_source = ctx.source.managed().is_some() || ctx.source.endpoint().is_loopback();
     for ts in &src.tablespaces {
         let mut target = tablespace_target(ctx, &ts.location);
-        let mapped = target != ts.location;
-        if !mapped && local_source && !host::is_missing_or_empty_dir(&target).unwrap_or(false) {
+        let mapped = ctx
+            .options
+            .tablespace_mappings
+            .iter()
+            .any(|(old, _)| old == &ts.location);
+        if !mapped && local_source && placement::exists(&target) {
             target = default_tablespace_target(&m.data_dir, &ts.name);
             defaulted.push(format!("{} → {}", ts.location.display(), target.display()));
         }
@@ -908,6 +913,9 @@ async fn tablespaces(ctx: &Context) -> Outcome {
             Err("is inside the destination's data directory".to_string())
         } else if let Some(other) = targets.get(&target) {
             Err(format!("is also the target of tablespace {other}"))
+        } else if !mapped && placement::exists(&target) {
+            // The copy's rule (backup::placement): an existing folder only when mapped.
+            Err("already exists on this host, and an existing folder is used only when mapped: give a mapping (OLD=OLD to use that folder)".to_string())
         } else {
             match host::is_missing_or_empty_dir(&target) {
                 Ok(true) => Ok(()),
