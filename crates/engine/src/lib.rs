@@ -12,6 +12,7 @@ pub mod instances;
 pub mod inventory;
 pub mod port_range;
 pub mod preparation;
+pub use pgrelocate_quote as quote;
 pub mod reports;
 pub mod retirement;
 pub mod sandbox;

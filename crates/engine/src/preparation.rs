@@ -6,8 +6,9 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::assess::remedy::{hba_line, ident};
+use crate::assess::remedy::hba_line;
 use crate::inspect;
+use crate::quote::sql::ident;
 
 /// What the preparations depend on.
 #[derive(Debug, Clone)]

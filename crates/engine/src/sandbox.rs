@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::instances::{CreateRequest, InstanceError, Instances};
 use crate::inventory::InstanceRecord;
+use crate::quote::sql::{ident, literal};
 use crate::server::OsUser;
 use crate::sql::{self, SqlError};
 
@@ -166,10 +167,10 @@ async fn fill(
              INSERT INTO documents VALUES ('welcome.txt', lo_from_bytea(0, convert_to('Moved by pgrelocate, byte for byte.', 'UTF8')));
 
              CREATE DATABASE {db}",
-            ts = quote_ident(TABLESPACE),
-            location = quote_literal(&ts_dir.to_string_lossy()),
-            table = quote_ident(NON_ASCII_TABLE),
-            db = quote_ident(SECOND_DATABASE),
+            ts = ident(TABLESPACE),
+            location = literal(&ts_dir.to_string_lossy()),
+            table = ident(NON_ASCII_TABLE),
+            db = ident(SECOND_DATABASE),
     );
     for statement in script.split(";\n") {
         client.batch_execute(statement).await.map_err(map)?;
@@ -188,7 +189,7 @@ async fn fill(
         .map(|e| e.to_string());
     match &extension {
         Some(ext) => client
-            .batch_execute(&format!("CREATE EXTENSION {}", quote_ident(ext)))
+            .batch_execute(&format!("CREATE EXTENSION {}", ident(ext)))
             .await
             .map_err(map)?,
         None => tracing::warn!(
@@ -213,12 +214,4 @@ async fn fill(
         .await
         .map_err(|e| SqlError::from_driver(&e, &shop))?;
     Ok((extension, ts_dir))
-}
-
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-fn quote_literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
 }

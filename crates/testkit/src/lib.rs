@@ -16,7 +16,6 @@ pub mod fake_source;
 pub mod fetch;
 pub mod installation;
 pub mod port_block;
-pub mod quoting;
 pub mod server_user;
 pub mod versions;
 pub mod writer;

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use super::ServerError;
+use crate::quote::conf::value as conf_value;
 
 const BEGIN: &str =
     "# BEGIN pgrelocate managed settings (edited by pgrelocate; changes here are replaced)";
@@ -34,18 +35,13 @@ impl ManagedSettings {
     fn lines(&self) -> Vec<(&'static str, String)> {
         vec![
             ("port", self.port.to_string()),
-            ("listen_addresses", quote(&self.listen_addresses)),
-            ("unix_socket_directories", quote(&self.socket_dir)),
-            ("password_encryption", quote("scram-sha-256")),
-            ("wal_level", quote("replica")),
-            ("hot_standby", quote("on")),
+            ("listen_addresses", conf_value(&self.listen_addresses)),
+            ("unix_socket_directories", conf_value(&self.socket_dir)),
+            ("password_encryption", conf_value("scram-sha-256")),
+            ("wal_level", conf_value("replica")),
+            ("hot_standby", conf_value("on")),
         ]
     }
-}
-
-/// A value in single quotes, as postgresql.conf reads it.
-pub fn quote(value: &str) -> String {
-    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
 }
 
 /// Writes (or replaces) the managed block in `postgresql.conf`. The file keeps its owner.
@@ -119,10 +115,5 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("listen_addresses = '127.0.0.1'"), "{text}");
-    }
-
-    #[test]
-    fn quotes_values_the_way_postgresql_conf_reads_them() {
-        assert_eq!(quote("it's a \\ path"), "'it''s a \\\\ path'");
     }
 }

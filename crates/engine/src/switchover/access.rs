@@ -4,7 +4,7 @@
 use tokio_postgres::Client;
 
 use crate::assess::queries;
-use crate::assess::remedy::ident;
+use crate::quote::sql::ident;
 use crate::version::ServerVersion;
 
 /// The database the `sql` fence works from. It is never blocked, so the fence can always be

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::endpoint::Endpoint;
+use crate::quote::conf::value as conf_value;
 use crate::secrets::Password;
-use crate::server::config::quote;
 use crate::server::OsUser;
 use crate::version::ServerVersion;
 
@@ -192,18 +192,18 @@ pub fn write_standby_config(
         ("port".to_string(), plan.port.to_string()),
         (
             "listen_addresses".to_string(),
-            quote(&plan.listen_addresses),
+            conf_value(&plan.listen_addresses),
         ),
         (
             "unix_socket_directories".to_string(),
-            quote(&plan.socket_dirs),
+            conf_value(&plan.socket_dirs),
         ),
-        ("hot_standby".to_string(), quote("on")),
+        ("hot_standby".to_string(), conf_value("on")),
     ];
     host.extend(plan.floors.iter().map(|(k, v)| (k.clone(), v.to_string())));
     let standby = [
-        ("primary_conninfo".to_string(), quote(conninfo)),
-        ("primary_slot_name".to_string(), quote(slot_name)),
+        ("primary_conninfo".to_string(), conf_value(conninfo)),
+        ("primary_slot_name".to_string(), conf_value(slot_name)),
     ];
 
     let auto_path = data_dir.join("postgresql.auto.conf");
@@ -299,7 +299,7 @@ mod tests {
         );
         // In the config file the whole string is quoted once more; PostgreSQL reads back
         // exactly the conninfo.
-        assert_eq!(quote(r"user='o\'b'"), r"'user=''o\\''b'''");
+        assert_eq!(conf_value(r"user='o\'b'"), r"'user=''o\\''b'''");
     }
 
     #[test]

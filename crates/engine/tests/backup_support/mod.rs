@@ -117,8 +117,8 @@ impl Standby {
             std::fs::read_to_string(data_dir.join("postgresql.auto.conf")).unwrap_or_default();
         auto.push_str(&format!("\nport = {port}\nhot_standby = on\n"));
         let standby = format!(
-            "primary_conninfo = '{}'\nprimary_slot_name = '{slot}'\n",
-            conninfo.replace('\'', "''")
+            "primary_conninfo = {}\nprimary_slot_name = '{slot}'\n",
+            pgrelocate_engine::quote::conf::value(&conninfo)
         );
         if source.major() < 12 {
             let recovery =

@@ -137,7 +137,10 @@ impl Env {
         let client = self.source_params().connect().await.unwrap();
         for db in EXTRA_DATABASES {
             client
-                .batch_execute(&format!("CREATE DATABASE {}", quote_ident(db)))
+                .batch_execute(&format!(
+                    "CREATE DATABASE {}",
+                    pgrelocate_engine::quote::sql::ident(db)
+                ))
                 .await
                 .unwrap();
         }
@@ -323,10 +326,6 @@ pub fn stop_now(bin_dir: &Path, data_dir: &Path, os_user: Option<&str>) {
         cmd.uid(user.uid).gid(user.gid);
     }
     let _ = cmd.status();
-}
-
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Collects progress lines (printed too, so a failing test shows the steps).

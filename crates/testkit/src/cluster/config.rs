@@ -62,15 +62,12 @@ impl ServerConf {
             .map(|(k, v)| (*k, v.as_str()))
             .chain(self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         for (name, value) in settings {
-            text.push_str(&format!("{name} = {}\n", quote_value(value)));
+            // Single quotes, which every parameter type accepts.
+            text.push_str(&pgrelocate_quote::conf::line(name, value));
+            text.push('\n');
         }
         text
     }
-}
-
-/// A configuration value in single quotes, which every parameter type accepts.
-fn quote_value(value: &str) -> String {
-    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
 }
 
 #[cfg(test)]

@@ -29,9 +29,9 @@ use crate::conn::ConnParams;
 use crate::error::{Error, Result};
 use crate::fetch::describe_output;
 use crate::installation::Installation;
-use crate::quoting::{quote_ident, quote_literal};
 use crate::server_user::{kill_hard, process_exists, wait_for_exit, ServerUser};
 use config::ServerConf;
+use pgrelocate_quote::sql::{ident as quote_ident, literal as quote_literal};
 
 /// Set to `1` to keep cluster directories (servers are still stopped) for inspection.
 pub const KEEP_ENV: &str = "PGRELOCATE_KEEP_CLUSTERS";

@@ -10,7 +10,7 @@ use crate::assess::check::{Check, Outcome};
 use crate::assess::context::{Context, APPLICATION_NAME};
 use crate::assess::model::Level;
 use crate::assess::queries;
-use crate::assess::remedy::literal;
+use crate::quote::sql::literal;
 use crate::version::{MAX_MAJOR, MIN_MAJOR};
 use crate::wire::Lsn;
 

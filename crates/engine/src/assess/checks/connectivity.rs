@@ -7,7 +7,8 @@ use super::{by_mode, check, shell_word, CONNECTIVITY};
 use crate::assess::check::{Check, Outcome};
 use crate::assess::context::{Context, Reach};
 use crate::assess::model::{Level, Mode};
-use crate::assess::remedy::{hba_line, ident};
+use crate::assess::remedy::hba_line;
+use crate::quote::sql::ident;
 use crate::sql::SqlError;
 use crate::wire::WireError;
 

@@ -12,7 +12,8 @@ use crate::assess::context::{describe_pg_error, Context};
 use crate::assess::host;
 use crate::assess::model::Level;
 use crate::assess::queries;
-use crate::assess::remedy::{conf_line, ident, literal, qualified};
+use crate::quote::conf::line as conf_line;
+use crate::quote::sql::{ident, literal, qualified};
 
 pub(super) fn checks() -> Vec<Check<Context>> {
     vec![

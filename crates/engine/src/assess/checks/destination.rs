@@ -11,8 +11,8 @@ use crate::assess::check::{Check, Outcome};
 use crate::assess::context::{Context, ServerFacts};
 use crate::assess::host::{self, ServerDirs};
 use crate::assess::model::Level;
-use crate::assess::remedy::ident;
 use crate::backup::placement;
+use crate::quote::sql::ident;
 use crate::version::ServerVersion;
 
 pub(super) fn checks() -> Vec<Check<Context>> {

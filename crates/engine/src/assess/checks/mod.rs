@@ -102,18 +102,7 @@ fn count(n: usize, thing: &str) -> String {
     format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
 }
 
-/// A word as a POSIX shell argument, quoted when it needs to be.
-fn shell_word(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ':' | '=' | '@')
-        })
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
+use crate::quote::shell::word as shell_word;
 
 #[cfg(test)]
 mod tests {
@@ -177,12 +166,5 @@ mod tests {
         assert_eq!(fence(Mode::Migration), Level::Error);
         assert_eq!(fence(Mode::Dr), Level::Warning);
         assert_eq!(destination_prerequisites().len(), 7);
-    }
-
-    #[test]
-    fn shell_words_are_quoted_when_needed() {
-        assert_eq!(shell_word("dest-1"), "dest-1");
-        assert_eq!(shell_word("my dest"), "'my dest'");
-        assert_eq!(shell_word("it's"), "'it'\\''s'");
     }
 }
