@@ -276,6 +276,16 @@ async fn a_housekeeping_step_that_fails_is_reported_and_retried_by_the_next_comm
     let out = cli.run(&["task", "cancel", &task_id, "--yes"]);
     assert!(!out.status.success(), "{}", stderr(&out));
 
+    // Every command retried it; the event log says so once, not once per read.
+    let events = cli.ok(&["task", "follow", &task_id, "--json"]);
+    assert_eq!(
+        events
+            .matches("housekeeping step remove_aside_dir failed")
+            .count(),
+        1,
+        "{events}"
+    );
+
     // Once the file may go, the next command removes the directory.
     pinned.clear();
     cli.ok(&["task", "list"]);

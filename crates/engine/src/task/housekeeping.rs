@@ -127,6 +127,11 @@ impl Housekeeping {
             .collect()
     }
 
+    /// The entry of a step.
+    pub fn entry(&self, step: HousekeepingStep) -> Option<&HousekeepingEntry> {
+        self.steps.iter().find(|s| s.step == step)
+    }
+
     fn record(&mut self, step: HousekeepingStep, outcome: &Result<String, TaskError>) {
         let Some(entry) = self.steps.iter_mut().find(|s| s.step == step) else {
             return;
@@ -180,15 +185,22 @@ pub(crate) async fn run(inner: &Inner, task: &mut Task) {
             HousekeepingStep::DestinationLogin => destination_login(inner, task).await,
             HousekeepingStep::RemoveAsideDir => remove_aside_dir(&task.layout.aside_dir),
         };
+        let Some(h) = task.housekeeping.as_mut() else {
+            return;
+        };
+        let before = h.entry(step).map(|e| e.error.clone());
+        h.record(step, &outcome);
+        // Every reader retries a failed step; the log says it once per distinct error.
+        let after = h.entry(step).map(|e| e.error.clone());
         match &outcome {
             Ok(done) => inner.note(&task.id, done.clone()),
-            Err(e) => inner.note(
+            Err(e) if before != after => inner.note(
                 &task.id,
                 format!("housekeeping step {step} failed (the next command retries it): {e}"),
             ),
-        }
-        if let Some(h) = task.housekeeping.as_mut() {
-            h.record(step, &outcome);
+            Err(e) => {
+                tracing::debug!(task = %task.id, %step, error = %e, "housekeeping retry failed")
+            }
         }
         // Saved before the next step, so a stop between steps loses no outcome.
         if let Err(e) = store::save(inner.store(), task) {

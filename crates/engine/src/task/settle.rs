@@ -22,9 +22,10 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{EventKind, TaskEvent};
+use super::housekeeping::{self, HousekeepingState};
 use super::model::{Phase, Task, TaskId};
 use super::monitor::Monitor;
-use super::{housekeeping, run, store, Inner, TaskError};
+use super::{run, store, Inner, TaskError};
 
 /// A sample this much older than the sample period is stale (a driver would have stored a
 /// newer one).
@@ -112,14 +113,23 @@ pub(crate) async fn housekeeping(inner: &Arc<Inner>, id: &TaskId) -> Result<Task
         if missing.is_empty() {
             return Ok(());
         }
-        let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-        inner.note(
-            id,
-            format!(
-                "housekeeping after promotion was not finished ({}); running it now",
-                names.join(", ")
-            ),
-        );
+        // Said for what a stopped process left; a failed step's retries are not news.
+        let interrupted: Vec<&str> = task
+            .housekeeping
+            .iter()
+            .flat_map(|h| &h.steps)
+            .filter(|e| e.state == HousekeepingState::Pending)
+            .map(|e| e.step.as_str())
+            .collect();
+        if !interrupted.is_empty() {
+            inner.note(
+                id,
+                format!(
+                    "housekeeping after promotion was not finished ({}); running it now",
+                    interrupted.join(", ")
+                ),
+            );
+        }
         housekeeping::run(inner, &mut task).await;
         Ok(())
     })
