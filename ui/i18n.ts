@@ -384,6 +384,13 @@ const en = {
   "newTask.created": "Task {id} created",
 
   "taskDetail.title": "Task {id}",
+  "housekeeping.pendingTitle": "The destination is the primary; some steps after the switchover are still to do",
+  "housekeeping.failedTitle": "The destination is the primary, but a step after the switchover failed; it is retried each time the task is read",
+  "housekeeping.step.destination_login": "Store the source's login for the destination",
+  "housekeeping.step.remove_aside_dir": "Remove the destination's former empty data directory",
+  "housekeeping.state.pending": "pending",
+  "housekeeping.state.failed": "failed",
+  "housekeeping.state.done": "done",
   "taskDetail.timeline": "Phases",
   "taskDetail.copy": "Full backup",
   "taskDetail.copyDone": "{done} of {total}",

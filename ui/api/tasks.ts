@@ -25,6 +25,7 @@ export type { FenceStrategy } from "./generated/FenceStrategy";
 export type { Progress } from "./generated/Progress";
 export type { SwitchoverReport } from "./generated/SwitchoverReport";
 export type { FailoverReport } from "./generated/FailoverReport";
+export type { Housekeeping } from "./generated/Housekeeping";
 
 /** What the Switchover dialog shows before the DBA confirms (the engine's `Preview`). */
 export type SwitchoverPreview = Preview;

@@ -1,10 +1,12 @@
 //! `pgrelocate instance …`: register, create, start, stop, status, remove, list, discover.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
 
 use pgrelocate_engine::instances::{CreateRequest, InstanceStatus, Instances, RegisterRequest};
 use pgrelocate_engine::retirement::Retirement;
 use pgrelocate_engine::sql::ConnectionTest;
+use pgrelocate_engine::task::Tasks;
 use pgrelocate_engine::{Endpoint, Password, SslMode};
 use serde::Serialize;
 
@@ -13,7 +15,15 @@ use crate::exit::CliError;
 
 /// Runs one `instance` subcommand.
 pub async fn run(command: InstanceCommand) -> Result<i32, CliError> {
-    let instances = open()?;
+    let instances = Arc::new(open()?);
+    if matches!(
+        command,
+        InstanceCommand::List { .. } | InstanceCommand::Status(_)
+    ) {
+        // A switchover that stopped before storing the destination's new login is finished
+        // first, so the status reads the destination with the right one.
+        Tasks::new(instances.clone()).settle_housekeeping().await;
+    }
     match command {
         InstanceCommand::List { json } => list(&instances, json).await,
         InstanceCommand::Register(args) => register(&instances, args).await,

@@ -186,7 +186,22 @@ pub async fn run_switchover(args: SwitchoverArgs) -> Result<i32, CliError> {
     }
     let report = result.map_err(failure)?;
     print_switchover(&report);
+    warn_housekeeping(&tasks, task.id.as_str());
     Ok(0)
+}
+
+/// Says which housekeeping step after promotion failed, if any (the task is `success`; the
+/// next command retries it).
+fn warn_housekeeping(tasks: &Tasks, id: &str) {
+    let Ok(task) = tasks.get(id) else { return };
+    for entry in task.housekeeping.iter().flat_map(|h| &h.steps) {
+        if let Some(error) = &entry.error {
+            println!(
+                "Warning: housekeeping step {} failed: {error}; `pgrelocate task status {id}` retries it",
+                entry.step
+            );
+        }
+    }
 }
 
 fn print_switchover(r: &SwitchoverReport) {
@@ -294,5 +309,6 @@ pub async fn run_failover(args: FailoverArgs) -> Result<i32, CliError> {
         println!("Warning: {w}");
     }
     print_next(&report.next_steps);
+    warn_housekeeping(&tasks, task.id.as_str());
     Ok(0)
 }

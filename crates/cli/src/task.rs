@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pgrelocate_engine::task::{
-    EventKind, Phase, ReplicationState, Sample, Task, TaskEvent, TaskId, TaskStatus, Tasks,
+    EventKind, Housekeeping, HousekeepingState, Phase, ReplicationState, Sample, Task, TaskEvent,
+    TaskId, TaskStatus, Tasks,
 };
 use pgrelocate_engine::ErrorCode;
 
@@ -114,6 +115,9 @@ fn print_status(s: &TaskStatus) {
     if let Some(e) = &t.error {
         println!("error        {e}");
     }
+    if let Some(h) = &t.housekeeping {
+        print_housekeeping(h);
+    }
     match &s.driver {
         Some(l) => println!("driven by    process {} on {}", l.holder.pid, l.holder.host),
         None => println!(
@@ -138,6 +142,28 @@ fn print_status(s: &TaskStatus) {
             };
             println!("  taken      {at} ({}; {how})", age(at));
         }
+    }
+}
+
+/// The steps after promotion: one line when all are done, else each one's state (a failed
+/// one with its error; the next command retries it).
+fn print_housekeeping(h: &Housekeeping) {
+    if h.is_complete() {
+        println!("housekeeping done");
+        return;
+    }
+    println!("housekeeping incomplete (the next command retries what is missing)");
+    for entry in &h.steps {
+        let state = match entry.state {
+            HousekeepingState::Done => "done".to_string(),
+            HousekeepingState::Pending => "pending".to_string(),
+            HousekeepingState::Failed => format!(
+                "failed after {} attempt(s): {}",
+                entry.attempts,
+                entry.error.as_deref().unwrap_or("unknown error")
+            ),
+        };
+        println!("  {:<18} {state}", entry.step.as_str());
     }
 }
 

@@ -128,6 +128,10 @@ async fn an_interrupted_switchover_after_promotion_is_completed() {
         .error
         .unwrap()
         .contains("completed"));
+    // The housekeeping after promotion ran too, and the record says so.
+    let housekeeping = status.task.housekeeping.clone().unwrap();
+    assert!(housekeeping.is_complete(), "{housekeeping:?}");
+    assert!(!task.layout.aside_dir.exists());
     for db in env.databases() {
         commit_in(&dest, &db)
             .await

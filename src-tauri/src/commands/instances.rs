@@ -56,6 +56,7 @@ pub struct InstanceList {
 /// Every instance with its live status (servers are asked concurrently).
 #[tauri::command]
 pub async fn instance_list(console: State<'_, Console>) -> Result<InstanceList, CommandError> {
+    settle_housekeeping(&console).await;
     Ok(InstanceList {
         instances: console.instances()?.list().await?,
         creating: console.creating_now(),
@@ -68,7 +69,16 @@ pub async fn instance_status(
     console: State<'_, Console>,
     name: String,
 ) -> Result<InstanceStatus, CommandError> {
+    settle_housekeeping(&console).await;
     Ok(console.instances()?.status(&name).await?)
+}
+
+/// Finishes what a switchover that stopped after promotion left undone (the destination's
+/// login first of all), so the instance is read with the right login.
+async fn settle_housekeeping(console: &Console) {
+    if let Ok(tasks) = console.tasks() {
+        tasks.settle_housekeeping().await;
+    }
 }
 
 /// PostgreSQL installations found on this host (for Create Instance's version list).

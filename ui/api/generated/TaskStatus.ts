@@ -2,6 +2,7 @@
 import type { CopyOptions } from "./CopyOptions";
 import type { CopyProgress } from "./CopyProgress";
 import type { CopyResult } from "./CopyResult";
+import type { Housekeeping } from "./Housekeeping";
 import type { Lease } from "./Lease";
 import type { Mode } from "./Mode";
 import type { Phase } from "./Phase";
@@ -109,4 +110,9 @@ attempts: number,
 /**
  * The switchover or failover: fence in force, outcome, report.
  */
-switch?: SwitchRecord | null, };
+switch?: SwitchRecord | null, 
+/**
+ * The steps after promotion and their outcomes (`None`: not promoted, or stored before
+ * housekeeping was recorded).
+ */
+housekeeping?: Housekeeping | null, };

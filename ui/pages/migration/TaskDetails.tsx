@@ -15,6 +15,7 @@ import { href, instanceRoute } from "../../router";
 import type { Navigate } from "../../router";
 import { formatBytes, formatDuration, formatTime } from "../../units";
 import FailoverDialog from "./FailoverDialog";
+import HousekeepingAlert from "./HousekeepingAlert";
 import PhaseColumn from "./PhaseColumn";
 import SwitchoverDialog from "./SwitchoverDialog";
 
@@ -161,6 +162,7 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
           data-testid="task-error"
         />
       )}
+      <HousekeepingAlert housekeeping={task.housekeeping} />
       <Card size="small" style={{ marginBottom: 16 }}>
         <Descriptions
           size="small"

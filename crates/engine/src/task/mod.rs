@@ -13,6 +13,7 @@
 
 pub mod cancel;
 pub mod event;
+pub mod housekeeping;
 pub mod model;
 pub mod monitor;
 pub mod resume;
@@ -33,6 +34,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 pub use event::{CopyProgress, EventKind, TaskEvent};
+pub use housekeeping::{Housekeeping, HousekeepingEntry, HousekeepingState, HousekeepingStep};
 pub use model::{
     CopyOptions, CopyResult, Phase, ReplicationState, Task, TaskId, TaskInstance, TaskLayout,
     TransitionError,
@@ -440,7 +442,7 @@ impl Tasks {
     /// A task with its driver and latest progress or sample, as the servers have it now.
     /// Settles first what no process is left to settle: a task whose driver died during
     /// precheck or basebackup is rolled back and marked failed, one left in startup is
-    /// finished, and one in increment that nobody monitors is sampled live when its stored
+    /// finished, one in success has its missing housekeeping run, and one in increment that nobody monitors is sampled live when its stored
     /// sample is stale.
     pub async fn status(&self, id: &str) -> Result<TaskStatus, TaskError> {
         let task = self.get(id)?;
@@ -492,6 +494,25 @@ impl Tasks {
             sample_live,
             replication_since,
         })
+    }
+
+    /// Finishes the housekeeping after promotion that any switched-over task is missing (a
+    /// process stopped after saving it as `success`, or a step failed). Instance reads call
+    /// this first, so the destination's login is the right one before it is used. Problems
+    /// are recorded in the tasks, not returned: an instance read does not fail over them.
+    pub async fn settle_housekeeping(&self) {
+        let tasks = match self.list() {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list the tasks to settle their housekeeping");
+                return;
+            }
+        };
+        for t in tasks.iter().filter(|t| housekeeping::is_missing(t)) {
+            if let Err(e) = settle::housekeeping(&self.inner, &t.id).await {
+                tracing::warn!(task = %t.id, error = %e, "cannot settle the housekeeping");
+            }
+        }
     }
 
     /// Creates a task from an assessment without errors and starts driving it here.
@@ -555,10 +576,9 @@ impl Tasks {
             Err(e) => return vec![(TaskId::from_stored(""), Err(e))],
         };
         let mut out = Vec::new();
-        for t in tasks
-            .into_iter()
-            .filter(|t| !t.phase.is_terminal() && t.phase != Phase::Failed)
-        {
+        for t in tasks.into_iter().filter(|t| {
+            (!t.phase.is_terminal() && t.phase != Phase::Failed) || housekeeping::is_missing(t)
+        }) {
             let result = self.attach(t.id.as_str()).await.map(|(_, driving)| driving);
             out.push((t.id, result));
         }
@@ -600,6 +620,8 @@ impl Tasks {
     /// process drives the task (another one is asked through the store).
     pub async fn cancel(&self, id: &str) -> Result<Task, TaskError> {
         let task = self.get(id)?;
+        // A switched-over task is not cancelled, but what its switchover left is finished.
+        settle::housekeeping(&self.inner, &task.id).await?;
         cancel::cancel(&self.inner, &task.id, self.take_driver(&task.id)).await
     }
 

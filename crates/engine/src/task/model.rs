@@ -267,6 +267,10 @@ pub struct Task {
     /// The switchover or failover: fence in force, outcome, report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switch: Option<super::switch::SwitchRecord>,
+    /// The steps after promotion and their outcomes (`None`: not promoted, or stored before
+    /// housekeeping was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub housekeeping: Option<super::housekeeping::Housekeeping>,
 }
 
 /// A transition that the state machine does not allow.
@@ -317,6 +321,7 @@ impl Task {
             copy: None,
             attempts: 0,
             switch: None,
+            housekeeping: None,
         }
     }
 

@@ -6,6 +6,8 @@
 //! - `startup`: resumable — the next driver re-runs the step, which checks what is done.
 //! - `increment`: the standby kept streaming on its own; the next driver resumes monitoring.
 //! - `switch`: a switchover or failover was interrupted; see [`super::switch::reconcile`].
+//! - `success`: housekeeping after promotion left missing is finished; see
+//!   [`super::housekeeping`].
 
 use std::sync::Arc;
 
@@ -16,7 +18,7 @@ use super::{cancel, store, Inner, TaskError};
 /// back what it left. Does nothing while a live process drives it.
 pub(crate) async fn reconcile(inner: &Arc<Inner>, id: &TaskId) -> Result<Task, TaskError> {
     let task = inner.get(id)?;
-    if task.phase == Phase::Switch {
+    if matches!(task.phase, Phase::Switch | Phase::Success) {
         return super::switch::reconcile(inner, id).await;
     }
     if !matches!(task.phase, Phase::Precheck | Phase::Basebackup) || inner.driving(id) {

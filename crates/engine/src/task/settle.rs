@@ -6,6 +6,9 @@
 //!   runs it with a short connection wait. The data directory is in place again at once;
 //!   when the standby does not connect within that wait, the task stays in `startup` with
 //!   the standby started, and the next reader or `task follow` goes on.
+//! - a task in `success` whose housekeeping after promotion is missing (its process stopped
+//!   after saving the task as `success`) has the missing steps run: each is idempotent and
+//!   recorded (see [`super::housekeeping`]), a failed one is retried by the next reader.
 //! - a task in `increment` whose newest sample is older than a few sample periods is
 //!   sampled from the servers now: a stopped source shows as `disconnect`, not as the
 //!   `streaming` of the last sample a follower stored before it quit.
@@ -19,6 +22,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{EventKind, TaskEvent};
+use super::housekeeping::{self, HousekeepingState};
 use super::model::{Phase, Task, TaskId};
 use super::monitor::Monitor;
 use super::{run, store, Inner, TaskError};
@@ -91,6 +95,45 @@ pub(crate) async fn startup(inner: &Arc<Inner>, id: &TaskId) -> Result<Task, Tas
     if settled.is_none() {
         tracing::debug!(task = %id, "startup is being finished by another process");
     }
+    inner.get(id)
+}
+
+/// Runs the housekeeping steps a task in `success` is missing (a process that stopped after
+/// promotion, or a step that failed).
+pub(crate) async fn housekeeping(inner: &Arc<Inner>, id: &TaskId) -> Result<Task, TaskError> {
+    let task = inner.get(id)?;
+    if task.phase != Phase::Success || !housekeeping::is_missing(&task) {
+        return Ok(task);
+    }
+    under_lease(inner, id, async {
+        let mut task = inner.get(id)?;
+        let Some(missing) = task.housekeeping.as_ref().map(|h| h.missing()) else {
+            return Ok(());
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        // Said for what a stopped process left; a failed step's retries are not news.
+        let interrupted: Vec<&str> = task
+            .housekeeping
+            .iter()
+            .flat_map(|h| &h.steps)
+            .filter(|e| e.state == HousekeepingState::Pending)
+            .map(|e| e.step.as_str())
+            .collect();
+        if !interrupted.is_empty() {
+            inner.note(
+                id,
+                format!(
+                    "housekeeping after promotion was not finished ({}); running it now",
+                    interrupted.join(", ")
+                ),
+            );
+        }
+        housekeeping::run(inner, &mut task).await;
+        Ok(())
+    })
+    .await?;
     inner.get(id)
 }
 

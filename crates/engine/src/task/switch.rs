@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::event::EventKind;
 use super::model::{now, Phase, Task, TaskId};
-use super::{store, Inner, TaskError, Tasks};
+use super::{housekeeping, store, Inner, TaskError, Tasks};
 use crate::assess::Mode;
 use crate::server::OsUser;
 use crate::switchover::{
@@ -392,9 +392,8 @@ async fn run_switchover(
         Ok(report) => {
             switch.fence = Some(report.fence.clone());
             switch.switchover = Some(report.clone());
-            task.finish_switch()?;
-            inner.save_phase(&task, from)?;
-            after_promotion(inner, &mut task).await;
+            finish(inner, &mut task, from)?;
+            housekeeping::run(inner, &mut task).await;
             Ok(report)
         }
         Err(
@@ -420,15 +419,14 @@ async fn run_switchover(
         Err(e @ SwitchoverError::AfterPromotion(_)) => {
             // The destination is the primary: the task is done, with the problem recorded.
             switch.error = Some(e.to_string());
-            task.finish_switch()?;
-            inner.save_phase(&task, from)?;
+            finish(inner, &mut task, from)?;
             inner.emit(
                 id,
                 EventKind::Error {
                     message: e.to_string(),
                 },
             )?;
-            after_promotion(inner, &mut task).await;
+            housekeeping::run(inner, &mut task).await;
             Err(e.into())
         }
         Err(e) => {
@@ -477,9 +475,8 @@ async fn run_failover(
     match outcome {
         Ok(report) => {
             switch.failover = Some(report.clone());
-            task.finish_switch()?;
-            inner.save_phase(&task, from)?;
-            after_promotion(inner, &mut task).await;
+            finish(inner, &mut task, from)?;
+            housekeeping::run(inner, &mut task).await;
             Ok(report)
         }
         Err(e @ SwitchoverError::FailoverFailed(_)) => {
@@ -490,15 +487,14 @@ async fn run_failover(
         }
         Err(e @ SwitchoverError::AfterPromotion(_)) => {
             switch.error = Some(e.to_string());
-            task.finish_switch()?;
-            inner.save_phase(&task, from)?;
+            finish(inner, &mut task, from)?;
             inner.emit(
                 id,
                 EventKind::Error {
                     message: e.to_string(),
                 },
             )?;
-            after_promotion(inner, &mut task).await;
+            housekeeping::run(inner, &mut task).await;
             Err(e.into())
         }
         Err(e) => {
@@ -515,54 +511,14 @@ async fn run_failover(
     }
 }
 
-/// Housekeeping once the destination is the primary: the empty directory kept for a cancel
-/// is no longer needed, and the destination's stored login becomes the source's account
-/// (its catalog is the source's). Failures are notes, never errors.
-async fn after_promotion(inner: &Inner, task: &mut Task) {
-    let aside = task.layout.aside_dir.clone();
-    if aside.exists() {
-        match std::fs::remove_dir_all(&aside) {
-            Ok(()) => inner.note(
-                &task.id,
-                format!(
-                    "removed the destination's former empty data directory {}",
-                    aside.display()
-                ),
-            ),
-            Err(e) => inner.note(&task.id, format!("cannot remove {}: {e}", aside.display())),
-        }
-    }
-    task.layout.standby_files.clear();
-    if let Err(e) = store::save(inner.store(), task) {
-        tracing::warn!(task = %task.id, error = %e, "cannot save the task");
-    }
-    let result = async {
-        let source = inner.instance(&task.source)?;
-        let dest = inner.instance(&task.destination)?;
-        inner.store().set_instance_login(
-            &dest.id,
-            &source.endpoint.user,
-            &source.endpoint.dbname,
-        )?;
-        if let Some(password) = inner.password(&source).await? {
-            inner
-                .instances
-                .set_password(dest.name.as_str(), &password)
-                .await?;
-        }
-        Ok::<_, TaskError>(source.endpoint.user)
-    }
-    .await;
-    match result {
-        Ok(user) => inner.note(
-            &task.id,
-            format!("the destination instance's login is now {user} (the source's account)"),
-        ),
-        Err(e) => inner.note(
-            &task.id,
-            format!("the destination instance's stored login could not be updated: {e}"),
-        ),
-    }
+/// switch → success, with the housekeeping planned into the same save (see
+/// [`housekeeping`]); the caller runs it once it has recorded the outcome.
+fn finish(inner: &Inner, task: &mut Task, from: Phase) -> Result<(), TaskError> {
+    task.finish_switch()?;
+    housekeeping::plan(task);
+    inner.save_phase(task, from)?;
+    housekeeping::fault_point("exit-after-success");
+    Ok(())
 }
 
 /// A task left in `switch` by a process that stopped mid-way (no live lease): asks the
@@ -573,6 +529,9 @@ async fn after_promotion(inner: &Inner, task: &mut Task) {
 /// measured. Unreachable destination: nothing changes.
 pub(crate) async fn reconcile(inner: &Arc<Inner>, id: &TaskId) -> Result<Task, TaskError> {
     let task = inner.get(id)?;
+    if task.phase == Phase::Success {
+        return super::settle::housekeeping(inner, id).await;
+    }
     if task.phase != Phase::Switch || inner.driving(id) {
         return Ok(task);
     }
@@ -681,8 +640,7 @@ async fn recover(inner: &Inner, id: &TaskId) -> Result<(), TaskError> {
     if let Some(s) = task.switch.as_mut() {
         s.error = Some(message.clone());
     }
-    task.finish_switch()?;
-    inner.save_phase(&task, from)?;
+    finish(inner, &mut task, from)?;
     inner.emit(
         id,
         EventKind::Warning {
@@ -690,6 +648,6 @@ async fn recover(inner: &Inner, id: &TaskId) -> Result<(), TaskError> {
             message,
         },
     )?;
-    after_promotion(inner, &mut task).await;
+    housekeeping::run(inner, &mut task).await;
     Ok(())
 }
