@@ -6,11 +6,15 @@
 
 use std::path::{Path, PathBuf};
 
+use pgrelocate_engine::assess::export::Format;
+use pgrelocate_engine::assess::Report;
+use pgrelocate_engine::preparation::Preparation;
 use pgrelocate_engine::switchover::{Outcome, Preview};
 use pgrelocate_engine::task::{Task, TaskEvent, TaskStatus};
 use pgrelocate_engine::ErrorCode;
 use ts_rs::{Config, ExportError, TS};
 
+use crate::commands::assessments::{AssessmentEvent, AssessmentRow};
 use crate::commands::switchover::SwitchEvent;
 use crate::commands::tasks::TaskStream;
 use crate::error::ErrorBody;
@@ -33,6 +37,11 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
     TaskStream::export_all(&cfg)?;
     Preview::export_all(&cfg)?;
     SwitchEvent::export_all(&cfg)?;
+    Report::export_all(&cfg)?;
+    Preparation::export_all(&cfg)?;
+    AssessmentEvent::export_all(&cfg)?;
+    AssessmentRow::export_all(&cfg)?;
+    Format::export_all(&cfg)?;
     Ok(())
 }
 

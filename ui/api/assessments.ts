@@ -1,110 +1,23 @@
 // Feasibility assessment: the wizard's live steps, runs streamed over a channel, reports.
 
 import { call, channel } from "./core";
-import type { CommandError } from "./core";
 import type { ConnectionInput } from "./instances";
 
-/** Migration to Cloud, or DR construction. */
-export type Mode = "migration" | "dr";
+import type { AssessmentEvent } from "./generated/AssessmentEvent";
+import type { AssessmentRow } from "./generated/AssessmentRow";
+import type { CheckResult } from "./generated/CheckResult";
+import type { ExportFormat } from "./generated/ExportFormat";
+import type { Mode } from "./generated/Mode";
+import type { Preparation } from "./generated/Preparation";
+import type { Report } from "./generated/Report";
 
-/** How one check ended. */
-export type CheckStatus = "success" | "warning" | "error" | "skipped";
-
-/** The overall result. */
-export type Verdict = "success" | "warning" | "error";
-
-/** One check's result. */
-export interface CheckResult {
-  id: string;
-  title: string;
-  status: CheckStatus;
-  message: string;
-  impact: string;
-  remedy: string;
-  evidence: Record<string, unknown>;
-  duration_ms: number;
-}
-
-/** A titled group of checks. */
-export interface Group {
-  name: string;
-  checks: CheckResult[];
-}
-
-/** Checks by status. */
-export interface Counts {
-  errors: number;
-  warnings: number;
-  skipped: number;
-  passed: number;
-}
-
-/** A complete report (the engine's JSON form). */
-export interface Report {
-  schema_version: number;
-  id: string;
-  created_at: string;
-  mode: Mode;
-  duration_ms: number;
-  source: {
-    name: string;
-    endpoint: string;
-    version: string | null;
-    system_id: string | null;
-    size_bytes: number | null;
-  };
-  destination: {
-    name: string;
-    endpoint: string;
-    version: string | null;
-    data_dir: string | null;
-    free_bytes: number | null;
-  };
-  verdict: Verdict;
-  groups: Group[];
-}
-
-/** One item of the source's preparation checklist. */
-export interface Preparation {
-  id: "account" | "hba" | "wal_level" | "wal_senders";
-  text: string;
-}
-
-/** What an assessment run streams, in order. */
-export type AssessmentEvent =
-  | {
-      event: "started";
-      data: {
-        job_id: string;
-        source: string;
-        destination: string;
-        mode: Mode;
-        created_at: string;
-        total_checks: number;
-      };
-    }
-  | { event: "check"; data: CheckResult }
-  | { event: "finished"; data: { report_id: string; verdict: Verdict; counts: Counts } }
-  | { event: "failed"; data: CommandError };
-
-/** A row of the assessment task table. */
-export interface AssessmentRow {
-  report_id: string | null;
-  job_id: string | null;
-  source: string;
-  destination: string;
-  mode: Mode;
-  created_at: string;
-  status: "running" | "success" | "warning" | "error" | "failed";
-  counts: Counts | null;
-  checks_done: number;
-  checks_total: number;
-  error: CommandError | null;
-  duration_ms: number | null;
-}
-
-/** Export formats. */
-export type ExportFormat = "html" | "json" | "md" | "text";
+// The types are generated from the engine's Rust types (ui/api/generated/, see
+// src-tauri/src/bindings.rs); this file only names them for the pages.
+export type { AssessmentEvent, AssessmentRow, CheckResult, ExportFormat, Mode, Preparation, Report };
+export type { CheckStatus } from "./generated/CheckStatus";
+export type { Counts } from "./generated/Counts";
+export type { Group } from "./generated/Group";
+export type { Verdict } from "./generated/Verdict";
 
 export const sourcePreparations = (source: string | null, connection: ConnectionInput | null) =>
   call<Preparation[]>("source_preparations", { source, connection });

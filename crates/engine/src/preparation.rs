@@ -26,11 +26,25 @@ pub struct SourcePlan {
     pub managed_here: bool,
 }
 
+/// Which item of the checklist (the UI titles it through its translations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PreparationId {
+    /// The migration account and its grants.
+    Account,
+    /// The `pg_hba.conf` lines naming this host.
+    Hba,
+    /// `wal_level` for a physical copy.
+    WalLevel,
+    /// Enough WAL senders and replication slots.
+    WalSenders,
+}
+
 /// One item of the checklist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Preparation {
-    /// Stable id: `account`, `hba`, `wal_level`, `wal_senders`.
-    pub id: &'static str,
+    /// Which item.
+    pub id: PreparationId,
     /// Text to copy and run or paste (SQL, `pg_hba.conf` lines).
     pub text: String,
 }
@@ -76,20 +90,20 @@ fn preparations_from(plan: &SourcePlan, address: Option<IpAddr>) -> Vec<Preparat
     .join("\n");
     vec![
         Preparation {
-            id: "account",
+            id: PreparationId::Account,
             text: account.join("\n"),
         },
         Preparation {
-            id: "hba",
+            id: PreparationId::Hba,
             text: format!("{hba}\n-- then, in psql:\nSELECT pg_reload_conf();"),
         },
         Preparation {
-            id: "wal_level",
+            id: PreparationId::WalLevel,
             text: "ALTER SYSTEM SET wal_level = 'replica';\n-- restart the source if it was minimal"
                 .into(),
         },
         Preparation {
-            id: "wal_senders",
+            id: PreparationId::WalSenders,
             text: "ALTER SYSTEM SET max_wal_senders = 10;\nALTER SYSTEM SET max_replication_slots = 10;\n\
                    -- restart the source if either was lower"
                 .into(),
@@ -114,7 +128,11 @@ mod tests {
     #[test]
     fn hba_lines_name_this_hosts_address() {
         let steps = preparations_from(&plan(Some(15), false), Some("10.1.2.3".parse().unwrap()));
-        let hba = &steps.iter().find(|s| s.id == "hba").unwrap().text;
+        let hba = &steps
+            .iter()
+            .find(|s| s.id == PreparationId::Hba)
+            .unwrap()
+            .text;
         assert!(
             hba.contains("host    replication migrator 10.1.2.3/32 scram-sha-256"),
             "{hba}"

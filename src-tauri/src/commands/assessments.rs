@@ -18,7 +18,7 @@ use crate::state::Console;
 
 /// What an assessment run tells the page, in order: started, one `check` per finished
 /// check, then `finished` (a report was stored) or `failed` (it could not run).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum AssessmentEvent {
     /// The run began.
@@ -172,8 +172,34 @@ pub fn assessment_watch(
     Ok(())
 }
 
+/// Where a row of the assessment task table stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+pub enum RowStatus {
+    /// The run is going.
+    Running,
+    /// A stored report: every check passed.
+    Success,
+    /// A stored report with warnings.
+    Warning,
+    /// A stored report with blocking findings.
+    Error,
+    /// The assessment could not run.
+    Failed,
+}
+
+impl From<Verdict> for RowStatus {
+    fn from(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Success => RowStatus::Success,
+            Verdict::Warning => RowStatus::Warning,
+            Verdict::Error => RowStatus::Error,
+        }
+    }
+}
+
 /// A row of the assessment task table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct AssessmentRow {
     /// The stored report's id, once there is one.
     pub report_id: Option<String>,
@@ -187,8 +213,8 @@ pub struct AssessmentRow {
     pub mode: Mode,
     /// When it began.
     pub created_at: String,
-    /// `running`, `success`, `warning`, `error` (blocking findings) or `failed` (could not run).
-    pub status: &'static str,
+    /// Where it stands.
+    pub status: RowStatus,
     /// Checks by status (finished reports).
     pub counts: Option<Counts>,
     /// Checks finished so far (running).
@@ -215,11 +241,7 @@ pub fn assessment_list(console: State<'_, Console>) -> Result<Vec<AssessmentRow>
         reports::list(instances.store())?
             .into_iter()
             .map(|r| AssessmentRow {
-                status: match r.verdict {
-                    Verdict::Success => "success",
-                    Verdict::Warning => "warning",
-                    Verdict::Error => "error",
-                },
+                status: r.verdict.into(),
                 checks_done: r.counts.errors
                     + r.counts.warnings
                     + r.counts.skipped
@@ -260,7 +282,7 @@ fn live_row(job_id: String, events: &[AssessmentEvent]) -> Option<AssessmentRow>
         destination: destination.clone(),
         mode: *mode,
         created_at: created_at.clone(),
-        status: "running",
+        status: RowStatus::Running,
         counts: None,
         checks_done: 0,
         checks_total: *total_checks,
@@ -272,7 +294,7 @@ fn live_row(job_id: String, events: &[AssessmentEvent]) -> Option<AssessmentRow>
             AssessmentEvent::Check(_) => row.checks_done += 1,
             AssessmentEvent::Finished { .. } => return None,
             AssessmentEvent::Failed(e) => {
-                row.status = "failed";
+                row.status = RowStatus::Failed;
                 row.error = Some(e.clone());
             }
             AssessmentEvent::Started { .. } => {}
@@ -359,7 +381,7 @@ mod tests {
         let row = live_row("j1".into(), &[started(), check.clone(), check.clone()]).unwrap();
         assert_eq!(
             (row.status, row.checks_done, row.checks_total),
-            ("running", 2, 34)
+            (RowStatus::Running, 2, 34)
         );
         let finished = AssessmentEvent::Finished {
             report_id: "r".into(),
@@ -372,7 +394,7 @@ mod tests {
             message: "gone".into(),
         });
         let row = live_row("j1".into(), &[started(), failed]).unwrap();
-        assert_eq!(row.status, "failed");
+        assert_eq!(row.status, RowStatus::Failed);
         assert_eq!(row.error.unwrap().message, "gone");
     }
 }

@@ -25,7 +25,10 @@ export function proposedMappings(report: Report): { old: string; new: string }[]
   const found = check?.evidence.tablespaces;
   if (!Array.isArray(found)) return [];
   return found
-    .filter((ts): ts is { location: string; target: string } => typeof ts?.location === "string" && typeof ts?.target === "string")
+    .filter(
+      (ts): ts is { location: string; target: string } =>
+        typeof ts === "object" && ts !== null && !Array.isArray(ts) && typeof ts.location === "string" && typeof ts.target === "string",
+    )
     .map((ts) => ({ old: ts.location, new: ts.target }));
 }
 

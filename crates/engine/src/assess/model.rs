@@ -38,8 +38,9 @@ pub enum Level {
 }
 
 /// How one check ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(rename = "CheckStatus")]
 pub enum Status {
     /// The rule holds.
     Success,
@@ -61,7 +62,7 @@ impl From<Level> for Status {
 }
 
 /// The overall result of an assessment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Every check passed.
@@ -84,7 +85,7 @@ impl Verdict {
 }
 
 /// One check's result as shown in the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct CheckResult {
     /// Stable id, e.g. `src.wal_level`.
     pub id: String,
@@ -109,7 +110,7 @@ pub struct CheckResult {
 }
 
 /// A titled group of checks, e.g. "Source connectivity".
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Group {
     /// Group title.
     pub name: String,
@@ -118,7 +119,7 @@ pub struct Group {
 }
 
 /// The source as seen during the assessment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SourceSummary {
     /// Registered name.
     pub name: String,
@@ -133,7 +134,7 @@ pub struct SourceSummary {
 }
 
 /// The destination as seen during the assessment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct DestinationSummary {
     /// Registered name.
     pub name: String,
@@ -148,7 +149,7 @@ pub struct DestinationSummary {
 }
 
 /// Counts of non-successful checks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Counts {
     /// Checks that ended in error.
     pub errors: usize,
@@ -161,7 +162,7 @@ pub struct Counts {
 }
 
 /// A complete feasibility assessment report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Report {
     /// Version of this JSON form.
     pub schema_version: u32,

@@ -20,8 +20,9 @@ pub use text::render as text;
 pub const REPORT_JSON_SCHEMA: &str = include_str!("../report.schema.json");
 
 /// Export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(rename = "ExportFormat")]
 pub enum Format {
     /// Versioned JSON document.
     Json,
