@@ -92,6 +92,8 @@ async fn register(instances: &Instances, args: RegisterArgs) -> Result<i32, CliE
         }
         endpoint.ssl_root_cert = Some(root);
     }
+    endpoint.connect_timeout_secs = args.connect_timeout;
+    endpoint.require_auth = args.require_auth.clone();
     let password = if args.password_stdin {
         Some(read_password_stdin()?)
     } else if std::io::stdin().is_terminal() {

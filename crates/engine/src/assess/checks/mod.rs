@@ -146,6 +146,7 @@ mod tests {
                 "src.role_monitor",
                 "src.fencing",
                 "src.tls",
+                "src.auth_method",
                 "src.version",
                 "src.wal_level",
                 "src.wal_senders",
