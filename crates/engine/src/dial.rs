@@ -28,6 +28,8 @@ pub enum DialError {
     Unreachable { address: String, reason: String },
     #[error("no answer from {address} within {secs} s — the host may be down or a firewall drops the connection; raise the instance's connect timeout if the network is slow")]
     Timeout { address: String, secs: u64 },
+    #[error("{address} accepted the connection and closed it before saying anything — it is not a PostgreSQL server, or a proxy or firewall on the way stands in for a host it cannot reach")]
+    ClosedAtStartup { address: String },
     #[error("cannot connect to {address}: {source}")]
     Io {
         address: String,
@@ -44,7 +46,7 @@ impl crate::Coded for DialError {
             DialError::Refused { .. } | DialError::NoSocket { .. } => ErrorCode::ConnectionRefused,
             DialError::Unreachable { .. } => ErrorCode::HostUnreachable,
             DialError::Timeout { .. } => ErrorCode::ConnectTimeout,
-            DialError::Io { .. } => ErrorCode::Unreachable,
+            DialError::ClosedAtStartup { .. } | DialError::Io { .. } => ErrorCode::Unreachable,
         }
     }
 }
@@ -194,6 +196,22 @@ mod tests {
             err.to_string().contains(&format!("127.0.0.1:{port}")),
             "{err}"
         );
+    }
+
+    #[test]
+    fn no_route_is_host_unreachable() {
+        for errno in [libc::EHOSTUNREACH, libc::ENETUNREACH] {
+            let err = classify(
+                io::Error::from_raw_os_error(errno),
+                "192.0.2.1:5432".into(),
+                Duration::from_secs(10),
+            );
+            assert_eq!(err.code(), crate::ErrorCode::HostUnreachable, "{err}");
+            assert!(
+                err.to_string().contains("192.0.2.1:5432 is unreachable"),
+                "{err}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -296,7 +296,15 @@ async fn connect_dialled(
         tls: Arc::default(),
     };
     let observed = policy.observed.clone();
-    let map = |e: tokio_postgres::Error| SqlError::from_driver(&e, endpoint);
+    let map = |e: tokio_postgres::Error| {
+        if e.as_db_error().is_none() && find_source::<AuthRefused>(&e).is_none() && said_nothing(&e)
+        {
+            return SqlError::Connect(DialError::ClosedAtStartup {
+                address: endpoint.address(),
+            });
+        }
+        SqlError::from_driver(&e, endpoint)
+    };
     let tls_config = match dial::dial(endpoint).await? {
         Socket::Unix(socket) => {
             // libpq ignores sslmode for Unix sockets: there is nothing to encrypt against.
@@ -347,6 +355,21 @@ async fn connect_dialled(
     let (client, connection) = config.connect_raw(socket, guarded).await.map_err(map)?;
     tokio::spawn(drive(connection));
     Ok((client, session(&observed, encrypted.load(Ordering::SeqCst))))
+}
+
+/// Whether the server closed the connection during startup without a message (the
+/// driver says "connection closed", "early eof" or "bytes remaining on stream").
+fn said_nothing(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(io) = find_source::<std::io::Error>(e) {
+        use std::io::ErrorKind::*;
+        if matches!(io.kind(), UnexpectedEof | ConnectionReset | BrokenPipe) {
+            return true;
+        }
+    }
+    full_message(e).contains("bytes remaining on stream")
 }
 
 fn session(observed: &Mutex<Option<AuthMethod>>, tls: bool) -> Session {

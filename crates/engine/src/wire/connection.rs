@@ -109,7 +109,23 @@ impl ReplicationConnection {
         password: Option<&Password>,
         options: &ConnectOptions,
     ) -> Result<Self, WireError> {
-        let (stream, tls) = open_transport(endpoint).await?;
+        // A peer that closes before its first answer (the TLS reply or the authentication
+        // request) is no PostgreSQL server: often a proxy standing in for an unreachable host.
+        let said_nothing = |e: WireError| match e {
+            WireError::Closed => closed_at_startup(endpoint),
+            WireError::Io(io)
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::UnexpectedEof
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::BrokenPipe
+                ) =>
+            {
+                closed_at_startup(endpoint)
+            }
+            other => other,
+        };
+        let (stream, tls) = open_transport(endpoint).await.map_err(said_nothing)?;
         let mut conn = ReplicationConnection {
             stream,
             read_buf: BytesMut::with_capacity(READ_CHUNK),
@@ -133,8 +149,9 @@ impl ReplicationConnection {
             &mut conn.write_buf,
         )
         .map_err(|e| WireError::Protocol(format!("cannot encode the startup message: {e}")))?;
-        conn.flush().await?;
-        conn.authenticate(endpoint, password).await?;
+        conn.flush().await.map_err(said_nothing)?;
+        let first = conn.recv().await.map_err(said_nothing)?;
+        conn.authenticate(endpoint, password, Some(first)).await?;
         conn.finish_startup().await?;
         Ok(conn)
     }
@@ -145,12 +162,16 @@ impl ReplicationConnection {
         &mut self,
         endpoint: &Endpoint,
         password: Option<&Password>,
+        mut first: Option<BackendMessage>,
     ) -> Result<(), WireError> {
         let user = endpoint.user.as_str();
         let need_password = || password.ok_or(WireError::PasswordRequired);
         let mut asked = None;
         loop {
-            let message = self.recv().await?;
+            let message = match first.take() {
+                Some(m) => m,
+                None => self.recv().await?,
+            };
             if let BackendMessage::Authentication(request) = &message {
                 if asked.is_none() {
                     let method = match request {
@@ -433,6 +454,12 @@ async fn open_transport(endpoint: &Endpoint) -> Result<(Box<dyn Transport>, bool
             other as char
         ))),
     }
+}
+
+fn closed_at_startup(endpoint: &Endpoint) -> WireError {
+    WireError::Connect(dial::DialError::ClosedAtStartup {
+        address: endpoint.address(),
+    })
 }
 
 fn auth_method_name(code: i32) -> String {
