@@ -165,7 +165,7 @@ mod tests {
             ] {
                 assert!(ids.contains(&id), "{id} missing");
             }
-            assert_eq!(ids.len(), 34);
+            assert_eq!(ids.len(), 35);
         }
         let fence = |mode| {
             catalogue(mode)
