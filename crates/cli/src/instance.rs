@@ -165,7 +165,7 @@ fn prompt_password(endpoint: &Endpoint) -> Result<Option<Password>, CliError> {
 
 fn describe_test(t: &ConnectionTest) -> String {
     format!(
-        "PostgreSQL {} · {} · system identifier {} · {} · round trip {:.2} ms",
+        "PostgreSQL {} · {} · system identifier {} · {} · authentication {} · round trip {:.2} ms",
         t.version,
         t.role.as_str(),
         t.system_identifier.as_deref().unwrap_or("(not readable)"),
@@ -173,6 +173,7 @@ fn describe_test(t: &ConnectionTest) -> String {
             .as_deref()
             .map(|v| format!("TLS {v}"))
             .unwrap_or_else(|| "no TLS".into()),
+        t.auth_method,
         t.round_trip_ms
     )
 }
