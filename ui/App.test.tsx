@@ -22,6 +22,7 @@ const source: InstanceStatus = {
     read_only: false,
     tls: null,
     round_trip_ms: 0.2,
+    auth_method: "scram-sha-256",
   },
   error: null,
   storage: { used_bytes: 40 * 1024 ** 2, free_bytes: 10 * 1024 ** 3 },

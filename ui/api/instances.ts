@@ -13,6 +13,10 @@ export interface Endpoint {
   dbname: string;
   sslmode: SslMode;
   ssl_root_cert?: string;
+  /** Seconds to wait for the TCP connection (10 when absent). */
+  connect_timeout_secs?: number;
+  /** libpq's require_auth, e.g. "scram-sha-256" or "!password"; absent: the default policy. */
+  require_auth?: string;
 }
 
 /** What pgrelocate needs to run a managed instance. */
@@ -40,6 +44,8 @@ export interface ConnectionTest {
   read_only: boolean;
   tls: string | null;
   round_trip_ms: number;
+  /** How the server authenticated the test login ("none": it asked for nothing). */
+  auth_method: "none" | "password" | "md5" | "scram-sha-256" | "gss" | "sspi";
 }
 
 /** The engine's view of an instance's state. */
@@ -107,6 +113,10 @@ export interface ConnectionInput {
   user: string;
   dbname?: string;
   sslmode: SslMode;
+  /** Seconds, as typed; the default when absent. */
+  connect_timeout?: string;
+  /** libpq's require_auth list, as typed; the default policy when absent. */
+  require_auth?: string;
 }
 
 /** Where an instance's password comes from (never the password). */

@@ -106,6 +106,7 @@ export const runningInstance = (name: string, port: number, kind: InstanceStatus
     read_only: false,
     tls: null,
     round_trip_ms: 0.1,
+    auth_method: "scram-sha-256",
   },
   error: null,
   storage: kind === "managed" ? { used_bytes: 1024 ** 2, free_bytes: 1024 ** 3 } : null,

@@ -145,6 +145,14 @@ pub struct RegisterArgs {
     /// Root certificate (PEM) for verify-ca / verify-full.
     #[arg(long)]
     pub ssl_root_cert: Option<PathBuf>,
+    /// Seconds to wait for the server to accept the TCP connection (1–600).
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_connect_timeout)]
+    pub connect_timeout: u32,
+    /// Authentication methods the server may ask for, as libpq's require_auth:
+    /// comma-separated password, md5, scram-sha-256, gss, sspi, none, or all negated
+    /// (!password). Default: any method except a clear-text password without TLS.
+    #[arg(long, value_name = "METHODS", value_parser = parse_require_auth)]
+    pub require_auth: Option<pgrelocate_engine::require_auth::RequireAuth>,
     /// Read the password from standard input (first line) instead of prompting.
     #[arg(long)]
     pub password_stdin: bool,
@@ -396,6 +404,15 @@ pub enum SandboxCommand {
         #[arg(long)]
         yes: bool,
     },
+}
+
+fn parse_connect_timeout(s: &str) -> Result<u32, String> {
+    pgrelocate_engine::endpoint::parse_connect_timeout(s).map_err(|e| e.to_string())
+}
+
+fn parse_require_auth(s: &str) -> Result<pgrelocate_engine::require_auth::RequireAuth, String> {
+    s.parse()
+        .map_err(|e: pgrelocate_engine::require_auth::RequireAuthError| e.to_string())
 }
 
 fn parse_port(s: &str) -> Result<u16, String> {

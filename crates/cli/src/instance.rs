@@ -102,6 +102,8 @@ async fn register(instances: &Instances, args: RegisterArgs) -> Result<i32, CliE
         }
         endpoint.ssl_root_cert = Some(root);
     }
+    endpoint.connect_timeout_secs = args.connect_timeout;
+    endpoint.require_auth = args.require_auth.clone();
     let password = if args.password_stdin {
         Some(read_password_stdin()?)
     } else if std::io::stdin().is_terminal() {
@@ -173,7 +175,7 @@ fn prompt_password(endpoint: &Endpoint) -> Result<Option<Password>, CliError> {
 
 fn describe_test(t: &ConnectionTest) -> String {
     format!(
-        "PostgreSQL {} · {} · system identifier {} · {} · round trip {:.2} ms",
+        "PostgreSQL {} · {} · system identifier {} · {} · authentication {} · round trip {:.2} ms",
         t.version,
         t.role.as_str(),
         t.system_identifier.as_deref().unwrap_or("(not readable)"),
@@ -181,6 +183,7 @@ fn describe_test(t: &ConnectionTest) -> String {
             .as_deref()
             .map(|v| format!("TLS {v}"))
             .unwrap_or_else(|| "no TLS".into()),
+        t.auth_method,
         t.round_trip_ms
     )
 }

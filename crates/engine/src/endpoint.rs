@@ -92,6 +92,40 @@ pub enum EndpointError {
     NameTooLong { field: &'static str },
     #[error("unknown sslmode {0:?}: use disable, prefer, require, verify-ca or verify-full")]
     SslMode(String),
+    #[error(
+        "connect timeout {0:?} is not a whole number of seconds between 1 and {max}",
+        max = MAX_CONNECT_TIMEOUT_SECS
+    )]
+    ConnectTimeout(String),
+    #[error(transparent)]
+    RequireAuth(#[from] crate::require_auth::RequireAuthError),
+}
+
+/// Seconds to wait for a TCP connection when the instance does not say (libpq waits
+/// forever by default; a DBA would rather hear "no answer" soon).
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u32 = 10;
+/// The longest connect timeout accepted: beyond it, a dead host looks like a hang.
+pub const MAX_CONNECT_TIMEOUT_SECS: u32 = 600;
+
+fn default_connect_timeout() -> u32 {
+    DEFAULT_CONNECT_TIMEOUT_SECS
+}
+
+fn is_default_connect_timeout(secs: &u32) -> bool {
+    *secs == DEFAULT_CONNECT_TIMEOUT_SECS
+}
+
+/// Parses a connect timeout typed by a user: whole seconds, 1 to
+/// [`MAX_CONNECT_TIMEOUT_SECS`].
+pub fn parse_connect_timeout(s: &str) -> Result<u32, EndpointError> {
+    let digits = s.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(EndpointError::ConnectTimeout(s.to_string()));
+    }
+    match digits.parse::<u32>() {
+        Ok(n) if (1..=MAX_CONNECT_TIMEOUT_SECS).contains(&n) => Ok(n),
+        _ => Err(EndpointError::ConnectTimeout(s.to_string())),
+    }
 }
 
 /// Connection parameters of one PostgreSQL server, without the password.
@@ -111,6 +145,16 @@ pub struct Endpoint {
     /// Root certificate (PEM) for verify-ca / verify-full; system roots when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl_root_cert: Option<PathBuf>,
+    /// Seconds to wait for the TCP connection to be accepted (per resolved address).
+    #[serde(
+        default = "default_connect_timeout",
+        skip_serializing_if = "is_default_connect_timeout"
+    )]
+    pub connect_timeout_secs: u32,
+    /// libpq's `require_auth`: the authentication methods the server may ask for. `None`:
+    /// any method except a clear-text password over an unencrypted connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_auth: Option<crate::require_auth::RequireAuth>,
 }
 
 impl Endpoint {
@@ -129,6 +173,8 @@ impl Endpoint {
             dbname: dbname.unwrap_or("postgres").to_string(),
             sslmode,
             ssl_root_cert: None,
+            connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
+            require_auth: None,
         };
         endpoint.validate()?;
         Ok(endpoint)
@@ -153,6 +199,11 @@ impl Endpoint {
         if self.user.is_empty() {
             return Err(EndpointError::EmptyUser);
         }
+        if !(1..=MAX_CONNECT_TIMEOUT_SECS).contains(&self.connect_timeout_secs) {
+            return Err(EndpointError::ConnectTimeout(
+                self.connect_timeout_secs.to_string(),
+            ));
+        }
         for (field, value) in [("user name", &self.user), ("database name", &self.dbname)] {
             if value.chars().any(char::is_control) {
                 return Err(EndpointError::ControlCharacter { field });
@@ -162,6 +213,11 @@ impl Endpoint {
             }
         }
         Ok(())
+    }
+
+    /// How long to wait for the TCP connection.
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.connect_timeout_secs.into())
     }
 
     /// Whether `host` names a Unix-socket directory rather than a network host.

@@ -85,8 +85,20 @@ codes! {
     AuthFailed = "auth_failed",
     /// The server asks for a password and none is stored.
     PasswordMissing = "password_missing",
-    /// The server cannot be reached (refused, timed out, connection lost).
+    /// The server cannot be reached (the connection was lost, or failed otherwise).
     Unreachable = "unreachable",
+    /// The host name does not resolve (DNS, /etc/hosts).
+    HostNotFound = "host_not_found",
+    /// Nothing listens on that port: the host answered with a refusal (or, for a Unix
+    /// socket, no socket file is there).
+    ConnectionRefused = "connection_refused",
+    /// No route to the host or its network (EHOSTUNREACH, ENETUNREACH).
+    HostUnreachable = "host_unreachable",
+    /// No answer within the connect timeout (the host is down or a firewall drops it).
+    ConnectTimeout = "connect_timeout",
+    /// The server asked for an authentication method the instance's policy refuses (by
+    /// default a clear-text password over an unencrypted connection); nothing was sent.
+    AuthMethodRefused = "auth_method_refused",
     /// TLS could not be set up (refused, certificate rejected, settings).
     Tls = "tls",
     /// The server answered a query with an error.

@@ -769,7 +769,8 @@ impl Instances {
             Err(e) => {
                 let answered = !matches!(
                     e,
-                    SqlError::Unreachable { .. }
+                    SqlError::Connect(_)
+                        | SqlError::Unreachable { .. }
                         | SqlError::Timeout { .. }
                         | SqlError::Other { .. }
                         | SqlError::TlsSettings(_)

@@ -4,6 +4,7 @@
 
 pub mod assess;
 pub mod backup;
+pub mod dial;
 pub mod endpoint;
 pub mod error_code;
 pub mod home;
@@ -14,6 +15,7 @@ pub mod port_range;
 pub mod preparation;
 pub use pgrelocate_quote as quote;
 pub mod reports;
+pub mod require_auth;
 pub mod retirement;
 pub mod sandbox;
 pub mod secrets;

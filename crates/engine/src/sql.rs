@@ -4,14 +4,23 @@
 //! The password is handed to the driver only; no error here is built from it, and the
 //! driver's own messages (server errors, I/O, TLS) do not contain it.
 
+mod auth_guard;
+
 use std::error::Error as StdError;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::Client;
 
+use auth_guard::{AuthGuard, GuardedTls, Policy, Start};
+
+use crate::dial::{self, DialError, Socket};
 use crate::endpoint::{Endpoint, SslMode};
+use crate::require_auth::{AuthMethod, AuthRefused};
 use crate::secrets::Password;
 use crate::tls::{self, TlsError};
 use crate::version::ServerVersion;
@@ -22,6 +31,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why a SQL connection or query failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SqlError {
+    #[error(transparent)]
+    Connect(#[from] DialError),
+    #[error(transparent)]
+    AuthRefused(#[from] AuthRefused),
     #[error("cannot reach {address}: {reason}")]
     Unreachable { address: String, reason: String },
     #[error("timed out after {secs} s connecting to {address}")]
@@ -95,6 +108,9 @@ impl SqlError {
                     message,
                 },
             };
+        }
+        if let Some(refused) = find_source::<AuthRefused>(e) {
+            return SqlError::AuthRefused(refused.clone());
         }
         if let Some(rustls_error) = find_source::<rustls::Error>(e) {
             return match rustls_error {
@@ -208,6 +224,26 @@ pub async fn connect(
     password: Option<&Password>,
     timeout: Duration,
 ) -> Result<Client, SqlError> {
+    connect_session(endpoint, password, timeout)
+        .await
+        .map(|(client, _)| client)
+}
+
+/// How a SQL connection was set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    /// What the server asked for (`none`: it let the login in without asking).
+    pub auth_method: AuthMethod,
+    /// Whether the connection is encrypted.
+    pub tls: bool,
+}
+
+/// As [`connect`], and says how the server authenticated the connection.
+pub async fn connect_session(
+    endpoint: &Endpoint,
+    password: Option<&Password>,
+    timeout: Duration,
+) -> Result<(Client, Session), SqlError> {
     let attempt = connect_once(endpoint, password, timeout, endpoint.sslmode).await;
     match attempt {
         // libpq's prefer falls back to a plain connection when TLS fails.
@@ -225,55 +261,125 @@ async fn connect_once(
     password: Option<&Password>,
     timeout: Duration,
     mode: SslMode,
-) -> Result<Client, SqlError> {
+) -> Result<(Client, Session), SqlError> {
+    let address = endpoint.address();
+    let timed_out = || SqlError::Timeout {
+        address: address.clone(),
+        secs: timeout.as_secs(),
+    };
+    tokio::time::timeout(timeout, connect_dialled(endpoint, password, mode))
+        .await
+        .map_err(|_| timed_out())?
+}
+
+/// Dials with [`dial`] (so refusals, unknown hosts and timeouts read the same as on the
+/// replication path), then hands the socket to tokio-postgres behind the auth guard.
+async fn connect_dialled(
+    endpoint: &Endpoint,
+    password: Option<&Password>,
+    mode: SslMode,
+) -> Result<(Client, Session), SqlError> {
     let mut config = tokio_postgres::Config::new();
     config
         .host(&endpoint.host)
         .port(endpoint.port)
         .user(&endpoint.user)
         .dbname(&endpoint.dbname)
-        .application_name("pgrelocate")
-        .connect_timeout(timeout);
+        .application_name("pgrelocate");
     if let Some(p) = password {
         config.password(p.expose());
     }
-    let address = endpoint.address();
-    let timed_out = || SqlError::Timeout {
-        address: address.clone(),
-        secs: timeout.as_secs(),
+    let policy = Policy {
+        require_auth: endpoint.require_auth.clone(),
+        address: endpoint.address(),
+        observed: Arc::new(Mutex::new(None)),
+        tls: Arc::default(),
     };
-    let tls = if endpoint.is_unix_socket() {
-        None
-    } else {
-        tls::client_config(mode, endpoint.ssl_root_cert.as_deref())?
-    };
-    let client = match tls {
-        None => {
-            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
-            let (client, connection) =
-                tokio::time::timeout(timeout, config.connect(tokio_postgres::NoTls))
-                    .await
-                    .map_err(|_| timed_out())?
-                    .map_err(|e| SqlError::from_driver(&e, endpoint))?;
-            tokio::spawn(drive(connection));
-            client
-        }
-        Some(tls_config) => {
-            config.ssl_mode(if mode.requires_tls() {
-                tokio_postgres::config::SslMode::Require
-            } else {
-                tokio_postgres::config::SslMode::Prefer
+    let observed = policy.observed.clone();
+    let map = |e: tokio_postgres::Error| {
+        if e.as_db_error().is_none() && find_source::<AuthRefused>(&e).is_none() && said_nothing(&e)
+        {
+            return SqlError::Connect(DialError::ClosedAtStartup {
+                address: endpoint.address(),
             });
-            let connector = tokio_postgres_rustls::MakeRustlsConnect::new((*tls_config).clone());
-            let (client, connection) = tokio::time::timeout(timeout, config.connect(connector))
-                .await
-                .map_err(|_| timed_out())?
-                .map_err(|e| SqlError::from_driver(&e, endpoint))?;
-            tokio::spawn(drive(connection));
-            client
         }
+        SqlError::from_driver(&e, endpoint)
     };
-    Ok(client)
+    let tls_config = match dial::dial(endpoint).await? {
+        Socket::Unix(socket) => {
+            // libpq ignores sslmode for Unix sockets: there is nothing to encrypt against.
+            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+            let socket = AuthGuard::new(socket, Start::Messages, policy, true);
+            let (client, connection) = config
+                .connect_raw(socket, tokio_postgres::NoTls)
+                .await
+                .map_err(map)?;
+            tokio::spawn(drive(connection));
+            return Ok((client, session(&observed, false)));
+        }
+        Socket::Tcp(socket) => match tls::client_config(mode, endpoint.ssl_root_cert.as_deref())? {
+            None => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                let socket = AuthGuard::new(socket, Start::Messages, policy, false);
+                let (client, connection) = config
+                    .connect_raw(socket, tokio_postgres::NoTls)
+                    .await
+                    .map_err(map)?;
+                tokio::spawn(drive(connection));
+                return Ok((client, session(&observed, false)));
+            }
+            Some(tls_config) => (socket, tls_config),
+        },
+    };
+    let (socket, tls_config) = tls_config;
+    config.ssl_mode(if mode.requires_tls() {
+        tokio_postgres::config::SslMode::Require
+    } else {
+        tokio_postgres::config::SslMode::Prefer
+    });
+    let host = endpoint.host.trim_start_matches('[').trim_end_matches(']');
+    let mut maker = tokio_postgres_rustls::MakeRustlsConnect::new((*tls_config).clone());
+    let connector =
+        MakeTlsConnect::<AuthGuard<tokio::net::TcpStream>>::make_tls_connect(&mut maker, host)
+            .map_err(|e| SqlError::Tls {
+                address: endpoint.address(),
+                reason: e.to_string(),
+            })?;
+    let policy_tls = policy.tls.clone();
+    let socket = AuthGuard::new(socket, Start::AfterTlsAnswer, policy.clone(), false);
+    let guarded = GuardedTls {
+        inner: connector,
+        policy,
+    };
+    let encrypted = policy_tls.clone();
+    let (client, connection) = config.connect_raw(socket, guarded).await.map_err(map)?;
+    tokio::spawn(drive(connection));
+    Ok((client, session(&observed, encrypted.load(Ordering::SeqCst))))
+}
+
+/// Whether the server closed the connection during startup without a message (the
+/// driver says "connection closed", "early eof" or "bytes remaining on stream").
+fn said_nothing(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(io) = find_source::<std::io::Error>(e) {
+        use std::io::ErrorKind::*;
+        if matches!(io.kind(), UnexpectedEof | ConnectionReset | BrokenPipe) {
+            return true;
+        }
+    }
+    full_message(e).contains("bytes remaining on stream")
+}
+
+fn session(observed: &Mutex<Option<AuthMethod>>, tls: bool) -> Session {
+    Session {
+        auth_method: observed
+            .lock()
+            .expect("auth guard lock")
+            .unwrap_or(AuthMethod::None),
+        tls,
+    }
 }
 
 async fn drive<C>(connection: C)
@@ -304,6 +410,8 @@ pub struct ConnectionTest {
     pub tls: Option<String>,
     /// Best of three `SELECT 1` round trips, in milliseconds.
     pub round_trip_ms: f64,
+    /// How the server authenticated the connection (`none`: it asked for nothing).
+    pub auth_method: AuthMethod,
 }
 
 /// Whether a server accepts writes.
@@ -332,7 +440,7 @@ pub async fn test_connection(
     password: Option<&Password>,
     timeout: Duration,
 ) -> Result<ConnectionTest, SqlError> {
-    let client = connect(endpoint, password, timeout).await?;
+    let (client, session) = connect_session(endpoint, password, timeout).await?;
     let map = |e: tokio_postgres::Error| SqlError::from_driver(&e, endpoint);
     let row = client
         .query_one(
@@ -381,6 +489,7 @@ pub async fn test_connection(
         read_only,
         tls,
         round_trip_ms: best.as_secs_f64() * 1000.0,
+        auth_method: session.auth_method,
     })
 }
 
@@ -388,9 +497,12 @@ impl crate::Coded for SqlError {
     fn code(&self) -> crate::ErrorCode {
         use crate::ErrorCode;
         match self {
+            SqlError::Connect(e) => e.code(),
+            SqlError::AuthRefused(e) => e.code(),
+            SqlError::Timeout { .. } => ErrorCode::ConnectTimeout,
             SqlError::AuthFailed { .. } => ErrorCode::AuthFailed,
             SqlError::PasswordMissing { .. } => ErrorCode::PasswordMissing,
-            SqlError::Unreachable { .. } | SqlError::Timeout { .. } => ErrorCode::Unreachable,
+            SqlError::Unreachable { .. } => ErrorCode::Unreachable,
             SqlError::TlsRefused { .. }
             | SqlError::CertificateRejected { .. }
             | SqlError::Tls { .. }

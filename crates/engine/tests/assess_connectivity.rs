@@ -293,3 +293,48 @@ async fn plain_traffic_to_a_remote_source_is_a_warning() {
         .await;
     expect(&report, "src.tls", Status::Success);
 }
+
+/// The assessment says how each source authenticates pgrelocate (SQL and replication
+/// logins), and a source that asks for a clear-text password without TLS is a login error
+/// that says how to fix or allow it — the password is not sent.
+#[tokio::test]
+async fn the_authentication_method_of_each_source_is_reported() {
+    use pgrelocate_testkit::Auth;
+    let scram = Cluster::builder(16).start().await.unwrap();
+    let md5 = Cluster::builder(16).auth(Auth::Md5).start().await.unwrap();
+    let clear = Cluster::builder(16)
+        .auth(Auth::Password)
+        .start()
+        .await
+        .unwrap();
+    let env = Env::new();
+    env.register("scram", &scram, "postgres", scram.superuser_password())
+        .await;
+    env.register("md5", &md5, "postgres", md5.superuser_password())
+        .await;
+    env.register("clear", &clear, "postgres", clear.superuser_password())
+        .await;
+    env.register_nowhere("external-dest").await;
+
+    let report = env
+        .assess("scram", "external-dest", Mode::Migration, options())
+        .await;
+    let check = expect(&report, "src.auth_method", Status::Success);
+    assert!(check.message.contains("SCRAM-SHA-256"), "{}", check.message);
+    assert_eq!(check.evidence["sql_method"], "scram-sha-256");
+    assert_eq!(check.evidence["replication_method"], "scram-sha-256");
+    assert_eq!(check.evidence["sql_tls"], false);
+
+    let report = env
+        .assess("md5", "external-dest", Mode::Migration, options())
+        .await;
+    let check = expect_warning(&report, "src.auth_method", &["MD5"]);
+    assert!(check.remedy.contains("scram-sha-256"), "{}", check.remedy);
+    assert_eq!(check.evidence["replication_method"], "md5");
+
+    let report = env
+        .assess("clear", "external-dest", Mode::Migration, options())
+        .await;
+    let login = expect_error(&report, "src.login", &["--require-auth password"]);
+    assert!(login.message.contains("clear text"), "{}", login.message);
+}

@@ -297,7 +297,12 @@ async fn a_wrong_password_or_closed_port_stores_nothing() {
         .unwrap_err();
     let text = err.to_string();
     assert!(
-        matches!(err, InstanceError::Sql(SqlError::Unreachable { .. })),
+        matches!(
+            err,
+            InstanceError::Sql(SqlError::Connect(
+                pgrelocate_engine::dial::DialError::Refused { .. }
+            ))
+        ),
         "{text}"
     );
     assert!(

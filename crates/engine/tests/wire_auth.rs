@@ -5,7 +5,11 @@ mod backup_support;
 
 use backup_support::{endpoint, install_server_certificate, password, replication};
 use pgrelocate_engine::wire::{ConnectOptions, ReplicationConnection, SlotName, WireError};
-use pgrelocate_engine::{Password, SslMode};
+use std::time::Duration;
+
+use pgrelocate_engine::require_auth::AuthMethod;
+use pgrelocate_engine::sql;
+use pgrelocate_engine::{Coded, ErrorCode, Password, SslMode};
 use pgrelocate_testkit::{Auth, Cluster, DEBIAN_MAJOR};
 
 const MAJOR: u32 = DEBIAN_MAJOR;
@@ -29,9 +33,128 @@ async fn logs_in_with_md5() {
     logs_in_with(Auth::Md5).await;
 }
 
+/// A clear-text password over a plain connection is sent only when the instance allows
+/// it (`require_auth=password`); the default refuses it (see below).
 #[tokio::test]
 async fn logs_in_with_cleartext_password() {
-    logs_in_with(Auth::Password).await;
+    let cluster = Cluster::builder(MAJOR)
+        .auth(Auth::Password)
+        .start()
+        .await
+        .unwrap();
+    let mut ep = endpoint(&cluster);
+    ep.require_auth = Some("password".parse().unwrap());
+    let mut conn = ReplicationConnection::connect(
+        &ep,
+        password(&cluster).as_ref(),
+        &ConnectOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(conn.auth_method(), AuthMethod::Password);
+    conn.identify_system().await.unwrap();
+    conn.close().await.unwrap();
+    // And the SQL path under the same setting.
+    let test = sql::test_connection(&ep, password(&cluster).as_ref(), Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(test.auth_method, AuthMethod::Password);
+}
+
+/// A server that declines TLS (sslmode=prefer) and asks for a clear-text password does
+/// not get it, on the replication path nor the SQL path: the login fails with
+/// `auth_method_refused` before anything is answered. A wrong password makes it visible:
+/// had it been sent, the server would have logged "password authentication failed".
+#[tokio::test]
+async fn cleartext_password_is_refused_by_default_and_never_sent() {
+    let cluster = Cluster::builder(MAJOR)
+        .auth(Auth::Password)
+        .start()
+        .await
+        .unwrap();
+    let mut ep = endpoint(&cluster);
+    ep.sslmode = SslMode::Prefer;
+    let wrong = Password::new("not-the-password-xyzzy");
+
+    let err = ReplicationConnection::connect(&ep, Some(&wrong), &ConnectOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::AuthMethodRefused, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("clear text") && text.contains("--require-auth password"),
+        "{text}"
+    );
+    let err = sql::connect(&ep, Some(&wrong), Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::AuthMethodRefused, "{err}");
+    assert!(matches!(err, sql::SqlError::AuthRefused(_)), "{err}");
+
+    // An allowed login afterwards: its log lines come after any of the refused attempts'.
+    ep.require_auth = Some("password".parse().unwrap());
+    let conn = ReplicationConnection::connect(
+        &ep,
+        password(&cluster).as_ref(),
+        &ConnectOptions::default(),
+    )
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    assert!(
+        !cluster.log().contains("password authentication failed"),
+        "the server received a password it should not have:\n{}",
+        cluster.log()
+    );
+    // The check is meaningful: sending the wrong password does show in the log.
+    let err = ReplicationConnection::connect(&ep, Some(&wrong), &ConnectOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), Some("28P01"), "{err}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !cluster.log().contains("password authentication failed") {
+        assert!(std::time::Instant::now() < deadline, "{}", cluster.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `require_auth` lists are enforced as libpq does: scram-only refuses md5 and trust;
+/// a negated list refuses what it names.
+#[tokio::test]
+async fn require_auth_lists_are_enforced_on_both_paths() {
+    let cluster = Cluster::builder(MAJOR)
+        .auth(Auth::Md5)
+        .start()
+        .await
+        .unwrap();
+    let mut ep = endpoint(&cluster);
+    let pw = password(&cluster);
+    for (policy, allowed) in [
+        ("scram-sha-256", false),
+        ("!md5", false),
+        ("md5,scram-sha-256", true),
+        ("!password", true),
+    ] {
+        ep.require_auth = Some(policy.parse().unwrap());
+        let wire =
+            ReplicationConnection::connect(&ep, pw.as_ref(), &ConnectOptions::default()).await;
+        let sql = sql::connect(&ep, pw.as_ref(), Duration::from_secs(30)).await;
+        if allowed {
+            let conn = wire.unwrap();
+            assert_eq!(conn.auth_method(), AuthMethod::Md5);
+            conn.close().await.unwrap();
+            sql.unwrap();
+        } else {
+            let err = wire.unwrap_err();
+            assert_eq!(err.code(), ErrorCode::AuthMethodRefused, "{policy}: {err}");
+            assert!(err.to_string().contains("MD5"), "{err}");
+            assert_eq!(
+                sql.unwrap_err().code(),
+                ErrorCode::AuthMethodRefused,
+                "{policy}"
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -46,7 +169,19 @@ async fn logs_in_with_trust_and_no_password() {
         ReplicationConnection::connect(&endpoint(&cluster), None, &ConnectOptions::default())
             .await
             .unwrap();
+    assert_eq!(conn.auth_method(), AuthMethod::None);
     conn.close().await.unwrap();
+    // require_auth without none refuses a server that asks for nothing.
+    let mut ep = endpoint(&cluster);
+    ep.require_auth = Some("scram-sha-256".parse().unwrap());
+    let err = ReplicationConnection::connect(&ep, None, &ConnectOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::AuthMethodRefused, "{err}");
+    let err = sql::connect(&ep, None, Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::AuthMethodRefused, "{err}");
 }
 
 #[tokio::test]
@@ -256,4 +391,37 @@ async fn sslmode_require_refuses_a_server_without_tls() {
     .await
     .unwrap();
     assert!(!conn.is_tls());
+}
+
+/// Over TLS the default sends a clear-text password (nobody on the path reads it), on both
+/// paths, and says so.
+#[tokio::test]
+async fn cleartext_password_over_tls_is_allowed_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::builder(MAJOR)
+        .auth(Auth::Password)
+        .setting("ssl", "on")
+        .init()
+        .await
+        .unwrap();
+    install_server_certificate(&cluster, &["db.example"], dir.path());
+    cluster.start().await.unwrap();
+    let mut ep = endpoint(&cluster);
+    ep.sslmode = SslMode::Require;
+    let conn = ReplicationConnection::connect(
+        &ep,
+        password(&cluster).as_ref(),
+        &ConnectOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(conn.is_tls());
+    assert_eq!(conn.auth_method(), AuthMethod::Password);
+    conn.close().await.unwrap();
+    let (_client, session) =
+        sql::connect_session(&ep, password(&cluster).as_ref(), Duration::from_secs(30))
+            .await
+            .unwrap();
+    assert!(session.tls);
+    assert_eq!(session.auth_method, AuthMethod::Password);
 }

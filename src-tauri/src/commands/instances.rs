@@ -33,14 +33,40 @@ pub struct ConnectionInput {
     /// libpq sslmode.
     #[serde(default)]
     pub sslmode: SslMode,
+    /// Seconds to wait for the TCP connection, as typed; the default when empty.
+    #[serde(default)]
+    pub connect_timeout: Option<String>,
+    /// libpq's require_auth list, as typed; the default policy when empty.
+    #[serde(default)]
+    pub require_auth: Option<String>,
 }
 
 impl ConnectionInput {
     /// The validated endpoint.
     pub fn endpoint(&self) -> Result<Endpoint, CommandError> {
+        let invalid =
+            |e: pgrelocate_engine::endpoint::EndpointError| CommandError::Instance(e.into());
         let dbname = self.dbname.as_deref().filter(|d| !d.is_empty());
-        Endpoint::new(&self.host, self.port, &self.user, dbname, self.sslmode)
-            .map_err(|e| CommandError::Instance(e.into()))
+        let mut endpoint = Endpoint::new(&self.host, self.port, &self.user, dbname, self.sslmode)
+            .map_err(invalid)?;
+        if let Some(typed) = self
+            .connect_timeout
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+        {
+            endpoint.connect_timeout_secs =
+                pgrelocate_engine::endpoint::parse_connect_timeout(typed).map_err(invalid)?;
+        }
+        if let Some(typed) = self
+            .require_auth
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+        {
+            endpoint.require_auth = Some(typed.parse().map_err(
+                |e: pgrelocate_engine::require_auth::RequireAuthError| invalid(e.into()),
+            )?);
+        }
+        Ok(endpoint)
     }
 }
 

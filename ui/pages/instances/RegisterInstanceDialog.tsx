@@ -21,6 +21,10 @@ export interface ConnectionValues {
   user: string;
   dbname?: string;
   sslmode: SslMode;
+  /** Seconds, as typed (digits only, 1–600); empty for the default. */
+  connectTimeout?: string;
+  /** libpq's require_auth list; empty for the default policy. */
+  requireAuth?: string;
   password?: string;
 }
 
@@ -32,8 +36,22 @@ export function connectionOf(v: ConnectionValues): ConnectionInput {
     user: v.user.trim(),
     dbname: v.dbname?.trim() || undefined,
     sslmode: v.sslmode,
+    connect_timeout: v.connectTimeout?.trim() || undefined,
+    require_auth: v.requireAuth?.trim() || undefined,
   };
 }
+
+/** Digits only, 1–600: "10s" or "0" is refused, never changed. */
+const connectTimeoutRules = [
+  {
+    validator: (_: unknown, value?: string) => {
+      const typed = value?.trim() ?? "";
+      if (typed === "") return Promise.resolve();
+      const n = /^[0-9]+$/.test(typed) ? Number(typed) : NaN;
+      return n >= 1 && n <= 600 ? Promise.resolve() : Promise.reject(new Error(t("register.connectTimeoutHelp")));
+    },
+  },
+];
 
 /** One line about a successful connection test. */
 export function describeTest(test: ConnectionTest): string {
@@ -42,6 +60,7 @@ export function describeTest(test: ConnectionTest): string {
     role: t(`role.${test.role}`),
     tls: test.tls ?? t("register.testNoTls"),
     rtt: test.round_trip_ms.toFixed(1),
+    auth: test.auth_method,
   });
 }
 
@@ -83,6 +102,24 @@ export function ConnectionFields({ withName = true, passwordHelp }: { withName?:
           <Select options={SSL_MODES.map((m) => ({ value: m, label: m }))} data-testid="register-sslmode" />
         </Form.Item>
       </Space.Compact>
+      <Space.Compact block>
+        <Form.Item
+          name="connectTimeout"
+          label={t("register.connectTimeout")}
+          rules={connectTimeoutRules}
+          style={{ width: 180 }}
+        >
+          <Input inputMode="numeric" placeholder="10" data-testid="register-connect-timeout" />
+        </Form.Item>
+        <Form.Item
+          name="requireAuth"
+          label={t("register.requireAuth")}
+          extra={t("register.requireAuthHelp")}
+          style={{ flex: 1 }}
+        >
+          <Input placeholder="scram-sha-256,md5" data-testid="register-require-auth" />
+        </Form.Item>
+      </Space.Compact>
       <Form.Item name="password" label={t("register.password")} extra={passwordHelp ?? t("register.passwordHelp")}>
         <Input.Password autoComplete="new-password" data-testid="register-password" />
       </Form.Item>
@@ -107,7 +144,7 @@ export default function RegisterInstanceDialog({
   const [error, setError] = useState<CommandError>();
 
   const runTest = async () => {
-    const values = await validated(form, ["host", "port", "user", "sslmode"]);
+    const values = await validated(form, ["host", "port", "user", "sslmode", "connectTimeout"]);
     if (!values) return;
     const all = { ...form.getFieldsValue(), ...values };
     setTesting(true);

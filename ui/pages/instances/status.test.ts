@@ -35,7 +35,7 @@ describe("console status of an instance", () => {
   it("tags what the server reports: in recovery, read-only", () => {
     const answering = (role: "primary" | "standby", read_only: boolean): InstanceStatus => ({
       ...inst("src", "running"),
-      connection: { version: { major: 15, minor: 8 }, version_text: "15.8", system_identifier: null, role, read_only, tls: null, round_trip_ms: 1 },
+      connection: { version: { major: 15, minor: 8 }, version_text: "15.8", system_identifier: null, role, read_only, tls: null, round_trip_ms: 1, auth_method: "scram-sha-256" },
     });
     const done = [{ source: "src", destination: "dst", phase: "success" }];
     expect(consoleStatus(answering("standby", false), done)).toBe("in_recovery");

@@ -439,12 +439,12 @@ pub struct Context {
     /// The destination instance.
     pub dest: Side,
     reach: OnceCell<Reach>,
-    source_sql: OnceCell<Result<Client, Arc<SqlError>>>,
-    dest_sql: OnceCell<Result<Client, Arc<SqlError>>>,
+    source_sql: OnceCell<Result<(Client, sql::Session), Arc<SqlError>>>,
+    dest_sql: OnceCell<Result<(Client, sql::Session), Arc<SqlError>>>,
     source_facts: OnceCell<Result<ServerFacts, String>>,
     dest_facts: OnceCell<Result<ServerFacts, String>>,
     contents: OnceCell<Vec<DatabaseContents>>,
-    replication: OnceCell<Result<SystemIdentity, Arc<WireError>>>,
+    replication: OnceCell<Result<(SystemIdentity, ReplicationAuth), Arc<WireError>>>,
     dest_dirs: OnceCell<Option<ServerDirs>>,
 }
 
@@ -476,12 +476,19 @@ impl Context {
 
     /// The shared SQL connection to the source.
     pub async fn source_sql(&self) -> Result<&Client, &SqlError> {
+        self.source_session().await.map(|(c, _)| c)
+    }
+
+    /// The shared SQL connection to the source, and how it was authenticated.
+    pub async fn source_session(&self) -> Result<&(Client, sql::Session), &SqlError> {
         open(&self.source_sql, &self.source, self.options.connect_timeout).await
     }
 
     /// The shared SQL connection to the destination.
     pub async fn dest_sql(&self) -> Result<&Client, &SqlError> {
-        open(&self.dest_sql, &self.dest, self.options.connect_timeout).await
+        open(&self.dest_sql, &self.dest, self.options.connect_timeout)
+            .await
+            .map(|(c, _)| c)
     }
 
     /// The source's facts (read once).
@@ -510,6 +517,15 @@ impl Context {
 
     /// A real replication connection to the source, answering IDENTIFY_SYSTEM (tried once).
     pub async fn replication(&self) -> Result<&SystemIdentity, &WireError> {
+        self.replication_probe().await.map(|(id, _)| id)
+    }
+
+    /// How the replication connection was authenticated (when it worked).
+    pub async fn replication_auth(&self) -> Result<&ReplicationAuth, &WireError> {
+        self.replication_probe().await.map(|(_, auth)| auth)
+    }
+
+    async fn replication_probe(&self) -> Result<&(SystemIdentity, ReplicationAuth), &WireError> {
         self.replication
             .get_or_init(|| async {
                 let options = ConnectOptions {
@@ -523,9 +539,13 @@ impl Context {
                 )
                 .await
                 .map_err(Arc::new)?;
+                let auth = ReplicationAuth {
+                    method: conn.auth_method(),
+                    tls: conn.is_tls(),
+                };
                 let identity = conn.identify_system().await.map_err(Arc::new)?;
                 let _ = conn.close().await;
-                Ok(identity)
+                Ok((identity, auth))
             })
             .await
             .as_ref()
@@ -579,13 +599,22 @@ impl Context {
     }
 }
 
+/// How the source authenticated pgrelocate's replication connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicationAuth {
+    /// What the server asked for.
+    pub method: crate::require_auth::AuthMethod,
+    /// Whether the connection was encrypted.
+    pub tls: bool,
+}
+
 async fn open<'a>(
-    cell: &'a OnceCell<Result<Client, Arc<SqlError>>>,
+    cell: &'a OnceCell<Result<(Client, sql::Session), Arc<SqlError>>>,
     side: &Side,
     timeout: Duration,
-) -> Result<&'a Client, &'a SqlError> {
+) -> Result<&'a (Client, sql::Session), &'a SqlError> {
     cell.get_or_init(|| async {
-        sql::connect(side.endpoint(), side.password.as_ref(), timeout)
+        sql::connect_session(side.endpoint(), side.password.as_ref(), timeout)
             .await
             .map_err(Arc::new)
     })

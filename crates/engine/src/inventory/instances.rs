@@ -183,6 +183,7 @@ impl InstanceRecord {
 }
 
 const COLUMNS: &str = "id, name, host, port, user_name, dbname, sslmode, ssl_root_cert, \
+                       connect_timeout, require_auth, \
                        data_dir, bin_dir, major, os_user, created_dir, created_at";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<InstanceRecord, StoreError>> {
@@ -197,6 +198,13 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<InstanceRecord, StoreError
         Ok(m) => m,
         Err(e) => return Ok(corrupt(e.to_string())),
     };
+    let require_auth = match row.get::<_, Option<String>>("require_auth")? {
+        Some(text) => match text.parse() {
+            Ok(r) => Some(r),
+            Err(e) => return Ok(corrupt(format!("require_auth {text:?}: {e}"))),
+        },
+        None => None,
+    };
     let endpoint = Endpoint {
         host: row.get("host")?,
         port: row.get("port")?,
@@ -206,6 +214,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<InstanceRecord, StoreError
         ssl_root_cert: row
             .get::<_, Option<String>>("ssl_root_cert")?
             .map(PathBuf::from),
+        connect_timeout_secs: row.get("connect_timeout")?,
+        require_auth,
     };
     let data_dir: Option<String> = row.get("data_dir")?;
     let managed = match data_dir {
@@ -240,8 +250,9 @@ impl Store {
         let m = record.managed.as_ref();
         let result = self.conn().execute(
             "INSERT INTO instances (id, name, kind, host, port, user_name, dbname, sslmode,
-                                    ssl_root_cert, data_dir, bin_dir, major, os_user, created_dir)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                                    ssl_root_cert, data_dir, bin_dir, major, os_user, created_dir,
+                                    connect_timeout, require_auth)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 record.id.as_str(),
                 record.name.as_str(),
@@ -257,6 +268,8 @@ impl Store {
                 m.map(|m| m.major),
                 m.and_then(|m| m.os_user.as_deref()),
                 opt_path(m.and_then(|m| m.created_dir.as_ref()))?,
+                e.connect_timeout_secs,
+                e.require_auth.as_ref().map(|r| r.to_string()),
             ],
         );
         match result {

@@ -96,6 +96,11 @@ pub const MIGRATIONS: &[&str] = &[
         acquired_at TEXT NOT NULL,
         expires_ms  INTEGER NOT NULL
     );",
+    // 4: per-instance connect timeout (seconds) and libpq-style require_auth (NULL: any
+    // method except a clear-text password over an unencrypted connection).
+    "ALTER TABLE instances ADD COLUMN connect_timeout INTEGER NOT NULL DEFAULT 10
+        CHECK (connect_timeout BETWEEN 1 AND 600);
+    ALTER TABLE instances ADD COLUMN require_auth TEXT;",
 ];
 
 /// The schema version this build writes.

@@ -9,12 +9,13 @@ use postgres_protocol::authentication::md5_hash;
 use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256};
 use postgres_protocol::message::frontend;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpStream, UnixStream};
 
 use super::error::{ServerError, WireError};
 use super::frame::split_frame;
 use super::messages::{decode, AuthRequest, BackendMessage, Column};
+use crate::dial::{self, Socket};
 use crate::endpoint::{Endpoint, SslMode};
+use crate::require_auth::{self, AuthMethod};
 use crate::secrets::Password;
 use crate::tls;
 use crate::version::ServerVersion;
@@ -70,6 +71,8 @@ pub struct ReplicationConnection {
     parameters: HashMap<String, String>,
     version: ServerVersion,
     tls: bool,
+    unix_socket: bool,
+    auth_method: AuthMethod,
     process_id: i32,
     notices: Vec<ServerError>,
 }
@@ -79,6 +82,7 @@ impl std::fmt::Debug for ReplicationConnection {
         f.debug_struct("ReplicationConnection")
             .field("version", &self.version)
             .field("tls", &self.tls)
+            .field("auth_method", &self.auth_method)
             .field("process_id", &self.process_id)
             .finish_non_exhaustive()
     }
@@ -105,7 +109,23 @@ impl ReplicationConnection {
         password: Option<&Password>,
         options: &ConnectOptions,
     ) -> Result<Self, WireError> {
-        let (stream, tls) = open_transport(endpoint).await?;
+        // A peer that closes before its first answer (the TLS reply or the authentication
+        // request) is no PostgreSQL server: often a proxy standing in for an unreachable host.
+        let said_nothing = |e: WireError| match e {
+            WireError::Closed => closed_at_startup(endpoint),
+            WireError::Io(io)
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::UnexpectedEof
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::BrokenPipe
+                ) =>
+            {
+                closed_at_startup(endpoint)
+            }
+            other => other,
+        };
+        let (stream, tls) = open_transport(endpoint).await.map_err(said_nothing)?;
         let mut conn = ReplicationConnection {
             stream,
             read_buf: BytesMut::with_capacity(READ_CHUNK),
@@ -113,6 +133,8 @@ impl ReplicationConnection {
             parameters: HashMap::new(),
             version: ServerVersion::new(0, 0),
             tls,
+            unix_socket: endpoint.is_unix_socket(),
+            auth_method: AuthMethod::None,
             process_id: 0,
             notices: Vec::new(),
         };
@@ -127,20 +149,52 @@ impl ReplicationConnection {
             &mut conn.write_buf,
         )
         .map_err(|e| WireError::Protocol(format!("cannot encode the startup message: {e}")))?;
-        conn.flush().await?;
-        conn.authenticate(&endpoint.user, password).await?;
+        conn.flush().await.map_err(said_nothing)?;
+        let first = conn.recv().await.map_err(said_nothing)?;
+        conn.authenticate(endpoint, password, Some(first)).await?;
         conn.finish_startup().await?;
         Ok(conn)
     }
 
+    /// Answers the server's authentication requests. The instance's `require_auth` (or
+    /// the default policy) is checked on the first request, before anything is sent.
     async fn authenticate(
         &mut self,
-        user: &str,
+        endpoint: &Endpoint,
         password: Option<&Password>,
+        mut first: Option<BackendMessage>,
     ) -> Result<(), WireError> {
+        let user = endpoint.user.as_str();
         let need_password = || password.ok_or(WireError::PasswordRequired);
+        let mut asked = None;
         loop {
-            match self.recv().await? {
+            let message = match first.take() {
+                Some(m) => m,
+                None => self.recv().await?,
+            };
+            if let BackendMessage::Authentication(request) = &message {
+                if asked.is_none() {
+                    let method = match request {
+                        AuthRequest::Ok => Some(AuthMethod::None),
+                        AuthRequest::CleartextPassword => Some(AuthMethod::Password),
+                        AuthRequest::Md5Password { .. } => Some(AuthMethod::Md5),
+                        AuthRequest::Sasl { .. } => Some(AuthMethod::ScramSha256),
+                        AuthRequest::Unsupported(code) => require_auth::method_of_request(*code),
+                        _ => None,
+                    };
+                    if let Some(method) = method {
+                        require_auth::check(
+                            endpoint.require_auth.as_ref(),
+                            method,
+                            self.tls || self.unix_socket,
+                            &endpoint.address(),
+                        )?;
+                        self.auth_method = method;
+                        asked = Some(method);
+                    }
+                }
+            }
+            match message {
                 BackendMessage::Authentication(AuthRequest::Ok) => return Ok(()),
                 BackendMessage::Authentication(AuthRequest::CleartextPassword) => {
                     let pw = need_password()?;
@@ -254,6 +308,11 @@ impl ReplicationConnection {
         self.tls
     }
 
+    /// How the server authenticated this connection (`none` for trust).
+    pub fn auth_method(&self) -> AuthMethod {
+        self.auth_method
+    }
+
     /// The server process id of this WAL sender.
     pub fn process_id(&self) -> i32 {
         self.process_id
@@ -365,25 +424,12 @@ impl ReplicationConnection {
 
 async fn open_transport(endpoint: &Endpoint) -> Result<(Box<dyn Transport>, bool), WireError> {
     let address = endpoint.address();
-    if endpoint.is_unix_socket() {
+    let mut tcp = match dial::dial(endpoint).await? {
         // libpq ignores sslmode for Unix sockets: there is nothing to encrypt against.
-        let path = format!("{}/.s.PGSQL.{}", endpoint.host, endpoint.port);
-        let stream = UnixStream::connect(&path)
-            .await
-            .map_err(|source| WireError::Connect {
-                address: path,
-                source,
-            })?;
-        return Ok((Box::new(stream), false));
-    }
+        Socket::Unix(stream) => return Ok((Box::new(stream), false)),
+        Socket::Tcp(stream) => stream,
+    };
     let host = endpoint.host.trim_start_matches('[').trim_end_matches(']');
-    let mut tcp = TcpStream::connect((host, endpoint.port))
-        .await
-        .map_err(|source| WireError::Connect {
-            address: address.clone(),
-            source,
-        })?;
-    tcp.set_nodelay(true)?;
     let Some(config) = tls::client_config(endpoint.sslmode, endpoint.ssl_root_cert.as_deref())?
     else {
         return Ok((Box::new(tcp), false));
@@ -408,6 +454,12 @@ async fn open_transport(endpoint: &Endpoint) -> Result<(Box<dyn Transport>, bool
             other as char
         ))),
     }
+}
+
+fn closed_at_startup(endpoint: &Endpoint) -> WireError {
+    WireError::Connect(dial::DialError::ClosedAtStartup {
+        address: endpoint.address(),
+    })
 }
 
 fn auth_method_name(code: i32) -> String {

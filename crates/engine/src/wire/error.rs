@@ -88,12 +88,11 @@ impl fmt::Display for ServerError {
 /// Why a replication-protocol operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
-    #[error("cannot connect to {address}: {source}")]
-    Connect {
-        address: String,
-        source: std::io::Error,
-    },
-    #[error("timed out connecting to {0}")]
+    #[error(transparent)]
+    Connect(#[from] crate::dial::DialError),
+    #[error(transparent)]
+    AuthRefused(#[from] crate::require_auth::AuthRefused),
+    #[error("timed out connecting to {0} (connection, TLS and login did not finish in time)")]
     ConnectTimeout(String),
     #[error("connection to the server failed: {0}")]
     Io(#[from] std::io::Error),
@@ -147,10 +146,10 @@ impl crate::Coded for WireError {
     fn code(&self) -> crate::ErrorCode {
         use crate::ErrorCode;
         match self {
-            WireError::Connect { .. }
-            | WireError::ConnectTimeout(_)
-            | WireError::Io(_)
-            | WireError::Closed => ErrorCode::Unreachable,
+            WireError::Connect(e) => e.code(),
+            WireError::AuthRefused(e) => e.code(),
+            WireError::ConnectTimeout(_) => ErrorCode::ConnectTimeout,
+            WireError::Io(_) | WireError::Closed => ErrorCode::Unreachable,
             WireError::TlsRefused(_)
             | WireError::TlsConfig(_)
             | WireError::TlsHandshake { .. }

@@ -72,6 +72,14 @@ pub(super) fn checks(mode: Mode) -> Vec<Check<Context>> {
             ["src.login"],
             tls
         ),
+        check!(
+            "src.auth_method",
+            CONNECTIVITY,
+            "Check authentication method",
+            Level::Warning,
+            ["src.login"],
+            auth_method
+        ),
     ]
 }
 
@@ -219,6 +227,17 @@ async fn login(ctx: &Context) -> Outcome {
                 SqlError::CertificateRejected { .. } | SqlError::Tls { .. } => out.remedy(
                     "give the source's CA certificate when registering it, or check the \
                      certificate's host names",
+                ),
+                SqlError::AuthRefused(refused) => out.remedy(format!(
+                    "change the source's pg_hba.conf line for this host to scram-sha-256 \
+                     (ALTER ROLE … PASSWORD again so a SCRAM verifier is stored), or use TLS; \
+                     to accept {} knowingly, register the source with --require-auth {}",
+                    refused.asked.as_str(),
+                    refused.asked.as_str()
+                )),
+                SqlError::Connect(_) => out.remedy(
+                    "check that the source runs and accepts connections from this host \
+                     (listen_addresses, port, firewall); see src.reachable",
                 ),
                 SqlError::Timeout { .. } | SqlError::Unreachable { .. } => out.remedy(
                     "check that the source accepts connections from this host (listen_addresses, \
@@ -449,4 +468,94 @@ async fn tls(ctx: &Context) -> Outcome {
         e.port,
         shell_word(&e.user)
     )))
+}
+
+/// Which method the source authenticates pgrelocate with, on the SQL and the replication
+/// connection (pg_hba.conf may choose differently for `replication`), and over what.
+async fn auth_method(ctx: &Context) -> Outcome {
+    use crate::require_auth::AuthMethod;
+    let e = ctx.source.endpoint();
+    let session = match ctx.source_session().await {
+        Ok((_, s)) => *s,
+        Err(err) => return Outcome::skip(format!("cannot log in: {err}")),
+    };
+    let replication = ctx.replication_auth().await.ok().copied();
+    let transport = |tls: bool| {
+        if tls {
+            "TLS"
+        } else if e.is_unix_socket() {
+            "Unix socket"
+        } else {
+            "unencrypted"
+        }
+    };
+    let mut methods = vec![(session.auth_method, session.tls)];
+    if let Some(r) = replication {
+        methods.push((r.method, r.tls));
+    }
+    let describe = format!(
+        "SQL login: {} over {}{}",
+        session.auth_method.describe(),
+        transport(session.tls),
+        match replication {
+            Some(r) => format!(
+                "; replication: {} over {}",
+                r.method.describe(),
+                transport(r.tls)
+            ),
+            None => String::new(),
+        }
+    );
+    let out = |o: Outcome| {
+        let o = o
+            .evidence("sql_method", session.auth_method.as_str())
+            .evidence("sql_tls", session.tls)
+            .evidence(
+                "require_auth",
+                e.require_auth
+                    .as_ref()
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "default (no clear-text password without TLS)".into()),
+            );
+        match replication {
+            Some(r) => o
+                .evidence("replication_method", r.method.as_str())
+                .evidence("replication_tls", r.tls),
+            None => o,
+        }
+    };
+    let weakest = methods
+        .iter()
+        .map(|(m, tls)| match m {
+            AuthMethod::ScramSha256 => 0,
+            AuthMethod::Gss | AuthMethod::Sspi => 0,
+            AuthMethod::None if e.is_loopback() => 0,
+            AuthMethod::Md5 => 1,
+            AuthMethod::Password if *tls || e.is_unix_socket() => 1,
+            AuthMethod::Password => 3,
+            AuthMethod::None => 2,
+        })
+        .max()
+        .unwrap_or(0);
+    let hba = format!(
+        "set the method of the source's pg_hba.conf lines for this host (database all and \
+         replication) to scram-sha-256, set password_encryption = scram-sha-256, set the \
+         role's password again (ALTER ROLE {} PASSWORD '…'), and reload",
+        ident(&e.user)
+    );
+    match weakest {
+        0 => out(Outcome::pass(describe)),
+        1 => out(Outcome::warn(describe)
+            .impact(
+                "md5 is deprecated (PostgreSQL 18 warns on it) and a stolen md5 hash logs in as \
+                 the role; a clear-text password, even over TLS, is read by the server process",
+            )
+            .remedy(hba)),
+        2 => out(Outcome::warn(describe)
+            .impact("the source lets anyone who reaches it log in as this role without a password")
+            .remedy(hba)),
+        _ => out(Outcome::warn(describe)
+            .impact("the password crosses the network in clear text, readable on the path")
+            .remedy(hba)),
+    }
 }

@@ -135,6 +135,7 @@ mod tests {
                 "src.role_monitor",
                 "src.fencing",
                 "src.tls",
+                "src.auth_method",
                 "src.version",
                 "src.wal_level",
                 "src.wal_senders",
@@ -153,7 +154,7 @@ mod tests {
             ] {
                 assert!(ids.contains(&id), "{id} missing");
             }
-            assert_eq!(ids.len(), 34);
+            assert_eq!(ids.len(), 35);
         }
         let fence = |mode| {
             catalogue(mode)
