@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pgrelocate_engine::switchover::{Outcome, Preview};
+use pgrelocate_engine::switchover::{FailoverPreview, Outcome, Preview};
 use pgrelocate_engine::task::{Task, TaskEvent, TaskStatus};
 use pgrelocate_engine::ErrorCode;
 use ts_rs::{Config, ExportError, TS};
@@ -32,6 +32,7 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
     TaskEvent::export_all(&cfg)?;
     TaskStream::export_all(&cfg)?;
     Preview::export_all(&cfg)?;
+    FailoverPreview::export_all(&cfg)?;
     SwitchEvent::export_all(&cfg)?;
     Ok(())
 }
