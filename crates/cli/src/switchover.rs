@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pgrelocate_engine::switchover::{
-    describe, FailoverPreview, FailoverReport, Guardrail, GuardrailStatus, NextStep, Options, Outcome as Ending,
-    Progress, SlotOutcome, SwitchoverError, SwitchoverReport,
+    describe, FailoverPreview, FailoverReport, Guardrail, GuardrailStatus, NextStep, Options,
+    Outcome as Ending, Progress, SlotOutcome, SwitchoverError, SwitchoverReport,
 };
 use pgrelocate_engine::task::{TaskError, Tasks};
 use pgrelocate_engine::ErrorCode;
@@ -249,7 +249,10 @@ fn print_failover_preview(p: &FailoverPreview) {
         ),
         (None, error) => println!(
             "  source       does not answer{}{}",
-            error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
+            error
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default(),
             p.source_unreachable_since
                 .as_ref()
                 .map(|s| format!("; disconnected since {s}"))

@@ -51,7 +51,9 @@ async fn failover_promotes_a_dr_destination_when_the_source_is_stopped() {
     assert!(!preview.source_answers);
     assert!(preview.source_error.is_some(), "{preview:?}");
     assert_eq!((preview.source_lsn, preview.loss_bytes), (None, None));
-    assert!(preview.replayed_lsn.is_some_and(|l| l > task.copy.as_ref().unwrap().end_lsn));
+    assert!(preview
+        .replayed_lsn
+        .is_some_and(|l| l > task.copy.as_ref().unwrap().end_lsn));
     assert!(preview.received_lsn >= preview.replayed_lsn, "{preview:?}");
     assert!(preview.replayed_at.is_some(), "{preview:?}");
     assert!(
@@ -63,7 +65,10 @@ async fn failover_promotes_a_dr_destination_when_the_source_is_stopped() {
         .iter()
         .any(|g| g.id == "source.lost" && g.status == GuardrailStatus::Pass));
     let dest_at = env.dest_params();
-    assert_eq!(preview.new_endpoint, format!("{}:{}", dest_at.host, dest_at.port));
+    assert_eq!(
+        preview.new_endpoint,
+        format!("{}:{}", dest_at.host, dest_at.port)
+    );
     assert!(preview.source_unreachable_since.is_some(), "{preview:?}");
 
     let steps = Steps::default();
@@ -106,7 +111,9 @@ async fn failover_promotes_a_dr_destination_when_the_source_is_stopped() {
         }
     )));
     assert!(
-        !events.iter().any(|e| matches!(&e.kind, EventKind::Note { message } if message.contains("unavailable"))),
+        !events.iter().any(
+            |e| matches!(&e.kind, EventKind::Note { message } if message.contains("unavailable"))
+        ),
         "{}",
         env.history(&task)
     );
@@ -163,7 +170,11 @@ async fn failover_of_a_migration_task_is_refused_while_its_source_answers() {
         .failover(task.id.as_str(), &|_| {})
         .await
         .unwrap_err();
-    assert_eq!(err.code(), pgrelocate_engine::ErrorCode::SourceAnswers, "{err}");
+    assert_eq!(
+        err.code(),
+        pgrelocate_engine::ErrorCode::SourceAnswers,
+        "{err}"
+    );
     let TaskError::Switchover(SwitchoverError::FailoverRefused { checks }) = &err else {
         panic!("{err}");
     };

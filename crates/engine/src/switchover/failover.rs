@@ -197,7 +197,9 @@ pub async fn preview(plan: &Plan, require_source_lost: bool) -> FailoverPreview 
             "source.lost",
             "Source lost",
             Pass,
-            format!("the source does not answer ({e}): the destination is promoted without a fence"),
+            format!(
+                "the source does not answer ({e}): the destination is promoted without a fence"
+            ),
         ),
         Ok(lsn) => Guardrail::new(
             "source.lost",

@@ -18,9 +18,9 @@ use super::{store, Inner, TaskError, Tasks};
 use crate::assess::Mode;
 use crate::server::OsUser;
 use crate::switchover::{
-    self, describe, Destination, FailoverPreview, FailoverReport, FenceRecord, Guardrail, GuardrailStatus,
-    LocalServer, Options, Plan, Preview, Progress, ProgressFn, Source, SwitchoverError,
-    SwitchoverReport,
+    self, describe, Destination, FailoverPreview, FailoverReport, FenceRecord, Guardrail,
+    GuardrailStatus, LocalServer, Options, Plan, Preview, Progress, ProgressFn, Source,
+    SwitchoverError, SwitchoverReport,
 };
 
 /// Which operation.
@@ -241,8 +241,7 @@ impl Tasks {
         let task = reconcile(&self.inner, &self.get(id)?.id).await?;
         let phase = task_guardrail(&task, Operation::Failover);
         let plan = plan(&self.inner, &task).await?;
-        let mut preview =
-            switchover::failover::preview(&plan, task.mode == Mode::Migration).await;
+        let mut preview = switchover::failover::preview(&plan, task.mode == Mode::Migration).await;
         preview.ready &= phase.status != GuardrailStatus::Error;
         preview.guardrails.insert(0, phase);
         preview.source_unreachable_since = unreachable_since(&self.inner, &task)?;
@@ -314,14 +313,16 @@ fn unreachable_since(inner: &Inner, task: &Task) -> Result<Option<String>, TaskE
     if task.replication != super::ReplicationState::Disconnect {
         return Ok(None);
     }
-    Ok(match store::latest_event(inner.store(), &task.id, "replication")? {
-        Some(super::TaskEvent {
-            kind: EventKind::Replication { to, .. },
-            at,
-            ..
-        }) if to == super::ReplicationState::Disconnect => Some(at),
-        _ => None,
-    })
+    Ok(
+        match store::latest_event(inner.store(), &task.id, "replication")? {
+            Some(super::TaskEvent {
+                kind: EventKind::Replication { to, .. },
+                at,
+                ..
+            }) if to == super::ReplicationState::Disconnect => Some(at),
+            _ => None,
+        },
+    )
 }
 
 /// Records a step in the event log (and the fence record in the task) and passes it on.
