@@ -2,4 +2,66 @@
 import type { Guardrail } from "./Guardrail";
 import type { Lsn } from "./Lsn";
 
-export type FailoverPreview = { read_at: string, guardrails: Array<Guardrail>, source_answers: boolean, source_lsn: Lsn | null, source_error: string | null, source_unreachable_since: string | null, received_lsn: Lsn | null, received_at: string | null, replayed_lsn: Lsn | null, replayed_at: string | null, loss_bytes: number | null, loss_since_replay_ms: number | null, new_endpoint: string, ready: boolean, };
+/**
+ * What a failover would cost, read from the servers at the time of asking (the Failover
+ * dialog, `failover --preview`). Changes nothing.
+ */
+export type FailoverPreview = { 
+/**
+ * When the figures were read (RFC 3339, UTC).
+ */
+read_at: string, 
+/**
+ * The checks a failover makes (the task's phase first); an error forbids it.
+ */
+guardrails: Array<Guardrail>, 
+/**
+ * The source answered just now.
+ */
+source_answers: boolean, 
+/**
+ * Its WAL position then.
+ */
+source_lsn: Lsn | null, 
+/**
+ * Why it does not answer.
+ */
+source_error: string | null, 
+/**
+ * Since when the task has seen it disconnected (RFC 3339), when it has.
+ */
+source_unreachable_since: string | null, 
+/**
+ * `pg_last_wal_receive_lsn()` on the destination.
+ */
+received_lsn: Lsn | null, 
+/**
+ * When the destination last heard from the source (`pg_stat_wal_receiver`'s
+ * `last_msg_receipt_time`; none once its receiver stopped).
+ */
+received_at: string | null, 
+/**
+ * `pg_last_wal_replay_lsn()`: everything up to it survives the failover.
+ */
+replayed_lsn: Lsn | null, 
+/**
+ * `pg_last_xact_replay_timestamp()`: the commit time of the last replayed transaction.
+ */
+replayed_at: string | null, 
+/**
+ * Bytes of WAL the source has that the destination did not replay (when it answers).
+ */
+loss_bytes: number | null, 
+/**
+ * Milliseconds since the last replayed transaction committed: what is lost is at most
+ * what was committed since (on an idle source this grows without any loss).
+ */
+loss_since_replay_ms: number | null, 
+/**
+ * The endpoint applications reconnect to afterwards.
+ */
+new_endpoint: string, 
+/**
+ * No check forbids the failover.
+ */
+ready: boolean, };
