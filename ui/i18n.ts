@@ -489,6 +489,7 @@ const en = {
   "failover.lossTimeValue": "{duration} (at most what was committed in that time is lost)",
   "failover.atTime": "{lsn} at {time}",
   "failover.unknown": "unknown",
+  "failover.noReplayedTransaction": "unknown: no transaction was replayed since the standby started",
   "failover.newEndpoint": "New primary endpoint",
   "failover.notReady": "Failover is not possible now: see the checks above.",
   "failover.promotionTook": "Promotion took {ms}",

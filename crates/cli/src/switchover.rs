@@ -288,7 +288,10 @@ fn print_failover_preview(p: &FailoverPreview) {
                 ms as f64 / 1000.0
             )
         })
-        .unwrap_or_default();
+        .unwrap_or_else(|| {
+            "; no transaction was replayed since the standby started, so its age is unknown"
+                .into()
+        });
     println!("  est. loss    {bytes}{since}");
     println!("  new primary  {}", p.new_endpoint);
 }

@@ -220,6 +220,8 @@ async fn failover_needs_a_confirmation_and_promotes_a_dr_destination_whose_sourc
         .unwrap();
     let mut cli = Cli::new();
     let (task_id, dest, _stop) = streaming_task(&mut cli, &source, "dr").await;
+    // A transaction the standby replays: the loss is then estimated from its time.
+    commit(&source.params()).await.unwrap();
     source.stop().await.unwrap();
 
     // `task status` says what the disconnect means and the way out (read live once the

@@ -75,7 +75,7 @@ export function FailoverCost({ preview, mode }: { preview: FailoverPreview; mode
               <span data-testid="failover-loss-time">
                 {preview.loss_since_replay_ms != null
                   ? t("failover.lossTimeValue", { duration: formatDuration(preview.loss_since_replay_ms) })
-                  : t("failover.unknown")}
+                  : t("failover.noReplayedTransaction")}
               </span>
             ),
           },
