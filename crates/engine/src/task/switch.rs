@@ -316,10 +316,14 @@ fn unreachable_since(inner: &Inner, task: &Task) -> Result<Option<String>, TaskE
     Ok(
         match store::latest_event(inner.store(), &task.id, "replication")? {
             Some(super::TaskEvent {
-                kind: EventKind::Replication { to, .. },
+                kind:
+                    EventKind::Replication {
+                        to: super::ReplicationState::Disconnect,
+                        ..
+                    },
                 at,
                 ..
-            }) if to == super::ReplicationState::Disconnect => Some(at),
+            }) => Some(at),
             _ => None,
         },
     )
