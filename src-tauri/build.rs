@@ -39,6 +39,7 @@ const COMMANDS: &[&str] = &[
     "task_unwatch",
     "switchover_preview",
     "switchover_start",
+    "failover_preview",
     "failover_start",
     "switchover_watch",
 ];

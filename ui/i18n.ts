@@ -481,6 +481,40 @@ const en = {
   "failover.now": "Fail Over Now",
   "failover.success": "Failover complete: {endpoint} is the new primary",
   "failover.failed": "Failover failed",
+  "failover.phase": "Failover",
+  "failover.preview": "What a failover costs now",
+  "failover.refresh": "Read again",
+  "failover.readAt": "Read from the servers at {time}",
+  "failover.sourceLost": "The source does not answer",
+  "failover.sourceLostSince": "The source does not answer; disconnected since {time}",
+  "failover.sourceAnswersDr":
+    "The source still answers (at {lsn}). A failover does not stop it: applications still writing there will write to a server the new primary does not follow — split brain. Stop or isolate the source first, or stop the DR task instead.",
+  "failover.sourceAnswersMigration":
+    "The source still answers (at {lsn}): a migration task fails over only when its source is lost. Use Switchover, which stops writes on the source first and loses nothing.",
+  "failover.received": "Last received",
+  "failover.replayed": "Last replayed",
+  "failover.sourcePosition": "Source position",
+  "failover.lossBytes": "Estimated loss",
+  "failover.lossBytesValue": "{bytes} of WAL not replayed",
+  "failover.lossBytesUnknown": "unknown (the source does not answer)",
+  "failover.lossTime": "Since the last replayed transaction",
+  "failover.lossTimeValue": "{duration} (at most what was committed in that time is lost)",
+  "failover.atTime": "{lsn} at {time}",
+  "failover.unknown": "unknown",
+  "failover.noReplayedTransaction": "unknown: no transaction was replayed since the standby started",
+  "failover.newEndpoint": "New primary endpoint",
+  "failover.notReady": "Failover is not possible now: see the checks above.",
+  "failover.promotionTook": "Promotion took {ms}",
+  "failover.sourceUnreachableSince": "The source had been unreachable since {time}",
+  "failover.lastReplayed": "Everything up to {lsn} is on the new primary",
+
+  "drAlert.title": "The source is disconnected since {time} ({ago})",
+  "drAlert.body":
+    "The DR standby is no longer receiving changes from the source; its data is as of {replayed}. If the source is lost, fail over to this instance; if it comes back, replication resumes on its own.",
+  "drAlert.bodyNoReplay":
+    "The DR standby is no longer receiving changes from the source. If the source is lost, fail over to this instance; if it comes back, replication resumes on its own.",
+  "drAlert.failover": "Fail Over…",
+  "drAlert.ago": "{duration} ago",
 } as const;
 
 /** A key of the message table. */

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use pgrelocate_engine::assess::export::Format;
 use pgrelocate_engine::assess::Report;
 use pgrelocate_engine::preparation::Preparation;
-use pgrelocate_engine::switchover::{Outcome, Preview};
+use pgrelocate_engine::switchover::{FailoverPreview, Outcome, Preview};
 use pgrelocate_engine::task::{Task, TaskEvent, TaskStatus};
 use pgrelocate_engine::ErrorCode;
 use ts_rs::{Config, ExportError, TS};
@@ -36,6 +36,7 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
     TaskEvent::export_all(&cfg)?;
     TaskStream::export_all(&cfg)?;
     Preview::export_all(&cfg)?;
+    FailoverPreview::export_all(&cfg)?;
     SwitchEvent::export_all(&cfg)?;
     Report::export_all(&cfg)?;
     Preparation::export_all(&cfg)?;

@@ -79,6 +79,7 @@ pub fn run() {
             commands::tasks::task_unwatch,
             commands::switchover::switchover_preview,
             commands::switchover::switchover_start,
+            commands::switchover::failover_preview,
             commands::switchover::failover_start,
             commands::switchover::switchover_watch,
         ])

@@ -4,6 +4,7 @@ import { call, channel } from "./core";
 import type { Mode } from "./assessments";
 import type { Compression } from "./generated/Compression";
 import type { Phase } from "./generated/Phase";
+import type { FailoverPreview } from "./generated/FailoverPreview";
 import type { Preview } from "./generated/Preview";
 import type { SwitchEvent } from "./generated/SwitchEvent";
 import type { Task } from "./generated/Task";
@@ -26,6 +27,7 @@ export type { Progress } from "./generated/Progress";
 export type { SwitchoverReport } from "./generated/SwitchoverReport";
 export type { FailoverReport } from "./generated/FailoverReport";
 export type { Housekeeping } from "./generated/Housekeeping";
+export type { FailoverPreview };
 
 /** What the Switchover dialog shows before the DBA confirms (the engine's `Preview`). */
 export type SwitchoverPreview = Preview;
@@ -74,6 +76,9 @@ export const startSwitchover = (id: string, timeoutSecs: number, onEvent: (e: Sw
 /** Re-subscribes to a switchover or failover under way (after a reload). */
 export const watchSwitchover = (id: string, onEvent: (e: SwitchoverEvent) => void) =>
   call<null>("switchover_watch", { id, onEvent: channel(onEvent) });
+
+/** What a failover would cost, read now (changes nothing). */
+export const failoverPreview = (id: string) => call<FailoverPreview>("failover_preview", { id });
 
 /** Starts a failover (DR): promote now without the source. */
 export const startFailover = (id: string, onEvent: (e: SwitchoverEvent) => void) =>

@@ -355,6 +355,9 @@ pub struct SwitchoverArgs {
 pub struct FailoverArgs {
     /// Task id.
     pub task_id: String,
+    /// Only show what a failover would cost now (source, positions, estimated loss).
+    #[arg(long, conflicts_with = "yes")]
+    pub preview: bool,
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pgrelocate_engine::switchover::{
-    describe, FailoverReport, Guardrail, GuardrailStatus, NextStep, Options, Outcome as Ending,
-    Progress, SlotOutcome, SwitchoverError, SwitchoverReport,
+    describe, FailoverPreview, FailoverReport, Guardrail, GuardrailStatus, NextStep, Options,
+    Outcome as Ending, Progress, SlotOutcome, SwitchoverError, SwitchoverReport,
 };
 use pgrelocate_engine::task::{TaskError, Tasks};
 use pgrelocate_engine::ErrorCode;
@@ -253,10 +253,90 @@ fn print_next(steps: &[NextStep]) {
     }
 }
 
+/// What a failover would cost, as read now.
+fn print_failover_preview(p: &FailoverPreview) {
+    print_guardrails(&p.guardrails);
+    println!("Read at {}:", p.read_at);
+    match (&p.source_lsn, &p.source_error) {
+        (Some(at), _) => println!(
+            "  source       ANSWERS, at {at}: a failover does not stop it; writes there after \
+             the promotion are not on the destination"
+        ),
+        (None, error) => println!(
+            "  source       does not answer{}{}",
+            error
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default(),
+            p.source_unreachable_since
+                .as_ref()
+                .map(|s| format!("; disconnected since {s}"))
+                .unwrap_or_default()
+        ),
+    }
+    let lsn = |l: Option<pgrelocate_engine::wire::Lsn>| {
+        l.map(|l| l.to_string()).unwrap_or_else(|| "unknown".into())
+    };
+    let at = |t: &Option<String>| t.as_ref().map(|t| format!(" at {t}")).unwrap_or_default();
+    println!(
+        "  received     up to {}{}",
+        lsn(p.received_lsn),
+        at(&p.received_at)
+    );
+    println!(
+        "  replayed     up to {} (last transaction committed{})",
+        lsn(p.replayed_lsn),
+        p.replayed_at
+            .as_ref()
+            .map(|t| format!(" {t}"))
+            .unwrap_or_else(|| " at an unknown time".into())
+    );
+    let bytes = match p.loss_bytes {
+        Some(b) => format!("{b} byte(s) of WAL the source has and the destination did not replay"),
+        None => "bytes unknown (the source does not answer)".into(),
+    };
+    let since = p
+        .loss_since_replay_ms
+        .map(|ms| {
+            format!(
+                "; at most what was committed in the last {:.0} s (since the last replayed transaction)",
+                ms as f64 / 1000.0
+            )
+        })
+        .unwrap_or_else(|| {
+            "; no transaction was replayed since the standby started, so its age is unknown"
+                .into()
+        });
+    println!("  est. loss    {bytes}{since}");
+    println!("  new primary  {}", p.new_endpoint);
+}
+
 /// Runs `failover`.
 pub async fn run_failover(args: FailoverArgs) -> Result<i32, CliError> {
     let tasks = Tasks::new(Arc::new(open()?));
     let task = tasks.get(&args.task_id).map_err(CliError::from)?;
+    if args.preview || !args.yes {
+        let preview = tasks
+            .failover_preview(task.id.as_str())
+            .await
+            .map_err(failure)?;
+        if args.preview && args.json {
+            print_json(&preview)?;
+            return Ok(0);
+        }
+        if !args.json {
+            print_failover_preview(&preview);
+        }
+        if args.preview {
+            return Ok(0);
+        }
+        if !preview.ready {
+            let refused = SwitchoverError::FailoverRefused {
+                checks: preview.guardrails,
+            };
+            return Err(CliError::engine(refused));
+        }
+    }
     let question = format!(
         "Fail task {} over: promote {} without fencing {}? Use this when the source is lost: \
          anything written to the source from now on will not be on the destination.",
@@ -287,13 +367,16 @@ pub async fn run_failover(args: FailoverArgs) -> Result<i32, CliError> {
     let report = result.map_err(failure)?;
     println!();
     println!(
-        "Failover complete: the destination is the primary (timeline {}), promoted in {} ms.",
+        "Failover complete: the destination is the primary (timeline {}); promotion took {} ms.",
         report
             .timeline
             .map(|t| t.to_string())
             .unwrap_or_else(|| "unknown".into()),
         report.promote_ms
     );
+    if let Some(since) = &report.source_unreachable_since {
+        println!("The source had been unreachable since {since}.");
+    }
     println!(
         "Last replayed position: {} (everything up to it is on the destination).",
         report.last_replayed_lsn

@@ -109,6 +109,11 @@ fn print_status(s: &TaskStatus) {
     println!("report       {}", t.report_id);
     println!("phase        {}", t.phase);
     println!("replication  {}", replication_of(s));
+    if let Some(lines) = disconnect_meaning(s) {
+        for line in lines {
+            println!("  {line}");
+        }
+    }
     for (phase, at) in &t.phase_times {
         println!("  {phase:<11} {at}");
     }
@@ -177,6 +182,38 @@ fn replication_of(s: &TaskStatus) -> String {
         }
         _ => state.to_string(),
     }
+}
+
+/// What a disconnected standby means, and the way out when the source is lost (issue 12,
+/// item 9: the app's alert says the same).
+fn disconnect_meaning(s: &TaskStatus) -> Option<Vec<String>> {
+    if s.task.phase != Phase::Increment || s.task.replication != ReplicationState::Disconnect {
+        return None;
+    }
+    let replayed = s
+        .sample
+        .as_ref()
+        .and_then(|x| x.dest_replay_delay_ms)
+        .map(|ms| {
+            let at = jiff::Timestamp::now() - jiff::SignedDuration::from_millis(ms as i64);
+            let at = at.round(jiff::Unit::Second).unwrap_or(at);
+            format!("; its data is as of {at} (the last replayed transaction)")
+        })
+        .unwrap_or_default();
+    let mut lines = vec![format!(
+        "the standby is no longer receiving changes from the source{replayed}"
+    )];
+    lines.push(match s.task.mode.as_str() {
+        "dr" => format!(
+            "if the source is lost, run `pgrelocate failover {}` (it shows the estimated loss first)",
+            s.task.id
+        ),
+        _ => format!(
+            "if the source is lost for good, run `pgrelocate failover {}`; while it answers, use `pgrelocate switchover {}`",
+            s.task.id, s.task.id
+        ),
+    });
+    Some(lines)
 }
 
 /// How long ago an RFC 3339 time was, in the largest whole unit.
@@ -384,7 +421,16 @@ impl Printer {
                 bar.set_message(format!("full copy: {}", p.stage));
             }
             EventKind::Sample(s) => self.line(&format!("{}  {}", e.at, describe_sample(s))),
-            EventKind::Phase { from, to } => self.line(&format!("{}  phase {from} → {to}", e.at)),
+            EventKind::Phase {
+                from,
+                to,
+                operation,
+            } => {
+                let of = operation
+                    .map(|o| format!(" ({})", o.as_str()))
+                    .unwrap_or_default();
+                self.line(&format!("{}  phase {from} → {to}{of}", e.at))
+            }
             EventKind::Replication { from, to } => {
                 self.line(&format!("{}  replication {from} → {to}", e.at))
             }

@@ -220,10 +220,43 @@ async fn failover_needs_a_confirmation_and_promotes_a_dr_destination_whose_sourc
         .unwrap();
     let mut cli = Cli::new();
     let (task_id, dest, _stop) = streaming_task(&mut cli, &source, "dr").await;
+    // A transaction the standby replays: the loss is then estimated from its time.
+    commit(&source.params()).await.unwrap();
     source.stop().await.unwrap();
+
+    // `task status` says what the disconnect means and the way out (read live once the
+    // stored sample is stale).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let status = loop {
+        let text = cli.ok(&["task", "status", &task_id]);
+        if text.contains("disconnect since") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert!(status.contains("disconnect since"), "{status}");
+    assert!(
+        status.contains("the standby is no longer receiving changes from the source"),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("run `pgrelocate failover {task_id}`")),
+        "{status}"
+    );
+
+    // The cost, read now, before anything is asked.
+    let preview = cli.ok(&["failover", &task_id, "--preview"]);
+    assert!(preview.contains("does not answer"), "{preview}");
+    assert!(preview.contains("replayed     up to 0/"), "{preview}");
+    assert!(preview.contains("est. loss"), "{preview}");
+    let doc = cli.json(&["failover", &task_id, "--preview", "--json"]);
+    assert_eq!(doc["source_answers"], false, "{doc:#}");
+    assert!(doc["loss_since_replay_ms"].is_u64(), "{doc:#}");
+    assert_eq!(doc["ready"], true, "{doc:#}");
 
     let out = cli.run(&["failover", &task_id]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("est. loss"));
     let out = cli.run(&["failover", &task_id, "--yes", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -181,6 +181,8 @@ codes! {
     AfterPromotion = "after_promotion",
     /// A failover check forbids the failover.
     FailoverRefused = "failover_refused",
+    /// Failover of a migration task refused: its source still answers (use a switchover).
+    SourceAnswers = "source_answers",
     /// The failover failed before promotion; the destination is still a standby.
     FailoverFailed = "failover_failed",
     /// The fence could not be applied, or its record read.

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use pgrelocate_engine::assess::Mode;
 use pgrelocate_engine::switchover::{GuardrailStatus, SlotOutcome, SwitchoverError};
-use pgrelocate_engine::task::{Phase, TaskError};
+use pgrelocate_engine::task::switch::Operation;
+use pgrelocate_engine::task::{EventKind, Phase, ReplicationState, TaskError};
+use pgrelocate_engine::Coded;
 use pgrelocate_testkit::Writer;
 use switchover_support::*;
 
@@ -31,6 +33,44 @@ async fn failover_promotes_a_dr_destination_when_the_source_is_stopped() {
 
     // The source is lost (a clean stop here, so everything it acknowledged was sent).
     remote(&env).stop().await.unwrap();
+    env.tasks
+        .wait_until(&task.id, "disconnect", Duration::from_secs(60), |t| {
+            t.replication == ReplicationState::Disconnect
+        })
+        .await
+        .unwrap();
+
+    // The dialog's preview, read now: the source does not answer, and the loss is estimated
+    // from what the destination has.
+    let preview = env
+        .tasks
+        .failover_preview(task.id.as_str())
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", env.history(&task)));
+    assert!(preview.ready, "{preview:?}");
+    assert!(!preview.source_answers);
+    assert!(preview.source_error.is_some(), "{preview:?}");
+    assert_eq!((preview.source_lsn, preview.loss_bytes), (None, None));
+    assert!(preview
+        .replayed_lsn
+        .is_some_and(|l| l > task.copy.as_ref().unwrap().end_lsn));
+    assert!(preview.received_lsn >= preview.replayed_lsn, "{preview:?}");
+    assert!(preview.replayed_at.is_some(), "{preview:?}");
+    assert!(
+        preview.loss_since_replay_ms.is_some_and(|ms| ms < 600_000),
+        "{preview:?}"
+    );
+    assert!(preview
+        .guardrails
+        .iter()
+        .any(|g| g.id == "source.lost" && g.status == GuardrailStatus::Pass));
+    let dest_at = env.dest_params();
+    assert_eq!(
+        preview.new_endpoint,
+        format!("{}:{}", dest_at.host, dest_at.port)
+    );
+    assert!(preview.source_unreachable_since.is_some(), "{preview:?}");
+
     let steps = Steps::default();
     let report = env
         .tasks
@@ -60,6 +100,24 @@ async fn failover_promotes_a_dr_destination_when_the_source_is_stopped() {
     for db in env.databases() {
         commit_in(&dest, &db).await.unwrap();
     }
+    // The event log calls it a failover, and no "write-unavailability window" is claimed.
+    let events = env.tasks.events(&task.id, 0).unwrap();
+    assert!(events.iter().any(|e| matches!(
+        e.kind,
+        EventKind::Phase {
+            to: Phase::Switch,
+            operation: Some(Operation::Failover),
+            ..
+        }
+    )));
+    assert!(
+        !events.iter().any(
+            |e| matches!(&e.kind, EventKind::Note { message } if message.contains("unavailable"))
+        ),
+        "{}",
+        env.history(&task)
+    );
+    assert!(report.source_unreachable_since.is_some(), "{report:?}");
     let done = env.tasks.get(task.id.as_str()).unwrap();
     assert_eq!(done.phase, Phase::Success);
     assert_eq!(done.switch.unwrap().failover, Some(report));
@@ -103,11 +161,20 @@ async fn failover_of_a_migration_task_is_refused_while_its_source_answers() {
     let task = env
         .streaming_task(SourceKind::Remote, Mode::Migration)
         .await;
+    // The preview says so before anything is asked.
+    let preview = env.tasks.failover_preview(task.id.as_str()).await.unwrap();
+    assert!(!preview.ready && preview.source_answers, "{preview:?}");
+    assert!(preview.loss_bytes.is_some(), "{preview:?}");
     let err = env
         .tasks
         .failover(task.id.as_str(), &|_| {})
         .await
         .unwrap_err();
+    assert_eq!(
+        err.code(),
+        pgrelocate_engine::ErrorCode::SourceAnswers,
+        "{err}"
+    );
     let TaskError::Switchover(SwitchoverError::FailoverRefused { checks }) = &err else {
         panic!("{err}");
     };

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pgrelocate_engine::switchover::{
-    FailoverReport, Options, Preview, Progress, SwitchoverError, SwitchoverReport,
+    FailoverPreview, FailoverReport, Options, Preview, Progress, SwitchoverError, SwitchoverReport,
 };
 use pgrelocate_engine::task::{TaskError, Tasks};
 use pgrelocate_engine::{Coded, ErrorCode};
@@ -86,6 +86,16 @@ pub async fn switchover_start(
         job.finish(outcome);
     });
     Ok(())
+}
+
+/// What a failover of task `id` would cost, read now: the source's answer, the
+/// destination's positions and times, the estimated loss. Changes nothing.
+#[tauri::command]
+pub async fn failover_preview(
+    console: State<'_, Console>,
+    id: String,
+) -> Result<FailoverPreview, CommandError> {
+    Ok(console.tasks()?.failover_preview(&id).await?)
 }
 
 /// Starts the failover of task `id` (promote without the source); steps go to `on_event`.

@@ -47,6 +47,11 @@ source_lsn: Lsn | null,
  */
 gap_bytes: number | null, 
 /**
+ * Since when the task had seen the source disconnected (RFC 3339), when it had: the
+ * promotion time is then not a write-unavailability window.
+ */
+source_unreachable_since?: string | null, 
+/**
  * Fresh-connection commits on the destination, per database.
  */
 writes_verified: Array<WriteProof>, 

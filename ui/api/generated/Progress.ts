@@ -96,7 +96,15 @@ databases: Array<WriteProof>,
  * The measured window (switchover), or how long promotion and the proof took
  * (failover).
  */
-write_unavailable_ms: number, } | { "step": "standby_cleaned", 
+write_unavailable_ms: number, } | { "step": "failover_verified", 
+/**
+ * Per database.
+ */
+databases: Array<WriteProof>, 
+/**
+ * How long promotion and the proof took (no fence opened a window).
+ */
+promotion_ms: number, } | { "step": "standby_cleaned", 
 /**
  * Files changed or removed.
  */

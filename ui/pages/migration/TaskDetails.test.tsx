@@ -109,4 +109,74 @@ describe("Task details", () => {
     expect((await screen.findByTestId("task-replication")).textContent).toBe("Streaming");
     expect(screen.getByTestId("sample-taken").textContent).toBe(`Newest sample taken ${formatTime("2026-11-24T08:58:05Z")}`);
   });
+
+  it("alerts when a DR source disconnects: since when, what it means, and a Failover button", async () => {
+    const since = new Date(Date.now() - 7 * 60_000).toISOString();
+    const sampled = new Date(Date.now() - 1000).toISOString();
+    const dr = {
+      ...status,
+      mode: "dr" as const,
+      replication: "disconnect" as const,
+      replication_since: since,
+      sample_at: sampled,
+      sample: { ...emptySample, replication: "disconnect" as const, dest_replay_delay_ms: 60_000 },
+    };
+    mockIPC((cmd) => {
+      if (cmd === "task_status") return dr;
+      if (cmd === "task_watch") return 1;
+      if (cmd === "failover_preview") return new Promise(() => {});
+      return null;
+    });
+    render(<TaskDetails id={status.id} navigate={vi.fn()} />);
+    const alert = await screen.findByTestId("disconnect-alert");
+    expect(screen.getByTestId("disconnect-since").textContent).toBe(
+      `The source is disconnected since ${formatTime(since)} (7 min 0 s ago)`,
+    );
+    const replayed = formatTime(new Date(Date.parse(sampled) - 60_000).toISOString());
+    expect(alert.textContent).toContain(`no longer receiving changes from the source; its data is as of ${replayed}`);
+    fireEvent.click(screen.getByTestId("disconnect-failover"));
+    expect(await screen.findByText(/What a failover costs now/)).toBeTruthy();
+  });
+
+  it("shows no alert while the standby streams", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "task_status") return { ...status, mode: "dr" };
+      if (cmd === "task_watch") return 1;
+      return null;
+    });
+    render(<TaskDetails id={status.id} navigate={vi.fn()} />);
+    await screen.findByTestId("task-replication");
+    expect(screen.queryByTestId("disconnect-alert")).toBeNull();
+  });
+
+  it("calls a failover a failover in the event log and the timeline", async () => {
+    let stream: Channel<TaskStreamEvent> | undefined;
+    const done: TaskStatus = {
+      ...status,
+      mode: "dr",
+      phase: "success",
+      switch: { operation: "failover", started_at: "2026-11-24T09:20:00Z" },
+    };
+    mockIPC((cmd, args) => {
+      if (cmd === "task_status") return done;
+      if (cmd === "task_watch") {
+        stream = (args as { onEvent: Channel<TaskStreamEvent> }).onEvent;
+        return 1;
+      }
+      return null;
+    });
+    render(<TaskDetails id={status.id} navigate={vi.fn()} />);
+    await waitFor(() => expect(stream).toBeDefined());
+    act(() =>
+      stream!.onmessage({
+        event: "task_event",
+        data: { seq: 9, task_id: status.id, at: "2026-11-24T09:20:00Z", event: "phase", from: "increment", to: "switch", operation: "failover" },
+      }),
+    );
+    const log = (await screen.findByTestId("event-log")).textContent ?? "";
+    expect(log).toContain("Incremental sync → Failover");
+    expect(log).not.toContain("Switchover");
+    expect(screen.getByTestId("phase-timeline").textContent).toContain("Failover");
+    expect(screen.getByTestId("phase-timeline").textContent).not.toContain("Switchover");
+  });
 });

@@ -3,7 +3,8 @@ import { useEffect, useMemo, useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
 import { cancelTask, PHASE_ORDER, taskStatus, unwatchTask, watchTask } from "../../api/tasks";
-import type { CopyProgress, Sample, TaskEvent, TaskStatus } from "../../api/tasks";
+import type { CopyProgress, Phase, Sample, TaskEvent, TaskStatus } from "../../api/tasks";
+import type { Operation } from "../../api/generated/Operation";
 import ErrorAlert from "../../components/ErrorAlert";
 import LagChart from "../../components/LagChart";
 import ReplicationTag from "./ReplicationTag";
@@ -33,11 +34,51 @@ export function lagPoints(events: TaskEvent[]): LagPoint[] {
   return points;
 }
 
+/** A phase's word; `switch` is "Failover" when the operation was one. */
+function phaseWord(phase: Phase, operation?: Operation | null): string {
+  return phase === "switch" && operation === "failover" ? t("failover.phase") : t(`tasks.phase.${phase}`);
+}
+
+/** How long ago an RFC 3339 time was, e.g. "4 min ago". */
+function ago(iso: string, now: number): string {
+  const ms = Math.max(0, now - Date.parse(iso));
+  return t("drAlert.ago", { duration: formatDuration(ms) });
+}
+
+/** A DR (or migration) standby whose source is gone: when it started, what it means, and
+ * the way out. The grey tag alone said none of it. */
+export function DisconnectAlert({ task, onFailover }: { task: TaskStatus; onFailover: () => void }) {
+  if (task.phase !== "increment" || task.replication !== "disconnect") return null;
+  const since = task.replication_since ?? task.sample_at;
+  const delay = task.sample?.dest_replay_delay_ms;
+  const sampled = task.sample_at ? Date.parse(task.sample_at) : Date.now();
+  const replayed = delay != null ? formatTime(new Date(sampled - delay).toISOString()) : null;
+  return (
+    <Alert
+      type="error"
+      showIcon
+      style={{ marginBottom: 16 }}
+      data-testid="disconnect-alert"
+      title={
+        <span data-testid="disconnect-since">
+          {since ? t("drAlert.title", { time: formatTime(since), ago: ago(since, Date.now()) }) : t("tasks.replication.disconnect")}
+        </span>
+      }
+      description={replayed ? t("drAlert.body", { replayed }) : t("drAlert.bodyNoReplay")}
+      action={
+        <Button danger onClick={onFailover} data-testid="disconnect-failover">
+          {t("drAlert.failover")}
+        </Button>
+      }
+    />
+  );
+}
+
 /** What an event says, for the event log. */
 function describe(e: TaskEvent): string {
   switch (e.event) {
     case "phase":
-      return `${t(`tasks.phase.${e.from}`)} → ${t(`tasks.phase.${e.to}`)}`;
+      return `${phaseWord(e.from, e.operation)} → ${phaseWord(e.to, e.operation)}`;
     case "replication":
       return `${t(`tasks.replication.${e.from}`)} → ${t(`tasks.replication.${e.to}`)}`;
     case "note":
@@ -152,6 +193,7 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
       />
       {watchError && <ErrorAlert error={watchError} title={t("taskDetail.events")} />}
       {actionError && <ErrorAlert error={actionError} title={t("tasks.action.cancel")} />}
+      <DisconnectAlert task={live} onFailover={() => setDialog("failover")} />
       {task.phase === "failed" && task.error && (
         <Alert
           type="error"
@@ -202,7 +244,7 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
           status={task.phase === "failed" ? "error" : task.phase === "success" ? "finish" : "process"}
           data-testid="phase-timeline"
           items={PHASE_ORDER.map((p) => ({
-            title: t(`tasks.phase.${p}`),
+            title: phaseWord(p, task.switch?.operation),
             description: task.phase_times[p] ? formatTime(task.phase_times[p]!) : undefined,
           }))}
         />

@@ -79,6 +79,11 @@ function applyStep(run: SwitchRun, p: Progress): SwitchRun {
         state: "done",
         message: p.databases.filter((d) => d.committed).map((d) => d.database).join(", "),
       });
+    case "failover_verified":
+      return set(run, "verify", {
+        state: "done",
+        message: p.databases.filter((d) => d.committed).map((d) => d.database).join(", "),
+      });
     case "rolling_back": {
       const at = running(run);
       return at ? set(run, at, { ...run.steps[at], state: "failed", message: p.reason }) : run;

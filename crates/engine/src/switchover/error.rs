@@ -205,6 +205,14 @@ impl Coded for SwitchoverError {
             SwitchoverError::PromotionUnknown(_) => ErrorCode::PromotionUnknown,
             SwitchoverError::AfterPromotion(_) => ErrorCode::AfterPromotion,
             SwitchoverError::Destination(e) => e.code(),
+            // A migration task whose source answers: the DBA wants a switchover.
+            SwitchoverError::FailoverRefused { checks }
+                if checks
+                    .iter()
+                    .any(|c| c.id == "source.lost" && c.status == GuardrailStatus::Error) =>
+            {
+                ErrorCode::SourceAnswers
+            }
             SwitchoverError::FailoverRefused { .. } => ErrorCode::FailoverRefused,
             SwitchoverError::FailoverFailed(_) => ErrorCode::FailoverFailed,
         }

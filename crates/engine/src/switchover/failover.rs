@@ -39,6 +39,10 @@ pub struct FailoverReport {
     pub source_lsn: Option<Lsn>,
     /// WAL the source has that the destination does not (bytes), when it answered.
     pub gap_bytes: Option<u64>,
+    /// Since when the task had seen the source disconnected (RFC 3339), when it had: the
+    /// promotion time is then not a write-unavailability window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_unreachable_since: Option<String>,
     /// Fresh-connection commits on the destination, per database.
     pub writes_verified: Vec<WriteProof>,
     /// What became of the slot.
@@ -51,13 +55,18 @@ pub struct FailoverReport {
 }
 
 async fn source_position(plan: &Plan) -> Option<Lsn> {
+    source_probe(plan).await.ok()
+}
+
+/// The source's WAL position, or why it does not answer.
+async fn source_probe(plan: &Plan) -> Result<Lsn, String> {
     let client = sql::connect(
         &plan.source.endpoint,
         plan.source.password.as_ref(),
         SOURCE_PROBE,
     )
     .await
-    .ok()?;
+    .map_err(|e| e.to_string())?;
     let row = tokio::time::timeout(
         SOURCE_PROBE,
         client.query_one(
@@ -67,9 +76,169 @@ async fn source_position(plan: &Plan) -> Option<Lsn> {
         ),
     )
     .await
-    .ok()?
-    .ok()?;
-    row.get::<_, Option<String>>(0)?.parse().ok()
+    .map_err(|_| format!("no answer within {} s", SOURCE_PROBE.as_secs()))?
+    .map_err(|e| sql::SqlError::from_driver(&e, &plan.source.endpoint).to_string())?;
+    row.get::<_, Option<String>>(0)
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| "the source reports no WAL position".to_string())
+}
+
+/// What a failover would cost, read from the servers at the time of asking (the Failover
+/// dialog, `failover --preview`). Changes nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct FailoverPreview {
+    /// When the figures were read (RFC 3339, UTC).
+    pub read_at: String,
+    /// The checks a failover makes (the task's phase first); an error forbids it.
+    pub guardrails: Vec<Guardrail>,
+    /// The source answered just now.
+    pub source_answers: bool,
+    /// Its WAL position then.
+    pub source_lsn: Option<Lsn>,
+    /// Why it does not answer.
+    pub source_error: Option<String>,
+    /// Since when the task has seen it disconnected (RFC 3339), when it has.
+    pub source_unreachable_since: Option<String>,
+    /// `pg_last_wal_receive_lsn()` on the destination.
+    pub received_lsn: Option<Lsn>,
+    /// When the destination last heard from the source (`pg_stat_wal_receiver`'s
+    /// `last_msg_receipt_time`; none once its receiver stopped).
+    pub received_at: Option<String>,
+    /// `pg_last_wal_replay_lsn()`: everything up to it survives the failover.
+    pub replayed_lsn: Option<Lsn>,
+    /// `pg_last_xact_replay_timestamp()`: the commit time of the last replayed transaction.
+    pub replayed_at: Option<String>,
+    /// Bytes of WAL the source has that the destination did not replay (when it answers).
+    pub loss_bytes: Option<u64>,
+    /// Milliseconds since the last replayed transaction committed: what is lost is at most
+    /// what was committed since (on an idle source this grows without any loss).
+    pub loss_since_replay_ms: Option<u64>,
+    /// The endpoint applications reconnect to afterwards.
+    pub new_endpoint: String,
+    /// No check forbids the failover.
+    pub ready: bool,
+}
+
+/// What the destination reports for a preview.
+struct StandbyFigures {
+    in_recovery: bool,
+    received: Option<Lsn>,
+    received_at: Option<String>,
+    replayed: Option<Lsn>,
+    replayed_at: Option<String>,
+    replay_age_ms: Option<f64>,
+}
+
+async fn standby_figures(plan: &Plan) -> Result<StandbyFigures, String> {
+    let dest = sql::connect(
+        &plan.destination.endpoint,
+        plan.destination.password.as_ref(),
+        Duration::from_secs(10),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    // The same names on 10–18 (pg_last_wal_*: renamed from pg_last_xlog_* in 10).
+    let row = dest
+        .query_one(
+            "SELECT pg_is_in_recovery(), pg_last_wal_receive_lsn()::text, \
+                    pg_last_wal_replay_lsn()::text, \
+                    to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', \
+                            'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
+                    (extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::float8, \
+                    (SELECT to_char(last_msg_receipt_time AT TIME ZONE 'UTC', \
+                            'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') \
+                     FROM pg_stat_wal_receiver LIMIT 1)",
+            &[],
+        )
+        .await
+        .map_err(|e| sql::SqlError::from_driver(&e, &plan.destination.endpoint).to_string())?;
+    let lsn = |i: usize| {
+        row.get::<_, Option<String>>(i)
+            .and_then(|t| t.parse::<Lsn>().ok())
+    };
+    Ok(StandbyFigures {
+        in_recovery: row.get(0),
+        received: lsn(1),
+        replayed: lsn(2),
+        replayed_at: row.get(3),
+        replay_age_ms: row.get(4),
+        received_at: row.get(5),
+    })
+}
+
+/// Reads what a failover would cost now: the destination's positions and the source's, and
+/// the checks [`check`] would make (`require_source_lost`: a migration task).
+pub async fn preview(plan: &Plan, require_source_lost: bool) -> FailoverPreview {
+    use GuardrailStatus::*;
+    let (standby, source) = tokio::join!(standby_figures(plan), source_probe(plan));
+    let mut guardrails = Vec::new();
+    guardrails.push(match &standby {
+        Err(e) => Guardrail::new(
+            "destination.healthy",
+            "Destination healthy",
+            Error,
+            format!("the destination cannot be read: {e}"),
+        ),
+        Ok(s) if !s.in_recovery => Guardrail::new(
+            "destination.healthy",
+            "Destination healthy",
+            Error,
+            "the destination is not in recovery: it was already promoted",
+        ),
+        Ok(_) => Guardrail::new(
+            "destination.healthy",
+            "Destination healthy",
+            Pass,
+            "the destination is a standby",
+        ),
+    });
+    guardrails.push(match &source {
+        Err(e) => Guardrail::new(
+            "source.lost",
+            "Source lost",
+            Pass,
+            format!(
+                "the source does not answer ({e}): the destination is promoted without a fence"
+            ),
+        ),
+        Ok(lsn) => Guardrail::new(
+            "source.lost",
+            "Source lost",
+            if require_source_lost { Error } else { Warning },
+            format!(
+                "the source still answers (at {lsn}): failover does not stop it, and whatever \
+                 is written there from now on is not on the destination; use a switchover"
+            ),
+        ),
+    });
+    let standby = standby.ok();
+    let replayed = standby.as_ref().and_then(|s| s.replayed);
+    let source_lsn = source.as_ref().ok().copied();
+    FailoverPreview {
+        read_at: jiff::Timestamp::now()
+            .round(jiff::Unit::Millisecond)
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+        ready: !blocking(&guardrails),
+        guardrails,
+        source_answers: source.is_ok(),
+        source_lsn,
+        source_error: source.err(),
+        source_unreachable_since: None,
+        received_lsn: standby.as_ref().and_then(|s| s.received),
+        received_at: standby.as_ref().and_then(|s| s.received_at.clone()),
+        replayed_lsn: replayed,
+        replayed_at: standby.as_ref().and_then(|s| s.replayed_at.clone()),
+        loss_bytes: match (source_lsn, replayed) {
+            (Some(s), Some(r)) => Some(s.0.saturating_sub(r.0)),
+            _ => None,
+        },
+        loss_since_replay_ms: standby
+            .as_ref()
+            .and_then(|s| s.replay_age_ms)
+            .map(|ms| ms.max(0.0) as u64),
+        new_endpoint: plan.destination.endpoint.address(),
+    }
 }
 
 /// Checks that passed: what [`execute`] needs.
@@ -243,9 +412,11 @@ pub async fn execute(
         .await
         .map_err(|e| SwitchoverError::AfterPromotion(Box::new(AfterPromotionError::Writes(e))))?;
     let promote_ms = super::window::ms(started.elapsed());
-    progress(&Progress::WritesVerified {
+    // Not a write-unavailability window: no fence started one, and the source may have
+    // been gone for minutes.
+    progress(&Progress::FailoverVerified {
         databases: proofs.clone(),
-        write_unavailable_ms: promote_ms,
+        promotion_ms: promote_ms,
     });
     clean_standby(plan, progress, &mut warnings);
 
@@ -270,6 +441,7 @@ pub async fn execute(
         source_reachable: source_lsn.is_some(),
         gap_bytes: source_lsn.map(|s| s.0.saturating_sub(last_replayed.0)),
         source_lsn,
+        source_unreachable_since: None,
         writes_verified: proofs,
         next_steps: next_steps(plan, None, &slot),
         slot,

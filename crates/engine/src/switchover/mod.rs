@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 pub use error::{
     AbortCause, AfterPromotionError, FailoverCause, Outcome, SwitchoverError, UnknownPromotion,
 };
-pub use failover::{failover, FailoverReady, FailoverReport};
+pub use failover::{failover, FailoverPreview, FailoverReady, FailoverReport};
 pub use fence::{CatchupTarget, FenceRecord, FenceStrategy, TargetKind, UndoError};
 pub use guardrails::{Guardrail, GuardrailStatus};
 pub use next_steps::NextStep;
@@ -198,6 +198,13 @@ pub enum Progress {
         /// The measured window (switchover), or how long promotion and the proof took
         /// (failover).
         write_unavailable_ms: u64,
+    },
+    /// Failover: fresh connections to every database committed on the promoted destination.
+    FailoverVerified {
+        /// Per database.
+        databases: Vec<WriteProof>,
+        /// How long promotion and the proof took (no fence opened a window).
+        promotion_ms: u64,
     },
     /// The standby settings and the password file are gone.
     StandbyCleaned {
@@ -733,6 +740,14 @@ pub fn describe(p: &Progress) -> Option<String> {
                 }
             )
         }
+        Progress::FailoverVerified {
+            databases,
+            promotion_ms,
+        } => format!(
+            "a fresh connection committed on the destination in {} database(s); promotion took \
+             {promotion_ms} ms",
+            databases.iter().filter(|d| d.committed).count()
+        ),
         Progress::StandbyCleaned { files } => format!(
             "standby settings and password file removed ({} file(s))",
             files.len()

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{Phase, ReplicationState, TaskId};
 use super::monitor::Sample;
+use super::switch::Operation;
 
 /// One stored event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -31,6 +32,10 @@ pub enum EventKind {
         from: Phase,
         /// New phase.
         to: Phase,
+        /// Into or out of `switch`: which operation (so a failover is never logged as a
+        /// switchover). Absent in events stored before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        operation: Option<Operation>,
     },
     /// The replication state changed.
     Replication {

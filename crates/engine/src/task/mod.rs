@@ -310,6 +310,9 @@ impl Inner {
             EventKind::Phase {
                 from,
                 to: task.phase,
+                operation: (from == Phase::Switch || task.phase == Phase::Switch)
+                    .then(|| task.switch.as_ref().map(|s| s.operation))
+                    .flatten(),
             },
         )?;
         if let (Phase::Failed, Some(message)) = (task.phase, &task.error) {

@@ -18,9 +18,9 @@ use super::{housekeeping, store, Inner, TaskError, Tasks};
 use crate::assess::Mode;
 use crate::server::OsUser;
 use crate::switchover::{
-    self, describe, Destination, FailoverReport, FenceRecord, Guardrail, GuardrailStatus,
-    LocalServer, Options, Plan, Preview, Progress, ProgressFn, Source, SwitchoverError,
-    SwitchoverReport,
+    self, describe, Destination, FailoverPreview, FailoverReport, FenceRecord, Guardrail,
+    GuardrailStatus, LocalServer, Options, Plan, Preview, Progress, ProgressFn, Source,
+    SwitchoverError, SwitchoverReport,
 };
 
 /// Which operation.
@@ -31,6 +31,16 @@ pub enum Operation {
     Switchover,
     /// Promote without a fence (the source is lost).
     Failover,
+}
+
+impl Operation {
+    /// The word, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Switchover => "switchover",
+            Operation::Failover => "failover",
+        }
+    }
 }
 
 /// What the task's switchover or failover did, stored with the task.
@@ -224,6 +234,20 @@ impl Tasks {
         Ok(preview)
     }
 
+    /// The failover dialog's content, read now: whether the source answers (a migration
+    /// task is refused while it does), the destination's received and replayed positions
+    /// and times, and the estimated loss. Changes nothing.
+    pub async fn failover_preview(&self, id: &str) -> Result<FailoverPreview, TaskError> {
+        let task = reconcile(&self.inner, &self.get(id)?.id).await?;
+        let phase = task_guardrail(&task, Operation::Failover);
+        let plan = plan(&self.inner, &task).await?;
+        let mut preview = switchover::failover::preview(&plan, task.mode == Mode::Migration).await;
+        preview.ready &= phase.status != GuardrailStatus::Error;
+        preview.guardrails.insert(0, phase);
+        preview.source_unreachable_since = unreachable_since(&self.inner, &task)?;
+        Ok(preview)
+    }
+
     /// Switches the task over: see [`crate::switchover`]. On a rollback the task is back in
     /// `increment` and the error says why; on success it is in `success` with the report
     /// stored in [`Task::switch`].
@@ -282,6 +306,27 @@ impl Tasks {
         }
         result
     }
+}
+
+/// Since when the task has seen its source disconnected, if it is now.
+fn unreachable_since(inner: &Inner, task: &Task) -> Result<Option<String>, TaskError> {
+    if task.replication != super::ReplicationState::Disconnect {
+        return Ok(None);
+    }
+    Ok(
+        match store::latest_event(inner.store(), &task.id, "replication")? {
+            Some(super::TaskEvent {
+                kind:
+                    EventKind::Replication {
+                        to: super::ReplicationState::Disconnect,
+                        ..
+                    },
+                at,
+                ..
+            }) => Some(at),
+            _ => None,
+        },
+    )
 }
 
 /// Records a step in the event log (and the fence record in the task) and passes it on.
@@ -464,6 +509,7 @@ async fn run_failover(
     };
     // A migration task fails over only when its source is really gone.
     let require_lost = task.mode == Mode::Migration;
+    let unreachable = unreachable_since(inner, &task)?;
     let ready = switchover::failover::check(&plan, require_lost, &with_phase).await?;
     enter_switch(inner, id, Operation::Failover)?;
     let outcome = switchover::failover::execute(&plan, ready, &record).await;
@@ -473,7 +519,8 @@ async fn run_failover(
         .switch
         .get_or_insert_with(|| SwitchRecord::new(Operation::Failover));
     match outcome {
-        Ok(report) => {
+        Ok(mut report) => {
+            report.source_unreachable_since = unreachable;
             switch.failover = Some(report.clone());
             finish(inner, &mut task, from)?;
             housekeeping::run(inner, &mut task).await;
