@@ -120,6 +120,8 @@ describe("Register Instance dialog focus order", () => {
       dialog.getByLabelText("User"),
       dialog.getByLabelText("Database"),
       dialog.getByLabelText("SSL mode"),
+      dialog.getByLabelText("Connect timeout (s)"),
+      dialog.getByLabelText("Allowed authentication"),
       dialog.getByLabelText("Password"),
       dialog.getByLabelText(/show/i),
       control(dialog, "Test connection"),
@@ -143,7 +145,7 @@ describe("Register Instance dialog focus order", () => {
     await user.tab(); // port keeps 5432
     await user.tab();
     await user.keyboard("{Control>}a{/Control}migrator");
-    await tabThrough(user, 3); // database, sslmode, password
+    await tabThrough(user, 5); // database, sslmode, connect timeout, allowed authentication, password
     await user.keyboard("s3cret");
     await tabThrough(user, 4); // show, Test connection, Cancel, Register
     expect(document.activeElement).toBe(screen.getByTestId("register-ok"));
