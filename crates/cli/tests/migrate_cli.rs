@@ -7,33 +7,14 @@ mod instance_support;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use instance_support::{require_keyring, Cli};
-use pgrelocate_testkit::{Cluster, Installation};
+use instance_support::{migration, require_keyring, Cli};
+use pgrelocate_testkit::Cluster;
 use serde_json::Value;
 
 const PASSWORD: &str = r#"kill'ed:\pw"#;
-
-/// Stops the managed destination when the test ends, however it ends.
-struct StopDest(PathBuf, PathBuf);
-
-impl Drop for StopDest {
-    fn drop(&mut self) {
-        use std::os::unix::process::CommandExt;
-        let mut cmd = Command::new(self.0.join("pg_ctl"));
-        cmd.args(["stop", "-m", "immediate", "-w", "-D"])
-            .arg(&self.1)
-            .current_dir("/")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if let Ok(Some(u)) = pgrelocate_engine::server::OsUser::for_servers(None) {
-            cmd.uid(u.uid).gid(u.gid);
-        }
-        let _ = cmd.status();
-    }
-}
 
 async fn slots(source: &Cluster) -> Vec<(String, bool)> {
     source
@@ -68,52 +49,8 @@ async fn a_task_killed_during_basebackup_is_retried_to_streaming_without_leftove
         .await
         .unwrap();
     let mut cli = Cli::new();
-    let port = source.port().to_string();
-    let out = cli.run_with_stdin(
-        &[
-            "instance",
-            "register",
-            "src",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--user",
-            "postgres",
-            "--password-stdin",
-        ],
-        PASSWORD,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bin =
-        tokio::task::spawn_blocking(|| Installation::embedded(15).unwrap().bin_dir().to_path_buf())
-            .await
-            .unwrap();
-    // A random port: other tests' destinations stop and start while this one runs.
-    let dest_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
-    cli.ok(&[
-        "instance",
-        "create",
-        "dst",
-        "--major",
-        "15",
-        "--bin-dir",
-        bin.to_str().unwrap(),
-        "--port",
-        &dest_port,
-    ]);
-    let dest = cli.json(&["instance", "status", "dst", "--json"]);
-    let data_dir = PathBuf::from(dest["managed"]["data_dir"].as_str().unwrap());
-    let _stop = StopDest(bin.clone(), data_dir.clone());
+    migration::register_source(&mut cli, &source, PASSWORD);
+    let (dest_port, data_dir, _stop) = migration::managed_dest(&mut cli, 15).await;
 
     // migrate runs the assessment itself, then copies slowly; kill it once bytes flow.
     let mut child = cli
@@ -188,7 +125,7 @@ async fn a_task_killed_during_basebackup_is_retried_to_streaming_without_leftove
     // The copy holds the source's data; the password is in no file of the data directory.
     let endpoint = pgrelocate_engine::Endpoint::new(
         "127.0.0.1",
-        dest["endpoint"]["port"].as_u64().unwrap() as u16,
+        dest_port,
         "postgres",
         None,
         pgrelocate_engine::SslMode::Disable,

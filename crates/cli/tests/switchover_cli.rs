@@ -5,111 +5,20 @@
 
 mod instance_support;
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use instance_support::{require_keyring, stderr, Cli};
-use pgrelocate_testkit::{Cluster, ConnParams, Installation};
+use instance_support::{migration, require_keyring, stderr, Cli};
+use pgrelocate_testkit::{Cluster, ConnParams};
 use serde_json::Value;
 
 const PASSWORD: &str = r#"cli'switch:o\ver"#;
 
-/// Stops the managed destination when the test ends, however it ends.
-struct StopDest(PathBuf, PathBuf);
-
-impl Drop for StopDest {
-    fn drop(&mut self) {
-        use std::os::unix::process::CommandExt;
-        let mut cmd = Command::new(self.0.join("pg_ctl"));
-        cmd.args(["stop", "-m", "immediate", "-w", "-D"])
-            .arg(&self.1)
-            .current_dir("/")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if let Ok(Some(u)) = pgrelocate_engine::server::OsUser::for_servers(None) {
-            cmd.uid(u.uid).gid(u.gid);
-        }
-        let _ = cmd.status();
-    }
-}
-
-/// Registers `source`, creates a managed destination of the same major and migrates into it
-/// (`migrate` returns once the destination streams). Returns the task id, the destination's
-/// parameters (with the source's role) and its stopper.
 async fn streaming_task(
     cli: &mut Cli,
     source: &Cluster,
     mode: &str,
-) -> (String, ConnParams, StopDest) {
-    let port = source.port().to_string();
-    let out = cli.run_with_stdin(
-        &[
-            "instance",
-            "register",
-            "src",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--user",
-            "postgres",
-            "--password-stdin",
-        ],
-        PASSWORD,
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let major = source.major();
-    let bin = tokio::task::spawn_blocking(move || {
-        Installation::embedded(major)
-            .unwrap()
-            .bin_dir()
-            .to_path_buf()
-    })
-    .await
-    .unwrap();
-    let dest_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    cli.ok(&[
-        "instance",
-        "create",
-        "dst",
-        "--major",
-        &major.to_string(),
-        "--bin-dir",
-        bin.to_str().unwrap(),
-        "--port",
-        &dest_port.to_string(),
-    ]);
-    let dest = cli.json(&["instance", "status", "dst", "--json"]);
-    let data_dir = PathBuf::from(dest["managed"]["data_dir"].as_str().unwrap());
-    let stop = StopDest(bin, data_dir);
-    let out = cli.ok(&[
-        "migrate",
-        "--source",
-        "src",
-        "--dest",
-        "dst",
-        "--mode",
-        mode,
-        "--no-sync",
-        "--json",
-    ]);
-    let task_id = out
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find_map(|e| e["task_id"].as_str().map(str::to_string))
-        .expect("migrate printed the task id");
-    let status = cli.json(&["task", "status", &task_id, "--json"]);
-    assert_eq!(status["replication"], "streaming", "{status:#}");
-    let params = ConnParams {
-        port: dest_port,
-        ..source.params()
-    };
-    (task_id, params, stop)
+) -> (String, ConnParams, migration::StopDest) {
+    migration::streaming_task(cli, source, PASSWORD, mode).await
 }
 
 async fn commit(params: &ConnParams) -> Result<(), String> {

@@ -11,31 +11,12 @@ mod instance_support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use instance_support::{require_keyring, stderr, Cli};
+use instance_support::{migration, require_keyring, stderr, Cli};
 use pgrelocate_engine::task::housekeeping::{FAULT_ENV, FAULT_EXIT_CODE};
-use pgrelocate_testkit::{Cluster, ConnParams, Installation};
+use pgrelocate_testkit::{Cluster, ConnParams};
 use serde_json::Value;
 
 const PASSWORD: &str = "house'keep:ing";
-
-/// Stops the managed destination when the test ends, however it ends.
-struct StopDest(PathBuf, PathBuf);
-
-impl Drop for StopDest {
-    fn drop(&mut self) {
-        use std::os::unix::process::CommandExt;
-        let mut cmd = Command::new(self.0.join("pg_ctl"));
-        cmd.args(["stop", "-m", "immediate", "-w", "-D"])
-            .arg(&self.1)
-            .current_dir("/")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if let Ok(Some(u)) = pgrelocate_engine::server::OsUser::for_servers(None) {
-            cmd.uid(u.uid).gid(u.gid);
-        }
-        let _ = cmd.status();
-    }
-}
 
 /// Makes a file immutable (even root cannot remove it) until dropped.
 struct Immutable(PathBuf);
@@ -62,78 +43,11 @@ impl Drop for Immutable {
     }
 }
 
-/// Registers `source`, creates a managed destination of the same major and migrates into it.
-/// Returns the task id, the destination's parameters (with the source's role) and its
-/// stopper.
-async fn streaming_task(cli: &mut Cli, source: &Cluster) -> (String, ConnParams, StopDest) {
-    let port = source.port().to_string();
-    let out = cli.run_with_stdin(
-        &[
-            "instance",
-            "register",
-            "src",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--user",
-            "postgres",
-            "--password-stdin",
-        ],
-        PASSWORD,
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let major = source.major();
-    let bin = tokio::task::spawn_blocking(move || {
-        Installation::embedded(major)
-            .unwrap()
-            .bin_dir()
-            .to_path_buf()
-    })
-    .await
-    .unwrap();
-    let dest_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    cli.ok(&[
-        "instance",
-        "create",
-        "dst",
-        "--major",
-        &major.to_string(),
-        "--bin-dir",
-        bin.to_str().unwrap(),
-        "--port",
-        &dest_port.to_string(),
-    ]);
-    let dest = cli.json(&["instance", "status", "dst", "--json"]);
-    let data_dir = PathBuf::from(dest["managed"]["data_dir"].as_str().unwrap());
-    let stop = StopDest(bin, data_dir);
-    let out = cli.ok(&[
-        "migrate",
-        "--source",
-        "src",
-        "--dest",
-        "dst",
-        "--mode",
-        "migration",
-        "--no-sync",
-        "--json",
-    ]);
-    let task_id = out
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find_map(|e| e["task_id"].as_str().map(str::to_string))
-        .expect("migrate printed the task id");
-    let status = cli.json(&["task", "status", &task_id, "--json"]);
-    assert_eq!(status["replication"], "streaming", "{status:#}");
-    let params = ConnParams {
-        port: dest_port,
-        ..source.params()
-    };
-    (task_id, params, stop)
+async fn streaming_task(
+    cli: &mut Cli,
+    source: &Cluster,
+) -> (String, ConnParams, migration::StopDest) {
+    migration::streaming_task(cli, source, PASSWORD, "migration").await
 }
 
 /// The state of each housekeeping step in a `task status --json` document.
