@@ -19,7 +19,10 @@ async fn migrates_under_write_load(major: u32) {
         .await
         .unwrap();
     let env = Env::new();
-    env.register_source(&source).await;
+    // SCRAM only: pgrelocate's clients enforce it on every major, and from 16 on the
+    // standby's walreceiver gets it in primary_conninfo, so streaming proves libpq took it.
+    env.register_source_requiring(&source, Some("scram-sha-256"))
+        .await;
     env.create_dest(major).await;
     pgbench_init(&source, 1);
     let mut load = Load::start(&source);

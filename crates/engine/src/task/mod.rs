@@ -452,17 +452,7 @@ impl Tasks {
         resume::reconcile(&self.inner, &task.id).await?;
         let task = settle::startup(&self.inner, &task.id).await?;
         let latest = |kind| store::latest_event(self.inner.store(), &task.id, kind);
-        let mut sample_event = latest("sample")?;
-        let mut sample_live = false;
-        let stale = sample_event
-            .as_ref()
-            .is_none_or(|e| settle::is_stale(&e.at, self.inner.settings.sample_interval));
-        if task.phase == Phase::Increment && stale {
-            if let Some(fresh) = settle::sample_now(&self.inner, &task.id).await? {
-                sample_event = Some(fresh);
-                sample_live = true;
-            }
-        }
+        let (sample_event, sample_live) = settle::latest_sample(&self.inner, &task).await?;
         let task = self.inner.get(&task.id)?;
         let driver = store::lease(self.inner.store(), &task.id)?.filter(|l| !l.is_stale());
         let progress = match latest("copy")? {

@@ -619,8 +619,12 @@ async fn startup(
             }
             None => None,
         };
-        let conninfo =
-            standby::primary_conninfo(&source.endpoint, passfile, &layout.application_name);
+        let conninfo = standby::primary_conninfo(
+            &source.endpoint,
+            plan.version,
+            passfile,
+            &layout.application_name,
+        );
         let written = standby::write_standby_config(
             &layout.copy_dir,
             task.id.as_str(),

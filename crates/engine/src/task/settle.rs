@@ -147,6 +147,24 @@ pub(crate) fn is_stale(at: &str, period: Duration) -> bool {
     age.unsigned_abs() > limit
 }
 
+/// The task's latest sample event, read from the servers now when the stored one is stale
+/// and no process drives the task (`true`: it is that live sample).
+pub(crate) async fn latest_sample(
+    inner: &Arc<Inner>,
+    task: &Task,
+) -> Result<(Option<TaskEvent>, bool), TaskError> {
+    let stored = store::latest_event(inner.store(), &task.id, "sample")?;
+    let stale = stored
+        .as_ref()
+        .is_none_or(|e| is_stale(&e.at, inner.settings.sample_interval));
+    if task.phase == Phase::Increment && stale {
+        if let Some(fresh) = sample_now(inner, &task.id).await? {
+            return Ok((Some(fresh), true));
+        }
+    }
+    Ok((stored, false))
+}
+
 /// Samples a task in `increment` from the servers now, records the sample and any change
 /// of the replication state, and returns the stored sample event. `None` when another
 /// process drives the task (its samples are the fresh ones).

@@ -59,8 +59,11 @@ pub fn conninfo_value(value: &str) -> String {
 }
 
 /// `primary_conninfo` for the source: no password inline, `passfile=` when one is needed.
+/// The instance's `require_auth` goes to the walreceiver's libpq too where it knows the
+/// setting (16+), so the standby asks no more of the source than pgrelocate's own clients.
 pub fn primary_conninfo(
     source: &Endpoint,
+    version: ServerVersion,
     passfile: Option<&Path>,
     application_name: &str,
 ) -> String {
@@ -76,6 +79,9 @@ pub fn primary_conninfo(
     }
     if let Some(p) = passfile {
         parts.push(("passfile", p.display().to_string()));
+    }
+    if let Some(require) = source.require_auth.as_ref().filter(|_| version.major >= 16) {
+        parts.push(("require_auth", require.to_string()));
     }
     parts
         .iter()
@@ -292,7 +298,12 @@ mod tests {
         assert_eq!(conninfo_value(r"it's a \ path"), r"'it\'s a \\ path'");
         let source =
             Endpoint::new("127.0.0.1", 5432, r"o'brien\x", None, SslMode::Disable).unwrap();
-        let c = primary_conninfo(&source, Some(Path::new("/p/pass file")), "pgrelocate_x");
+        let c = primary_conninfo(
+            &source,
+            ServerVersion::new(15, 0),
+            Some(Path::new("/p/pass file")),
+            "pgrelocate_x",
+        );
         assert_eq!(
             c,
             r"host='127.0.0.1' port='5432' user='o\'brien\\x' application_name='pgrelocate_x' sslmode='disable' passfile='/p/pass file'"
@@ -300,6 +311,17 @@ mod tests {
         // In the config file the whole string is quoted once more; PostgreSQL reads back
         // exactly the conninfo.
         assert_eq!(conf_value(r"user='o\'b'"), r"'user=''o\\''b'''");
+    }
+
+    #[test]
+    fn require_auth_reaches_the_walreceiver_from_16_on() {
+        let mut source = Endpoint::new("db", 5432, "u", None, SslMode::Prefer).unwrap();
+        source.require_auth = Some("scram-sha-256".parse().unwrap());
+        let c16 = primary_conninfo(&source, ServerVersion::new(16, 0), None, "a");
+        assert!(c16.ends_with("require_auth='scram-sha-256'"), "{c16}");
+        // libpq before 16 refuses a connection string with a keyword it does not know.
+        let c15 = primary_conninfo(&source, ServerVersion::new(15, 0), None, "a");
+        assert!(!c15.contains("require_auth"), "{c15}");
     }
 
     #[test]

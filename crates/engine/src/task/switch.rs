@@ -239,6 +239,10 @@ impl Tasks {
     /// and times, and the estimated loss. Changes nothing.
     pub async fn failover_preview(&self, id: &str) -> Result<FailoverPreview, TaskError> {
         let task = reconcile(&self.inner, &self.get(id)?.id).await?;
+        // With nobody following the task, its stored state may predate the source's loss:
+        // a live sample records the disconnect (and since when) before it is read below.
+        super::settle::latest_sample(&self.inner, &task).await?;
+        let task = self.inner.get(&task.id)?;
         let phase = task_guardrail(&task, Operation::Failover);
         let plan = plan(&self.inner, &task).await?;
         let mut preview = switchover::failover::preview(&plan, task.mode == Mode::Migration).await;

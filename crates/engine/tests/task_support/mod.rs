@@ -53,7 +53,17 @@ impl Env {
 
     /// Registers `cluster` as the external source, as its superuser.
     pub async fn register_source(&self, cluster: &Cluster) -> InstanceRecord {
-        let endpoint = Endpoint::new(
+        self.register_source_requiring(cluster, None).await
+    }
+
+    /// Registers `cluster` as the external source, as its superuser, allowing only the
+    /// authentication methods `require_auth` lists (libpq's syntax).
+    pub async fn register_source_requiring(
+        &self,
+        cluster: &Cluster,
+        require_auth: Option<&str>,
+    ) -> InstanceRecord {
+        let mut endpoint = Endpoint::new(
             cluster.host(),
             cluster.port(),
             cluster.superuser(),
@@ -61,6 +71,7 @@ impl Env {
             SslMode::Disable,
         )
         .unwrap();
+        endpoint.require_auth = require_auth.map(|r| r.parse().unwrap());
         self.instances
             .register(RegisterRequest {
                 name: SOURCE.into(),
