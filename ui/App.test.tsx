@@ -26,6 +26,7 @@ const source: InstanceStatus = {
   },
   error: null,
   storage: { used_bytes: 40 * 1024 ** 2, free_bytes: 10 * 1024 ** 3 },
+  retired: null,
 };
 
 afterEach(() => {

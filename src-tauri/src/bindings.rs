@@ -8,13 +8,17 @@ use std::path::{Path, PathBuf};
 
 use pgrelocate_engine::assess::export::Format;
 use pgrelocate_engine::assess::Report;
+use pgrelocate_engine::instances::Started;
+use pgrelocate_engine::inventory::InstanceRecord;
 use pgrelocate_engine::preparation::Preparation;
+use pgrelocate_engine::server::Installation;
 use pgrelocate_engine::switchover::{FailoverPreview, Outcome, Preview};
 use pgrelocate_engine::task::{Task, TaskEvent, TaskStatus};
 use pgrelocate_engine::ErrorCode;
 use ts_rs::{Config, ExportError, TS};
 
 use crate::commands::assessments::{AssessmentEvent, AssessmentRow};
+use crate::commands::instances::{ConnectionInput, InstanceList};
 use crate::commands::switchover::SwitchEvent;
 use crate::commands::tasks::TaskStream;
 use crate::error::ErrorBody;
@@ -43,6 +47,11 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
     AssessmentEvent::export_all(&cfg)?;
     AssessmentRow::export_all(&cfg)?;
     Format::export_all(&cfg)?;
+    InstanceList::export_all(&cfg)?;
+    Started::export_all(&cfg)?;
+    InstanceRecord::export_all(&cfg)?;
+    Installation::export_all(&cfg)?;
+    ConnectionInput::export_all(&cfg)?;
     Ok(())
 }
 

@@ -2,122 +2,23 @@
 
 import { call } from "./core";
 
-/** libpq's sslmode. */
-export type SslMode = "disable" | "prefer" | "require" | "verify-ca" | "verify-full";
+import type { ConnectionInput } from "./generated/ConnectionInput";
+import type { ConnectionTest } from "./generated/ConnectionTest";
+import type { Installation } from "./generated/Installation";
+import type { InstanceList } from "./generated/InstanceList";
+import type { InstanceRecord } from "./generated/InstanceRecord";
+import type { InstanceStatus } from "./generated/InstanceStatus";
+import type { Started } from "./generated/Started";
 
-/** Connection parameters of a server (never a password). */
-export interface Endpoint {
-  host: string;
-  port: number;
-  user: string;
-  dbname: string;
-  sslmode: SslMode;
-  ssl_root_cert?: string;
-  /** Seconds to wait for the TCP connection (10 when absent). */
-  connect_timeout_secs?: number;
-  /** libpq's require_auth, e.g. "scram-sha-256" or "!password"; absent: the default policy. */
-  require_auth?: string;
-}
-
-/** What pgrelocate needs to run a managed instance. */
-export interface ManagedDetails {
-  data_dir: string;
-  bin_dir: string;
-  major: number;
-  os_user?: string;
-  created_dir?: string;
-}
-
-/** A PostgreSQL version. */
-export interface ServerVersion {
-  major: number;
-  minor: number;
-}
-
-/** What "test connection" found. */
-export interface ConnectionTest {
-  version: ServerVersion;
-  version_text: string;
-  system_identifier: string | null;
-  role: "primary" | "standby";
-  /** default_transaction_read_only is on (the SQL fence sets it). */
-  read_only: boolean;
-  tls: string | null;
-  round_trip_ms: number;
-  /** How the server authenticated the test login ("none": it asked for nothing). */
-  auth_method: "none" | "password" | "md5" | "scram-sha-256" | "gss" | "sspi";
-}
-
-/** The engine's view of an instance's state. */
-export type EngineState = "running" | "stopped" | "missing" | "unreachable" | "unknown";
-
-/** One stored instance with its live status (the engine's `InstanceStatus`). */
-export interface InstanceStatus {
-  id: string;
-  name: string;
-  endpoint: Endpoint;
-  managed?: ManagedDetails;
-  created_at: string;
-  kind: "managed" | "external";
-  state: EngineState;
-  connection: ConnectionTest | null;
-  error: string | null;
-  storage: { used_bytes: number; free_bytes: number } | null;
-  /** The task that retired it (it was that task's source): Start brings it up in recovery. */
-  retired?: Retirement | null;
-}
-
-/** Which task retired an instance: it switched or failed over to `successor`. */
-export interface Retirement {
-  task_id: string;
-  successor: string;
-  operation: "switchover" | "failover" | null;
-  at: string | null;
-}
-
-/** What Start did. */
-export interface Started extends InstanceRecord {
-  /** The server runs in recovery and refuses every write. */
-  in_recovery: boolean;
-  retired: Retirement | null;
-}
-
-/** A stored instance (no live status). */
-export interface InstanceRecord {
-  id: string;
-  name: string;
-  endpoint: Endpoint;
-  managed?: ManagedDetails;
-  created_at: string;
-}
-
-/** The Instances page's data. */
-export interface InstanceList {
-  instances: InstanceStatus[];
-  creating: string[];
-}
-
-/** A folder of PostgreSQL binaries found on this host. */
-export interface Installation {
-  bin_dir: string;
-  version: ServerVersion;
-  version_text: string;
-  binaries: string[];
-  can_run_servers: boolean;
-}
-
-/** Connection parameters typed in a form. */
-export interface ConnectionInput {
-  host: string;
-  port: number;
-  user: string;
-  dbname?: string;
-  sslmode: SslMode;
-  /** Seconds, as typed; the default when absent. */
-  connect_timeout?: string;
-  /** libpq's require_auth list, as typed; the default policy when absent. */
-  require_auth?: string;
-}
+// The types are generated from the engine's Rust types (ui/api/generated/, see
+// src-tauri/src/bindings.rs); this file only names them for the pages.
+export type { ConnectionInput, ConnectionTest, Installation, InstanceList, InstanceRecord, InstanceStatus, Started };
+export type { Endpoint } from "./generated/Endpoint";
+export type { EngineState } from "./generated/EngineState";
+export type { ManagedDetails } from "./generated/ManagedDetails";
+export type { Retirement } from "./generated/Retirement";
+export type { ServerVersion } from "./generated/ServerVersion";
+export type { SslMode } from "./generated/SslMode";
 
 /** Where an instance's password comes from (never the password). */
 export type Credential = { kind: "keyring" } | { kind: "password_file"; path: string } | { kind: "none" };

@@ -110,6 +110,7 @@ export const runningInstance = (name: string, port: number, kind: InstanceStatus
   },
   error: null,
   storage: kind === "managed" ? { used_bytes: 1024 ** 2, free_bytes: 1024 ** 3 } : null,
+  retired: null,
 });
 
 /** A migration task in incremental sync, streaming; `more` overrides any field. */

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// libpq's `sslmode`, with the same meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum SslMode {
     /// Plain TCP only.
@@ -129,7 +129,7 @@ pub fn parse_connect_timeout(s: &str) -> Result<u32, EndpointError> {
 }
 
 /// Connection parameters of one PostgreSQL server, without the password.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Endpoint {
     /// Host name, IP address, or an absolute Unix-socket directory.
     pub host: String,
@@ -144,16 +144,19 @@ pub struct Endpoint {
     pub sslmode: SslMode,
     /// Root certificate (PEM) for verify-ca / verify-full; system roots when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub ssl_root_cert: Option<PathBuf>,
     /// Seconds to wait for the TCP connection to be accepted (per resolved address).
     #[serde(
         default = "default_connect_timeout",
         skip_serializing_if = "is_default_connect_timeout"
     )]
+    #[ts(as = "Option<u32>", optional)]
     pub connect_timeout_secs: u32,
     /// libpq's `require_auth`: the authentication methods the server may ask for. `None`:
     /// any method except a clear-text password over an unencrypted connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(as = "Option<String>", optional)]
     pub require_auth: Option<crate::require_auth::RequireAuth>,
 }
 

@@ -155,7 +155,7 @@ pub struct CreateRequest {
 }
 
 /// What `instance status` and `instance list` report about one instance.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct InstanceStatus {
     /// The stored instance.
     #[serde(flatten)]
@@ -176,7 +176,7 @@ pub struct InstanceStatus {
 }
 
 /// What `start` did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Started {
     /// The instance.
     #[serde(flatten)]
@@ -188,8 +188,9 @@ pub struct Started {
 }
 
 /// An instance's state as a DBA would say it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(rename = "EngineState")]
 pub enum State {
     /// The server answers (it may still refuse our login: see `error`).
     Running,
@@ -217,7 +218,7 @@ impl State {
 }
 
 /// Space used by a managed instance's data directory and left on its filesystem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Storage {
     /// Bytes under the data directory.
     pub used_bytes: u64,

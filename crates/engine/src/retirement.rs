@@ -22,7 +22,7 @@ use crate::task::switch::Operation;
 const RECOVERY_CONF_MARK: &str = "# Written by pgrelocate: a retired source starts in recovery.";
 
 /// Which task retired an instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Retirement {
     /// The task whose source it was.
     pub task_id: TaskId,

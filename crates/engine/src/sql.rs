@@ -392,7 +392,7 @@ where
 }
 
 /// What "test connection" found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct ConnectionTest {
     /// Server version.
     pub version: ServerVersion,
@@ -415,7 +415,7 @@ pub struct ConnectionTest {
 }
 
 /// Whether a server accepts writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum ServerRole {
     /// Not in recovery.

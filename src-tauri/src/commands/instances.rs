@@ -19,7 +19,7 @@ use crate::error::CommandError;
 use crate::state::Console;
 
 /// Connection parameters typed in a form (no password: it travels separately).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
 pub struct ConnectionInput {
     /// Host name, address or socket directory.
     pub host: String,
@@ -29,15 +29,18 @@ pub struct ConnectionInput {
     pub user: String,
     /// Database; `postgres` when empty.
     #[serde(default)]
+    #[ts(optional)]
     pub dbname: Option<String>,
     /// libpq sslmode.
     #[serde(default)]
     pub sslmode: SslMode,
     /// Seconds to wait for the TCP connection, as typed; the default when empty.
     #[serde(default)]
+    #[ts(optional)]
     pub connect_timeout: Option<String>,
     /// libpq's require_auth list, as typed; the default policy when empty.
     #[serde(default)]
+    #[ts(optional)]
     pub require_auth: Option<String>,
 }
 
@@ -71,7 +74,7 @@ impl ConnectionInput {
 }
 
 /// The Instances page's rows, and the names still being created.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct InstanceList {
     /// Every stored instance with its live status.
     pub instances: Vec<InstanceStatus>,

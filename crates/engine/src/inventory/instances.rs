@@ -107,7 +107,7 @@ impl fmt::Display for InstanceName {
 }
 
 /// Whether pgrelocate only connects to an instance or also runs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum InstanceKind {
     /// Reachable by connection parameters only.
@@ -127,7 +127,7 @@ impl InstanceKind {
 }
 
 /// What pgrelocate needs to run a managed instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ManagedDetails {
     /// The cluster's data directory.
     pub data_dir: PathBuf,
@@ -137,15 +137,17 @@ pub struct ManagedDetails {
     pub major: u32,
     /// OS user the server runs as when pgrelocate runs as root.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub os_user: Option<String>,
     /// The outermost folder pgrelocate created for this instance; `remove` deletes it and
     /// nothing else. `None` when the user supplied an existing data directory.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub created_dir: Option<PathBuf>,
 }
 
 /// One stored instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct InstanceRecord {
     /// Stable id.
     pub id: InstanceId,
@@ -155,6 +157,7 @@ pub struct InstanceRecord {
     pub endpoint: Endpoint,
     /// Present for managed instances.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub managed: Option<ManagedDetails>,
     /// When it was stored (UTC, RFC 3339).
     pub created_at: String,

@@ -28,7 +28,7 @@ pub const OPTIONAL: [&str; 7] = [
 pub const BIN_DIRS_ENV: &str = "PGRELOCATE_BIN_DIRS";
 
 /// One folder of PostgreSQL binaries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Installation {
     /// The folder.
     pub bin_dir: PathBuf,
