@@ -27,7 +27,8 @@ APP_PACKAGES=(build-essential pkg-config curl ca-certificates libssl-dev
     libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
     gnome-keyring dbus dbus-x11 libsecret-tools
     postgresql postgresql-contrib)
-TEST_PACKAGES=("${APP_PACKAGES[@]}" webkit2gtk-driver xvfb xauth chromium locales procps util-linux libfaketime)
+# e2fsprogs: chattr, which the housekeeping test uses to make a directory unremovable.
+TEST_PACKAGES=("${APP_PACKAGES[@]}" webkit2gtk-driver xvfb xauth chromium locales procps util-linux libfaketime e2fsprogs)
 
 ensure_packages() {
     local missing=()
