@@ -6,81 +6,18 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use pgrelocate_engine::assess::{self, AssessRequest, Mode};
-use pgrelocate_engine::instances::CreateRequest;
-use pgrelocate_engine::task::{ReplicationState, TaskId, TaskRequest, Tasks};
+use pgrelocate_engine::assess::Mode;
+use pgrelocate_engine::task::TaskId;
 use support::{DesktopApp, Launch};
 
-/// Full copy of two small clusters, then the standby connecting, on a loaded machine.
-const STREAMING: Duration = Duration::from_secs(240);
-
-/// Creates `dr-src` and `dr-dst` in the app's state directory and a streaming DR task.
+/// Creates `dr-src` and `dr-dst` in the app's state directory and a streaming DR task,
+/// which the app drives from then on.
 async fn streaming_dr_task(launch: &Launch) -> TaskId {
-    let instances = Arc::new(launch.instances());
-    let bin = tokio::task::spawn_blocking(|| {
-        pgrelocate_testkit::Installation::embedded(15)
-            .unwrap()
-            .bin_dir()
-            .to_path_buf()
-    })
-    .await
-    .unwrap();
-    for name in ["dr-src", "dr-dst"] {
-        instances
-            .create(CreateRequest {
-                name: name.into(),
-                major: 15,
-                bin_dir: Some(bin.clone()),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-    }
-    assess::assess(
-        &instances,
-        AssessRequest {
-            source: "dr-src".into(),
-            dest: "dr-dst".into(),
-            mode: Mode::Dr,
-            options: assess::Options {
-                connect_timeout: Duration::from_secs(10),
-                wal_sample: Duration::from_millis(500),
-                ..assess::Options::default()
-            },
-        },
-        &|_| {},
-    )
-    .await
-    .unwrap();
-    let tasks = Tasks::new(instances.clone());
-    let task = tasks
-        .create(TaskRequest {
-            source: "dr-src".into(),
-            dest: "dr-dst".into(),
-            mode: Mode::Dr,
-            report_id: None,
-            options: Default::default(),
-        })
-        .await
-        .unwrap();
-    let streaming = tasks
-        .wait_until(&task.id, "streaming", STREAMING, |t| {
-            t.replication == ReplicationState::Streaming
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        streaming.replication,
-        ReplicationState::Streaming,
-        "{:?}",
-        streaming.error
-    );
-    // The app drives the task from here on.
+    let (tasks, id) = launch.streaming_task("dr-src", "dr-dst", Mode::Dr).await;
     tasks.shutdown().await;
-    task.id
+    id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,81 +5,19 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use pgrelocate_engine::assess::{self, AssessRequest, Mode};
-use pgrelocate_engine::instances::CreateRequest;
+use pgrelocate_engine::assess::Mode;
 use pgrelocate_engine::switchover::Options;
-use pgrelocate_engine::task::{ReplicationState, TaskRequest, Tasks};
 use support::{DesktopApp, Launch};
-
-/// Full copy of two small clusters, then the standby connecting, on a loaded machine.
-const MIGRATION: Duration = Duration::from_secs(240);
 
 /// Creates `old-src` and `new-dst` in the app's state directory, migrates and switches over.
 async fn switched_over(launch: &Launch) {
-    let instances = Arc::new(launch.instances());
-    let bin = tokio::task::spawn_blocking(|| {
-        pgrelocate_testkit::Installation::embedded(15)
-            .unwrap()
-            .bin_dir()
-            .to_path_buf()
-    })
-    .await
-    .unwrap();
-    for name in ["old-src", "new-dst"] {
-        instances
-            .create(CreateRequest {
-                name: name.into(),
-                major: 15,
-                bin_dir: Some(bin.clone()),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-    }
-    assess::assess(
-        &instances,
-        AssessRequest {
-            source: "old-src".into(),
-            dest: "new-dst".into(),
-            mode: Mode::Migration,
-            options: assess::Options {
-                connect_timeout: Duration::from_secs(10),
-                wal_sample: Duration::from_millis(500),
-                ..assess::Options::default()
-            },
-        },
-        &|_| {},
-    )
-    .await
-    .unwrap();
-    let tasks = Tasks::new(instances.clone());
-    let task = tasks
-        .create(TaskRequest {
-            source: "old-src".into(),
-            dest: "new-dst".into(),
-            mode: Mode::Migration,
-            report_id: None,
-            options: Default::default(),
-        })
-        .await
-        .unwrap();
-    let streaming = tasks
-        .wait_until(&task.id, "streaming", MIGRATION, |t| {
-            t.replication == ReplicationState::Streaming
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        streaming.replication,
-        ReplicationState::Streaming,
-        "{:?}",
-        streaming.error
-    );
+    let (tasks, id) = launch
+        .streaming_task("old-src", "new-dst", Mode::Migration)
+        .await;
     tasks
-        .switchover(task.id.as_str(), &Options::default(), &|_| {})
+        .switchover(id.as_str(), &Options::default(), &|_| {})
         .await
         .unwrap();
 }

@@ -10,13 +10,16 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use pgrelocate_engine::instances::Instances;
+use pgrelocate_engine::assess::{self, AssessRequest, Mode};
+use pgrelocate_engine::instances::{CreateRequest, Instances};
 use pgrelocate_engine::port_range::{PortRange, PORTS_ENV};
+use pgrelocate_engine::task::{ReplicationState, TaskId, TaskRequest, Tasks};
 use tempfile::TempDir;
 
 /// Where `scripts/test-desktop.sh` installs tauri-driver (`cargo install --root`).
@@ -39,6 +42,9 @@ pub struct Launch {
     ports: PortRange,
     env: Vec<(String, PathBuf)>,
 }
+
+/// Full copy of two small clusters, then the standby connecting, on a loaded machine.
+const STREAMING: Duration = Duration::from_secs(240);
 
 impl Launch {
     /// A fresh, empty state directory and no extra environment.
@@ -67,6 +73,72 @@ impl Launch {
         Instances::open(self.home.path())
             .expect("open the state directory")
             .with_ports(self.ports)
+    }
+
+    /// Creates managed PostgreSQL 15 instances `source` and `dest` in the app's state
+    /// directory, assesses them for `mode` and starts a task, returned once it streams with
+    /// the engine's task service that still drives it.
+    pub async fn streaming_task(&self, source: &str, dest: &str, mode: Mode) -> (Tasks, TaskId) {
+        let instances = Arc::new(self.instances());
+        let bin = tokio::task::spawn_blocking(|| {
+            pgrelocate_testkit::Installation::embedded(15)
+                .unwrap()
+                .bin_dir()
+                .to_path_buf()
+        })
+        .await
+        .unwrap();
+        for name in [source, dest] {
+            instances
+                .create(CreateRequest {
+                    name: name.into(),
+                    major: 15,
+                    bin_dir: Some(bin.clone()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+        }
+        assess::assess(
+            &instances,
+            AssessRequest {
+                source: source.into(),
+                dest: dest.into(),
+                mode,
+                options: assess::Options {
+                    connect_timeout: Duration::from_secs(10),
+                    wal_sample: Duration::from_millis(500),
+                    ..assess::Options::default()
+                },
+            },
+            &|_| {},
+        )
+        .await
+        .unwrap();
+        let tasks = Tasks::new(instances.clone());
+        let task = tasks
+            .create(TaskRequest {
+                source: source.into(),
+                dest: dest.into(),
+                mode,
+                report_id: None,
+                options: Default::default(),
+            })
+            .await
+            .unwrap();
+        let streaming = tasks
+            .wait_until(&task.id, "streaming", STREAMING, |t| {
+                t.replication == ReplicationState::Streaming
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            streaming.replication,
+            ReplicationState::Streaming,
+            "{:?}",
+            streaming.error
+        );
+        (tasks, task.id)
     }
 
     /// Sets an environment variable of the app.
