@@ -101,6 +101,17 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE instances ADD COLUMN connect_timeout INTEGER NOT NULL DEFAULT 10
         CHECK (connect_timeout BETWEEN 1 AND 600);
     ALTER TABLE instances ADD COLUMN require_auth TEXT;",
+    // 5: remote hosts reached over SSH (the agent runs there). The accepted host key lives
+    // in pgrelocate's own known_hosts file; its fingerprint is kept here for display.
+    "CREATE TABLE hosts (
+        name        TEXT PRIMARY KEY,
+        ssh_user    TEXT,
+        ssh_host    TEXT NOT NULL,
+        ssh_port    INTEGER CHECK (ssh_port BETWEEN 1 AND 65535),
+        identity    TEXT,
+        host_key    TEXT,
+        added_at    TEXT NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.
