@@ -219,7 +219,8 @@ pub struct TaskRequest {
 pub struct TaskSettings {
     /// Monitoring sample period in `increment` (also the lag chart's resolution).
     pub sample_interval: Duration,
-    /// How long a lease lasts without renewal (renewed every third of it).
+    /// How long a lease lasts without renewal (renewed every third of it, at most every
+    /// second).
     pub lease_ttl: Duration,
     /// How long the started standby may take to connect to the source.
     pub standby_connect_timeout: Duration,

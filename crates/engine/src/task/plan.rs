@@ -1,7 +1,7 @@
 //! The plan the assessment and the task share, as pure functions of what was read: where
 //! each source tablespace goes on this host, and the settings a hot standby needs at least
 //! as high as its primary's. The assessment (`dest.tablespaces`, `dest.standby_params`)
-//! says what the task ([`super::precheck`]) will then do.
+//! says what the task (its `precheck` phase) will then do.
 
 use std::path::{Path, PathBuf};
 

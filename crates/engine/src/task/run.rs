@@ -1,5 +1,5 @@
 //! Driving a task: precheck → basebackup → startup → increment, one file per phase
-//! ([`super::precheck`], [`super::basebackup`], [`super::startup`], [`super::increment`]),
+//! (`precheck`, `basebackup`, `startup`, `increment` beside this one),
 //! each step idempotent so a retried or resumed task can run it again. A failure before
 //! `increment` rolls the destination and the source back (see [`super::cancel::rollback`])
 //! before the task is marked failed, so a failed task never holds a slot or a half-built
