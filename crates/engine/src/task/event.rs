@@ -4,9 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{Phase, ReplicationState, TaskId};
+use super::model::{Operation, Phase, ReplicationState, TaskId};
 use super::monitor::Sample;
-use super::switch::Operation;
 
 /// One stored event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]

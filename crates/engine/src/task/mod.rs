@@ -11,15 +11,21 @@
 //! (the lag chart shows a gap), and the next process that attaches reconciles and resumes
 //! monitoring. One process drives a task at a time (a lease row); others read.
 
+mod basebackup;
 pub mod cancel;
 pub mod event;
 pub mod housekeeping;
+mod increment;
+mod lease;
 pub mod model;
 pub mod monitor;
+pub mod plan;
+mod precheck;
 pub mod resume;
 pub mod run;
 mod settle;
 pub mod standby;
+mod startup;
 pub mod store;
 pub mod switch;
 
@@ -213,7 +219,8 @@ pub struct TaskRequest {
 pub struct TaskSettings {
     /// Monitoring sample period in `increment` (also the lag chart's resolution).
     pub sample_interval: Duration,
-    /// How long a lease lasts without renewal (renewed every third of it).
+    /// How long a lease lasts without renewal (renewed every third of it, at most every
+    /// second).
     pub lease_ttl: Duration,
     /// How long the started standby may take to connect to the source.
     pub standby_connect_timeout: Duration,
@@ -254,6 +261,22 @@ pub struct TaskStatus {
     pub sample_live: bool,
     /// When the task entered its current replication state (RFC 3339, UTC), if recorded.
     pub replication_since: Option<String>,
+}
+
+/// A task's two ends as the monitor and the switchover reach them. The standby's catalog is
+/// the source's, so the destination is reached with the source's role, database and password
+/// (its own generated superuser password went aside with its empty data directory).
+pub(crate) struct StandbyAccess {
+    /// The source as registered.
+    pub(crate) source: InstanceRecord,
+    /// The source's password (also the destination's now).
+    pub(crate) source_password: Option<Password>,
+    /// The destination's address with the source's role and database.
+    pub(crate) dest_endpoint: crate::endpoint::Endpoint,
+    /// The destination's server on this host.
+    pub(crate) dest_managed: ManagedDetails,
+    /// The OS user its server runs as.
+    pub(crate) dest_user: Option<OsUser>,
 }
 
 struct Driver {
@@ -381,6 +404,24 @@ impl Inner {
         record: &InstanceRecord,
     ) -> Result<Option<Password>, TaskError> {
         Ok(self.instances.password_for(record).await?)
+    }
+
+    /// Both ends of the task as its standby is reached once the copy is in place: the
+    /// destination with the source's account.
+    pub(crate) async fn standby_access(&self, task: &Task) -> Result<StandbyAccess, TaskError> {
+        let source = self.instance(&task.source)?;
+        let (dest, dest_managed, dest_user) = self.managed_dest(task)?;
+        let source_password = self.password(&source).await?;
+        let mut dest_endpoint = dest.endpoint.clone();
+        dest_endpoint.user = source.endpoint.user.clone();
+        dest_endpoint.dbname = source.endpoint.dbname.clone();
+        Ok(StandbyAccess {
+            source,
+            source_password,
+            dest_endpoint,
+            dest_managed,
+            dest_user,
+        })
     }
 
     fn driving(&self, id: &TaskId) -> bool {
@@ -521,17 +562,20 @@ impl Tasks {
         if drivers.get(id).is_some_and(|d| !d.handle.is_finished()) {
             return Ok(());
         }
-        store::acquire_lease(
-            self.inner.store(),
-            id,
-            &self.inner.me,
-            self.inner.settings.lease_ttl,
-        )??;
         let stop = CancellationToken::new();
         let cancel = Arc::new(AtomicBool::new(false));
+        let lease = lease::LeaseGuard::take(
+            &self.inner,
+            id,
+            Some(lease::Watch {
+                stop: stop.clone(),
+                cancel: cancel.clone(),
+            }),
+        )??;
         let handle = tokio::spawn(run::drive(
             self.inner.clone(),
             id.clone(),
+            lease,
             stop.clone(),
             cancel.clone(),
         ));
