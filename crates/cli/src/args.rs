@@ -76,10 +76,14 @@ pub enum HostCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Forget a host (its accepted key stays in pgrelocate's known_hosts).
+    /// Forget a host (its accepted key stays in pgrelocate's known_hosts). Refused while a
+    /// managed instance runs on it.
     Remove {
         /// Host name.
         name: String,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -138,6 +142,22 @@ pub enum InstanceCommand {
     Remove(RemoveArgs),
     /// List PostgreSQL installations found on this host.
     Discover {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the end of a managed instance's server log (here or on its host).
+    Logs {
+        /// Instance name.
+        name: String,
+        /// How many lines.
+        #[arg(long, default_value = "100")]
+        lines: usize,
+    },
+    /// Show an instance's key parameters (pg_settings).
+    Parameters {
+        /// Instance name.
+        name: String,
         /// Print one JSON document.
         #[arg(long)]
         json: bool,
@@ -244,6 +264,9 @@ pub struct CreateArgs {
     /// Folder holding initdb, pg_ctl and postgres; discovered when omitted.
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
+    /// Create it on this registered host (`pgrelocate host add`); paths are the host's.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
     /// Print one JSON document.
     #[arg(long)]
     pub json: bool,

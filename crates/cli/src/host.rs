@@ -27,9 +27,13 @@ pub async fn run(command: HostCommand) -> Result<i32, CliError> {
             }
             Ok(0)
         }
-        HostCommand::Remove { name } => {
+        HostCommand::Remove { name, json } => {
             hosts.remove(&name).await?;
-            println!("removed host {name}");
+            if json {
+                print_json(&serde_json::json!({ "removed": name }))?;
+            } else {
+                println!("removed host {name}");
+            }
             Ok(0)
         }
     }

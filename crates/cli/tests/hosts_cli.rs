@@ -125,10 +125,18 @@ async fn a_host_key_is_trusted_only_by_fingerprint_and_a_changed_one_is_refused(
         .join("pgrelocate");
     assert_eq!(added["agent"]["path"], uploaded.display().to_string());
     assert_eq!(sha256(&uploaded), ours);
+    let names: Vec<String> = files_under(&ssh.remote_cache_dir())
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(
-        files_under(&ssh.remote_cache_dir()).len(),
-        1,
-        "no partial upload is left"
+        names.len(),
+        2,
+        "the binary and its verified mark, no partial upload: {names:?}"
+    );
+    assert!(
+        names.iter().all(|n| n == "pgrelocate" || n == "verified"),
+        "{names:?}"
     );
 
     // A second check uses the cached binary.
@@ -270,4 +278,127 @@ async fn bad_input_a_refused_login_and_a_dead_host_are_named() {
     let out = run(&mut cli, &["host", "check", "b", "--json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(body(&out)["code"], "connection_refused", "{}", stderr(&out));
+}
+
+/// Adds the test's sshd as host `name`, accepting its key.
+fn add_host(cli: &mut Cli, ssh: &SshServer, name: &str) {
+    let port = ssh.port().to_string();
+    let key = ssh.user_key().display().to_string();
+    let fingerprint = ssh.host_key_fingerprint().unwrap();
+    cli.json(&[
+        "host",
+        "add",
+        name,
+        "--ssh",
+        &ssh.destination(),
+        "--port",
+        &port,
+        "--identity",
+        &key,
+        "--accept-host-key",
+        &fingerprint,
+        "--json",
+    ]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_managed_instance_on_a_host_lives_there_and_its_password_stays_here() {
+    instance_support::require_keyring();
+    let ssh = SshServer::start().await.unwrap();
+    let mut cli = host_cli(&ssh);
+    add_host(&mut cli, &ssh, "b");
+    let port = cli.ports.first.to_string();
+
+    let created = cli.json(&[
+        "instance", "create", "r'1", "--major", "15", "--host", "b", "--port", &port, "--json",
+    ]);
+    assert_eq!(created["managed"]["host"], "b", "{created}");
+    let data_dir = std::path::PathBuf::from(created["managed"]["data_dir"].as_str().unwrap());
+    assert!(
+        data_dir.starts_with(ssh.remote_state_dir()),
+        "the data directory is the agent's, on the host: {}",
+        data_dir.display()
+    );
+    {
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata(&data_dir).unwrap().uid();
+        let login = pgrelocate_testkit::server_user::ServerUser::get().unwrap();
+        assert_eq!(
+            owner, login.uid,
+            "made by the login user, not by this process"
+        );
+    }
+    assert!(
+        !files_under(cli.state_dir())
+            .iter()
+            .any(|f| f.ends_with("PG_VERSION")),
+        "the workstation's state folder holds no data directory"
+    );
+
+    let status = cli.json(&["instance", "status", "r'1", "--json"]);
+    assert_eq!(status["state"], "running", "{status}");
+    assert_eq!(status["connection"]["version"]["major"], 15, "{status}");
+    assert!(
+        status["storage"]["used_bytes"].as_u64().unwrap() > 1 << 20,
+        "{status}"
+    );
+    let listed = cli.ok(&["instance", "list"]);
+    let row = listed.lines().find(|l| l.starts_with("r'1")).unwrap();
+    assert!(row.split_whitespace().nth(1) == Some("b"), "{listed}");
+
+    let params = cli.json(&["instance", "parameters", "r'1", "--json"]);
+    let port_param = params
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "port")
+        .unwrap();
+    assert_eq!(port_param["value"], port.as_str());
+    let logs = cli.ok(&["instance", "logs", "r'1", "--lines", "50"]);
+    assert!(
+        logs.contains("database system is ready to accept connections"),
+        "{logs}"
+    );
+
+    cli.ok(&["instance", "stop", "r'1"]);
+    assert_eq!(
+        cli.json(&["instance", "status", "r'1", "--json"])["state"],
+        "stopped"
+    );
+    cli.ok(&["instance", "start", "r'1"]);
+    assert_eq!(
+        cli.json(&["instance", "status", "r'1", "--json"])["state"],
+        "running"
+    );
+
+    // The superuser password is in this keyring, and in no file on the host.
+    let instances = pgrelocate_engine::instances::Instances::open(cli.state_dir()).unwrap();
+    let record = instances.store().instance_by_name("r'1").unwrap();
+    let password = instances.password_for(&record).await.unwrap().unwrap();
+    for file in files_under(&ssh.remote_state_dir()) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !bytes
+                .windows(password.expose().len())
+                .any(|w| w == password.expose().as_bytes()),
+            "{} holds the password",
+            file.display()
+        );
+    }
+
+    // The host cannot go while it runs the instance.
+    let out = run(&mut cli, &["host", "remove", "b", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(body(&out)["code"], "host_in_use");
+
+    cli.ok(&["instance", "remove", "r'1", "--yes"]);
+    assert!(
+        !data_dir.exists(),
+        "the agent deleted the folder it created"
+    );
+    assert_eq!(
+        cli.json(&["instance", "list", "--json"]),
+        serde_json::json!([])
+    );
+    cli.ok(&["host", "remove", "b"]);
 }

@@ -113,6 +113,8 @@ codes! {
     UnknownHost = "unknown_host",
     /// A host of that name is already registered.
     DuplicateHost = "duplicate_host",
+    /// The host still runs managed instances.
+    HostInUse = "host_in_use",
     /// The host's SSH key is not known: it must be accepted explicitly (its fingerprint).
     HostKeyUnknown = "host_key_unknown",
     /// The host's SSH key differs from the one known for it: refused.

@@ -8,6 +8,7 @@
 
 pub mod binary;
 pub mod client;
+pub mod instances;
 pub mod protocol;
 pub mod serve;
 

@@ -10,6 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::path::PathBuf;
+
+use crate::secrets::Password;
 use crate::server::Installation;
 use crate::ErrorCode;
 
@@ -31,6 +34,78 @@ pub struct Hello {
 pub enum Request {
     /// The host's facts: OS, architecture, user, PostgreSQL installations.
     Facts,
+    /// Create a managed instance on the host (initdb, configure, start).
+    InstanceCreate(RemoteCreate),
+    /// Start a managed instance; `confirm_primary` (its name) starts a retired source as a
+    /// writable primary.
+    InstanceStart {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confirm_primary: Option<String>,
+    },
+    /// Stop a managed instance (fast shutdown).
+    InstanceStop { name: String },
+    /// An instance's status, with a connection test made on the host.
+    InstanceStatus {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<Secret>,
+    },
+    /// Forget a managed instance and delete the folder the agent created for it.
+    InstanceRemove { name: String },
+    /// The end of an instance's server log.
+    InstanceLogTail { name: String, lines: usize },
+    /// Key parameters of a running instance.
+    InstanceParameters {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<Secret>,
+    },
+}
+
+/// What [`Request::InstanceCreate`] carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteCreate {
+    /// The instance name (the same as on the workstation).
+    pub name: String,
+    /// PostgreSQL major version.
+    pub major: u32,
+    /// TCP port; the host's first free one when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Data directory on the host; under the agent's state directory when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Binaries folder on the host; discovered there when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bin_dir: Option<PathBuf>,
+    /// The superuser password, generated on the workstation, which keeps it in its
+    /// keyring; the agent uses it for initdb and forgets it.
+    pub password: Secret,
+}
+
+/// A password inside a request: serialised as text (only into the SSH channel), never
+/// printed by `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The password to send.
+    pub fn new(password: &Password) -> Secret {
+        Secret(password.expose().to_string())
+    }
+
+    /// The password received.
+    pub fn password(&self) -> Password {
+        Password::new(self.0.clone())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 /// A request with the id its answer will carry.
@@ -120,5 +195,23 @@ mod tests {
         let text = serde_json::to_string(&error).unwrap();
         assert!(text.contains(r#""code":"no_installation""#), "{text}");
         assert_eq!(serde_json::from_str::<Frame>(&text).unwrap(), error);
+    }
+
+    #[test]
+    fn a_password_travels_in_the_call_and_never_in_debug_output() {
+        let call = Call {
+            id: 1,
+            request: Request::InstanceStatus {
+                name: "d'b".into(),
+                password: Some(Secret::new(&Password::new("s3cr\\\"et"))),
+            },
+        };
+        let text = serde_json::to_string(&call).unwrap();
+        assert_eq!(
+            text,
+            r#"{"id":1,"method":"instance_status","params":{"name":"d'b","password":"s3cr\\\"et"}}"#
+        );
+        assert_eq!(serde_json::from_str::<Call>(&text).unwrap(), call);
+        assert!(!format!("{call:?}").contains("s3cr"), "{call:?}");
     }
 }

@@ -73,8 +73,23 @@ pub async fn serve_stdio() -> std::io::Result<()> {
 type Answer = Result<serde_json::Value, (ErrorCode, String)>;
 
 async fn answer(request: Request) -> Answer {
+    use super::instances as on_host;
     match request {
         Request::Facts => encode(facts().await),
+        Request::InstanceCreate(req) => encode(on_host::create(req).await),
+        Request::InstanceStart {
+            name,
+            confirm_primary,
+        } => encode(on_host::start(&name, confirm_primary.as_deref()).await),
+        Request::InstanceStop { name } => encode(on_host::stop(&name).await),
+        Request::InstanceStatus { name, password } => {
+            encode(on_host::status(&name, password.as_ref()).await)
+        }
+        Request::InstanceRemove { name } => encode(on_host::remove(&name).await),
+        Request::InstanceLogTail { name, lines } => encode(on_host::log_tail(&name, lines).await),
+        Request::InstanceParameters { name, password } => {
+            encode(on_host::parameters(&name, password.as_ref()).await)
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! Putting the agent on a host: one probe says what the host is and what it has; a
 //! pgrelocate of the same version on its PATH is used as is, else the workstation's own
 //! binary, cached per user under `${XDG_CACHE_HOME:-~/.cache}/pgrelocate/agent/<sha256>/`
-//! (uploaded once, checked by checksum, renamed into place so parallel uploads are safe).
+//! (uploaded once, checked by checksum on arrival, renamed into place so parallel uploads
+//! are safe, then run once; a `verified` mark beside it lets later calls use it directly).
 
 use std::process::Stdio;
 
@@ -44,7 +45,8 @@ struct Probe {
     cache: String,
     path_bin: Option<String>,
     path_version: Option<String>,
-    cached_sha: Option<String>,
+    /// An upload of this very binary (by checksum) that ran once already.
+    cached: bool,
 }
 
 fn probe_script(sha: &str) -> String {
@@ -57,8 +59,7 @@ if p=$(command -v pgrelocate 2>/dev/null); then
   echo "path_bin=$p"
   echo "path_version=$("$p" --version 2>/dev/null | head -n 1)"
 fi
-b="$c/{sha}/pgrelocate"
-if [ -x "$b" ]; then echo "cached_sha=$(sha256sum "$b" 2>/dev/null | cut -d' ' -f1)"; fi
+if [ -x "$c/{sha}/pgrelocate" ] && [ -f "$c/{sha}/verified" ]; then echo "cached=1"; fi
 "#
     )
 }
@@ -79,7 +80,7 @@ async fn probe(ssh: &Ssh, sha: &str) -> Result<Probe, SshError> {
             "cache" => p.cache = value,
             "path_bin" => p.path_bin = Some(value),
             "path_version" => p.path_version = Some(value),
-            "cached_sha" => p.cached_sha = Some(value),
+            "cached" => p.cached = value == "1",
             _ => {}
         }
     }
@@ -121,9 +122,10 @@ pub async fn ensure(
     }
     let dir = format!("{}/{}", p.cache, local.sha256);
     let path = format!("{dir}/pgrelocate");
-    let placement = if p.cached_sha.as_deref() == Some(local.sha256.as_str()) {
-        AgentPlacement::Cached { path: path.clone() }
-    } else {
+    if p.cached {
+        return Ok(AgentPlacement::Cached { path });
+    }
+    let placement = {
         upload(ssh, local, &dir, progress).await?;
         AgentPlacement::Uploaded {
             path: path.clone(),
@@ -131,8 +133,14 @@ pub async fn ensure(
         }
     };
     progress(HostProgress::Verifying);
-    // Running it proves the host can (libc, loader); a too-old glibc fails here.
-    match ssh.run(&format!("{} --version", word(&path))).await {
+    // Running it proves the host can (libc, loader); a too-old glibc fails here. The mark
+    // lets later calls skip the checksum and this run.
+    let verify = format!(
+        "{} --version && touch {}",
+        word(&path),
+        word(&format!("{dir}/verified"))
+    );
+    match ssh.run(&verify).await {
         Ok(out) if out.trim() == ours => Ok(placement),
         Ok(out) => Err(HostError::Incompatible {
             host,

@@ -336,8 +336,8 @@ impl Hosts {
     /// known_hosts (a host added again keeps being checked against it).
     pub async fn remove(&self, name: &str) -> Result<(), HostError> {
         let record = self.get(name)?;
-        self.ssh(&record).close().await;
         self.store.delete_host(name)?;
+        self.ssh(&record).close().await;
         Ok(())
     }
 }

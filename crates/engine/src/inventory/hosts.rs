@@ -108,12 +108,21 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Forgets a host; `false` when there was none of that name.
+    /// Forgets a host; `false` when there was none of that name. Refused while a managed
+    /// instance runs on it.
     pub fn delete_host(&self, name: &str) -> Result<bool, StoreError> {
-        Ok(self
+        match self
             .conn()
-            .execute("DELETE FROM hosts WHERE name = ?1", [name])?
-            > 0)
+            .execute("DELETE FROM hosts WHERE name = ?1", [name])
+        {
+            Ok(n) => Ok(n > 0),
+            Err(rusqlite::Error::SqliteFailure(err, _))
+                if err.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(StoreError::HostInUse(name.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

@@ -144,10 +144,14 @@ pub struct ManagedDetails {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub created_dir: Option<PathBuf>,
+    /// The registered host it runs on (its agent manages it there); `None`: this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub host: Option<String>,
 }
 
 /// One stored instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct InstanceRecord {
     /// Stable id.
     pub id: InstanceId,
@@ -187,7 +191,7 @@ impl InstanceRecord {
 
 const COLUMNS: &str = "id, name, host, port, user_name, dbname, sslmode, ssl_root_cert, \
                        connect_timeout, require_auth, \
-                       data_dir, bin_dir, major, os_user, created_dir, created_at";
+                       data_dir, bin_dir, major, os_user, created_dir, managed_host, created_at";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<InstanceRecord, StoreError>> {
     let corrupt = |what: String| Err(StoreError::Corrupt(what));
@@ -230,6 +234,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<InstanceRecord, StoreError
             created_dir: row
                 .get::<_, Option<String>>("created_dir")?
                 .map(PathBuf::from),
+            host: row.get("managed_host")?,
         }),
         None => None,
     };
@@ -254,8 +259,8 @@ impl Store {
         let result = self.conn().execute(
             "INSERT INTO instances (id, name, kind, host, port, user_name, dbname, sslmode,
                                     ssl_root_cert, data_dir, bin_dir, major, os_user, created_dir,
-                                    connect_timeout, require_auth)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                    connect_timeout, require_auth, managed_host)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             params![
                 record.id.as_str(),
                 record.name.as_str(),
@@ -273,6 +278,7 @@ impl Store {
                 opt_path(m.and_then(|m| m.created_dir.as_ref()))?,
                 e.connect_timeout_secs,
                 e.require_auth.as_ref().map(|r| r.to_string()),
+                m.and_then(|m| m.host.as_deref()),
             ],
         );
         match result {
@@ -466,6 +472,7 @@ mod tests {
                 major: 15,
                 os_user: Some("postgres".into()),
                 created_dir: Some("/var/lib/pgrelocate/x".into()),
+                host: None,
             }),
             created_at: String::new(),
         };

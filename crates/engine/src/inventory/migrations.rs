@@ -112,6 +112,8 @@ pub const MIGRATIONS: &[&str] = &[
         host_key    TEXT,
         added_at    TEXT NOT NULL
     );",
+    // 6: a managed instance may run on a registered host (its agent manages it there).
+    "ALTER TABLE instances ADD COLUMN managed_host TEXT REFERENCES hosts(name);",
 ];
 
 /// The schema version this build writes.

@@ -56,6 +56,8 @@ pub enum StoreError {
     DuplicateName(String),
     #[error("a host named {0:?} is already registered")]
     DuplicateHost(String),
+    #[error("host {0:?} still runs managed instances: remove them first")]
+    HostInUse(String),
     #[error("no instance named {0:?}")]
     NoSuchInstance(String),
     #[error("path {0:?} is not valid UTF-8; choose a path with a UTF-8 name")]
@@ -151,6 +153,7 @@ impl crate::Coded for StoreError {
             StoreError::DuplicateName(_) => ErrorCode::DuplicateName,
             StoreError::NoSuchInstance(_) => ErrorCode::NotFound,
             StoreError::DuplicateHost(_) => ErrorCode::DuplicateHost,
+            StoreError::HostInUse(_) => ErrorCode::HostInUse,
             StoreError::CreateDir { .. } => ErrorCode::StateDirUnavailable,
             StoreError::Open { .. }
             | StoreError::TooNew { .. }
