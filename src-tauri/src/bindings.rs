@@ -6,9 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+use pgrelocate_engine::agent::Facts;
 use pgrelocate_engine::assess::export::Format;
 use pgrelocate_engine::assess::Report;
-use pgrelocate_engine::agent::Facts;
 use pgrelocate_engine::host::{AddHostRequest, AgentPlacement, HostCheck, HostKey, HostProgress};
 use pgrelocate_engine::instances::Started;
 use pgrelocate_engine::inventory::{HostRecord, InstanceRecord};
