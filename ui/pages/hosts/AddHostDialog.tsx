@@ -81,6 +81,14 @@ export default function AddHostDialog({
     }
   };
 
+  // A dialog opened again starts afresh.
+  const close = () => {
+    setError(undefined);
+    setSteps([]);
+    setUntrusted(undefined);
+    onClose();
+  };
+
   const submit = async () => {
     const values = await validated(form);
     if (!values) return;
@@ -92,47 +100,10 @@ export default function AddHostDialog({
     });
   };
 
+  // The trust dialog is beside the form's, not inside it: a closing dialog keeps showing its
+  // content as it was until its animation ends.
   return (
-    <Modal
-      open={open}
-      title={t("hostAdd.title")}
-      okText={t("hostAdd.ok")}
-      cancelText={t("common.cancel")}
-      onOk={submit}
-      onCancel={onClose}
-      confirmLoading={saving}
-      mask={{ closable: false }}
-      okButtonProps={{ "data-testid": "host-add-ok" }}
-      destroyOnHidden
-      width={560}
-    >
-      <Typography.Paragraph type="secondary">{t("hostAdd.intro")}</Typography.Paragraph>
-      {error && <ErrorAlert error={error.error} title={t(error.title)} testId="host-add-error" />}
-      <HostSteps steps={steps} done={!saving} />
-      <Form form={form} layout="vertical" requiredMark="optional" disabled={saving}>
-        <Form.Item
-          name="name"
-          label={t("hostAdd.name")}
-          extra={t("hostAdd.nameHelp")}
-          rules={[{ required: true, pattern: /^[A-Za-z0-9][A-Za-z0-9_-]*$/, message: t("hostAdd.nameHelp") }]}
-        >
-          <Input autoFocus data-testid="host-name" />
-        </Form.Item>
-        <Form.Item
-          name="destination"
-          label={t("hostAdd.destination")}
-          extra={t("hostAdd.destinationHelp")}
-          rules={[{ required: true, whitespace: true, message: t("hostAdd.destinationRequired") }]}
-        >
-          <Input placeholder="postgres@db1.example.com" data-testid="host-destination" />
-        </Form.Item>
-        <Form.Item name="port" label={t("hostAdd.port")} extra={t("hostAdd.portHelp")} rules={portRules({ required: false })}>
-          <Input inputMode="numeric" style={{ width: 160 }} data-testid="host-port" />
-        </Form.Item>
-        <Form.Item name="identity" label={t("hostAdd.identity")} extra={t("hostAdd.identityHelp")}>
-          <Input placeholder="~/.ssh/id_ed25519" data-testid="host-identity" />
-        </Form.Item>
-      </Form>
+    <>
       {untrusted && (
         <TrustHostKeyDialog
           host={untrusted.request.destination}
@@ -142,6 +113,47 @@ export default function AddHostDialog({
           onTrust={(fingerprint) => void run({ ...untrusted.request, accept_host_key: fingerprint })}
         />
       )}
-    </Modal>
+      <Modal
+        open={open}
+        title={t("hostAdd.title")}
+        okText={t("hostAdd.ok")}
+        cancelText={t("common.cancel")}
+        onOk={submit}
+        onCancel={close}
+        confirmLoading={saving}
+        mask={{ closable: false }}
+        okButtonProps={{ "data-testid": "host-add-ok" }}
+        destroyOnHidden
+        width={560}
+      >
+        <Typography.Paragraph type="secondary">{t("hostAdd.intro")}</Typography.Paragraph>
+        {error && <ErrorAlert error={error.error} title={t(error.title)} testId="host-add-error" />}
+        <HostSteps steps={steps} done={!saving} />
+        <Form form={form} layout="vertical" requiredMark="optional" disabled={saving}>
+          <Form.Item
+            name="name"
+            label={t("hostAdd.name")}
+            extra={t("hostAdd.nameHelp")}
+            rules={[{ required: true, pattern: /^[A-Za-z0-9][A-Za-z0-9_-]*$/, message: t("hostAdd.nameHelp") }]}
+          >
+            <Input autoFocus data-testid="host-name" />
+          </Form.Item>
+          <Form.Item
+            name="destination"
+            label={t("hostAdd.destination")}
+            extra={t("hostAdd.destinationHelp")}
+            rules={[{ required: true, whitespace: true, message: t("hostAdd.destinationRequired") }]}
+          >
+            <Input placeholder="postgres@db1.example.com" data-testid="host-destination" />
+          </Form.Item>
+          <Form.Item name="port" label={t("hostAdd.port")} extra={t("hostAdd.portHelp")} rules={portRules({ required: false })}>
+            <Input inputMode="numeric" style={{ width: 160 }} data-testid="host-port" />
+          </Form.Item>
+          <Form.Item name="identity" label={t("hostAdd.identity")} extra={t("hostAdd.identityHelp")}>
+            <Input placeholder="~/.ssh/id_ed25519" data-testid="host-identity" />
+          </Form.Item>
+        </Form>
+      </Modal>
+    </>
   );
 }
