@@ -6,10 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
+use pgrelocate_engine::agent::Facts;
 use pgrelocate_engine::assess::export::Format;
 use pgrelocate_engine::assess::Report;
+use pgrelocate_engine::host::{AddHostRequest, AgentPlacement, HostCheck, HostKey, HostProgress};
 use pgrelocate_engine::instances::Started;
-use pgrelocate_engine::inventory::InstanceRecord;
+use pgrelocate_engine::inventory::{HostRecord, InstanceRecord};
 use pgrelocate_engine::preparation::Preparation;
 use pgrelocate_engine::server::Installation;
 use pgrelocate_engine::switchover::{FailoverPreview, Outcome, Preview};
@@ -52,6 +54,13 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
     InstanceRecord::export_all(&cfg)?;
     Installation::export_all(&cfg)?;
     ConnectionInput::export_all(&cfg)?;
+    HostRecord::export_all(&cfg)?;
+    HostCheck::export_all(&cfg)?;
+    HostProgress::export_all(&cfg)?;
+    AddHostRequest::export_all(&cfg)?;
+    HostKey::export_all(&cfg)?;
+    AgentPlacement::export_all(&cfg)?;
+    Facts::export_all(&cfg)?;
     Ok(())
 }
 

@@ -271,6 +271,29 @@ impl Hosts {
         Ok(check)
     }
 
+    /// The keys a host offers, read without trusting any of them or storing anything, so a
+    /// DBA refused with [`HostError::KeyUnknown`] can be shown the fingerprints to compare
+    /// with the host administrator's before accepting one.
+    pub async fn offered_keys(&self, req: &AddHostRequest) -> Result<Vec<HostKey>, HostError> {
+        let dest = target::parse_destination(&req.destination)?;
+        let identity = req
+            .identity
+            .as_deref()
+            .map(target::check_identity)
+            .transpose()?;
+        self.ensure_dir()?;
+        let record = HostRecord {
+            name: req.name.clone(),
+            ssh_user: dest.user,
+            ssh_host: dest.host,
+            ssh_port: req.port,
+            identity,
+            host_key: None,
+            added_at: String::new(),
+        };
+        Ok(host_key::offered(&self.ssh(&record)).await?)
+    }
+
     /// Every registered host.
     pub fn list(&self) -> Result<Vec<HostRecord>, HostError> {
         Ok(self.store.list_hosts()?)
