@@ -24,6 +24,7 @@ const en = {
   "common.yes": "Yes",
   "common.no": "No",
   "common.none": "—",
+  "common.thisMachine": "This machine",
   "common.loading": "Loading…",
   "common.errorCode": "{message} ({code})",
   "common.failedToLoad": "Could not load this page",
@@ -40,6 +41,7 @@ const en = {
   "instances.col.role": "Role",
   "instances.col.engine": "Engine",
   "instances.col.kind": "Kind",
+  "instances.col.host": "Host",
   "instances.col.endpoint": "Endpoint",
   "instances.col.storage": "Storage",
   "instances.col.actions": "Actions",
@@ -152,6 +154,7 @@ const en = {
   "role.standby": "Standby",
 
   "kind.managed": "Managed here",
+  "kind.managedOnHost": "Managed",
   "kind.external": "External",
 
   "engine.postgres": "PostgreSQL {version}",
@@ -173,6 +176,7 @@ const en = {
   "basic.version": "Engine version",
   "basic.systemId": "System identifier",
   "basic.endpoint": "Endpoint",
+  "basic.host": "Host",
   "basic.dataDir": "Data folder",
   "basic.binDir": "Server binaries",
   "basic.osUser": "Runs as OS user",
