@@ -79,16 +79,22 @@ const en = {
 
   "create.title": "Create Instance",
   "create.intro":
-    "A managed instance runs on this host: pgrelocate initialises it, starts and stops it, and can rebuild it as a migration destination.",
+    "A managed instance runs on this machine or on a registered host: pgrelocate initialises it, starts and stops it, and can rebuild it as a migration destination.",
+  "create.host": "Host",
+  "create.hostHelp": "The machine it runs on. On a registered host, pgrelocate's agent there does the work.",
   "create.name": "Instance name",
   "create.nameHelp": "Letters, digits, - and _.",
   "create.major": "PostgreSQL version",
   "create.majorOption": "PostgreSQL {major} ({bin})",
+  "create.majorOnHost": "PostgreSQL {major}",
+  "create.majorOnHostHelp": "The server binaries of this version are looked for on {host} when the instance is created.",
   "create.noInstallation": "No PostgreSQL server binaries (initdb, pg_ctl, postgres) were found on this host.",
   "create.port": "Port",
   "create.portHelp": "Leave empty to use the first free port from 5433.",
   "create.dataDir": "Data folder",
   "create.dataDirHelp": "Leave empty to let pgrelocate choose one. An existing folder must be empty.",
+  "create.dataDirOnHostHelp":
+    "A folder on {host}, not on this machine. Leave empty to let pgrelocate choose one there. An existing folder must be empty.",
   "create.password": "Superuser password",
   "create.passwordHelp": "Kept in the OS keyring. Leave empty to have a strong one generated.",
   "create.ok": "Create",
