@@ -7,8 +7,8 @@ mod instance_support;
 
 use std::process::Output;
 
-use instance_support::{files_under, stderr, Cli};
-use pgrelocate_testkit::SshServer;
+use instance_support::{files_under, migration, stderr, Cli};
+use pgrelocate_testkit::{Cluster, SshServer};
 use sha2::{Digest, Sha256};
 
 /// A workstation whose ssh reads the test's own config, never the machine's (each test
@@ -401,4 +401,62 @@ async fn a_managed_instance_on_a_host_lives_there_and_its_password_stays_here() 
         serde_json::json!([])
     );
     cli.ok(&["host", "remove", "b"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_assessment_of_a_destination_on_a_host_runs_there_and_is_kept_on_both_sides() {
+    instance_support::require_keyring();
+    const PASSWORD: &str = "pa'ss\\word";
+    let ssh = SshServer::start().await.unwrap();
+    let source = Cluster::builder(15)
+        .superuser_password(PASSWORD)
+        .start()
+        .await
+        .unwrap();
+    let mut cli = host_cli(&ssh);
+    add_host(&mut cli, &ssh, "b");
+    migration::register_source(&mut cli, &source, PASSWORD);
+    let port = cli.ports.first.to_string();
+    cli.json(&[
+        "instance", "create", "dst", "--major", "15", "--host", "b", "--port", &port, "--json",
+    ]);
+
+    let out = run(
+        &mut cli,
+        &["assess", "--source", "src", "--dest", "dst", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = body(&out);
+    let data_dir = report["destination"]["data_dir"].as_str().unwrap();
+    assert!(
+        data_dir.starts_with(&ssh.remote_state_dir().display().to_string()),
+        "the destination was read on its host: {report:#}"
+    );
+    let id = report["id"].as_str().unwrap();
+    // The same report is stored here (report show/export work from the workstation) …
+    let shown = cli.json(&["report", "show", id, "--format", "json"]);
+    assert_eq!(shown["id"], id);
+    assert_eq!(shown["verdict"], report["verdict"]);
+    // … and in the agent's own store on the host, which mirrors the source by id.
+    let remote = pgrelocate_engine::inventory::Store::open(&ssh.remote_state_dir()).unwrap();
+    let kept = pgrelocate_engine::reports::get(&remote, id).unwrap();
+    assert_eq!(
+        kept.verdict,
+        serde_json::from_value(report["verdict"].clone()).unwrap()
+    );
+    let mirrored = remote.instance_by_name("src").unwrap();
+    assert_eq!(mirrored.endpoint.port, source.port());
+    assert!(mirrored.managed.is_none());
+    // No password of the source on the host.
+    for file in files_under(&ssh.remote_state_dir()) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !bytes
+                .windows(PASSWORD.len())
+                .any(|w| w == PASSWORD.as_bytes()),
+            "{} holds the source's password",
+            file.display()
+        );
+    }
+    cli.ok(&["instance", "remove", "dst", "--yes"]);
 }

@@ -6,6 +6,7 @@
 //! - [`client`]: the workstation's side — starts the agent and calls it.
 //! - [`binary`]: which local file is the agent uploaded to a host.
 
+pub mod assess;
 pub mod binary;
 pub mod client;
 pub mod instances;
