@@ -12,6 +12,7 @@ pub mod client;
 pub mod instances;
 pub mod protocol;
 pub mod serve;
+pub mod tasks;
 
 pub use client::{AgentClient, AgentError};
 pub use protocol::{Facts, Hello, Request, PROTOCOL};

@@ -59,6 +59,12 @@ pub enum Request {
     /// Run the feasibility assessment on the host (where the standby will connect from),
     /// with the workstation's source record; progress events are `CheckResult`s.
     Assess(RemoteAssess),
+    /// Start a task on the host: its driver runs there, detached, and keeps going when the
+    /// workstation goes away.
+    TaskCreate(RemoteTask),
+    /// A task's status as the host reads it now, and its events after `after` (the
+    /// agent's sequence numbers).
+    TaskStatus(RemoteTaskRead),
     /// Key parameters of a running instance.
     InstanceParameters {
         name: String,
@@ -106,6 +112,48 @@ pub struct RemoteAssess {
     pub mode: crate::assess::Mode,
     /// Tunables.
     pub options: crate::assess::Options,
+}
+
+/// What [`Request::TaskCreate`] carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoteTask {
+    /// The task to start (its report exists on both sides).
+    pub request: crate::task::TaskRequest,
+    /// The source as the workstation knows it.
+    pub source: InstanceRecord,
+    /// Passwords from the workstation's keyring.
+    pub passwords: Passwords,
+}
+
+/// What [`Request::TaskStatus`] carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoteTaskRead {
+    /// The task.
+    pub id: String,
+    /// Events after this agent sequence number are returned.
+    pub after: i64,
+    /// Passwords from the workstation's keyring (a live sample connects to both ends).
+    pub passwords: Passwords,
+}
+
+/// The passwords of a task's two instances, by instance id.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Passwords {
+    /// The source's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Secret>,
+    /// The destination's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dest: Option<Secret>,
+}
+
+/// A task and its events as the agent has them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskView {
+    /// The status (with the task).
+    pub status: crate::task::TaskStatus,
+    /// Its events after the ones asked for, oldest first.
+    pub events: Vec<crate::task::TaskEvent>,
 }
 
 /// A password inside a request: serialised as text (only into the SSH channel), never

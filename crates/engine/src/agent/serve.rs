@@ -98,6 +98,8 @@ async fn answer(request: Request, emit: Emit<'_>) -> Answer {
             confirm_primary,
         } => encode(on_host::start(&name, confirm_primary.as_deref()).await),
         Request::InstanceStop { name } => encode(on_host::stop(&name).await),
+        Request::TaskCreate(req) => encode(super::tasks::create(req).await),
+        Request::TaskStatus(req) => encode(super::tasks::status(req).await),
         Request::InstanceStatus { name, password } => {
             encode(on_host::status(&name, password.as_ref()).await)
         }
