@@ -112,10 +112,14 @@ pub struct HostAddArgs {
 
 /// `agent`
 #[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
 pub struct AgentArgs {
     /// Speak the protocol on standard input and output (the only transport).
-    #[arg(long, required = true)]
+    #[arg(long)]
     pub stdio: bool,
+    /// Create and drive the task ordered on standard input (started by the agent, detached).
+    #[arg(long)]
+    pub drive: bool,
 }
 
 /// `pgrelocate instance …`

@@ -65,13 +65,16 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Command::Backup(args) => backup::run(args).await,
             Command::Sandbox(command) => sandbox::run(command).await,
             Command::Host(command) => host::run(command).await,
-            Command::Agent(_) => {
-                pgrelocate_engine::agent::serve::serve_stdio()
-                    .await
-                    .map_err(|source| CliError::Io {
-                        what: "the agent's channel failed",
-                        source,
-                    })?;
+            Command::Agent(args) => {
+                let served = if args.drive {
+                    pgrelocate_engine::agent::tasks::drive_stdin().await
+                } else {
+                    pgrelocate_engine::agent::serve::serve_stdio().await
+                };
+                served.map_err(|source| CliError::Io {
+                    what: "the agent's channel failed",
+                    source,
+                })?;
                 Ok(0)
             }
             Command::Home => {

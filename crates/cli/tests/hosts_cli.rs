@@ -7,8 +7,8 @@ mod instance_support;
 
 use std::process::Output;
 
-use instance_support::{files_under, stderr, Cli};
-use pgrelocate_testkit::SshServer;
+use instance_support::{files_under, migration, stderr, Cli};
+use pgrelocate_testkit::{Cluster, SshServer};
 use sha2::{Digest, Sha256};
 
 /// A workstation whose ssh reads the test's own config, never the machine's (each test
@@ -401,4 +401,220 @@ async fn a_managed_instance_on_a_host_lives_there_and_its_password_stays_here() 
         serde_json::json!([])
     );
     cli.ok(&["host", "remove", "b"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_assessment_of_a_destination_on_a_host_runs_there_and_is_kept_on_both_sides() {
+    instance_support::require_keyring();
+    const PASSWORD: &str = "pa'ss\\word";
+    let ssh = SshServer::start().await.unwrap();
+    let source = Cluster::builder(15)
+        .superuser_password(PASSWORD)
+        .start()
+        .await
+        .unwrap();
+    let mut cli = host_cli(&ssh);
+    add_host(&mut cli, &ssh, "b");
+    migration::register_source(&mut cli, &source, PASSWORD);
+    let port = cli.ports.first.to_string();
+    cli.json(&[
+        "instance", "create", "dst", "--major", "15", "--host", "b", "--port", &port, "--json",
+    ]);
+
+    let out = run(
+        &mut cli,
+        &["assess", "--source", "src", "--dest", "dst", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = body(&out);
+    let data_dir = report["destination"]["data_dir"].as_str().unwrap();
+    assert!(
+        data_dir.starts_with(&ssh.remote_state_dir().display().to_string()),
+        "the destination was read on its host: {report:#}"
+    );
+    let id = report["id"].as_str().unwrap();
+    // The same report is stored here (report show/export work from the workstation) …
+    let shown = cli.json(&["report", "show", id, "--format", "json"]);
+    assert_eq!(shown["id"], id);
+    assert_eq!(shown["verdict"], report["verdict"]);
+    // … and in the agent's own store on the host, which mirrors the source by id.
+    let remote = pgrelocate_engine::inventory::Store::open(&ssh.remote_state_dir()).unwrap();
+    let kept = pgrelocate_engine::reports::get(&remote, id).unwrap();
+    assert_eq!(
+        kept.verdict,
+        serde_json::from_value(report["verdict"].clone()).unwrap()
+    );
+    let mirrored = remote.instance_by_name("src").unwrap();
+    assert_eq!(mirrored.endpoint.port, source.port());
+    assert!(mirrored.managed.is_none());
+    // No password of the source on the host.
+    for file in files_under(&ssh.remote_state_dir()) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !bytes
+                .windows(PASSWORD.len())
+                .any(|w| w == PASSWORD.as_bytes()),
+            "{} holds the source's password",
+            file.display()
+        );
+    }
+    cli.ok(&["instance", "remove", "dst", "--yes"]);
+}
+
+/// Polls `task status` until `done` holds (generous: a loaded 2-core machine).
+fn wait_status(
+    cli: &mut Cli,
+    id: &str,
+    what: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let started = std::time::Instant::now();
+    loop {
+        let out = run(cli, &["task", "status", id, "--json"]);
+        if out.status.success() {
+            let status = body(&out);
+            if done(&status) {
+                return status;
+            }
+            assert_ne!(status["phase"], "failed", "{status:#}");
+            if started.elapsed() > std::time::Duration::from_secs(300) {
+                panic!("{what}: still {status:#}");
+            }
+        } else if started.elapsed() > std::time::Duration::from_secs(300) {
+            panic!("{what}: {}", stderr(&out));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_migration_into_a_host_is_driven_there_and_survives_the_workstation_process() {
+    use std::io::BufRead;
+    instance_support::require_keyring();
+    const PASSWORD: &str = "migr\\\"ate";
+    let ssh = SshServer::start().await.unwrap();
+    let source = Cluster::builder(15)
+        .superuser_password(PASSWORD)
+        .start()
+        .await
+        .unwrap();
+    // About 40 MB to copy: long enough at 4 MB/s to be caught mid-copy.
+    source
+        .sql("CREATE TABLE payload AS SELECT g AS id, repeat(md5(g::text), 4) AS body FROM generate_series(1, 150000) g")
+        .await
+        .unwrap();
+    pgrelocate_testkit::Writer::prepare(&source.params())
+        .await
+        .unwrap();
+    let writer = pgrelocate_testkit::Writer::start(vec![source.params()]);
+    let mut cli = host_cli(&ssh);
+    add_host(&mut cli, &ssh, "b");
+    migration::register_source(&mut cli, &source, PASSWORD);
+    let port = cli.ports.first.to_string();
+    cli.json(&[
+        "instance", "create", "dst", "--major", "15", "--host", "b", "--port", &port, "--json",
+    ]);
+
+    // migrate assesses on the host, starts the task there, and follows it; it is killed
+    // once bytes flow.
+    let mut child = cli
+        .command()
+        .args([
+            "migrate",
+            "--source",
+            "src",
+            "--dest",
+            "dst",
+            "--max-rate",
+            "4M",
+            "--no-sync",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let started = std::time::Instant::now();
+    let mut task_id = None;
+    for line in stdout.lines() {
+        let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        task_id = task_id.or(event["task_id"].as_str().map(str::to_string));
+        if event["event"] == "copy" && event["bytes_done"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(240),
+            "no copy progress"
+        );
+    }
+    let task_id = task_id.expect("migrate printed no event");
+    let killed = child.id();
+    child.kill().unwrap(); // SIGKILL: the workstation's process is gone mid-copy
+    child.wait().unwrap();
+
+    // The copy goes on on the host; a later read re-attaches and sees it stream.
+    let status = wait_status(&mut cli, &task_id, "streaming", |s| {
+        s["phase"] == "increment" && s["replication"] == "streaming"
+    });
+    assert_eq!(status["destination"]["name"], "dst", "{status:#}");
+    // Driven on the host, by a process there that is not the one killed here.
+    let layout_dir = status["layout"]["data_dir"].as_str().unwrap();
+    assert!(
+        layout_dir.starts_with(&ssh.remote_state_dir().display().to_string()),
+        "{status:#}"
+    );
+    assert_ne!(
+        status["driver"]["pid"].as_u64(),
+        Some(u64::from(killed)),
+        "{status:#}"
+    );
+    // The full history is here: the copy's progress and the phases, as the host recorded them.
+    let listed = cli.json(&["task", "list", "--json"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed:#}");
+    assert!(
+        writer
+            .wait_for(50, std::time::Duration::from_secs(60))
+            .await,
+        "the source kept taking writes"
+    );
+    let log = writer.stop().await;
+    // What the source acknowledged reaches the standby on the host.
+    let dest = pgrelocate_testkit::ConnParams {
+        port: cli.ports.first,
+        ..source.params()
+    };
+    let newest = *log.ids().iter().max().unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let seen = max_writer_id(&dest).await;
+        if seen >= newest {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the standby stays at {seen} < {newest}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        cli.json(&["task", "status", &task_id, "--json"])["replication"],
+        "streaming"
+    );
+}
+
+/// The newest row the test kit's writer committed, as `params` has it (0 when unreadable).
+async fn max_writer_id(params: &pgrelocate_testkit::ConnParams) -> i64 {
+    let Ok(client) = params.connect().await else {
+        return 0;
+    };
+    let sql = format!(
+        "SELECT coalesce(max(id), 0) FROM {}",
+        pgrelocate_testkit::writer::TABLE
+    );
+    client
+        .query_one(sql.as_str(), &[])
+        .await
+        .map(|r| r.get::<_, i64>(0))
+        .unwrap_or(0)
 }

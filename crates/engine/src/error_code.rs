@@ -129,6 +129,8 @@ codes! {
     HostIncompatible = "host_incompatible",
     /// The agent on the host failed or spoke an unexpected protocol.
     Agent = "agent",
+    /// The task is driven on a host, and this operation is not offered through it yet.
+    RunsOnHost = "runs_on_host",
 
     // Assessments and reports.
     /// The assessment could not run (not a finding: the checks themselves failed).

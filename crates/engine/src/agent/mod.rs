@@ -6,11 +6,13 @@
 //! - [`client`]: the workstation's side — starts the agent and calls it.
 //! - [`binary`]: which local file is the agent uploaded to a host.
 
+pub mod assess;
 pub mod binary;
 pub mod client;
 pub mod instances;
 pub mod protocol;
 pub mod serve;
+pub mod tasks;
 
 pub use client::{AgentClient, AgentError};
 pub use protocol::{Facts, Hello, Request, PROTOCOL};

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use std::path::PathBuf;
 
+use crate::inventory::InstanceRecord;
 use crate::secrets::Password;
 use crate::server::Installation;
 use crate::ErrorCode;
@@ -29,7 +30,7 @@ pub struct Hello {
 }
 
 /// What the workstation asks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "method", content = "params", rename_all = "snake_case")]
 pub enum Request {
     /// The host's facts: OS, architecture, user, PostgreSQL installations.
@@ -55,6 +56,15 @@ pub enum Request {
     InstanceRemove { name: String },
     /// The end of an instance's server log.
     InstanceLogTail { name: String, lines: usize },
+    /// Run the feasibility assessment on the host (where the standby will connect from),
+    /// with the workstation's source record; progress events are `CheckResult`s.
+    Assess(RemoteAssess),
+    /// Start a task on the host: its driver runs there, detached, and keeps going when the
+    /// workstation goes away.
+    TaskCreate(RemoteTask),
+    /// A task's status as the host reads it now, and its events after `after` (the
+    /// agent's sequence numbers).
+    TaskStatus(RemoteTaskRead),
     /// Key parameters of a running instance.
     InstanceParameters {
         name: String,
@@ -84,6 +94,68 @@ pub struct RemoteCreate {
     pub password: Secret,
 }
 
+/// What [`Request::Assess`] carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoteAssess {
+    /// The source as the workstation knows it; the agent keeps an external record of the
+    /// same id (its endpoint is reached from the host).
+    pub source: InstanceRecord,
+    /// The source's password, from the workstation's keyring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_password: Option<Secret>,
+    /// The destination, a managed instance of the agent.
+    pub dest: String,
+    /// The destination's password, from the workstation's keyring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dest_password: Option<Secret>,
+    /// Scenario.
+    pub mode: crate::assess::Mode,
+    /// Tunables.
+    pub options: crate::assess::Options,
+}
+
+/// What [`Request::TaskCreate`] carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoteTask {
+    /// The task to start (its report exists on both sides).
+    pub request: crate::task::TaskRequest,
+    /// The source as the workstation knows it.
+    pub source: InstanceRecord,
+    /// Passwords from the workstation's keyring.
+    pub passwords: Passwords,
+}
+
+/// What [`Request::TaskStatus`] carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoteTaskRead {
+    /// The task.
+    pub id: String,
+    /// Events after this agent sequence number are returned.
+    pub after: i64,
+    /// Passwords from the workstation's keyring (a live sample connects to both ends).
+    pub passwords: Passwords,
+}
+
+/// The passwords of a task's two instances, by instance id.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Passwords {
+    /// The source's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Secret>,
+    /// The destination's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dest: Option<Secret>,
+}
+
+/// A task and its events as the agent has them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskView {
+    /// The status (with the task).
+    pub status: crate::task::TaskStatus,
+    /// Its events after the ones asked for, oldest first.
+    pub events: Vec<crate::task::TaskEvent>,
+}
+
 /// A password inside a request: serialised as text (only into the SSH channel), never
 /// printed by `Debug`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,7 +181,7 @@ impl std::fmt::Debug for Secret {
 }
 
 /// A request with the id its answer will carry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Call {
     /// Chosen by the client, unique while the call is open.
     pub id: u64,
@@ -180,7 +252,8 @@ mod tests {
         };
         let text = serde_json::to_string(&call).unwrap();
         assert_eq!(text, r#"{"id":7,"method":"facts"}"#);
-        assert_eq!(serde_json::from_str::<Call>(&text).unwrap(), call);
+        let back = serde_json::from_str::<Call>(&text).unwrap();
+        assert!(back.id == 7 && matches!(back.request, Request::Facts));
         let hello = Frame::Hello(Hello {
             protocol: PROTOCOL,
             version: "1.2.3".into(),
@@ -211,7 +284,8 @@ mod tests {
             text,
             r#"{"id":1,"method":"instance_status","params":{"name":"d'b","password":"s3cr\\\"et"}}"#
         );
-        assert_eq!(serde_json::from_str::<Call>(&text).unwrap(), call);
+        let back = serde_json::from_str::<Call>(&text).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
         assert!(!format!("{call:?}").contains("s3cr"), "{call:?}");
     }
 }

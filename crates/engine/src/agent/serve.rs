@@ -49,7 +49,12 @@ where
         };
         let frames = frames.clone();
         running.spawn(async move {
-            let frame = match answer(call.request).await {
+            let id = call.id;
+            let events = frames.clone();
+            let emit = move |event: serde_json::Value| {
+                let _ = events.send(Frame::Event { id, event });
+            };
+            let frame = match answer(call.request, &emit).await {
                 Ok(value) => Frame::Result { id: call.id, value },
                 Err((code, message)) => Frame::Error {
                     id: call.id,
@@ -72,9 +77,20 @@ pub async fn serve_stdio() -> std::io::Result<()> {
 
 type Answer = Result<serde_json::Value, (ErrorCode, String)>;
 
-async fn answer(request: Request) -> Answer {
+/// Sends one progress event of the call being answered.
+type Emit<'a> = &'a (dyn Fn(serde_json::Value) + Send + Sync);
+
+async fn answer(request: Request, emit: Emit<'_>) -> Answer {
     use super::instances as on_host;
     match request {
+        Request::Assess(req) => {
+            let progress = |c: &crate::assess::CheckResult| {
+                if let Ok(value) = serde_json::to_value(c) {
+                    emit(value);
+                }
+            };
+            encode(super::assess::run(req, &progress).await)
+        }
         Request::Facts => encode(facts().await),
         Request::InstanceCreate(req) => encode(on_host::create(req).await),
         Request::InstanceStart {
@@ -82,6 +98,8 @@ async fn answer(request: Request) -> Answer {
             confirm_primary,
         } => encode(on_host::start(&name, confirm_primary.as_deref()).await),
         Request::InstanceStop { name } => encode(on_host::stop(&name).await),
+        Request::TaskCreate(req) => encode(super::tasks::create(req).await),
+        Request::TaskStatus(req) => encode(super::tasks::status(req).await),
         Request::InstanceStatus { name, password } => {
             encode(on_host::status(&name, password.as_ref()).await)
         }

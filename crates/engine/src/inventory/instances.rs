@@ -317,6 +317,45 @@ impl Store {
         self.instance(id)
     }
 
+    /// Keeps an external record of `record` under its own id: inserted, or its name and
+    /// endpoint brought up to date (a host's agent mirroring a workstation's source).
+    pub fn upsert_external(&self, record: &InstanceRecord) -> Result<InstanceRecord, StoreError> {
+        let e = &record.endpoint;
+        let updated = self.conn().execute(
+            "UPDATE instances SET name = ?2, host = ?3, port = ?4, user_name = ?5, dbname = ?6,
+                    sslmode = ?7, ssl_root_cert = ?8, connect_timeout = ?9, require_auth = ?10
+             WHERE id = ?1 AND data_dir IS NULL",
+            params![
+                record.id.as_str(),
+                record.name.as_str(),
+                e.host,
+                e.port,
+                e.user,
+                e.dbname,
+                e.sslmode.as_str(),
+                opt_path(e.ssl_root_cert.as_ref())?,
+                e.connect_timeout_secs,
+                e.require_auth.as_ref().map(|r| r.to_string()),
+            ],
+        );
+        match updated {
+            Ok(1) => self.instance(&record.id),
+            Ok(_) => {
+                let external = InstanceRecord {
+                    managed: None,
+                    ..record.clone()
+                };
+                self.insert_instance(&external)
+            }
+            Err(rusqlite::Error::SqliteFailure(err, _))
+                if err.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(StoreError::DuplicateName(record.name.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The instance with this id.
     pub fn instance(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
         self.conn()

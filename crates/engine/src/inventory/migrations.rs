@@ -114,6 +114,13 @@ pub const MIGRATIONS: &[&str] = &[
     );",
     // 6: a managed instance may run on a registered host (its agent manages it there).
     "ALTER TABLE instances ADD COLUMN managed_host TEXT REFERENCES hosts(name);",
+    // 7: tasks driven on a destination's host: the row in `tasks` (and its events) mirrors
+    // the agent's; `remote_seq` is the agent's newest event already copied here.
+    "CREATE TABLE remote_tasks (
+        task_id    TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+        host       TEXT NOT NULL REFERENCES hosts(name),
+        remote_seq INTEGER NOT NULL DEFAULT 0
+    );",
 ];
 
 /// The schema version this build writes.

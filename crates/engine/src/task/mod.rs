@@ -21,6 +21,7 @@ pub mod model;
 pub mod monitor;
 pub mod plan;
 mod precheck;
+mod remote;
 pub mod resume;
 pub mod run;
 mod settle;
@@ -35,7 +36,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -127,6 +128,15 @@ pub enum TaskError {
     },
     #[error("stopped")]
     Stopped,
+    #[error(
+        "task {task} is driven on host {host}: {what} it from this workstation is not \
+         available yet"
+    )]
+    OnHost {
+        task: TaskId,
+        host: String,
+        what: &'static str,
+    },
     #[error(transparent)]
     Switchover(#[from] crate::switchover::SwitchoverError),
     #[error(
@@ -156,6 +166,7 @@ impl crate::Coded for TaskError {
         use crate::ErrorCode;
         match self {
             TaskError::Store(e) => e.code(),
+            TaskError::OnHost { .. } => ErrorCode::RunsOnHost,
             TaskError::Instance(e) => e.code(),
             TaskError::Report(e) => e.code(),
             TaskError::Assess(e) => e.code(),
@@ -200,7 +211,7 @@ impl TaskError {
 }
 
 /// What to start.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaskRequest {
     /// Registered source instance.
     pub source: String,
@@ -243,7 +254,7 @@ impl Default for TaskSettings {
 }
 
 /// A task with what the store knows about who drives it.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 pub struct TaskStatus {
     /// The task.
     #[serde(flatten)]
@@ -490,6 +501,9 @@ impl Tasks {
     /// sample is stale.
     pub async fn status(&self, id: &str) -> Result<TaskStatus, TaskError> {
         let task = self.get(id)?;
+        if let Some(status) = self.refresh(&task.id).await? {
+            return Ok(status);
+        }
         resume::reconcile(&self.inner, &task.id).await?;
         let task = settle::startup(&self.inner, &task.id).await?;
         let latest = |kind| store::latest_event(self.inner.store(), &task.id, kind);
@@ -542,7 +556,11 @@ impl Tasks {
                 return;
             }
         };
-        for t in tasks.iter().filter(|t| housekeeping::is_missing(t)) {
+        for t in tasks
+            .iter()
+            .filter(|t| housekeeping::is_missing(t))
+            .filter(|t| matches!(self.host_of_task(&t.id), Ok(None)))
+        {
             if let Err(e) = settle::housekeeping(&self.inner, &t.id).await {
                 tracing::warn!(task = %t.id, error = %e, "cannot settle the housekeeping");
             }
@@ -551,6 +569,9 @@ impl Tasks {
 
     /// Creates a task from an assessment without errors and starts driving it here.
     pub async fn create(&self, request: TaskRequest) -> Result<Task, TaskError> {
+        if let Some(host) = remote::dest_host(self.inner.store(), &request)? {
+            return self.create_on_host(&host, request).await;
+        }
         let task = run::create(&self.inner, request).await?;
         self.drive(&task.id)?;
         Ok(task)
@@ -595,6 +616,11 @@ impl Tasks {
     /// `increment` is monitored). Returns the task and whether this process now drives it.
     pub async fn attach(&self, id: &str) -> Result<(Task, bool), TaskError> {
         let task = self.get(id)?;
+        if self.host_of_task(&task.id)?.is_some() {
+            // Its driver runs on its host; reading it is all there is to do here.
+            self.refresh(&task.id).await?;
+            return Ok((self.get(id)?, false));
+        }
         let task = resume::reconcile(&self.inner, &task.id).await?;
         if !matches!(task.phase, Phase::Startup | Phase::Increment) {
             return Ok((task, false));
@@ -657,6 +683,7 @@ impl Tasks {
     /// process drives the task (another one is asked through the store).
     pub async fn cancel(&self, id: &str) -> Result<Task, TaskError> {
         let task = self.get(id)?;
+        self.local_only(&task.id, "cancelling")?;
         // A switched-over task is not cancelled, but what its switchover left is finished.
         settle::housekeeping(&self.inner, &task.id).await?;
         cancel::cancel(&self.inner, &task.id, self.take_driver(&task.id)).await
@@ -677,6 +704,7 @@ impl Tasks {
     /// Starts a failed task again from precheck (its copy is taken anew) and drives it.
     pub async fn retry(&self, id: &str) -> Result<Task, TaskError> {
         let task = self.get(id)?;
+        self.local_only(&task.id, "retrying")?;
         let task = resume::reconcile(&self.inner, &task.id).await?;
         let task = resume::retry(&self.inner, &task.id).await?;
         self.drive(&task.id)?;

@@ -114,6 +114,7 @@ impl Tasks {
         id: &str,
         options: &Options,
     ) -> Result<Preview, TaskError> {
+        self.local_only(&self.get(id)?.id, "switching over")?;
         let task = reconcile(&self.inner, &self.get(id)?.id).await?;
         let phase = task_guardrail(&task, Operation::Switchover);
         let mut preview = if phase.status == GuardrailStatus::Error {
@@ -135,6 +136,7 @@ impl Tasks {
     /// task is refused while it does), the destination's received and replayed positions
     /// and times, and the estimated loss. Changes nothing.
     pub async fn failover_preview(&self, id: &str) -> Result<FailoverPreview, TaskError> {
+        self.local_only(&self.get(id)?.id, "failing over")?;
         let task = reconcile(&self.inner, &self.get(id)?.id).await?;
         // With nobody following the task, its stored state may predate the source's loss:
         // a live sample records the disconnect (and since when) before it is read below.
@@ -181,6 +183,7 @@ impl Tasks {
         id: &str,
         progress: ProgressFn<'_>,
     ) -> Result<O::Report, TaskError> {
+        self.local_only(&self.get(id)?.id, "switching or failing over")?;
         let task = reconcile(&self.inner, &self.get(id)?.id).await?;
         let phase = task_guardrail(&task, O::OPERATION);
         if phase.status == GuardrailStatus::Error {
