@@ -20,13 +20,33 @@ pub enum TaskStream {
     TaskEvent(TaskEvent),
 }
 
+/// How often a watched task driven on a host is read from there.
+const REMOTE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Every task with its driver and latest progress or sample, newest first.
 #[tauri::command]
 pub async fn task_list(console: State<'_, Console>) -> Result<Vec<TaskStatus>, CommandError> {
     let tasks = console.tasks()?;
     let mut out = Vec::new();
     for task in tasks.list()? {
-        out.push(tasks.status(task.id.as_str()).await?);
+        let status = match tasks.status(task.id.as_str()).await {
+            Ok(s) => s,
+            // A host that is away: its task is listed as last read from it.
+            Err(e) if matches!(tasks.host_of_task(&task.id), Ok(Some(_))) => {
+                tracing::warn!(task = %task.id, error = %e, "task's host unreachable");
+                TaskStatus {
+                    task,
+                    driver: None,
+                    progress: None,
+                    sample: None,
+                    sample_at: None,
+                    sample_live: false,
+                    replication_since: None,
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        out.push(status);
     }
     Ok(out)
 }
@@ -126,6 +146,30 @@ pub async fn task_watch(
 ) -> Result<u64, CommandError> {
     let tasks = console.tasks()?;
     let task = tasks.get(&id)?;
+    if tasks.host_of_task(&task.id)?.is_some() {
+        // Driven on its host: its events arrive here as they are read from there.
+        let mut last = after;
+        let forwarder = tokio::spawn(async move {
+            loop {
+                if let Err(e) = tasks.refresh(&task.id).await {
+                    tracing::debug!(task = %task.id, error = %e, "cannot read the task from its host");
+                }
+                match tasks.events(&task.id, last) {
+                    Ok(events) => {
+                        for e in events {
+                            last = e.seq;
+                            if on_event.send(TaskStream::TaskEvent(e)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(_) => return,
+                }
+                tokio::time::sleep(REMOTE_POLL).await;
+            }
+        });
+        return Ok(console.watches.add(forwarder));
+    }
     // Subscribe before reading the store, so nothing falls between the two.
     let mut live = tasks.subscribe();
     let mut last = after;
