@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use pgrelocate_engine::assess::export::Format;
 use pgrelocate_engine::assess::Report;
-use pgrelocate_engine::instances::Started;
+use pgrelocate_engine::inspect::{LogTail, Parameter};
+use pgrelocate_engine::instances::{Removal, Started};
 use pgrelocate_engine::inventory::InstanceRecord;
 use pgrelocate_engine::preparation::Preparation;
 use pgrelocate_engine::server::Installation;
@@ -18,9 +19,11 @@ use pgrelocate_engine::ErrorCode;
 use ts_rs::{Config, ExportError, TS};
 
 use crate::commands::assessments::{AssessmentEvent, AssessmentRow};
+use crate::commands::credentials::Credential;
 use crate::commands::instances::{ConnectionInput, InstanceList};
 use crate::commands::switchover::SwitchEvent;
 use crate::commands::tasks::TaskStream;
+use crate::commands::AppInfo;
 use crate::error::ErrorBody;
 
 /// The committed folder, relative to the repository root.
@@ -52,6 +55,11 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
     InstanceRecord::export_all(&cfg)?;
     Installation::export_all(&cfg)?;
     ConnectionInput::export_all(&cfg)?;
+    Credential::export_all(&cfg)?;
+    Parameter::export_all(&cfg)?;
+    LogTail::export_all(&cfg)?;
+    Removal::export_all(&cfg)?;
+    AppInfo::export_all(&cfg)?;
     Ok(())
 }
 

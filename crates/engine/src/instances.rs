@@ -227,7 +227,7 @@ pub struct Storage {
 }
 
 /// What `remove` did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Removal {
     /// The forgotten instance.
     pub instance: InstanceRecord,
