@@ -14,14 +14,16 @@ use tokio_util::sync::CancellationToken;
 
 use super::event::EventKind;
 use super::model::{now, Phase, Task, TaskId};
+use super::warning::Warning;
 use super::{housekeeping, store, Inner, TaskError, Tasks};
 use crate::assess::Mode;
 use crate::server::OsUser;
 use crate::switchover::{
-    self, describe, Destination, FailoverPreview, FailoverReport, FenceRecord, Guardrail,
+    self, Destination, FailoverPreview, FailoverReport, FenceRecord, Finding, Guardrail,
     GuardrailStatus, LocalServer, Options, Plan, Preview, Progress, ProgressFn, Source,
     SwitchoverError, SwitchoverReport,
 };
+use crate::Coded;
 
 /// Which operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -121,33 +123,25 @@ async fn plan(inner: &Inner, task: &Task) -> Result<Plan, TaskError> {
 
 /// The task-level guardrail: the phase (and, for a failover, the mode).
 fn task_guardrail(task: &Task, operation: Operation) -> Guardrail {
-    let title = "Task in incremental sync";
     if task.phase != Phase::Increment {
-        return Guardrail::new(
+        return Guardrail::of(
             "task.phase",
-            title,
             GuardrailStatus::Error,
-            format!(
-                "task {} is in phase {}, not increment: a {} starts only during incremental sync",
-                task.id,
-                task.phase,
-                match operation {
-                    Operation::Switchover => "switchover",
-                    Operation::Failover => "failover",
-                }
-            ),
+            Finding::TaskNotInIncrement {
+                task: task.id.to_string(),
+                phase: task.phase,
+                operation,
+            },
         );
     }
-    Guardrail::new(
+    Guardrail::of(
         "task.phase",
-        title,
         GuardrailStatus::Pass,
-        format!(
-            "task {} ({}) is in incremental sync, replication {}",
-            task.id,
-            task.mode.as_str(),
-            task.replication
-        ),
+        Finding::TaskInIncrement {
+            task: task.id.to_string(),
+            mode: task.mode,
+            replication: task.replication,
+        },
     )
 }
 
@@ -352,30 +346,19 @@ fn recorder<'a>(
                 let mut last = last_catchup.lock().unwrap_or_else(|e| e.into_inner());
                 if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
                     *last = Some(std::time::Instant::now());
-                    if let Some(line) = describe(p) {
-                        inner.note(id, line);
-                    }
+                    inner.step(id, p);
                 }
             }
             Progress::Guardrails { checks } => {
                 for c in checks.iter().filter(|c| c.status != GuardrailStatus::Pass) {
                     let _ = inner.emit(
                         id,
-                        EventKind::Warning {
-                            code: format!("guardrail.{}", c.id),
-                            message: format!("{}: {}", c.title, c.message),
-                        },
+                        EventKind::Warning(Warning::Guardrail { check: c.clone() }),
                     );
                 }
-                if let Some(line) = describe(p) {
-                    inner.note(id, line);
-                }
+                inner.step(id, p);
             }
-            _ => {
-                if let Some(line) = describe(p) {
-                    inner.note(id, line);
-                }
-            }
+            _ => inner.step(id, p),
         }
         progress(p);
     }
@@ -452,17 +435,24 @@ async fn run_switchover(
             switch.rolled_back = Some(e.to_string());
             task.abort_switch()?;
             inner.save_phase(&task, from)?;
-            let code = match e {
-                SwitchoverError::RollbackIncomplete { .. } => "switchover_rollback_incomplete",
-                _ => "switchover_rolled_back",
-            };
-            inner.emit(
-                id,
-                EventKind::Warning {
-                    code: code.into(),
-                    message: e.to_string(),
+            let warning = match &e {
+                SwitchoverError::RollbackIncomplete { reason, problems } => {
+                    Warning::SwitchoverRollbackIncomplete {
+                        cause: reason.code(),
+                        reason: reason.to_string(),
+                        problems: problems.iter().map(ToString::to_string).collect(),
+                    }
+                }
+                SwitchoverError::RolledBack { reason } => Warning::SwitchoverRolledBack {
+                    cause: reason.code(),
+                    reason: reason.to_string(),
                 },
-            )?;
+                other => Warning::SwitchoverRolledBack {
+                    cause: other.code(),
+                    reason: other.to_string(),
+                },
+            };
+            inner.emit(id, EventKind::Warning(warning))?;
             Err(e.into())
         }
         Err(e @ SwitchoverError::AfterPromotion(_)) => {
@@ -630,30 +620,17 @@ async fn recover(inner: &Inner, id: &TaskId) -> Result<(), TaskError> {
             save_fence(inner, id, fence.record())?;
         }
         let mut task = inner.get(id)?;
-        let message = if problems.is_empty() {
-            "an interrupted switchover was rolled back: the destination had not been promoted; the fence was undone".to_string()
-        } else {
-            format!(
-                "an interrupted switchover was rolled back, but the fence could not be fully undone: {}",
-                problems
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )
+        let warning = Warning::SwitchoverInterrupted {
+            promoted: false,
+            problems: problems.iter().map(ToString::to_string).collect(),
+            slot: None,
         };
         if let Some(s) = task.switch.as_mut() {
-            s.rolled_back = Some(message.clone());
+            s.rolled_back = Some(warning.to_string());
         }
         task.abort_switch()?;
         inner.save_phase(&task, from)?;
-        inner.emit(
-            id,
-            EventKind::Warning {
-                code: "switchover_interrupted".into(),
-                message,
-            },
-        )?;
+        inner.emit(id, EventKind::Warning(warning))?;
         return Ok(());
     }
     // Promoted: finish what the interrupted process could not.
@@ -677,28 +654,16 @@ async fn recover(inner: &Inner, id: &TaskId) -> Result<(), TaskError> {
         Some(switchover::FenceStrategy::Shutdown) => None,
         _ => Some(switchover::release_slot(&plan).await),
     };
-    let mut message = "an interrupted switchover had promoted the destination; its last steps were completed now (no window was measured)".to_string();
-    if let Some(slot) = &slot {
-        if let Some(line) = describe(&Progress::Slot {
-            outcome: slot.clone(),
-        }) {
-            message.push_str(&format!("; {line}"));
-        }
-    }
-    for w in &warnings {
-        message.push_str(&format!("; {w}"));
-    }
+    let warning = Warning::SwitchoverInterrupted {
+        promoted: true,
+        problems: warnings,
+        slot,
+    };
     if let Some(s) = task.switch.as_mut() {
-        s.error = Some(message.clone());
+        s.error = Some(warning.to_string());
     }
     finish(inner, &mut task, from)?;
-    inner.emit(
-        id,
-        EventKind::Warning {
-            code: "switchover_interrupted".into(),
-            message,
-        },
-    )?;
+    inner.emit(id, EventKind::Warning(warning))?;
     housekeeping::run(inner, &mut task).await;
     Ok(())
 }
