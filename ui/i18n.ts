@@ -552,6 +552,8 @@ const en = {
   "switch.line.catch_up": "Catching up: {remaining} behind {target} (replayed {replayed})",
   "switch.line.caught_up": "Caught up in {elapsed}: the destination replayed up to {replayed} (the source's final position is {target})",
   "switch.line.promoting": "Promoting the destination",
+  "switch.method.pg_promote": "pg_promote()",
+  "switch.method.pg_ctl": "pg_ctl promote",
   "switch.line.promoted": "Promoted with {method} in {elapsed}",
   "switch.line.promotedTimeline": "Promoted with {method} in {elapsed}; new timeline {timeline}",
   "switch.line.destination_unfenced": "Logins allowed again on the destination in {databases}",

@@ -21,7 +21,9 @@ describe("engine values in words", () => {
   });
 
   it("words a logged step", () => {
-    expect(stepText({ step: "promoted", method: "pg_promote", timeline: 2, elapsed_ms: 120 })).toContain("new timeline 2");
+    expect(stepText({ step: "promoted", method: "pg_promote", timeline: 2, elapsed_ms: 120 })).toBe(
+      "Promoted with pg_promote() in 120 ms; new timeline 2",
+    );
     expect(stepText({ step: "slot", outcome: { status: "dropped", slot: "pgrelocate_t" } })).toBe(
       "Slot pgrelocate_t dropped on the source",
     );

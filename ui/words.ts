@@ -122,10 +122,12 @@ export function stepText(p: Progress): string {
       return t("switch.line.caught_up", { elapsed: ms(p.elapsed_ms), replayed: p.replayed_lsn, target: p.target_lsn });
     case "promoting":
       return t("switch.line.promoting");
-    case "promoted":
+    case "promoted": {
+      const method = t(`switch.method.${p.method}`);
       return p.timeline != null
-        ? t("switch.line.promotedTimeline", { method: p.method, elapsed: ms(p.elapsed_ms), timeline: p.timeline })
-        : t("switch.line.promoted", { method: p.method, elapsed: ms(p.elapsed_ms) });
+        ? t("switch.line.promotedTimeline", { method, elapsed: ms(p.elapsed_ms), timeline: p.timeline })
+        : t("switch.line.promoted", { method, elapsed: ms(p.elapsed_ms) });
+    }
     case "destination_unfenced":
       return p.databases.length
         ? t("switch.line.destination_unfenced", { databases: p.databases.join(", ") })
