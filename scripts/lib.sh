@@ -25,10 +25,12 @@ as_root() {
 # the keyring, the virtual display and the WebDriver for the end-to-end tests.
 APP_PACKAGES=(build-essential pkg-config curl ca-certificates libssl-dev
     libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
-    gnome-keyring dbus dbus-x11 libsecret-tools
+    gnome-keyring dbus dbus-x11 libsecret-tools openssh-client
     postgresql postgresql-contrib)
 # e2fsprogs: chattr, which the housekeeping test uses to make a directory unremovable.
-TEST_PACKAGES=("${APP_PACKAGES[@]}" webkit2gtk-driver xvfb xauth chromium locales procps util-linux libfaketime e2fsprogs)
+# openssh-server: the test kit's SshServer, a remote host on a loopback port (openssh-client
+# comes with it: pgrelocate reaches hosts with the system ssh).
+TEST_PACKAGES=("${APP_PACKAGES[@]}" openssh-server webkit2gtk-driver xvfb xauth chromium locales procps util-linux libfaketime e2fsprogs)
 
 ensure_packages() {
     local missing=()

@@ -31,6 +31,10 @@ build_ui
 say "building the desktop app with the embedded UI"
 cargo test --quiet --no-run -p pgrelocate-desktop --features custom-protocol --lib
 
+# e2e_hosts uploads the CLI binary of this build (target/debug/pgrelocate) as the remote agent.
+say "building the CLI (the agent the hosts test runs over SSH)"
+cargo build --quiet -p pgrelocate-cli
+
 say "desktop end-to-end tests (real window under Xvfb, real keyring, real PostgreSQL)"
 xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- \
     bash "$ROOT/scripts/with-keyring.sh" \

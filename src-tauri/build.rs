@@ -42,6 +42,11 @@ const COMMANDS: &[&str] = &[
     "failover_preview",
     "failover_start",
     "switchover_watch",
+    "host_list",
+    "host_add",
+    "host_offered_keys",
+    "host_check",
+    "host_remove",
 ];
 
 fn main() {

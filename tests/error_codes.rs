@@ -1,6 +1,7 @@
 //! The CLI's `--json` and the desktop app's IPC carry the same code for the same failure:
 //! both take it from the engine. Real failures, provoked against a real server and a real
-//! state directory: an unknown instance, a missing report, an unknown task, a refused login.
+//! state directory: an unknown instance, a missing report, an unknown task, an unknown host,
+//! a refused login.
 //!
 //! The desktop side goes through the same service calls and `CommandError` conversion its
 //! commands make (`connection_test` is called as it is); the CLI side runs the `pgrelocate`
@@ -123,6 +124,19 @@ async fn the_cli_and_the_app_carry_the_same_code_for_the_same_failure() {
         "{doc}"
     );
     assert_eq!(doc["code"], app["code"], "{doc} vs {app}");
+
+    // A host that is not registered.
+    let (_, doc) = cli(
+        home.path(),
+        &ports,
+        &["host", "check", "nosuchhost", "--json"],
+        "",
+    );
+    let hosts = console.hosts().unwrap();
+    let app = ipc(hosts.check("nosuchhost", &|_| {}).await.unwrap_err());
+    assert_eq!(doc["code"], Value::from("unknown_host"), "{doc}");
+    assert_eq!(doc["code"], app["code"], "{doc} vs {app}");
+    assert_eq!(doc["message"], app["message"]);
 
     // A refused login: the CLI's full copy over the replication protocol, the app's
     // connection test over SQL — two clients, one code.

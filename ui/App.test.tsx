@@ -1,4 +1,4 @@
-import { render, screen, within } from "@testing-library/react";
+import { fireEvent, render, screen, within } from "@testing-library/react";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
 import App from "./App";
@@ -72,6 +72,21 @@ describe("console frame", () => {
 
     expect(screen.getByRole("heading", { name: "Instances" })).toBeTruthy();
     expect(await screen.findByText("No instances yet")).toBeTruthy();
+  });
+
+  it("reaches the Hosts page from the navigation, and keeps it in the URL", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "instance_list") return { instances: [], creating: [] };
+      if (cmd === "task_list" || cmd === "host_list") return [];
+      return info;
+    });
+
+    render(<App />);
+    fireEvent.click(screen.getByText("Hosts"));
+
+    expect(await screen.findByRole("heading", { name: "Hosts" })).toBeTruthy();
+    expect(window.location.hash).toBe("#/hosts");
+    expect(await screen.findByTestId("hosts-empty")).toBeTruthy();
   });
 
   it("keeps the page in the URL: a reload of an instance's section opens it again", async () => {

@@ -1,4 +1,4 @@
-import { DatabaseOutlined, FileTextOutlined, FolderOutlined } from "@ant-design/icons";
+import { CloudServerOutlined, DatabaseOutlined, FileTextOutlined, FolderOutlined } from "@ant-design/icons";
 import { Alert, Breadcrumb, Layout, Menu, Space, Tag, Typography, theme } from "antd";
 import { useEffect, useState } from "react";
 import logo from "../icons/128x128.png";
@@ -7,6 +7,7 @@ import type { AppInfo } from "./api/app";
 import type { CommandError } from "./api/core";
 import PageErrorBoundary from "./components/PageErrorBoundary";
 import { t } from "./i18n";
+import HostsPage from "./pages/hosts/HostsPage";
 import InstanceDetail from "./pages/instance-detail/InstanceDetail";
 import InstancesPage from "./pages/instances/InstancesPage";
 import ReportPage from "./pages/migration/ReportPage";
@@ -43,16 +44,19 @@ export default function App() {
         <Layout.Sider
           width={200}
           collapsedWidth={56}
-          collapsed={route.page !== "instances"}
+          collapsed={route.page !== "instances" && route.page !== "hosts"}
           trigger={null}
           style={{ background: token.colorBgContainer }}
         >
           <Menu
             mode="inline"
-            selectedKeys={["instances"]}
-            onClick={() => navigate({ page: "instances" })}
+            selectedKeys={[route.page === "hosts" ? "hosts" : "instances"]}
+            onClick={({ key }) => navigate({ page: key === "hosts" ? "hosts" : "instances" })}
             style={{ height: "100%", borderInlineEnd: 0 }}
-            items={[{ key: "instances", icon: <DatabaseOutlined />, label: t("nav.instances") }]}
+            items={[
+              { key: "instances", icon: <DatabaseOutlined />, label: t("nav.instances") },
+              { key: "hosts", icon: <CloudServerOutlined />, label: t("nav.hosts"), "data-testid": "nav-hosts" },
+            ]}
           />
         </Layout.Sider>
         <Layout style={{ padding: "12px 20px 20px" }}>
@@ -102,6 +106,8 @@ function Page({ route, navigate }: { route: Route; navigate: (r: Route) => void 
   switch (route.page) {
     case "instances":
       return <InstancesPage navigate={navigate} />;
+    case "hosts":
+      return <HostsPage />;
     case "instance":
       return <InstanceDetail key={route.name} route={route} navigate={navigate} />;
     case "report":
@@ -112,6 +118,9 @@ function Page({ route, navigate }: { route: Route; navigate: (r: Route) => void 
 }
 
 function Crumbs({ route }: { route: Route }) {
+  if (route.page === "hosts") {
+    return <Breadcrumb items={[{ title: t("nav.hosts") }]} style={{ marginBottom: 12 }} data-testid="breadcrumb" />;
+  }
   const items: { title: React.ReactNode }[] = [{ title: <a href={href({ page: "instances" })}>{t("nav.instances")}</a> }];
   const instance = route.page === "instance" ? route.name : route.page === "instances" ? undefined : route.instance;
   if (instance) items.push({ title: <a href={href(instanceRoute(instance))}>{instance}</a> });

@@ -12,6 +12,7 @@ export type MigrationTab = "assessment" | "migration" | "dr";
 /** A page of the console. */
 export type Route =
   | { page: "instances" }
+  | { page: "hosts" }
   | { page: "instance"; name: string; section: Section; tab: MigrationTab }
   | { page: "report"; id: string; instance?: string }
   | { page: "task"; id: string; instance?: string };
@@ -30,6 +31,7 @@ export function parseHash(hash: string): Route {
     const tab = TABS.includes(params.get("tab") as MigrationTab) ? (params.get("tab") as MigrationTab) : "assessment";
     return { page: "instance", name: parts[1], section, tab };
   }
+  if (parts[0] === "hosts") return { page: "hosts" };
   if (parts[0] === "reports" && parts[1]) return { page: "report", id: parts[1], instance: from };
   if (parts[0] === "tasks" && parts[1]) return { page: "task", id: parts[1], instance: from };
   return { page: "instances" };
@@ -41,6 +43,8 @@ export function href(route: Route): string {
   switch (route.page) {
     case "instances":
       return "#/instances";
+    case "hosts":
+      return "#/hosts";
     case "instance":
       return `#/instances/${e(route.name)}/${route.section}${route.section === "migration" ? `?tab=${route.tab}` : ""}`;
     case "report":

@@ -6,11 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
+use pgrelocate_engine::agent::Facts;
 use pgrelocate_engine::assess::export::Format;
 use pgrelocate_engine::assess::Report;
+use pgrelocate_engine::host::{AddHostRequest, AgentPlacement, HostCheck, HostKey, HostProgress};
 use pgrelocate_engine::inspect::{LogTail, Parameter};
 use pgrelocate_engine::instances::{Removal, Started};
-use pgrelocate_engine::inventory::InstanceRecord;
+use pgrelocate_engine::inventory::{HostRecord, InstanceRecord};
 use pgrelocate_engine::preparation::Preparation;
 use pgrelocate_engine::server::Installation;
 use pgrelocate_engine::switchover::{FailoverPreview, Outcome, Preview};
@@ -60,6 +62,13 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
     LogTail::export_all(&cfg)?;
     Removal::export_all(&cfg)?;
     AppInfo::export_all(&cfg)?;
+    HostRecord::export_all(&cfg)?;
+    HostCheck::export_all(&cfg)?;
+    HostProgress::export_all(&cfg)?;
+    AddHostRequest::export_all(&cfg)?;
+    HostKey::export_all(&cfg)?;
+    AgentPlacement::export_all(&cfg)?;
+    Facts::export_all(&cfg)?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 use pgrelocate_engine::assess::export::ExportError;
 use pgrelocate_engine::assess::AssessError;
 use pgrelocate_engine::home::HomeError;
+use pgrelocate_engine::host::HostError;
 use pgrelocate_engine::instances::InstanceError;
 use pgrelocate_engine::inventory::StoreError;
 use pgrelocate_engine::reports::ReportError;
@@ -39,6 +40,9 @@ pub enum CommandError {
     /// A task operation failed.
     #[error(transparent)]
     Task(#[from] TaskError),
+    /// A remote host operation failed.
+    #[error(transparent)]
+    Host(#[from] HostError),
     /// The save dialog failed.
     #[error("the save dialog failed: {0}")]
     Dialog(String),
@@ -86,6 +90,7 @@ impl CommandError {
             CommandError::Report(e) => e.code(),
             CommandError::Export(e) => e.code(),
             CommandError::Task(e) => e.code(),
+            CommandError::Host(e) => e.code(),
             CommandError::Dialog(_) => ErrorCode::DialogFailed,
             CommandError::NoSuchJob(_) => ErrorCode::NotFound,
             CommandError::Invalid(_) => ErrorCode::InvalidRequest,

@@ -82,6 +82,11 @@ pub fn run() {
             commands::switchover::failover_preview,
             commands::switchover::failover_start,
             commands::switchover::switchover_watch,
+            commands::hosts::host_list,
+            commands::hosts::host_add,
+            commands::hosts::host_offered_keys,
+            commands::hosts::host_check,
+            commands::hosts::host_remove,
         ])
         .build(tauri::generate_context!())
         .expect("the desktop app failed to start")

@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use pgrelocate_engine::host::Hosts;
 use pgrelocate_engine::instances::Instances;
+use pgrelocate_engine::inventory::Store;
 use pgrelocate_engine::task::Tasks;
 
 use crate::commands::assessments::AssessmentEvent;
@@ -18,6 +20,7 @@ use crate::watches::Watches;
 pub struct Console {
     engine: Result<Arc<Instances>, String>,
     tasks: Option<Tasks>,
+    hosts: Result<Hosts, String>,
     /// The page's live subscriptions (ended when the page reloads).
     pub watches: Watches,
     state_dir: Option<PathBuf>,
@@ -46,9 +49,20 @@ impl Console {
             tracing::error!(error = %e, "the engine could not open the state directory");
         }
         let tasks = engine.as_ref().ok().map(|i| Tasks::new(i.clone()));
+        // Remote hosts live in the same store, with pgrelocate's ssh folder beside it.
+        let hosts = match &engine {
+            Ok(instances) => {
+                let dir = instances.state_dir();
+                Store::open(dir)
+                    .map(|store| Hosts::new(Arc::new(store), dir))
+                    .map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.clone()),
+        };
         Console {
             engine,
             tasks,
+            hosts,
             watches: Watches::default(),
             state_dir: state_dir.ok(),
             log_dir,
@@ -61,6 +75,11 @@ impl Console {
     /// The instance service, or why it is not available.
     pub fn instances(&self) -> Result<Arc<Instances>, CommandError> {
         self.engine.clone().map_err(CommandError::EngineUnavailable)
+    }
+
+    /// The hosts service, or why it is not available.
+    pub fn hosts(&self) -> Result<Hosts, CommandError> {
+        self.hosts.clone().map_err(CommandError::EngineUnavailable)
     }
 
     /// The task service, or why it is not available.

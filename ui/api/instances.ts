@@ -46,7 +46,16 @@ export const createInstance = (request: {
   port?: number;
   data_dir?: string;
   password?: string;
+  /** A registered host's name; absent: this machine. */
+  host?: string;
 }) => call<InstanceRecord>("instance_create", { request });
+
+/**
+ * The names of the registered hosts, for Create Instance's Host field. `host_list` answers
+ * with the engine's host records (name, SSH destination, key fingerprint, when added); only
+ * the names are needed here.
+ */
+export const listHostNames = async () => (await call<{ name: string }[]>("host_list")).map((h) => h.name);
 
 export const registerInstance = (request: { name: string; connection: ConnectionInput; password?: string }) =>
   call<{ instance: InstanceRecord; connection: ConnectionTest | null }>("instance_register", { request });

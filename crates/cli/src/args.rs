@@ -49,6 +49,77 @@ pub enum Command {
     Sandbox(SandboxCommand),
     /// Print the state directory ($PGRELOCATE_HOME or the platform data dir).
     Home,
+    /// Register, check, list and remove remote hosts reached over SSH.
+    #[command(subcommand)]
+    Host(HostCommand),
+    /// Serve the agent protocol on stdin/stdout (started by pgrelocate over SSH).
+    #[command(hide = true)]
+    Agent(AgentArgs),
+}
+
+/// `pgrelocate host …`
+#[derive(Debug, Subcommand)]
+pub enum HostCommand {
+    /// Register a host: check its SSH key, log in, put the agent there, read its facts.
+    Add(HostAddArgs),
+    /// List registered hosts.
+    List {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reach a host and its agent: OS, architecture, PostgreSQL installations, versions.
+    Check {
+        /// Host name.
+        name: String,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget a host (its accepted key stays in pgrelocate's known_hosts). Refused while a
+    /// managed instance runs on it.
+    Remove {
+        /// Host name.
+        name: String,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `host add`
+#[derive(Debug, Args)]
+pub struct HostAddArgs {
+    /// Name to register the host under.
+    pub name: String,
+    /// SSH destination, [USER@]HOST (an alias of ~/.ssh/config works).
+    #[arg(long, value_name = "[USER@]HOST")]
+    pub ssh: String,
+    /// SSH port, when not ssh's default for the host.
+    #[arg(long, value_parser = parse_port)]
+    pub port: Option<u16>,
+    /// Private key file, when not ssh's defaults or agent.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+    /// Trust the host's SSH key with this fingerprint (SHA256:…), when it is not known yet.
+    /// Without it, an unknown key is shown and asked about on a terminal, else refused.
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub accept_host_key: Option<String>,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `agent`
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct AgentArgs {
+    /// Speak the protocol on standard input and output (the only transport).
+    #[arg(long)]
+    pub stdio: bool,
+    /// Create and drive the task ordered on standard input (started by the agent, detached).
+    #[arg(long)]
+    pub drive: bool,
 }
 
 /// `pgrelocate instance …`
@@ -75,6 +146,22 @@ pub enum InstanceCommand {
     Remove(RemoveArgs),
     /// List PostgreSQL installations found on this host.
     Discover {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the end of a managed instance's server log (here or on its host).
+    Logs {
+        /// Instance name.
+        name: String,
+        /// How many lines.
+        #[arg(long, default_value = "100")]
+        lines: usize,
+    },
+    /// Show an instance's key parameters (pg_settings).
+    Parameters {
+        /// Instance name.
+        name: String,
         /// Print one JSON document.
         #[arg(long)]
         json: bool,
@@ -181,6 +268,9 @@ pub struct CreateArgs {
     /// Folder holding initdb, pg_ctl and postgres; discovered when omitted.
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
+    /// Create it on this registered host (`pgrelocate host add`); paths are the host's.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
     /// Print one JSON document.
     #[arg(long)]
     pub json: bool,

@@ -94,6 +94,8 @@ pub fn exit_status(code: ErrorCode) -> i32 {
         Usage
         | InvalidName
         | InvalidEndpoint
+        | InvalidHost
+        | UnknownHost
         | UnsupportedVersion
         | InvalidOption
         | ReportNotFound
@@ -131,6 +133,7 @@ from_engine!(
     pgrelocate_engine::inventory::StoreError,
     pgrelocate_engine::server::ServerError,
     pgrelocate_engine::endpoint::EndpointError,
+    pgrelocate_engine::host::HostError,
 );
 
 #[cfg(test)]

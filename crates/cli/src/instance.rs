@@ -37,6 +37,44 @@ pub async fn run(command: InstanceCommand) -> Result<i32, CliError> {
         InstanceCommand::Status(args) => status(&instances, args).await,
         InstanceCommand::Remove(args) => remove(&instances, args).await,
         InstanceCommand::Discover { json } => discover(&instances, json).await,
+        InstanceCommand::Logs { name, lines } => {
+            let tail = pgrelocate_engine::inspect::server_log(&instances, &name, lines)
+                .await
+                .map_err(CliError::from)?;
+            if tail.truncated {
+                eprintln!("(earlier lines of {} left out)", tail.path.display());
+            }
+            for line in &tail.lines {
+                println!("{line}");
+            }
+            Ok(0)
+        }
+        InstanceCommand::Parameters { name, json } => {
+            let params = pgrelocate_engine::inspect::parameters(&instances, &name)
+                .await
+                .map_err(CliError::from)?;
+            if json {
+                print_json(&params)?;
+            } else {
+                let rows: Vec<[String; 3]> = params
+                    .iter()
+                    .map(|p| {
+                        let pending = if p.pending_restart {
+                            " (restart pending)"
+                        } else {
+                            ""
+                        };
+                        [
+                            p.name.clone(),
+                            format!("{}{pending}", p.value),
+                            p.source.clone(),
+                        ]
+                    })
+                    .collect();
+                print_table(&["PARAMETER", "VALUE", "SOURCE"], &rows);
+            }
+            Ok(0)
+        }
     }
 }
 
@@ -197,6 +235,7 @@ async fn create(instances: &Instances, args: CreateArgs) -> Result<i32, CliError
             data_dir: args.data_dir,
             bin_dir: args.bin_dir,
             password: None,
+            host: args.host.clone(),
         })
         .await
         .map_err(CliError::from)?;
@@ -207,11 +246,13 @@ async fn create(instances: &Instances, args: CreateArgs) -> Result<i32, CliError
             .managed
             .as_ref()
             .expect("created instances are managed");
+        let on = match &m.host {
+            Some(host) => format!("host {host}, port {}", record.endpoint.port),
+            None => record.endpoint.address(),
+        };
         println!(
-            "created {}: PostgreSQL {} on {}, running",
-            record.name,
-            m.major,
-            record.endpoint.address()
+            "created {}: PostgreSQL {} on {on}, running",
+            record.name, m.major
         );
         println!("  data directory {}", m.data_dir.display());
         println!("  binaries       {}", m.bin_dir.display());
@@ -294,6 +335,9 @@ async fn status(instances: &Instances, args: StatusArgs) -> Result<i32, CliError
         println!("  {}", retired_line(r));
     }
     println!("  endpoint  {}", endpoint_text(&s.instance.endpoint));
+    if let Some(host) = s.instance.managed.as_ref().and_then(|m| m.host.as_ref()) {
+        println!("  host      {host} (managed there by its agent)");
+    }
     if let Some(m) = &s.instance.managed {
         println!("  data      {}", m.data_dir.display());
         println!(
@@ -359,10 +403,11 @@ async fn list(instances: &Instances, json: bool) -> Result<i32, CliError> {
         println!("no instances: `pgrelocate instance register` or `instance create` adds one");
         return Ok(0);
     }
-    let rows: Vec<[String; 7]> = all.iter().map(row).collect();
+    let rows: Vec<[String; 8]> = all.iter().map(row).collect();
     print_table(
         &[
             "NAME",
+            "HOST",
             "KIND",
             "STATUS",
             "ROLE",
@@ -375,7 +420,7 @@ async fn list(instances: &Instances, json: bool) -> Result<i32, CliError> {
     Ok(0)
 }
 
-fn row(s: &InstanceStatus) -> [String; 7] {
+fn row(s: &InstanceStatus) -> [String; 8] {
     let role = s
         .connection
         .as_ref()
@@ -391,8 +436,15 @@ fn row(s: &InstanceStatus) -> [String; 7] {
         .storage
         .map(|st| format!("{} / {}", bytes(st.used_bytes), bytes(st.free_bytes)))
         .unwrap_or_else(|| "-".into());
+    let host = s
+        .instance
+        .managed
+        .as_ref()
+        .and_then(|m| m.host.clone())
+        .unwrap_or_else(|| "-".into());
     [
         s.instance.name.to_string(),
+        host,
         s.kind.as_str().into(),
         server_state(s).into(),
         role,

@@ -4,6 +4,7 @@ mod args;
 mod assess;
 mod backup;
 mod exit;
+mod host;
 mod instance;
 mod logging;
 mod migrate;
@@ -63,6 +64,19 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Command::Failover(args) => switchover::run_failover(args).await,
             Command::Backup(args) => backup::run(args).await,
             Command::Sandbox(command) => sandbox::run(command).await,
+            Command::Host(command) => host::run(command).await,
+            Command::Agent(args) => {
+                let served = if args.drive {
+                    pgrelocate_engine::agent::tasks::drive_stdin().await
+                } else {
+                    pgrelocate_engine::agent::serve::serve_stdio().await
+                };
+                served.map_err(|source| CliError::Io {
+                    what: "the agent's channel failed",
+                    source,
+                })?;
+                Ok(0)
+            }
             Command::Home => {
                 let dir = pgrelocate_engine::home::state_dir()?;
                 println!("{}", dir.display());

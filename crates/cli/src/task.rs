@@ -52,7 +52,24 @@ async fn list(tasks: &Tasks, json: bool) -> Result<i32, CliError> {
     let all = tasks.list().map_err(CliError::from)?;
     let mut statuses = Vec::new();
     for t in &all {
-        statuses.push(tasks.status(t.id.as_str()).await.map_err(CliError::from)?);
+        let status = match tasks.status(t.id.as_str()).await {
+            Ok(s) => s,
+            // A host that is away: its task is shown as last read.
+            Err(e) if matches!(tasks.host_of_task(&t.id), Ok(Some(_))) => {
+                eprintln!("pgrelocate: task {}: {e}; showing it as last read", t.id);
+                pgrelocate_engine::task::TaskStatus {
+                    task: t.clone(),
+                    driver: None,
+                    progress: None,
+                    sample: None,
+                    sample_at: None,
+                    sample_live: false,
+                    replication_since: None,
+                }
+            }
+            Err(e) => return Err(CliError::from(e)),
+        };
+        statuses.push(status);
     }
     if json {
         print_json(&statuses)?;
@@ -323,7 +340,17 @@ pub async fn follow(
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
     let started = std::time::Instant::now();
+    let mut host_away = false;
     loop {
+        // A task driven on a host is read from there (and mirrored here) first.
+        match tasks.refresh(id).await {
+            Ok(_) => host_away = false,
+            Err(e) if !host_away => {
+                host_away = true;
+                eprintln!("pgrelocate: cannot read the task from its host (retrying): {e}");
+            }
+            Err(_) => {}
+        }
         for e in tasks.events(id, after).map_err(CliError::from)? {
             printer.event(&e);
             after = e.seq;

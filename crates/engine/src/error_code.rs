@@ -106,6 +106,32 @@ codes! {
     /// The replication protocol failed (an unexpected reply, a server error on it).
     Replication = "replication",
 
+    // Remote hosts (SSH and the agent).
+    /// An SSH destination, port or identity file that cannot be used.
+    InvalidHost = "invalid_host",
+    /// No registered host of that name.
+    UnknownHost = "unknown_host",
+    /// A host of that name is already registered.
+    DuplicateHost = "duplicate_host",
+    /// The host still runs managed instances.
+    HostInUse = "host_in_use",
+    /// The host's SSH key is not known: it must be accepted explicitly (its fingerprint).
+    HostKeyUnknown = "host_key_unknown",
+    /// The host's SSH key differs from the one known for it: refused.
+    HostKeyChanged = "host_key_changed",
+    /// The fingerprint given to accept is not the key the host offers.
+    HostKeyMismatch = "host_key_mismatch",
+    /// SSH refused the login (pgrelocate uses keys or an agent only, never a password).
+    SshAuthFailed = "ssh_auth_failed",
+    /// SSH failed otherwise (no ssh client, a broken connection).
+    Ssh = "ssh",
+    /// The host cannot run this pgrelocate (operating system, architecture, libc).
+    HostIncompatible = "host_incompatible",
+    /// The agent on the host failed or spoke an unexpected protocol.
+    Agent = "agent",
+    /// The task is driven on a host, and this operation is not offered through it yet.
+    RunsOnHost = "runs_on_host",
+
     // Assessments and reports.
     /// The assessment could not run (not a finding: the checks themselves failed).
     AssessmentFailed = "assessment_failed",

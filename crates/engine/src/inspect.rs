@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::instances::{InstanceError, Instances};
 use crate::server::control;
@@ -38,7 +38,7 @@ pub const KEY_PARAMETERS: [&str; 22] = [
 ];
 
 /// One setting as `pg_settings` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Parameter {
     /// Setting name.
     pub name: String,
@@ -56,6 +56,9 @@ pub async fn parameters(
     name: &str,
 ) -> Result<Vec<Parameter>, InstanceError> {
     let record = instances.store().instance_by_name(name)?;
+    if let Some(host) = crate::instances::host_of(&record) {
+        return instances.parameters_on_host(host, &record).await;
+    }
     let password = instances.password_for(&record).await?;
     let client = sql::connect(
         &record.endpoint,
@@ -87,7 +90,7 @@ pub async fn parameters(
 }
 
 /// The end of a managed server's log file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct LogTail {
     /// The log file.
     pub path: PathBuf,
@@ -100,7 +103,21 @@ pub struct LogTail {
 /// Longest stretch of a log file read from its end.
 const TAIL_BYTES: u64 = 256 * 1024;
 
-/// The last `max_lines` lines of a managed instance's server log.
+/// The last `max_lines` lines of a managed instance's server log, here or on its host.
+pub async fn server_log(
+    instances: &Instances,
+    name: &str,
+    max_lines: usize,
+) -> Result<LogTail, InstanceError> {
+    let record = instances.store().instance_by_name(name)?;
+    if let Some(host) = crate::instances::host_of(&record) {
+        return instances.log_tail_on_host(host, &record, max_lines).await;
+    }
+    // At most 256 KiB of a local file: read in place.
+    server_log_tail(instances, name, max_lines)
+}
+
+/// The last `max_lines` lines of a local managed instance's server log.
 pub fn server_log_tail(
     instances: &Instances,
     name: &str,

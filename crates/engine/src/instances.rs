@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::endpoint::{Endpoint, EndpointError, SslMode};
 use crate::home::HomeError;
@@ -26,6 +26,9 @@ use crate::server::ServerError;
 use crate::server::{self, config, control, discover, initdb, Installation, OsUser, RunState};
 use crate::sql::{self, ConnectionTest, SqlError};
 use crate::version::{MAX_MAJOR, MIN_MAJOR};
+
+mod remote;
+pub(crate) use remote::host_of;
 
 /// Where managed data directories go when the state directory is out of the server user's
 /// reach (pgrelocate as root, state dir under `/root`).
@@ -51,6 +54,8 @@ pub enum InstanceError {
     Sql(#[from] SqlError),
     #[error(transparent)]
     Server(#[from] ServerError),
+    #[error(transparent)]
+    Host(#[from] crate::host::HostError),
     #[error("instance {0:?} is external: pgrelocate only connects to it")]
     NotManaged(String),
     #[error("PostgreSQL {0} is not supported (use {MIN_MAJOR} to {MAX_MAJOR})")]
@@ -152,10 +157,12 @@ pub struct CreateRequest {
     pub bin_dir: Option<PathBuf>,
     /// Superuser password to set (and keep in the keyring); generated when `None`.
     pub password: Option<Password>,
+    /// The registered host to create it on (its agent does the work); `None`: here.
+    pub host: Option<String>,
 }
 
 /// What `instance status` and `instance list` report about one instance.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 pub struct InstanceStatus {
     /// The stored instance.
     #[serde(flatten)]
@@ -176,7 +183,7 @@ pub struct InstanceStatus {
 }
 
 /// What `start` did.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 pub struct Started {
     /// The instance.
     #[serde(flatten)]
@@ -188,7 +195,7 @@ pub struct Started {
 }
 
 /// An instance's state as a DBA would say it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 #[ts(rename = "EngineState")]
 pub enum State {
@@ -218,7 +225,7 @@ impl State {
 }
 
 /// Space used by a managed instance's data directory and left on its filesystem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Storage {
     /// Bytes under the data directory.
     pub used_bytes: u64,
@@ -227,7 +234,7 @@ pub struct Storage {
 }
 
 /// What `remove` did.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 pub struct Removal {
     /// The forgotten instance.
     pub instance: InstanceRecord,
@@ -467,6 +474,9 @@ impl Instances {
     /// password kept in the keyring), managed settings and pg_hba, then starts it. On any
     /// failure everything it created is removed again.
     pub async fn create(&self, request: CreateRequest) -> Result<InstanceRecord, InstanceError> {
+        if let Some(host) = request.host.clone() {
+            return self.create_on_host(&host, request).await;
+        }
         let name = InstanceName::new(&request.name)?;
         // Refused here, before initdb, rather than left to pg_ctl's "Permission denied".
         match request.port {
@@ -507,6 +517,7 @@ impl Instances {
                 major: installation.version.major,
                 os_user: os_user.as_ref().map(|u| u.name.clone()),
                 created_dir: created_dir.clone(),
+                host: None,
             }),
             created_at: String::new(),
         };
@@ -655,6 +666,9 @@ impl Instances {
     /// [`retirement`]) starts in recovery: the server refuses every write.
     pub async fn start(&self, name: &str) -> Result<Started, InstanceError> {
         let (record, m, user) = self.managed(name)?;
+        if let Some(host) = m.host.clone() {
+            return self.start_on_host(&host, record, None).await;
+        }
         let retired = retirement::of(&self.store, &record.id)?;
         let running = control::status(&m.bin_dir, &m.data_dir, user.as_ref()).await?;
         if retired.is_some() && running != RunState::Running {
@@ -678,6 +692,9 @@ impl Instances {
         confirm: &str,
     ) -> Result<Started, InstanceError> {
         let (record, m, user) = self.managed(name)?;
+        if let Some(host) = m.host.clone() {
+            return self.start_on_host(&host, record, Some(confirm)).await;
+        }
         if confirm != record.name.as_str() {
             return Err(InstanceError::ConfirmationMismatch(record.name.to_string()));
         }
@@ -703,6 +720,9 @@ impl Instances {
     /// Stops a managed instance with a fast shutdown (no-op when stopped).
     pub async fn stop(&self, name: &str) -> Result<InstanceRecord, InstanceError> {
         let (record, m, user) = self.managed(name)?;
+        if let Some(host) = m.host.clone() {
+            return self.stop_on_host(&host, record).await;
+        }
         control::stop(&m.bin_dir, &m.data_dir, user.as_ref()).await?;
         Ok(record)
     }
@@ -732,6 +752,9 @@ impl Instances {
             }),
             instance: record,
         };
+        if let Some(host) = host_of(&status.instance).map(str::to_string) {
+            return self.status_on_host(&host, status).await;
+        }
         if let Some(m) = status.instance.managed.clone() {
             status.storage = storage(&m.data_dir).await;
             let run_state = match OsUser::for_servers(m.os_user.as_deref()) {
@@ -796,6 +819,9 @@ impl Instances {
     /// pgrelocate created for it is deleted; a data directory the user supplied is kept.
     pub async fn remove(&self, name: &str) -> Result<Removal, InstanceError> {
         let record = self.store.instance_by_name(name)?;
+        if let Some(host) = host_of(&record).map(str::to_string) {
+            return self.remove_on_host(&host, record).await;
+        }
         let mut removal = Removal {
             instance: record.clone(),
             deleted_dir: None,
@@ -901,6 +927,7 @@ impl crate::Coded for InstanceError {
             InstanceError::Endpoint(e) => e.code(),
             InstanceError::Home(e) => e.code(),
             InstanceError::Store(e) => e.code(),
+            InstanceError::Host(e) => e.code(),
             InstanceError::Secret(e) => e.code(),
             InstanceError::Sql(e) => e.code(),
             InstanceError::Server(e) => e.code(),

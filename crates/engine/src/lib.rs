@@ -2,12 +2,14 @@
 //!
 //! The CLI (`crates/cli`) and the desktop app (`src-tauri/`) are thin layers over this crate.
 
+pub mod agent;
 pub mod assess;
 pub mod backup;
 pub mod dial;
 pub mod endpoint;
 pub mod error_code;
 pub mod home;
+pub mod host;
 pub mod inspect;
 pub mod instances;
 pub mod inventory;

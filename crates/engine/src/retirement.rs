@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::inventory::{InstanceId, Store};
 use crate::server::{OsUser, ServerError};
@@ -22,7 +22,7 @@ use crate::task::switch::Operation;
 const RECOVERY_CONF_MARK: &str = "# Written by pgrelocate: a retired source starts in recovery.";
 
 /// Which task retired an instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Retirement {
     /// The task whose source it was.
     pub task_id: TaskId,

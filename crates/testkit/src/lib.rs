@@ -17,6 +17,7 @@ pub mod fetch;
 pub mod installation;
 pub mod port_block;
 pub mod server_user;
+pub mod ssh_server;
 pub mod versions;
 pub mod writer;
 
@@ -25,6 +26,7 @@ pub use conn::ConnParams;
 pub use error::{Error, Result};
 pub use installation::{Flavour, Installation};
 pub use port_block::PortBlock;
+pub use ssh_server::SshServer;
 pub use versions::{majors, PinnedBuild};
 pub use writer::{Writer, WriterLog};
 

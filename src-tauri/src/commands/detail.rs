@@ -28,9 +28,7 @@ pub async fn instance_log(
 ) -> Result<LogTail, CommandError> {
     let instances = console.instances()?;
     let lines = lines.min(MAX_LOG_LINES);
-    tauri::async_runtime::spawn_blocking(move || inspect::server_log_tail(&instances, &name, lines))
-        .await?
-        .map_err(CommandError::from)
+    Ok(inspect::server_log(&instances, &name, lines).await?)
 }
 
 /// This host's network addresses, for the access rules a source must add.

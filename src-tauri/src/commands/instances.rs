@@ -132,6 +132,9 @@ pub struct CreateInput {
     /// Superuser password for the keyring; generated when absent.
     #[serde(default)]
     pub password: Option<PasswordInput>,
+    /// The registered host to create it on; this machine when absent.
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 /// Creates and starts a managed instance.
@@ -150,6 +153,7 @@ pub async fn instance_create(
             data_dir: request.data_dir.filter(|d| !d.as_os_str().is_empty()),
             bin_dir: None,
             password: request.password.and_then(PasswordInput::into_password),
+            host: request.host.filter(|h| !h.is_empty()),
         })
         .await?)
 }

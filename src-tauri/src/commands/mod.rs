@@ -4,6 +4,7 @@
 pub mod assessments;
 pub mod credentials;
 pub mod detail;
+pub mod hosts;
 pub mod instances;
 pub mod reports;
 pub mod switchover;

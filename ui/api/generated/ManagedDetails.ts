@@ -24,4 +24,8 @@ os_user?: string,
  * The outermost folder pgrelocate created for this instance; `remove` deletes it and
  * nothing else. `None` when the user supplied an existing data directory.
  */
-created_dir?: string, };
+created_dir?: string, 
+/**
+ * The registered host it runs on (its agent manages it there); `None`: this machine.
+ */
+host?: string, };

@@ -7,7 +7,7 @@ import type { InstanceStatus } from "../../api/instances";
 import ErrorAlert from "../../components/ErrorAlert";
 import { t } from "../../i18n";
 import { formatBytes, formatTime } from "../../units";
-import { StatusTag } from "../instances/InstancesTable";
+import { StatusTag, kindLabel } from "../instances/InstancesTable";
 import StartRetiredDialog from "../instances/StartRetiredDialog";
 import { consoleStatus } from "../instances/status";
 import type { TaskLink } from "../instances/status";
@@ -48,7 +48,7 @@ export default function BasicInformation({
     { key: "id", label: t("basic.id"), children: <Typography.Text copyable>{instance.id}</Typography.Text> },
     { key: "status", label: t("basic.status"), children: <StatusTag status={consoleStatus(instance, links)} /> },
     { key: "role", label: t("basic.role"), children: c ? t(`role.${c.role}`) : t("common.none") },
-    { key: "kind", label: t("basic.kind"), children: t(`kind.${instance.kind}`) },
+    { key: "kind", label: t("basic.kind"), children: t(kindLabel(instance.kind, managed?.host)) },
     {
       key: "version",
       label: t("basic.version"),
@@ -62,6 +62,11 @@ export default function BasicInformation({
     },
     ...(managed
       ? [
+          {
+            key: "host",
+            label: t("basic.host"),
+            children: <span data-testid="basic-host">{managed.host ?? t("common.thisMachine")}</span>,
+          },
           { key: "data", label: t("basic.dataDir"), children: <Typography.Text code>{managed.data_dir}</Typography.Text> },
           { key: "bin", label: t("basic.binDir"), children: <Typography.Text code>{managed.bin_dir}</Typography.Text> },
           { key: "user", label: t("basic.osUser"), children: managed.os_user ?? t("common.none") },

@@ -10,6 +10,7 @@ const dest: InstanceRow = {
   role: "standby",
   engineVersion: "15.18",
   kind: "managed",
+  runsOn: null,
   host: "127.0.0.1",
   port: 5433,
   storage: { used_bytes: 3 * 1024 ** 3, free_bytes: 120.5 * 1024 ** 3 },
@@ -24,6 +25,7 @@ const source: InstanceRow = {
   role: "primary",
   engineVersion: "15.18",
   kind: "external",
+  runsOn: null,
   host: "db1.example.internal",
   port: 5432,
   storage: null,
@@ -46,7 +48,7 @@ describe("Instances table", () => {
     render(<InstancesTable instances={[]} />);
 
     const headers = screen.getAllByRole("columnheader").map((h) => h.textContent);
-    expect(headers).toEqual(["Instance", "Status", "Role", "Engine", "Kind", "Endpoint", "Storage", "Actions"]);
+    expect(headers).toEqual(["Instance", "Status", "Role", "Engine", "Kind", "Host", "Endpoint", "Storage", "Actions"]);
   });
 
   it("renders a managed and an external instance the way a DBA reads them", () => {
@@ -59,6 +61,7 @@ describe("Instances table", () => {
     expect(d.getByText("Standby")).toBeTruthy();
     expect(d.getByText("PostgreSQL 15.18")).toBeTruthy();
     expect(d.getByText("Managed here")).toBeTruthy();
+    expect(d.getByTestId("instance-host").textContent).toBe("This machine");
     expect(d.getByText("127.0.0.1:5433")).toBeTruthy();
     expect(d.getByText("3.0 GiB used / 120.5 GiB free")).toBeTruthy();
 
@@ -66,8 +69,23 @@ describe("Instances table", () => {
     expect(s.getByText("Read-only")).toBeTruthy();
     expect(s.getByText("External")).toBeTruthy();
     expect(s.getByText("db1.example.internal:5432")).toBeTruthy();
-    expect(s.getByText("—")).toBeTruthy();
+    // No storage figures, and no host: pgrelocate does not run it anywhere.
+    expect(s.getAllByText("—")).toHaveLength(2);
+    expect(s.queryByTestId("instance-host")).toBeNull();
     expect(screen.queryByTestId("instances-empty")).toBeNull();
+  });
+
+  it("shows the registered host a managed instance runs on", () => {
+    render(
+      <InstancesTable instances={[{ ...dest, name: "orders-east", runsOn: "db-east", host: "db-east.example.internal" }, dest]} />,
+    );
+
+    const remote = within(screen.getByTestId("instance-row-orders-east"));
+    expect(remote.getByTestId("instance-host").textContent).toBe("db-east");
+    expect(remote.getByText("Managed")).toBeTruthy();
+    expect(remote.queryByText("Managed here")).toBeNull();
+    const local = within(screen.getByTestId("instance-row-orders-dest"));
+    expect(local.getByTestId("instance-host").textContent).toBe("This machine");
   });
 
   it("asks for confirmation before removing an instance", async () => {

@@ -26,6 +26,20 @@ export function StatusTag({ status, problem }: { status: ConsoleStatus; problem?
   return status === "error" && problem ? <Tooltip title={problem}>{tag}</Tooltip> : tag;
 }
 
+/** An instance's Kind: "Managed here" for one on this machine, "Managed" for one on a host. */
+export function kindLabel(kind: InstanceRow["kind"], runsOn: string | null | undefined) {
+  return kind === "managed" && runsOn ? "kind.managedOnHost" : (`kind.${kind}` as const);
+}
+
+/** Where a managed instance runs: a registered host, or this machine; nothing for an external one. */
+function HostCell({ instance }: { instance: InstanceRow }) {
+  // An instance being created has no record yet, so where it runs is not known.
+  if (instance.kind !== "managed" || instance.status === "creating") return <>{t("common.none")}</>;
+  return (
+    <span data-testid="instance-host">{instance.runsOn ?? t("common.thisMachine")}</span>
+  );
+}
+
 /** What a row's action buttons do; an action without a handler is not offered. */
 export interface InstanceActions {
   onManage?: (instance: InstanceRow) => void;
@@ -86,8 +100,13 @@ export default function InstancesTable({ instances, loading, busy = [], ...actio
     },
     {
       title: t("instances.col.kind"),
-      dataIndex: "kind",
-      render: (k: InstanceRow["kind"]) => t(`kind.${k}`),
+      key: "kind",
+      render: (_, i) => t(kindLabel(i.kind, i.runsOn)),
+    },
+    {
+      title: t("instances.col.host"),
+      key: "runsOn",
+      render: (_, i) => <HostCell instance={i} />,
     },
     {
       title: t("instances.col.endpoint"),

@@ -50,4 +50,13 @@ describe("console status of an instance", () => {
       ["sandbox-source", "creating", null],
     ]);
   });
+
+  it("carries the registered host a managed instance runs on", () => {
+    const remote = { ...inst("east", "running"), managed: { data_dir: "/d", bin_dir: "/b", major: 15, host: "db-east" } };
+    const rows = instanceRows({ instances: [remote, inst("here", "running")], creating: [] });
+    expect(rows.map((r) => [r.name, r.runsOn])).toEqual([
+      ["east", "db-east"],
+      ["here", null],
+    ]);
+  });
 });

@@ -31,6 +31,8 @@ export interface InstanceRow {
   /** Server version, e.g. "15.18", or the major of a stopped managed instance. */
   engineVersion: string | null;
   kind: "managed" | "external";
+  /** The registered host a managed instance runs on; `null`: this machine (or external). */
+  runsOn: string | null;
   host: string;
   port: number;
   storage: { used_bytes: number; free_bytes: number } | null;
@@ -75,6 +77,7 @@ export function instanceRows(list: InstanceList, tasks: TaskLink[] = []): Instan
         ? String(i.managed.major)
         : null,
     kind: i.kind,
+    runsOn: i.managed?.host ?? null,
     host: i.endpoint.host,
     port: i.endpoint.port,
     storage: i.storage,
@@ -90,6 +93,7 @@ export function instanceRows(list: InstanceList, tasks: TaskLink[] = []): Instan
       role: null,
       engineVersion: null,
       kind: "managed",
+      runsOn: null,
       host: "",
       port: 0,
       storage: null,

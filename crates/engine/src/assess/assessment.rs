@@ -76,6 +76,13 @@ pub async fn assess(
         .round(jiff::Unit::Second)
         .unwrap_or_else(|_| jiff::Timestamp::now())
         .to_string();
+    let dest_record = instances
+        .store()
+        .instance_by_name(&request.dest)
+        .map_err(InstanceError::from)?;
+    if let Some(host) = crate::instances::host_of(&dest_record) {
+        return super::remote::assess_on_host(instances, host, request, progress).await;
+    }
     let started = Instant::now();
     let source = side(instances, &request.source).await?;
     let dest = side(instances, &request.dest).await?;

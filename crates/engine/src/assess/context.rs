@@ -25,8 +25,8 @@ use crate::wire::{ConnectOptions, ReplicationConnection, SystemIdentity, WireErr
 /// the source's other clients (e.g. when counting WAL senders).
 pub const APPLICATION_NAME: &str = "pgrelocate_assess";
 
-/// Tunables of one assessment.
-#[derive(Debug, Clone)]
+/// Tunables of one assessment (serialisable: a remote destination's agent runs it).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Options {
     /// Limit for each check.
     pub check_timeout: Duration,

@@ -177,15 +177,6 @@ pub fn owner_uid(path: &Path) -> Option<u32> {
     std::fs::metadata(path).ok().map(|m| m.uid())
 }
 
-/// Whether `dir` is missing or an empty directory.
-pub fn is_missing_or_empty_dir(dir: &Path) -> Result<bool, std::io::Error> {
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => Ok(entries.next().is_none()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(e),
-    }
-}
-
 /// Where a server finds extension files and loadable modules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerDirs {

@@ -9,6 +9,7 @@ pub mod host;
 pub mod model;
 pub mod queries;
 pub mod remedy;
+mod remote;
 pub mod runner;
 
 pub use assessment::{assess, destination_prerequisites, AssessError, AssessRequest};

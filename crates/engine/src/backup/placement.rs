@@ -83,6 +83,38 @@ pub fn exists(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok()
 }
 
+/// What is at a folder the copy may write into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirState {
+    /// Nothing there.
+    Missing,
+    /// An empty directory.
+    Empty,
+    /// A directory with something in it.
+    NotEmpty,
+}
+
+impl DirState {
+    /// Missing or an empty directory: the copy may use it.
+    pub fn is_missing_or_empty(self) -> bool {
+        self != DirState::NotEmpty
+    }
+}
+
+/// Whether `dir` is missing, an empty directory or a directory with content (an error when
+/// it cannot be read, or is not a directory).
+pub fn dir_state(dir: &Path) -> Result<DirState, std::io::Error> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(if entries.next().is_some() {
+            DirState::NotEmpty
+        } else {
+            DirState::Empty
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DirState::Missing),
+        Err(e) => Err(e),
+    }
+}
+
 /// Refuses a tablespace directory that lies inside, or contains, the data directory or
 /// another tablespace's directory: extracting one archive would write into the other.
 pub fn check_apart(

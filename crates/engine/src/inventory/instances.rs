@@ -144,10 +144,14 @@ pub struct ManagedDetails {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub created_dir: Option<PathBuf>,
+    /// The registered host it runs on (its agent manages it there); `None`: this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub host: Option<String>,
 }
 
 /// One stored instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct InstanceRecord {
     /// Stable id.
     pub id: InstanceId,
@@ -187,7 +191,7 @@ impl InstanceRecord {
 
 const COLUMNS: &str = "id, name, host, port, user_name, dbname, sslmode, ssl_root_cert, \
                        connect_timeout, require_auth, \
-                       data_dir, bin_dir, major, os_user, created_dir, created_at";
+                       data_dir, bin_dir, major, os_user, created_dir, managed_host, created_at";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<InstanceRecord, StoreError>> {
     let corrupt = |what: String| Err(StoreError::Corrupt(what));
@@ -230,6 +234,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<InstanceRecord, StoreError
             created_dir: row
                 .get::<_, Option<String>>("created_dir")?
                 .map(PathBuf::from),
+            host: row.get("managed_host")?,
         }),
         None => None,
     };
@@ -254,8 +259,8 @@ impl Store {
         let result = self.conn().execute(
             "INSERT INTO instances (id, name, kind, host, port, user_name, dbname, sslmode,
                                     ssl_root_cert, data_dir, bin_dir, major, os_user, created_dir,
-                                    connect_timeout, require_auth)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                    connect_timeout, require_auth, managed_host)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             params![
                 record.id.as_str(),
                 record.name.as_str(),
@@ -273,6 +278,7 @@ impl Store {
                 opt_path(m.and_then(|m| m.created_dir.as_ref()))?,
                 e.connect_timeout_secs,
                 e.require_auth.as_ref().map(|r| r.to_string()),
+                m.and_then(|m| m.host.as_deref()),
             ],
         );
         match result {
@@ -309,6 +315,45 @@ impl Store {
             params![id.as_str(), user, dbname],
         )?;
         self.instance(id)
+    }
+
+    /// Keeps an external record of `record` under its own id: inserted, or its name and
+    /// endpoint brought up to date (a host's agent mirroring a workstation's source).
+    pub fn upsert_external(&self, record: &InstanceRecord) -> Result<InstanceRecord, StoreError> {
+        let e = &record.endpoint;
+        let updated = self.conn().execute(
+            "UPDATE instances SET name = ?2, host = ?3, port = ?4, user_name = ?5, dbname = ?6,
+                    sslmode = ?7, ssl_root_cert = ?8, connect_timeout = ?9, require_auth = ?10
+             WHERE id = ?1 AND data_dir IS NULL",
+            params![
+                record.id.as_str(),
+                record.name.as_str(),
+                e.host,
+                e.port,
+                e.user,
+                e.dbname,
+                e.sslmode.as_str(),
+                opt_path(e.ssl_root_cert.as_ref())?,
+                e.connect_timeout_secs,
+                e.require_auth.as_ref().map(|r| r.to_string()),
+            ],
+        );
+        match updated {
+            Ok(1) => self.instance(&record.id),
+            Ok(_) => {
+                let external = InstanceRecord {
+                    managed: None,
+                    ..record.clone()
+                };
+                self.insert_instance(&external)
+            }
+            Err(rusqlite::Error::SqliteFailure(err, _))
+                if err.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(StoreError::DuplicateName(record.name.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The instance with this id.
@@ -466,6 +511,7 @@ mod tests {
                 major: 15,
                 os_user: Some("postgres".into()),
                 created_dir: Some("/var/lib/pgrelocate/x".into()),
+                host: None,
             }),
             created_at: String::new(),
         };

@@ -101,6 +101,26 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE instances ADD COLUMN connect_timeout INTEGER NOT NULL DEFAULT 10
         CHECK (connect_timeout BETWEEN 1 AND 600);
     ALTER TABLE instances ADD COLUMN require_auth TEXT;",
+    // 5: remote hosts reached over SSH (the agent runs there). The accepted host key lives
+    // in pgrelocate's own known_hosts file; its fingerprint is kept here for display.
+    "CREATE TABLE hosts (
+        name        TEXT PRIMARY KEY,
+        ssh_user    TEXT,
+        ssh_host    TEXT NOT NULL,
+        ssh_port    INTEGER CHECK (ssh_port BETWEEN 1 AND 65535),
+        identity    TEXT,
+        host_key    TEXT,
+        added_at    TEXT NOT NULL
+    );",
+    // 6: a managed instance may run on a registered host (its agent manages it there).
+    "ALTER TABLE instances ADD COLUMN managed_host TEXT REFERENCES hosts(name);",
+    // 7: tasks driven on a destination's host: the row in `tasks` (and its events) mirrors
+    // the agent's; `remote_seq` is the agent's newest event already copied here.
+    "CREATE TABLE remote_tasks (
+        task_id    TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+        host       TEXT NOT NULL REFERENCES hosts(name),
+        remote_seq INTEGER NOT NULL DEFAULT 0
+    );",
 ];
 
 /// The schema version this build writes.

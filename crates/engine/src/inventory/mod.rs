@@ -4,6 +4,7 @@
 //! Tables: `instances` (and `bin_folders`) now; tasks, reports and events come with later
 //! migrations — see [`migrations`] for how to add one.
 
+mod hosts;
 mod instances;
 pub mod migrations;
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+pub use hosts::HostRecord;
 pub use instances::{
     InstanceId, InstanceKind, InstanceName, InstanceRecord, ManagedDetails, NameError,
 };
@@ -52,6 +54,10 @@ pub enum StoreError {
     },
     #[error("an instance named {0:?} already exists")]
     DuplicateName(String),
+    #[error("a host named {0:?} is already registered")]
+    DuplicateHost(String),
+    #[error("host {0:?} still runs managed instances: remove them first")]
+    HostInUse(String),
     #[error("no instance named {0:?}")]
     NoSuchInstance(String),
     #[error("path {0:?} is not valid UTF-8; choose a path with a UTF-8 name")]
@@ -146,6 +152,8 @@ impl crate::Coded for StoreError {
         match self {
             StoreError::DuplicateName(_) => ErrorCode::DuplicateName,
             StoreError::NoSuchInstance(_) => ErrorCode::NotFound,
+            StoreError::DuplicateHost(_) => ErrorCode::DuplicateHost,
+            StoreError::HostInUse(_) => ErrorCode::HostInUse,
             StoreError::CreateDir { .. } => ErrorCode::StateDirUnavailable,
             StoreError::Open { .. }
             | StoreError::TooNew { .. }

@@ -6,6 +6,7 @@
 //! honoured too. pgrelocate never writes a plaintext password file of its own.
 
 mod keyring;
+pub mod memory;
 mod password;
 pub mod pgpass;
 

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ServerError;
 use crate::version::ServerVersion;
@@ -28,7 +28,7 @@ pub const OPTIONAL: [&str; 7] = [
 pub const BIN_DIRS_ENV: &str = "PGRELOCATE_BIN_DIRS";
 
 /// One folder of PostgreSQL binaries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Installation {
     /// The folder.
     pub bin_dir: PathBuf,

@@ -4,9 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{Phase, ReplicationState, TaskId};
+use super::model::{Operation, Phase, ReplicationState, TaskId};
 use super::monitor::Sample;
-use super::switch::Operation;
 use super::warning::Warning;
 use crate::switchover::Progress;
 

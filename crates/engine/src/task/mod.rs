@@ -11,15 +11,22 @@
 //! (the lag chart shows a gap), and the next process that attaches reconciles and resumes
 //! monitoring. One process drives a task at a time (a lease row); others read.
 
+mod basebackup;
 pub mod cancel;
 pub mod event;
 pub mod housekeeping;
+mod increment;
+mod lease;
 pub mod model;
 pub mod monitor;
+pub mod plan;
+mod precheck;
+mod remote;
 pub mod resume;
 pub mod run;
 mod settle;
 pub mod standby;
+mod startup;
 pub mod store;
 pub mod switch;
 pub mod warning;
@@ -30,7 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -123,6 +130,15 @@ pub enum TaskError {
     },
     #[error("stopped")]
     Stopped,
+    #[error(
+        "task {task} is driven on host {host}: {what} it from this workstation is not \
+         available yet"
+    )]
+    OnHost {
+        task: TaskId,
+        host: String,
+        what: &'static str,
+    },
     #[error(transparent)]
     Switchover(#[from] crate::switchover::SwitchoverError),
     #[error(
@@ -152,6 +168,7 @@ impl crate::Coded for TaskError {
         use crate::ErrorCode;
         match self {
             TaskError::Store(e) => e.code(),
+            TaskError::OnHost { .. } => ErrorCode::RunsOnHost,
             TaskError::Instance(e) => e.code(),
             TaskError::Report(e) => e.code(),
             TaskError::Assess(e) => e.code(),
@@ -196,7 +213,7 @@ impl TaskError {
 }
 
 /// What to start.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaskRequest {
     /// Registered source instance.
     pub source: String,
@@ -215,7 +232,8 @@ pub struct TaskRequest {
 pub struct TaskSettings {
     /// Monitoring sample period in `increment` (also the lag chart's resolution).
     pub sample_interval: Duration,
-    /// How long a lease lasts without renewal (renewed every third of it).
+    /// How long a lease lasts without renewal (renewed every third of it, at most every
+    /// second).
     pub lease_ttl: Duration,
     /// How long the started standby may take to connect to the source.
     pub standby_connect_timeout: Duration,
@@ -238,7 +256,7 @@ impl Default for TaskSettings {
 }
 
 /// A task with what the store knows about who drives it.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 pub struct TaskStatus {
     /// The task.
     #[serde(flatten)]
@@ -256,6 +274,22 @@ pub struct TaskStatus {
     pub sample_live: bool,
     /// When the task entered its current replication state (RFC 3339, UTC), if recorded.
     pub replication_since: Option<String>,
+}
+
+/// A task's two ends as the monitor and the switchover reach them. The standby's catalog is
+/// the source's, so the destination is reached with the source's role, database and password
+/// (its own generated superuser password went aside with its empty data directory).
+pub(crate) struct StandbyAccess {
+    /// The source as registered.
+    pub(crate) source: InstanceRecord,
+    /// The source's password (also the destination's now).
+    pub(crate) source_password: Option<Password>,
+    /// The destination's address with the source's role and database.
+    pub(crate) dest_endpoint: crate::endpoint::Endpoint,
+    /// The destination's server on this host.
+    pub(crate) dest_managed: ManagedDetails,
+    /// The OS user its server runs as.
+    pub(crate) dest_user: Option<OsUser>,
 }
 
 struct Driver {
@@ -396,6 +430,24 @@ impl Inner {
         Ok(self.instances.password_for(record).await?)
     }
 
+    /// Both ends of the task as its standby is reached once the copy is in place: the
+    /// destination with the source's account.
+    pub(crate) async fn standby_access(&self, task: &Task) -> Result<StandbyAccess, TaskError> {
+        let source = self.instance(&task.source)?;
+        let (dest, dest_managed, dest_user) = self.managed_dest(task)?;
+        let source_password = self.password(&source).await?;
+        let mut dest_endpoint = dest.endpoint.clone();
+        dest_endpoint.user = source.endpoint.user.clone();
+        dest_endpoint.dbname = source.endpoint.dbname.clone();
+        Ok(StandbyAccess {
+            source,
+            source_password,
+            dest_endpoint,
+            dest_managed,
+            dest_user,
+        })
+    }
+
     fn driving(&self, id: &TaskId) -> bool {
         let drivers = self.drivers.lock().unwrap_or_else(|e| e.into_inner());
         drivers.get(id).is_some_and(|d| !d.handle.is_finished())
@@ -462,6 +514,9 @@ impl Tasks {
     /// sample is stale.
     pub async fn status(&self, id: &str) -> Result<TaskStatus, TaskError> {
         let task = self.get(id)?;
+        if let Some(status) = self.refresh(&task.id).await? {
+            return Ok(status);
+        }
         resume::reconcile(&self.inner, &task.id).await?;
         let task = settle::startup(&self.inner, &task.id).await?;
         let latest = |kind| store::latest_event(self.inner.store(), &task.id, kind);
@@ -514,7 +569,11 @@ impl Tasks {
                 return;
             }
         };
-        for t in tasks.iter().filter(|t| housekeeping::is_missing(t)) {
+        for t in tasks
+            .iter()
+            .filter(|t| housekeeping::is_missing(t))
+            .filter(|t| matches!(self.host_of_task(&t.id), Ok(None)))
+        {
             if let Err(e) = settle::housekeeping(&self.inner, &t.id).await {
                 tracing::warn!(task = %t.id, error = %e, "cannot settle the housekeeping");
             }
@@ -523,6 +582,9 @@ impl Tasks {
 
     /// Creates a task from an assessment without errors and starts driving it here.
     pub async fn create(&self, request: TaskRequest) -> Result<Task, TaskError> {
+        if let Some(host) = remote::dest_host(self.inner.store(), &request)? {
+            return self.create_on_host(&host, request).await;
+        }
         let task = run::create(&self.inner, request).await?;
         self.drive(&task.id)?;
         Ok(task)
@@ -534,17 +596,20 @@ impl Tasks {
         if drivers.get(id).is_some_and(|d| !d.handle.is_finished()) {
             return Ok(());
         }
-        store::acquire_lease(
-            self.inner.store(),
-            id,
-            &self.inner.me,
-            self.inner.settings.lease_ttl,
-        )??;
         let stop = CancellationToken::new();
         let cancel = Arc::new(AtomicBool::new(false));
+        let lease = lease::LeaseGuard::take(
+            &self.inner,
+            id,
+            Some(lease::Watch {
+                stop: stop.clone(),
+                cancel: cancel.clone(),
+            }),
+        )??;
         let handle = tokio::spawn(run::drive(
             self.inner.clone(),
             id.clone(),
+            lease,
             stop.clone(),
             cancel.clone(),
         ));
@@ -564,6 +629,11 @@ impl Tasks {
     /// `increment` is monitored). Returns the task and whether this process now drives it.
     pub async fn attach(&self, id: &str) -> Result<(Task, bool), TaskError> {
         let task = self.get(id)?;
+        if self.host_of_task(&task.id)?.is_some() {
+            // Its driver runs on its host; reading it is all there is to do here.
+            self.refresh(&task.id).await?;
+            return Ok((self.get(id)?, false));
+        }
         let task = resume::reconcile(&self.inner, &task.id).await?;
         if !matches!(task.phase, Phase::Startup | Phase::Increment) {
             return Ok((task, false));
@@ -626,6 +696,7 @@ impl Tasks {
     /// process drives the task (another one is asked through the store).
     pub async fn cancel(&self, id: &str) -> Result<Task, TaskError> {
         let task = self.get(id)?;
+        self.local_only(&task.id, "cancelling")?;
         // A switched-over task is not cancelled, but what its switchover left is finished.
         settle::housekeeping(&self.inner, &task.id).await?;
         cancel::cancel(&self.inner, &task.id, self.take_driver(&task.id)).await
@@ -646,6 +717,7 @@ impl Tasks {
     /// Starts a failed task again from precheck (its copy is taken anew) and drives it.
     pub async fn retry(&self, id: &str) -> Result<Task, TaskError> {
         let task = self.get(id)?;
+        self.local_only(&task.id, "retrying")?;
         let task = resume::reconcile(&self.inner, &task.id).await?;
         let task = resume::retry(&self.inner, &task.id).await?;
         self.drive(&task.id)?;

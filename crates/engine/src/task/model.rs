@@ -11,6 +11,7 @@ use super::standby::StandbyPlan;
 use crate::assess::model::Mode;
 use crate::backup::{Compression, MaxRate, TablespaceMapping};
 use crate::inventory::InstanceId;
+use crate::switchover::{FailoverReport, FenceRecord, SwitchoverReport};
 use crate::wire::Lsn;
 
 /// A task id: 12 lowercase hex digits (so `pgrelocate_<id>` is a valid slot name).
@@ -266,11 +267,69 @@ pub struct Task {
     pub attempts: u32,
     /// The switchover or failover: fence in force, outcome, report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub switch: Option<super::switch::SwitchRecord>,
+    pub switch: Option<SwitchRecord>,
     /// The steps after promotion and their outcomes (`None`: not promoted, or stored before
     /// housekeeping was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub housekeeping: Option<super::housekeeping::Housekeeping>,
+}
+
+/// Which operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Operation {
+    /// Fence, catch up, promote.
+    Switchover,
+    /// Promote without a fence (the source is lost).
+    Failover,
+}
+
+impl Operation {
+    /// The word, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Switchover => "switchover",
+            Operation::Failover => "failover",
+        }
+    }
+}
+
+/// What the task's switchover or failover did, stored with the task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct SwitchRecord {
+    /// The latest operation.
+    pub operation: Operation,
+    /// When it started (RFC 3339, UTC).
+    pub started_at: String,
+    /// What the fence has in force on the source now (`None`: nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<FenceRecord>,
+    /// Why the latest attempt was rolled back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back: Option<String>,
+    /// What went wrong after promotion (the destination is the primary all the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The successful switchover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switchover: Option<SwitchoverReport>,
+    /// The successful failover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover: Option<FailoverReport>,
+}
+
+impl SwitchRecord {
+    pub(crate) fn new(operation: Operation) -> SwitchRecord {
+        SwitchRecord {
+            operation,
+            started_at: now(),
+            fence: None,
+            rolled_back: None,
+            error: None,
+            switchover: None,
+            failover: None,
+        }
+    }
 }
 
 /// A transition that the state machine does not allow.

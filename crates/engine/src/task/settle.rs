@@ -25,7 +25,7 @@ use super::event::{EventKind, TaskEvent};
 use super::housekeeping::{self, HousekeepingState};
 use super::model::{Phase, Task, TaskId};
 use super::monitor::Monitor;
-use super::{run, store, Inner, TaskError};
+use super::{store, Inner, TaskError};
 
 /// A sample this much older than the sample period is stale (a driver would have stored a
 /// newer one).
@@ -71,7 +71,9 @@ pub(crate) async fn startup(inner: &Arc<Inner>, id: &TaskId) -> Result<Task, Tas
             id,
             "the task was left in startup by a process that stopped; finishing the step",
         );
-        match run::finish_startup(inner, &mut task, &CancellationToken::new(), wait).await {
+        match super::startup::finish_startup(inner, &mut task, &CancellationToken::new(), wait)
+            .await
+        {
             Ok(()) => Ok(()),
             Err(TaskError::StandbyDidNotConnect { .. }) => {
                 inner.note(
@@ -177,7 +179,7 @@ pub(crate) async fn sample_now(
         if task.phase != Phase::Increment {
             return Ok(None);
         }
-        let mut monitor = Monitor::new(run::monitor_target(inner, &task).await?);
+        let mut monitor = Monitor::new(super::increment::monitor_target(inner, &task).await?);
         let sample = monitor.sample().await;
         inner.observe(&mut task, sample.state())?;
         inner

@@ -19,14 +19,8 @@ use crate::version::ServerVersion;
 pub const HOST_FILES: [&str; 3] = ["postgresql.conf", "pg_hba.conf", "pg_ident.conf"];
 /// Suffix of the source's copies of [`HOST_FILES`].
 pub const FROM_SOURCE: &str = ".from-source";
-/// Settings a hot standby needs at least as high as its primary's.
-pub const FLOOR_SETTINGS: [&str; 5] = [
-    "max_connections",
-    "max_worker_processes",
-    "max_wal_senders",
-    "max_prepared_transactions",
-    "max_locks_per_transaction",
-];
+/// Settings a hot standby needs at least as high as its primary's (the shared plan's).
+pub use super::plan::FLOOR_SETTINGS;
 
 /// What the standby configuration says, decided at precheck.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]

@@ -39,7 +39,7 @@ impl From<rusqlite::Error> for TaskStoreError {
 }
 
 /// Who holds (or wants) a lease: one per process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct LeaseHolder {
     /// Random id of this process's task service.
     pub holder: String,
@@ -61,7 +61,7 @@ impl LeaseHolder {
 }
 
 /// A lease as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Lease {
     /// The holder.
     #[serde(flatten)]
@@ -471,6 +471,72 @@ impl crate::Coded for LeaseBusy {
     fn code(&self) -> crate::ErrorCode {
         crate::ErrorCode::TaskBusy
     }
+}
+
+/// The host whose agent drives this task, and the agent's newest event already copied
+/// here; `None` for a task driven from this machine.
+pub fn remote_of(store: &Store, task: &TaskId) -> Result<Option<(String, i64)>, TaskStoreError> {
+    Ok(store
+        .conn()
+        .query_row(
+            "SELECT host, remote_seq FROM remote_tasks WHERE task_id = ?1",
+            [task.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// Copies the agent's view of a task here: its row (inserted the first time) and its
+/// events after the ones already copied, keeping their times, in one transaction.
+pub fn mirror(
+    store: &Store,
+    host: &str,
+    task: &Task,
+    events: &[TaskEvent],
+) -> Result<(), TaskStoreError> {
+    let body = serde_json::to_string(task).expect("a task always serialises");
+    let mut conn = store.conn();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "INSERT INTO tasks (id, created_at, updated_at, mode, source_id, dest_id, phase, \
+         replication, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(id) DO UPDATE SET updated_at = ?3, phase = ?7, replication = ?8, body = ?9",
+        params![
+            task.id.as_str(),
+            task.created_at,
+            now(),
+            word(task.mode),
+            task.source.id.as_str(),
+            task.destination.id.as_str(),
+            task.phase.as_str(),
+            task.replication.as_str(),
+            body
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO remote_tasks (task_id, host) VALUES (?1, ?2) ON CONFLICT(task_id) DO NOTHING",
+        params![task.id.as_str(), host],
+    )?;
+    let seen: i64 = tx.query_row(
+        "SELECT remote_seq FROM remote_tasks WHERE task_id = ?1",
+        [task.id.as_str()],
+        |r| r.get(0),
+    )?;
+    let mut newest = seen;
+    for e in events.iter().filter(|e| e.seq > seen) {
+        let body = serde_json::to_string(&e.kind).expect("an event always serialises");
+        tx.execute(
+            "INSERT INTO task_events (task_id, at, kind, body) VALUES (?1, ?2, ?3, ?4)",
+            params![task.id.as_str(), e.at, e.kind.tag(), body],
+        )?;
+        newest = newest.max(e.seq);
+    }
+    tx.execute(
+        "UPDATE remote_tasks SET remote_seq = ?2 WHERE task_id = ?1",
+        params![task.id.as_str(), newest],
+    )?;
+    tx.commit()?;
+    Ok(())
 }
 
 #[cfg(test)]

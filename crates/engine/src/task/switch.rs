@@ -9,11 +9,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
-
 use super::event::EventKind;
-use super::model::{now, Phase, Task, TaskId};
+use super::lease::LeaseGuard;
+pub use super::model::{Operation, SwitchRecord};
+use super::model::{Phase, Task, TaskId};
 use super::warning::Warning;
 use super::{housekeeping, store, Inner, TaskError, Tasks};
 use crate::assess::Mode;
@@ -25,71 +24,11 @@ use crate::switchover::{
 };
 use crate::Coded;
 
-/// Which operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
-#[serde(rename_all = "lowercase")]
-pub enum Operation {
-    /// Fence, catch up, promote.
-    Switchover,
-    /// Promote without a fence (the source is lost).
-    Failover,
-}
-
-impl Operation {
-    /// The word, as stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Switchover => "switchover",
-            Operation::Failover => "failover",
-        }
-    }
-}
-
-/// What the task's switchover or failover did, stored with the task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
-pub struct SwitchRecord {
-    /// The latest operation.
-    pub operation: Operation,
-    /// When it started (RFC 3339, UTC).
-    pub started_at: String,
-    /// What the fence has in force on the source now (`None`: nothing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fence: Option<FenceRecord>,
-    /// Why the latest attempt was rolled back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rolled_back: Option<String>,
-    /// What went wrong after promotion (the destination is the primary all the same).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The successful switchover.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub switchover: Option<SwitchoverReport>,
-    /// The successful failover.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failover: Option<FailoverReport>,
-}
-
-impl SwitchRecord {
-    fn new(operation: Operation) -> SwitchRecord {
-        SwitchRecord {
-            operation,
-            started_at: now(),
-            fence: None,
-            rolled_back: None,
-            error: None,
-            switchover: None,
-            failover: None,
-        }
-    }
-}
-
 /// The plan for a task: the source as registered; the destination with the source's
-/// account (its catalog is the source's).
+/// account (its catalog is the source's: see [`super::StandbyAccess`]).
 async fn plan(inner: &Inner, task: &Task) -> Result<Plan, TaskError> {
-    let source = inner.instance(&task.source)?;
-    let (dest, managed, dest_user) = inner.managed_dest(task)?;
-    let source_password = inner.password(&source).await?;
-    let source_managed = match &source.managed {
+    let access = inner.standby_access(task).await?;
+    let source_managed = match &access.source.managed {
         Some(m) => Some(LocalServer {
             data_dir: m.data_dir.clone(),
             bin_dir: m.bin_dir.clone(),
@@ -97,22 +36,19 @@ async fn plan(inner: &Inner, task: &Task) -> Result<Plan, TaskError> {
         }),
         None => None,
     };
-    let mut dest_endpoint = dest.endpoint.clone();
-    dest_endpoint.user = source.endpoint.user.clone();
-    dest_endpoint.dbname = source.endpoint.dbname.clone();
     Ok(Plan {
         source: Source {
-            endpoint: source.endpoint.clone(),
-            password: source_password.clone(),
+            endpoint: access.source.endpoint.clone(),
+            password: access.source_password.clone(),
             managed: source_managed,
         },
         destination: Destination {
-            endpoint: dest_endpoint,
-            password: source_password,
+            endpoint: access.dest_endpoint,
+            password: access.source_password,
             server: LocalServer {
-                data_dir: managed.data_dir.clone(),
-                bin_dir: managed.bin_dir.clone(),
-                os_user: dest_user,
+                data_dir: access.dest_managed.data_dir.clone(),
+                bin_dir: access.dest_managed.bin_dir.clone(),
+                os_user: access.dest_user,
             },
         },
         slot_name: task.layout.slot_name.clone(),
@@ -145,63 +81,24 @@ fn task_guardrail(task: &Task, operation: Operation) -> Guardrail {
     )
 }
 
-/// Keeps the lease while the operation runs.
-struct Held {
-    stop: CancellationToken,
-    renewal: tokio::task::JoinHandle<()>,
-    inner: Arc<Inner>,
-    id: TaskId,
-}
-
-impl Held {
-    async fn release(self) {
-        self.stop.cancel();
-        let _ = self.renewal.await;
-        let _ = store::release_lease(self.inner.store(), &self.id, &self.inner.me);
-    }
-}
-
 impl Tasks {
     /// Takes the task for a switchover or failover: stops this process's monitoring of it
-    /// and takes the lease (refused while another live process drives it). Returns whether
-    /// this process drove it before.
-    async fn take_for_switch(&self, id: &TaskId) -> Result<(Held, bool), TaskError> {
+    /// and takes the lease (refused while another live process drives it), renewed until
+    /// released. Returns whether this process drove it before.
+    async fn take_for_switch(&self, id: &TaskId) -> Result<(LeaseGuard, bool), TaskError> {
         let was_driving = self.is_driving(id);
         if was_driving {
             self.detach(id).await;
         }
-        let inner = self.inner.clone();
-        let ttl = inner.settings.lease_ttl;
-        if let Err(busy) = store::acquire_lease(inner.store(), id, &inner.me, ttl)? {
-            if was_driving {
-                let _ = self.drive(id);
-            }
-            return Err(busy.into());
-        }
-        let stop = CancellationToken::new();
-        let renewal = tokio::spawn({
-            let (inner, id, stop) = (inner.clone(), id.clone(), stop.clone());
-            async move {
-                loop {
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep((ttl / 3).min(Duration::from_secs(2))) => {}
-                    }
-                    if let Err(e) = store::acquire_lease(inner.store(), &id, &inner.me, ttl) {
-                        tracing::warn!(task = %id, error = %e, "cannot renew the lease");
-                    }
+        match LeaseGuard::take(&self.inner, id, None)? {
+            Ok(lease) => Ok((lease, was_driving)),
+            Err(busy) => {
+                if was_driving {
+                    let _ = self.drive(id);
                 }
+                Err(busy.into())
             }
-        });
-        Ok((
-            Held {
-                stop,
-                renewal,
-                inner,
-                id: id.clone(),
-            },
-            was_driving,
-        ))
+        }
     }
 
     /// The switchover dialog's content: guardrails evaluated now and the fence that would
@@ -211,6 +108,7 @@ impl Tasks {
         id: &str,
         options: &Options,
     ) -> Result<Preview, TaskError> {
+        self.local_only(&self.get(id)?.id, "switching over")?;
         let task = reconcile(&self.inner, &self.get(id)?.id).await?;
         let phase = task_guardrail(&task, Operation::Switchover);
         let mut preview = if phase.status == GuardrailStatus::Error {
@@ -232,6 +130,7 @@ impl Tasks {
     /// task is refused while it does), the destination's received and replayed positions
     /// and times, and the estimated loss. Changes nothing.
     pub async fn failover_preview(&self, id: &str) -> Result<FailoverPreview, TaskError> {
+        self.local_only(&self.get(id)?.id, "failing over")?;
         let task = reconcile(&self.inner, &self.get(id)?.id).await?;
         // With nobody following the task, its stored state may predate the source's loss:
         // a live sample records the disconnect (and since when) before it is read below.
@@ -255,25 +154,7 @@ impl Tasks {
         options: &Options,
         progress: ProgressFn<'_>,
     ) -> Result<SwitchoverReport, TaskError> {
-        let task = reconcile(&self.inner, &self.get(id)?.id).await?;
-        let phase = task_guardrail(&task, Operation::Switchover);
-        if phase.status == GuardrailStatus::Error {
-            progress(&Progress::Guardrails {
-                checks: vec![phase.clone()],
-            });
-            return Err(SwitchoverError::Guardrails {
-                checks: vec![phase],
-            }
-            .into());
-        }
-        let (held, was_driving) = self.take_for_switch(&task.id).await?;
-        let result = run_switchover(&self.inner, &task.id, options, phase, progress).await;
-        held.release().await;
-        let after = self.inner.get(&task.id)?;
-        if was_driving && after.phase == Phase::Increment {
-            let _ = self.drive(&task.id);
-        }
-        result
+        self.operate(&Switchover { options }, id, progress).await
     }
 
     /// Fails the task over: promotes the destination without fencing the source. For DR
@@ -284,20 +165,30 @@ impl Tasks {
         id: &str,
         progress: ProgressFn<'_>,
     ) -> Result<FailoverReport, TaskError> {
+        self.operate(&Failover, id, progress).await
+    }
+
+    /// A switchover or failover under the task's lease: the task's own guardrail first,
+    /// then [`run`]; this process's monitoring resumes after a rollback when it drove the
+    /// task before.
+    async fn operate<O: Operate>(
+        &self,
+        op: &O,
+        id: &str,
+        progress: ProgressFn<'_>,
+    ) -> Result<O::Report, TaskError> {
+        self.local_only(&self.get(id)?.id, "switching or failing over")?;
         let task = reconcile(&self.inner, &self.get(id)?.id).await?;
-        let phase = task_guardrail(&task, Operation::Failover);
+        let phase = task_guardrail(&task, O::OPERATION);
         if phase.status == GuardrailStatus::Error {
             progress(&Progress::Guardrails {
                 checks: vec![phase.clone()],
             });
-            return Err(SwitchoverError::FailoverRefused {
-                checks: vec![phase],
-            }
-            .into());
+            return Err(O::refused(vec![phase]).into());
         }
-        let (held, was_driving) = self.take_for_switch(&task.id).await?;
-        let result = run_failover(&self.inner, &task.id, phase, progress).await;
-        held.release().await;
+        let (lease, was_driving) = self.take_for_switch(&task.id).await?;
+        let result = run(op, &self.inner, &task.id, phase, progress).await;
+        lease.release().await;
         let after = self.inner.get(&task.id)?;
         if was_driving && after.phase == Phase::Increment {
             let _ = self.drive(&task.id);
@@ -383,23 +274,179 @@ fn enter_switch(inner: &Inner, id: &TaskId, operation: Operation) -> Result<(), 
     inner.save_phase(&task, Phase::Increment)
 }
 
-async fn run_switchover(
+/// What a switchover and a failover do differently; [`Tasks::operate`] and [`run`] do the
+/// rest (the phase, the record, the event log).
+trait Operate: Sync {
+    /// What the checks hand to the execution.
+    type Ready;
+    /// The outcome of a successful operation.
+    type Report: Clone;
+    /// Which operation.
+    const OPERATION: Operation;
+    /// The refusal when the task's own guardrail fails.
+    fn refused(checks: Vec<Guardrail>) -> SwitchoverError;
+    /// The note recorded when the operation is requested.
+    fn requested(&self) -> String;
+    /// The guardrails, reported through `progress`; an error when they forbid the operation.
+    async fn check(
+        &self,
+        inner: &Inner,
+        task: &Task,
+        plan: &Plan,
+        progress: ProgressFn<'_>,
+    ) -> Result<Self::Ready, TaskError>;
+    /// The operation itself (the task is in `switch`); `phase` is the task's own guardrail.
+    async fn execute(
+        &self,
+        plan: &Plan,
+        ready: Self::Ready,
+        phase: Guardrail,
+        progress: ProgressFn<'_>,
+    ) -> Result<Self::Report, SwitchoverError>;
+    /// Stores a successful report in the task's record.
+    fn succeeded(switch: &mut SwitchRecord, report: &Self::Report);
+    /// `Some` when `e` ended the operation before promotion (the task returns to
+    /// `increment`), with the warning to record then, if any.
+    fn rolled_back(e: &SwitchoverError) -> Option<Option<Warning>>;
+}
+
+/// Fence, catch up, promote.
+struct Switchover<'a> {
+    options: &'a Options,
+}
+
+impl Operate for Switchover<'_> {
+    type Ready = switchover::Ready;
+    type Report = SwitchoverReport;
+    const OPERATION: Operation = Operation::Switchover;
+
+    fn refused(checks: Vec<Guardrail>) -> SwitchoverError {
+        SwitchoverError::Guardrails { checks }
+    }
+
+    fn requested(&self) -> String {
+        format!(
+            "switchover requested (catch-up timeout {} s)",
+            self.options.catchup_timeout.as_secs()
+        )
+    }
+
+    async fn check(
+        &self,
+        _inner: &Inner,
+        _task: &Task,
+        plan: &Plan,
+        progress: ProgressFn<'_>,
+    ) -> Result<Self::Ready, TaskError> {
+        Ok(switchover::check(plan, self.options, progress).await?)
+    }
+
+    async fn execute(
+        &self,
+        plan: &Plan,
+        mut ready: Self::Ready,
+        phase: Guardrail,
+        progress: ProgressFn<'_>,
+    ) -> Result<Self::Report, SwitchoverError> {
+        ready.checks.insert(0, phase);
+        switchover::execute(plan, ready, self.options, progress).await
+    }
+
+    fn succeeded(switch: &mut SwitchRecord, report: &Self::Report) {
+        switch.fence = Some(report.fence.clone());
+        switch.switchover = Some(report.clone());
+    }
+
+    fn rolled_back(e: &SwitchoverError) -> Option<Option<Warning>> {
+        let warning = match e {
+            SwitchoverError::RollbackIncomplete { reason, problems } => {
+                Warning::SwitchoverRollbackIncomplete {
+                    cause: reason.code(),
+                    reason: reason.to_string(),
+                    problems: problems.iter().map(ToString::to_string).collect(),
+                }
+            }
+            SwitchoverError::RolledBack { reason } => Warning::SwitchoverRolledBack {
+                cause: reason.code(),
+                reason: reason.to_string(),
+            },
+            SwitchoverError::Destination(_) => Warning::SwitchoverRolledBack {
+                cause: e.code(),
+                reason: e.to_string(),
+            },
+            _ => return None,
+        };
+        Some(Some(warning))
+    }
+}
+
+/// Promote without a fence (the source is lost).
+struct Failover;
+
+impl Operate for Failover {
+    /// The checks' result, and since when the source has been seen disconnected.
+    type Ready = (switchover::failover::FailoverReady, Option<String>);
+    type Report = FailoverReport;
+    const OPERATION: Operation = Operation::Failover;
+
+    fn refused(checks: Vec<Guardrail>) -> SwitchoverError {
+        SwitchoverError::FailoverRefused { checks }
+    }
+
+    fn requested(&self) -> String {
+        "failover requested".into()
+    }
+
+    async fn check(
+        &self,
+        inner: &Inner,
+        task: &Task,
+        plan: &Plan,
+        progress: ProgressFn<'_>,
+    ) -> Result<Self::Ready, TaskError> {
+        // A migration task fails over only when its source is really gone.
+        let require_lost = task.mode == Mode::Migration;
+        let unreachable = unreachable_since(inner, task)?;
+        let ready = switchover::failover::check(plan, require_lost, progress).await?;
+        Ok((ready, unreachable))
+    }
+
+    async fn execute(
+        &self,
+        plan: &Plan,
+        (ready, unreachable): Self::Ready,
+        _phase: Guardrail,
+        progress: ProgressFn<'_>,
+    ) -> Result<Self::Report, SwitchoverError> {
+        let mut report = switchover::failover::execute(plan, ready, progress).await?;
+        report.source_unreachable_since = unreachable;
+        Ok(report)
+    }
+
+    fn succeeded(switch: &mut SwitchRecord, report: &Self::Report) {
+        switch.failover = Some(report.clone());
+    }
+
+    fn rolled_back(e: &SwitchoverError) -> Option<Option<Warning>> {
+        matches!(e, SwitchoverError::FailoverFailed(_)).then_some(None)
+    }
+}
+
+/// Runs the operation on a task whose lease this process holds: guardrails (the task's own
+/// leading the list), `increment → switch`, the operation, then the outcome recorded —
+/// `success` (promoted, also when a step after promotion failed), back to `increment`
+/// (rolled back before promotion), or left in `switch` when promotion's outcome is unknown.
+async fn run<O: Operate>(
+    op: &O,
     inner: &Arc<Inner>,
     id: &TaskId,
-    options: &Options,
     phase: Guardrail,
     progress: ProgressFn<'_>,
-) -> Result<SwitchoverReport, TaskError> {
+) -> Result<O::Report, TaskError> {
     let task = inner.get(id)?;
     let plan = plan(inner, &task).await?;
     let record = recorder(inner, id, progress);
-    inner.note(
-        id,
-        format!(
-            "switchover requested (catch-up timeout {} s)",
-            options.catchup_timeout.as_secs()
-        ),
-    );
+    inner.note(id, op.requested());
     // The task's own guardrail leads the list the DBA sees.
     let first = phase.clone();
     let with_phase = |p: &Progress| match p {
@@ -410,146 +457,54 @@ async fn run_switchover(
         }
         other => record(other),
     };
-    let ready = switchover::check(&plan, options, &with_phase).await?;
-    enter_switch(inner, id, Operation::Switchover)?;
-    let mut ready = ready;
-    ready.checks.insert(0, phase);
-    let outcome = switchover::execute(&plan, ready, options, &record).await;
+    let ready = op.check(inner, &task, &plan, &with_phase).await?;
+    enter_switch(inner, id, O::OPERATION)?;
+    let outcome = op.execute(&plan, ready, phase, &record).await;
     let mut task = inner.get(id)?;
     let from = task.phase;
     let switch = task
         .switch
-        .get_or_insert_with(|| SwitchRecord::new(Operation::Switchover));
-    match outcome {
+        .get_or_insert_with(|| SwitchRecord::new(O::OPERATION));
+    let e = match outcome {
         Ok(report) => {
-            switch.fence = Some(report.fence.clone());
-            switch.switchover = Some(report.clone());
+            O::succeeded(switch, &report);
             finish(inner, &mut task, from)?;
             housekeeping::run(inner, &mut task).await;
-            Ok(report)
+            return Ok(report);
         }
-        Err(
-            e @ (SwitchoverError::RolledBack { .. } | SwitchoverError::RollbackIncomplete { .. }),
-        )
-        | Err(e @ SwitchoverError::Destination(_)) => {
-            switch.rolled_back = Some(e.to_string());
-            task.abort_switch()?;
-            inner.save_phase(&task, from)?;
-            let warning = match &e {
-                SwitchoverError::RollbackIncomplete { reason, problems } => {
-                    Warning::SwitchoverRollbackIncomplete {
-                        cause: reason.code(),
-                        reason: reason.to_string(),
-                        problems: problems.iter().map(ToString::to_string).collect(),
-                    }
-                }
-                SwitchoverError::RolledBack { reason } => Warning::SwitchoverRolledBack {
-                    cause: reason.code(),
-                    reason: reason.to_string(),
-                },
-                other => Warning::SwitchoverRolledBack {
-                    cause: other.code(),
-                    reason: other.to_string(),
-                },
-            };
-            inner.emit(id, EventKind::Warning(warning))?;
-            Err(e.into())
-        }
-        Err(e @ SwitchoverError::AfterPromotion(_)) => {
-            // The destination is the primary: the task is done, with the problem recorded.
-            switch.error = Some(e.to_string());
-            finish(inner, &mut task, from)?;
-            inner.emit(
-                id,
-                EventKind::Error {
-                    message: e.to_string(),
-                },
-            )?;
-            housekeeping::run(inner, &mut task).await;
-            Err(e.into())
-        }
-        Err(e) => {
-            // Promotion's outcome is unknown: the task stays in `switch`, fenced.
-            switch.error = Some(e.to_string());
-            store::save(inner.store(), &task)?;
-            inner.emit(
-                id,
-                EventKind::Error {
-                    message: e.to_string(),
-                },
-            )?;
-            Err(e.into())
-        }
-    }
-}
-
-async fn run_failover(
-    inner: &Arc<Inner>,
-    id: &TaskId,
-    phase: Guardrail,
-    progress: ProgressFn<'_>,
-) -> Result<FailoverReport, TaskError> {
-    let task = inner.get(id)?;
-    let plan = plan(inner, &task).await?;
-    let record = recorder(inner, id, progress);
-    inner.note(id, "failover requested");
-    let with_phase = |p: &Progress| match p {
-        Progress::Guardrails { checks } => {
-            let mut all = vec![phase.clone()];
-            all.extend(checks.iter().cloned());
-            record(&Progress::Guardrails { checks: all })
-        }
-        other => record(other),
+        Err(e) => e,
     };
-    // A migration task fails over only when its source is really gone.
-    let require_lost = task.mode == Mode::Migration;
-    let unreachable = unreachable_since(inner, &task)?;
-    let ready = switchover::failover::check(&plan, require_lost, &with_phase).await?;
-    enter_switch(inner, id, Operation::Failover)?;
-    let outcome = switchover::failover::execute(&plan, ready, &record).await;
-    let mut task = inner.get(id)?;
-    let from = task.phase;
-    let switch = task
-        .switch
-        .get_or_insert_with(|| SwitchRecord::new(Operation::Failover));
-    match outcome {
-        Ok(mut report) => {
-            report.source_unreachable_since = unreachable;
-            switch.failover = Some(report.clone());
-            finish(inner, &mut task, from)?;
-            housekeeping::run(inner, &mut task).await;
-            Ok(report)
+    if let Some(warning) = O::rolled_back(&e) {
+        switch.rolled_back = Some(e.to_string());
+        task.abort_switch()?;
+        inner.save_phase(&task, from)?;
+        if let Some(warning) = warning {
+            inner.emit(id, EventKind::Warning(warning))?;
         }
-        Err(e @ SwitchoverError::FailoverFailed(_)) => {
-            switch.rolled_back = Some(e.to_string());
-            task.abort_switch()?;
-            inner.save_phase(&task, from)?;
-            Err(e.into())
-        }
-        Err(e @ SwitchoverError::AfterPromotion(_)) => {
-            switch.error = Some(e.to_string());
-            finish(inner, &mut task, from)?;
-            inner.emit(
-                id,
-                EventKind::Error {
-                    message: e.to_string(),
-                },
-            )?;
-            housekeeping::run(inner, &mut task).await;
-            Err(e.into())
-        }
-        Err(e) => {
-            switch.error = Some(e.to_string());
-            store::save(inner.store(), &task)?;
-            inner.emit(
-                id,
-                EventKind::Error {
-                    message: e.to_string(),
-                },
-            )?;
-            Err(e.into())
-        }
+        return Err(e.into());
     }
+    switch.error = Some(e.to_string());
+    if matches!(e, SwitchoverError::AfterPromotion(_)) {
+        // The destination is the primary: the task is done, with the problem recorded.
+        finish(inner, &mut task, from)?;
+        inner.emit(
+            id,
+            EventKind::Error {
+                message: e.to_string(),
+            },
+        )?;
+        housekeeping::run(inner, &mut task).await;
+    } else {
+        // Promotion's outcome is unknown: the task stays in `switch`, fenced.
+        store::save(inner.store(), &task)?;
+        inner.emit(
+            id,
+            EventKind::Error {
+                message: e.to_string(),
+            },
+        )?;
+    }
+    Err(e.into())
 }
 
 /// switch → success, with the housekeeping planned into the same save (see

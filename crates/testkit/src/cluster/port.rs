@@ -17,7 +17,7 @@ const COUNT: u16 = 12000;
 static RESERVED: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
 
 /// A port that is free now and not reserved by another cluster of this process.
-pub(super) fn reserve() -> u16 {
+pub(crate) fn reserve() -> u16 {
     let mut reserved = RESERVED.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         let port = FIRST + (random() % u64::from(COUNT)) as u16;
@@ -29,7 +29,7 @@ pub(super) fn reserve() -> u16 {
 }
 
 /// Gives a port back when its cluster is gone.
-pub(super) fn release(port: u16) {
+pub(crate) fn release(port: u16) {
     RESERVED
         .lock()
         .unwrap_or_else(|e| e.into_inner())

@@ -11,8 +11,10 @@ use crate::assess::check::{Check, Outcome};
 use crate::assess::context::{Context, ServerFacts};
 use crate::assess::host::{self, ServerDirs};
 use crate::assess::model::Level;
-use crate::backup::placement;
+use crate::backup::placement::{self, DirState};
 use crate::quote::sql::ident;
+pub use crate::task::plan::default_tablespace_target;
+use crate::task::plan::{self, FLOOR_SETTINGS};
 use crate::version::ServerVersion;
 
 pub(super) fn checks() -> Vec<Check<Context>> {
@@ -894,17 +896,19 @@ async fn tablespaces(ctx: &Context) -> Outcome {
     let mut defaulted = Vec::new();
     let mut targets: BTreeMap<PathBuf, String> = BTreeMap::new();
     // A source on this very host owns its tablespace folders: without a mapping, the copy
-    // goes beside the destination's data directory instead.
-    let local_source = ctx.source.managed().is_some() || ctx.source.endpoint().is_loopback();
+    // goes beside the destination's data directory instead (the task's own rule).
+    let local_source = plan::source_on_this_host(&ctx.source.record);
     for ts in &src.tablespaces {
-        let mut target = tablespace_target(ctx, &ts.location);
-        let mapped = ctx
-            .options
-            .tablespace_mappings
-            .iter()
-            .any(|(old, _)| old == &ts.location);
-        if !mapped && local_source && placement::exists(&target) {
-            target = default_tablespace_target(&m.data_dir, &ts.name);
+        let place = plan::place_tablespace(
+            &ts.location,
+            &ts.name,
+            &ctx.options.tablespace_mappings,
+            local_source,
+            placement::exists(&ts.location),
+            &m.data_dir,
+        );
+        let (target, mapped) = (place.target, place.mapped);
+        if place.defaulted {
             defaulted.push(format!("{} → {}", ts.location.display(), target.display()));
         }
         let state = if !target.is_absolute() {
@@ -917,7 +921,7 @@ async fn tablespaces(ctx: &Context) -> Outcome {
             // The copy's rule (backup::placement): an existing folder only when mapped.
             Err("already exists on this host, and an existing folder is used only when mapped: give a mapping (OLD=OLD to use that folder)".to_string())
         } else {
-            match host::is_missing_or_empty_dir(&target) {
+            match placement::dir_state(&target).map(DirState::is_missing_or_empty) {
                 Ok(true) => Ok(()),
                 Ok(false) if !mapped => Err("exists and is not empty (it is the source's own folder, or another cluster's): give a mapping".to_string()),
                 Ok(false) => Err("exists and is not empty".to_string()),
@@ -1011,17 +1015,6 @@ async fn tablespaces(ctx: &Context) -> Outcome {
         shell_word(ctx.dest.name()),
         mappings.join(" ")
     )))
-}
-
-/// Where a tablespace goes when the source shares this host and no mapping was given:
-/// `<destination instance folder>/tablespaces/<name>`, beside the data directory. The
-/// migration uses the same rule.
-pub fn default_tablespace_target(dest_data_dir: &Path, name: &str) -> PathBuf {
-    dest_data_dir
-        .parent()
-        .unwrap_or(dest_data_dir)
-        .join("tablespaces")
-        .join(name)
 }
 
 async fn dirs_or_skip(ctx: &Context) -> Result<&ServerDirs, Outcome> {
@@ -1222,23 +1215,23 @@ async fn standby_params(ctx: &Context) -> Outcome {
         (Ok(s), Ok(d)) => (s, d),
         (Err(o), _) | (_, Err(o)) => return o,
     };
-    const NAMES: [&str; 5] = [
-        "max_connections",
-        "max_worker_processes",
-        "max_wal_senders",
-        "max_prepared_transactions",
-        "max_locks_per_transaction",
-    ];
+    // The floors the task writes (the shared plan), over the values both servers report.
+    let values = |f: &ServerFacts| -> Vec<(String, i64)> {
+        FLOOR_SETTINGS
+            .iter()
+            .map(|n| (n.to_string(), f.number(n).unwrap_or(0)))
+            .collect()
+    };
+    let floors = plan::standby_floors(&values(src), &values(dst));
     let mut current = BTreeMap::new();
     let mut planned = BTreeMap::new();
     let mut raised = Vec::new();
-    for n in NAMES {
-        let s = src.number(n).unwrap_or(0);
+    for (n, (_, floor)) in FLOOR_SETTINGS.into_iter().zip(floors) {
         let d = dst.number(n).unwrap_or(0);
         current.insert(n, d);
-        planned.insert(n, s.max(d));
-        if s > d {
-            raised.push(format!("{n} {d} → {s}"));
+        planned.insert(n, floor);
+        if floor > d {
+            raised.push(format!("{n} {d} → {floor}"));
         }
     }
     let shared_buffers = dst.bytes("shared_buffers").unwrap_or(128 * 1024 * 1024);
@@ -1254,7 +1247,7 @@ async fn standby_params(ctx: &Context) -> Outcome {
         .managed()
         .and_then(|m| host::postmaster_pid(&m.data_dir));
     let limit = host::memory_limit(pid);
-    let evidence: BTreeMap<&str, serde_json::Value> = NAMES
+    let evidence: BTreeMap<&str, serde_json::Value> = FLOOR_SETTINGS
         .iter()
         .map(|n| {
             (

@@ -1,0 +1,87 @@
+//! What the agent does with instances on its host: the same [`Instances`] service a local
+//! pgrelocate uses, over the agent's own state directory, with passwords held in memory
+//! for the one call that brought them.
+
+use std::sync::Arc;
+
+use super::protocol::{RemoteCreate, Secret};
+use crate::inspect::{self, LogTail, Parameter};
+use crate::instances::{CreateRequest, InstanceError, InstanceStatus, Instances, Removal, Started};
+use crate::inventory::InstanceRecord;
+use crate::secrets::memory::Memory;
+use crate::secrets::CredentialStore;
+
+/// The host's instances, knowing `password` for instance `name` when given.
+async fn open(name: &str, password: Option<&Secret>) -> Result<Instances, InstanceError> {
+    let dir = crate::home::state_dir()?;
+    let memory = Arc::new(Memory::default());
+    let instances =
+        Instances::with_credentials(&dir, Ok(memory.clone() as Arc<dyn CredentialStore>))?;
+    if let Some(secret) = password {
+        if let Some(record) = instances.store().find_instance(name)? {
+            memory.save(&record.id, &secret.password())?;
+        }
+    }
+    Ok(instances)
+}
+
+/// `instance create` on the host.
+pub async fn create(req: RemoteCreate) -> Result<InstanceRecord, InstanceError> {
+    let instances = open(&req.name, None).await?;
+    instances
+        .create(CreateRequest {
+            name: req.name,
+            major: req.major,
+            port: req.port,
+            data_dir: req.data_dir,
+            bin_dir: req.bin_dir,
+            password: Some(req.password.password()),
+            host: None,
+        })
+        .await
+}
+
+/// `instance start` on the host.
+pub async fn start(name: &str, confirm_primary: Option<&str>) -> Result<Started, InstanceError> {
+    let instances = open(name, None).await?;
+    match confirm_primary {
+        Some(confirm) => instances.start_as_primary(name, confirm).await,
+        None => instances.start(name).await,
+    }
+}
+
+/// `instance stop` on the host.
+pub async fn stop(name: &str) -> Result<InstanceRecord, InstanceError> {
+    open(name, None).await?.stop(name).await
+}
+
+/// `instance status` on the host.
+pub async fn status(
+    name: &str,
+    password: Option<&Secret>,
+) -> Result<InstanceStatus, InstanceError> {
+    open(name, password).await?.status(name).await
+}
+
+/// `instance remove` on the host.
+pub async fn remove(name: &str) -> Result<Removal, InstanceError> {
+    open(name, None).await?.remove(name).await
+}
+
+/// The end of the server log on the host.
+pub async fn log_tail(name: &str, lines: usize) -> Result<LogTail, InstanceError> {
+    let instances = open(name, None).await?;
+    let name = name.to_string();
+    tokio::task::spawn_blocking(move || inspect::server_log_tail(&instances, &name, lines))
+        .await
+        .map_err(|e| InstanceError::Join(e.to_string()))?
+}
+
+/// Key parameters, read on the host.
+pub async fn parameters(
+    name: &str,
+    password: Option<&Secret>,
+) -> Result<Vec<Parameter>, InstanceError> {
+    let instances = open(name, password).await?;
+    inspect::parameters(&instances, name).await
+}

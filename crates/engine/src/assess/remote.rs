@@ -1,0 +1,62 @@
+//! An assessment whose destination runs on a registered host: the host's agent runs the
+//! checks (connectivity and replication are tried from where the standby will connect),
+//! and the report is stored on both sides under the same id.
+
+use super::assessment::{AssessError, AssessRequest};
+use super::model::{CheckResult, Report};
+use crate::agent::protocol::{RemoteAssess, Request, Secret};
+use crate::host::HostError;
+use crate::instances::{InstanceError, Instances};
+use crate::inventory::InstanceRecord;
+use crate::reports;
+
+async fn password(instances: &Instances, record: &InstanceRecord) -> Option<Secret> {
+    match instances.password_for(record).await {
+        Ok(p) => p.as_ref().map(Secret::new),
+        Err(e) => {
+            // As locally: the login check reports the missing password.
+            tracing::warn!(instance = %record.name, error = %e, "no password for the assessment");
+            None
+        }
+    }
+}
+
+/// Runs `request` on `host` and stores the report here too.
+pub(super) async fn assess_on_host(
+    instances: &Instances,
+    host: &str,
+    request: AssessRequest,
+    progress: &(dyn Fn(&CheckResult) + Sync),
+) -> Result<Report, AssessError> {
+    let store = instances.store();
+    let source = store
+        .instance_by_name(&request.source)
+        .map_err(InstanceError::from)?;
+    let dest = store
+        .instance_by_name(&request.dest)
+        .map_err(InstanceError::from)?;
+    let call = RemoteAssess {
+        source_password: password(instances, &source).await,
+        dest_password: password(instances, &dest).await,
+        source,
+        dest: request.dest,
+        mode: request.mode,
+        options: request.options,
+    };
+    let agent = instances
+        .hosts()?
+        .agent(host)
+        .await
+        .map_err(InstanceError::from)?;
+    let report: Report = agent
+        .call_with_events(Request::Assess(call), |event| {
+            if let Ok(check) = serde_json::from_value::<CheckResult>(event) {
+                progress(&check);
+            }
+        })
+        .await
+        .map_err(|e| InstanceError::from(HostError::from(e)))?;
+    reports::save(store, &report)?;
+    tracing::info!(id = %report.id, host, verdict = ?report.verdict, "assessment run on the destination's host stored");
+    Ok(report)
+}

@@ -1,0 +1,151 @@
+//! Tasks whose destination runs on a registered host: the host's agent creates the task and
+//! starts its driver there (detached from the SSH session), so the copy and the standby's
+//! monitoring go on when the workstation sleeps, loses the network or closes. This machine
+//! keeps a mirror — the task row and its events, copied whenever it is read — so every
+//! reader (task list/status/follow, the app) shows the true state and full history.
+
+use super::store;
+use super::{Task, TaskError, TaskId, TaskRequest, TaskStatus, Tasks};
+use crate::agent::protocol::{Passwords, RemoteTask, RemoteTaskRead, Request, Secret, TaskView};
+use crate::host::HostError;
+use crate::instances::{host_of, InstanceError};
+use crate::inventory::InstanceRecord;
+
+fn agent_error(e: crate::agent::AgentError) -> TaskError {
+    TaskError::Instance(InstanceError::Host(HostError::Agent(e)))
+}
+
+impl Tasks {
+    /// The host a task is driven on, when not this machine.
+    pub fn host_of_task(&self, id: &TaskId) -> Result<Option<String>, TaskError> {
+        Ok(store::remote_of(self.inner.store(), id)?.map(|(host, _)| host))
+    }
+
+    /// Refuses `what` for a task driven on a host (not offered through the agent yet).
+    pub(crate) fn local_only(&self, id: &TaskId, what: &'static str) -> Result<(), TaskError> {
+        match self.host_of_task(id)? {
+            Some(host) => Err(TaskError::OnHost {
+                task: id.clone(),
+                host,
+                what,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    async fn secret(&self, record: &InstanceRecord) -> Option<Secret> {
+        match self.inner.instances.password_for(record).await {
+            Ok(p) => p.as_ref().map(Secret::new),
+            Err(e) => {
+                tracing::warn!(instance = %record.name, error = %e, "no password to send to the host");
+                None
+            }
+        }
+    }
+
+    async fn passwords(&self, source: &InstanceRecord, dest: &InstanceRecord) -> Passwords {
+        Passwords {
+            source: self.secret(source).await,
+            dest: self.secret(dest).await,
+        }
+    }
+
+    /// Starts `request` on the destination's host and mirrors the new task here.
+    pub(super) async fn create_on_host(
+        &self,
+        host: &str,
+        request: TaskRequest,
+    ) -> Result<Task, TaskError> {
+        let store = self.inner.store();
+        let source = store.instance_by_name(&request.source)?;
+        let dest = store.instance_by_name(&request.dest)?;
+        if source.id == dest.id {
+            return Err(TaskError::SameInstance);
+        }
+        // The report is checked here first, so "assess first" works as for a local task;
+        // the host checks it again against its own copy.
+        let report_id = match &request.report_id {
+            Some(id) => id.clone(),
+            None => super::latest_report(store, &request.source, &request.dest, request.mode)?
+                .ok_or(TaskError::NoReport {
+                    source_name: request.source.clone(),
+                    dest: request.dest.clone(),
+                    mode: request.mode.as_str(),
+                })?,
+        };
+        let report = crate::reports::get(store, &report_id)?;
+        super::check_report(&report, &request.source, &request.dest, request.mode)?;
+        let agent = self
+            .inner
+            .instances
+            .hosts()?
+            .agent(host)
+            .await
+            .map_err(InstanceError::from)?;
+        let view: TaskView = agent
+            .call(Request::TaskCreate(RemoteTask {
+                passwords: self.passwords(&source, &dest).await,
+                source,
+                request: TaskRequest {
+                    report_id: Some(report_id),
+                    ..request
+                },
+            }))
+            .await
+            .map_err(agent_error)?;
+        store::mirror(store, host, &view.status.task, &view.events)?;
+        tracing::info!(task = %view.status.task.id, host, "task started on the destination's host");
+        Ok(view.status.task)
+    }
+
+    /// Reads a task driven on a host from its agent and copies what is new here; returns
+    /// the host's status. `Ok(None)` for a task driven from this machine.
+    pub async fn refresh(&self, id: &TaskId) -> Result<Option<TaskStatus>, TaskError> {
+        let store = self.inner.store();
+        let Some((host, after)) = store::remote_of(store, id)? else {
+            return Ok(None);
+        };
+        let task = store::get(store, id.as_str())?;
+        let source = store.instance(&task.source.id)?;
+        let dest = store.instance(&task.destination.id)?;
+        let agent = self
+            .inner
+            .instances
+            .hosts()?
+            .agent(&host)
+            .await
+            .map_err(InstanceError::from)?;
+        let view: TaskView = agent
+            .call(Request::TaskStatus(RemoteTaskRead {
+                id: id.to_string(),
+                after,
+                passwords: self.passwords(&source, &dest).await,
+            }))
+            .await
+            .map_err(agent_error)?;
+        store::mirror(store, &host, &view.status.task, &view.events)?;
+        Ok(Some(view.status))
+    }
+
+    /// Refreshes every task driven on a host (problems are logged: a host that is away
+    /// leaves its tasks as last read).
+    pub async fn refresh_all(&self) {
+        let Ok(tasks) = self.list() else { return };
+        for t in tasks {
+            if matches!(self.host_of_task(&t.id), Ok(Some(_))) {
+                if let Err(e) = self.refresh(&t.id).await {
+                    tracing::warn!(task = %t.id, error = %e, "cannot read the task from its host");
+                }
+            }
+        }
+    }
+}
+
+/// The host the destination of `request` runs on, if not this machine.
+pub(super) fn dest_host(
+    store: &crate::inventory::Store,
+    request: &TaskRequest,
+) -> Result<Option<String>, TaskError> {
+    let dest = store.instance_by_name(&request.dest)?;
+    Ok(host_of(&dest).map(str::to_string))
+}

@@ -1,0 +1,33 @@
+import { render, screen, within } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import { runningInstance } from "../../test/fixtures";
+import BasicInformation from "./BasicInformation";
+
+describe("Basic Information", () => {
+  it("names the registered host a managed instance runs on", () => {
+    const here = runningInstance("orders-east", 5433);
+    const remote = {
+      ...here,
+      endpoint: { ...here.endpoint, host: "db-east.example.internal" },
+      managed: { ...here.managed!, host: "db-east" },
+    };
+    render(<BasicInformation instance={remote} onChanged={vi.fn()} />);
+
+    const info = within(screen.getByTestId("basic-info"));
+    expect(info.getByTestId("basic-host").textContent).toBe("db-east");
+    expect(info.getByText("Managed")).toBeTruthy();
+    expect(info.queryByText("Managed here")).toBeNull();
+    expect(info.getByText("db-east.example.internal:5433")).toBeTruthy();
+  });
+
+  it("says a local managed instance runs on this machine, and shows no host for an external one", () => {
+    const { unmount } = render(<BasicInformation instance={runningInstance("orders-dest", 5433)} onChanged={vi.fn()} />);
+    expect(screen.getByTestId("basic-host").textContent).toBe("This machine");
+    expect(screen.getByText("Managed here")).toBeTruthy();
+    unmount();
+
+    render(<BasicInformation instance={runningInstance("orders-prod", 5432, "external")} onChanged={vi.fn()} />);
+    expect(screen.queryByTestId("basic-host")).toBeNull();
+    expect(screen.getByText("External")).toBeTruthy();
+  });
+});
