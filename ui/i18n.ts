@@ -511,10 +511,30 @@ const en = {
   "taskDetail.event.phase": "Phase",
   "taskDetail.event.replication": "Replication",
   "taskDetail.event.note": "Step",
+  "taskDetail.event.step": "Step",
   "taskDetail.event.warning": "Warning",
   "taskDetail.event.error": "Error",
   "taskDetail.event.copy": "Copy",
   "taskDetail.event.sample": "Sample",
+  "taskDetail.warning.slot_retained_wal":
+    "Slot {slot} keeps {retained} of WAL on the source (warning above {limit}): the destination is behind or disconnected; watch the source's disk.",
+  "taskDetail.warning.slot_at_risk":
+    "Slot {slot} is past max_slot_wal_keep_size (wal_status unreserved): WAL the destination needs may be removed at the next checkpoint.",
+  "taskDetail.warning.slot_lost":
+    "Slot {slot} lost WAL the destination needs (wal_status lost): the destination cannot catch up; cancel the task and start it again.",
+  "taskDetail.warning.slot_missing": "Slot {slot} is missing on the source.",
+  "taskDetail.warning.dest_disk_low": "The destination's filesystem has {free} free (warning below {limit}).",
+  "taskDetail.warning.guardrail": "{title}: {message}",
+  "taskDetail.warning.switchover_rolled_back":
+    "The switchover was rolled back: {reason}. Nothing was lost and the source accepts writes again.",
+  "taskDetail.warning.switchover_rollback_incomplete":
+    "The switchover failed ({reason}) and could not be fully rolled back: {problems}. The destination was not promoted.",
+  "taskDetail.warning.interrupted_rolled_back":
+    "An interrupted switchover was rolled back: the destination had not been promoted; the fence was undone.",
+  "taskDetail.warning.interrupted_rollback_incomplete":
+    "An interrupted switchover was rolled back, but the fence could not be fully undone: {problems}",
+  "taskDetail.warning.interrupted_promoted":
+    "An interrupted switchover had promoted the destination; its last steps were completed now (no window was measured).",
 
   "switch.title": "Switchover",
   "switch.guardrails": "Guardrails",
@@ -551,6 +571,89 @@ const en = {
   "switch.next.keep_off_unfenced_source":
     "The source was not fenced: if it still runs, stop it or keep applications off it; anything written there now is not on the destination.",
   "switch.next.drop_slot": "Slot {slot} is still on the source; if the source is ever started, drop it there at once: {drop_with}",
+  "guardrail.title.source.reachable": "Source reachable",
+  "guardrail.title.destination.healthy": "Destination healthy",
+  "guardrail.title.replication.streaming": "Replication streaming",
+  "guardrail.title.replication.lag": "Lag under the threshold",
+  "guardrail.title.fence.strategy": "Fence strategy available",
+  "guardrail.title.source.long_transactions": "Long-running transactions",
+  "guardrail.title.source.prepared_transactions": "Prepared transactions",
+  "guardrail.title.source.superuser_sessions": "Sessions the fence cannot end",
+  "guardrail.title.source.lost": "Source lost",
+  "guardrail.title.task.phase": "Task in incremental sync",
+  "guardrail.finding.source_answers": "The source answers (PostgreSQL {version}).",
+  "guardrail.finding.source_in_recovery": "The source is in recovery (a standby): there is nothing to switch over from.",
+  "guardrail.finding.source_unreachable": "The source cannot be reached: {error}",
+  "guardrail.finding.destination_unreachable": "The destination cannot be reached: {error}",
+  "guardrail.finding.destination_unreadable": "The destination cannot be read: {error}",
+  "guardrail.finding.destination_positions_unreadable": "The destination's WAL positions cannot be read.",
+  "guardrail.finding.destination_promoted": "The destination is not in recovery: it was already promoted.",
+  "guardrail.finding.version_mismatch": "The destination runs PostgreSQL {destination} and the source {source}.",
+  "guardrail.finding.replay_paused":
+    "WAL replay is paused on the destination: the catch-up waits until it is resumed (SELECT pg_wal_replay_resume()) and rolls back at the timeout.",
+  "guardrail.finding.destination_running": "The destination is a running standby.",
+  "guardrail.finding.destination_standby": "The destination is a standby.",
+  "guardrail.finding.destination_replayed": "The destination is a standby; it received up to {received} and replayed up to {replayed}.",
+  "guardrail.finding.nothing": "nothing",
+  "guardrail.finding.streaming": "The destination streams WAL from the source.",
+  "guardrail.finding.sender_state": "The destination's WAL sender is in state {state}, not streaming; wait until it catches up.",
+  "guardrail.finding.not_connected": "The destination is not connected to the source (no WAL sender for {application_name}).",
+  "guardrail.finding.source_not_checked": "Not checked: the source cannot be reached.",
+  "guardrail.finding.servers_not_checked": "Not checked: both servers must answer.",
+  "guardrail.finding.not_checked": "Not checked: {error}",
+  "guardrail.finding.lag_under": "The destination is {lag} behind (threshold {threshold}).",
+  "guardrail.finding.lag_over":
+    "The destination is {lag} behind, above the threshold of {threshold}: writes would stop for as long as it takes to replay that; wait until it catches up.",
+  "guardrail.finding.positions_unreadable": "The WAL positions of the source and the destination cannot be read.",
+  "guardrail.finding.fence.shutdown": "Fence: shutdown.",
+  "guardrail.finding.fence.sql.superuser": "Fence: sql (superuser).",
+  "guardrail.finding.fence.sql.granted": "Fence: sql (granted privileges).",
+  "guardrail.finding.shutdown_not_managed": "Fence: shutdown needs a source managed on this host; this one is not.",
+  "guardrail.finding.fence_not_granted":
+    "Fence: none. {role} cannot fence the source with SQL; it lacks {missing}. Run on the source as a superuser: {grants}",
+  "guardrail.finding.privileges_unreadable": "The account's privileges cannot be read: {error}",
+  "guardrail.finding.long_transactions":
+    "{count} transaction(s) running for more than {threshold_secs} s (the longest for {longest_secs} s): the fence terminates them and they roll back.",
+  "guardrail.finding.no_long_transactions": "No transaction has been running for more than {threshold_secs} s.",
+  "guardrail.finding.prepared_transactions":
+    "{count} prepared transaction(s): they are carried over to the destination and keep their locks there until you COMMIT PREPARED or ROLLBACK PREPARED them.",
+  "guardrail.finding.no_prepared_transactions": "No prepared transaction.",
+  "guardrail.finding.superuser_sessions":
+    "{count} superuser session(s) are connected, and the account is not a superuser: it cannot terminate them, and the switchover rolls back unless they end.",
+  "guardrail.finding.source_silent": "The source does not answer: the destination is promoted without a fence.",
+  "guardrail.finding.source_silent_because": "The source does not answer ({error}): the destination is promoted without a fence.",
+  "guardrail.finding.source_still_answers":
+    "The source still answers (at {lsn}): failover does not stop it, and whatever is written there from now on is not on the destination; use a switchover.",
+  "guardrail.finding.task_not_in_increment":
+    "Task {task} is in phase {phase}, not incremental sync: a {operation} starts only during incremental sync.",
+  "guardrail.finding.task_in_increment": "Task {task} ({mode}) is in incremental sync, replication {replication}.",
+  "switch.line.guardrails": "Guardrails: {pass} passed, {warning} warning(s), {error} error(s)",
+  "switch.line.fencing": "Fencing the source (strategy {strategy})",
+  "switch.line.fence_recorded": "Fence record stored (strategy {strategy})",
+  "switch.line.fenced.shutdown": "Source fenced: checkpoint and clean shutdown in {elapsed}",
+  "switch.line.fenced.sql":
+    "Source fenced in {elapsed}: logins blocked in {databases} database(s), read-only by default, {sessions} client session(s) terminated",
+  "switch.line.catch_up": "Catching up: {remaining} behind {target} (replayed {replayed})",
+  "switch.line.caught_up": "Caught up in {elapsed}: the destination replayed up to {replayed} (the source's final position is {target})",
+  "switch.line.promoting": "Promoting the destination",
+  "switch.method.pg_promote": "pg_promote()",
+  "switch.method.pg_ctl": "pg_ctl promote",
+  "switch.line.promoted": "Promoted with {method} in {elapsed}",
+  "switch.line.promotedTimeline": "Promoted with {method} in {elapsed}; new timeline {timeline}",
+  "switch.line.destination_unfenced": "Logins allowed again on the destination in {databases}",
+  "switch.line.destination_unfenced.none": "No login to allow again on the destination",
+  "switch.line.writes_verified":
+    "A fresh connection committed on the destination in {count} database(s); writes were unavailable for {window}",
+  "switch.line.writes_verified.unchecked":
+    "A fresh connection committed on the destination in {count} database(s) (not checked, no CONNECT privilege: {unchecked}); writes were unavailable for {window}",
+  "switch.line.failover_verified": "A fresh connection committed on the destination in {count} database(s); promotion took {elapsed}",
+  "switch.line.standby_cleaned": "Standby settings and password file removed ({count} file(s))",
+  "switch.line.slot.dropped": "Slot {slot} dropped on the source",
+  "switch.line.slot.kept": "Slot {slot} kept on the source: {reason} ({drop_with})",
+  "switch.line.rolling_back": "Rolling back: {reason}",
+  "switch.line.rolled_back": "Rolled back: the source accepts writes again",
+  "switch.line.rolled_back.incomplete": "Rollback incomplete: {problems}",
+  "switch.line.nothing": "nothing",
   "switch.rolledBack": "Switchover rolled back",
   "switch.rolledBackBody": "{reason} The source was unfenced and accepts writes again; the task is back in incremental sync.",
   "switch.failed": "Switchover failed",
@@ -613,6 +716,11 @@ let current: Table = en;
 /** Chooses the language; unknown languages fall back to English. */
 export function setLocale(locale: string): void {
   current = tables[locale] ?? tables[locale.split("-")[0]] ?? en;
+}
+
+/** Whether `key` (built at run time, e.g. from an id) is in the table. */
+export function isMessageKey(key: string): key is MessageKey {
+  return key in en;
 }
 
 /** The message for `key`, with `{name}` placeholders filled from `vars`. */

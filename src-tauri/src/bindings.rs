@@ -10,7 +10,8 @@ use pgrelocate_engine::agent::Facts;
 use pgrelocate_engine::assess::export::Format;
 use pgrelocate_engine::assess::Report;
 use pgrelocate_engine::host::{AddHostRequest, AgentPlacement, HostCheck, HostKey, HostProgress};
-use pgrelocate_engine::instances::Started;
+use pgrelocate_engine::inspect::{LogTail, Parameter};
+use pgrelocate_engine::instances::{Removal, Started};
 use pgrelocate_engine::inventory::{HostRecord, InstanceRecord};
 use pgrelocate_engine::preparation::Preparation;
 use pgrelocate_engine::server::Installation;
@@ -20,9 +21,11 @@ use pgrelocate_engine::ErrorCode;
 use ts_rs::{Config, ExportError, TS};
 
 use crate::commands::assessments::{AssessmentEvent, AssessmentRow};
+use crate::commands::credentials::Credential;
 use crate::commands::instances::{ConnectionInput, InstanceList};
 use crate::commands::switchover::SwitchEvent;
 use crate::commands::tasks::TaskStream;
+use crate::commands::AppInfo;
 use crate::error::ErrorBody;
 
 /// The committed folder, relative to the repository root.
@@ -54,6 +57,11 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
     InstanceRecord::export_all(&cfg)?;
     Installation::export_all(&cfg)?;
     ConnectionInput::export_all(&cfg)?;
+    Credential::export_all(&cfg)?;
+    Parameter::export_all(&cfg)?;
+    LogTail::export_all(&cfg)?;
+    Removal::export_all(&cfg)?;
+    AppInfo::export_all(&cfg)?;
     HostRecord::export_all(&cfg)?;
     HostCheck::export_all(&cfg)?;
     HostProgress::export_all(&cfg)?;

@@ -1,11 +1,8 @@
 import { call } from "./core";
+import type { AppInfo } from "./generated/AppInfo";
 
-/** What `app_info` returns. */
-export interface AppInfo {
-  version: string;
-  state_dir: string;
-  log_dir: string | null;
-}
+// Generated from the shell's Rust type (ui/api/generated/, see src-tauri/src/bindings.rs).
+export type { AppInfo };
 
 /** The app's version, state directory and log folder. */
 export function appInfo(): Promise<AppInfo> {

@@ -4,47 +4,37 @@ import { call } from "./core";
 
 import type { ConnectionInput } from "./generated/ConnectionInput";
 import type { ConnectionTest } from "./generated/ConnectionTest";
+import type { Credential } from "./generated/Credential";
 import type { Installation } from "./generated/Installation";
 import type { InstanceList } from "./generated/InstanceList";
 import type { InstanceRecord } from "./generated/InstanceRecord";
 import type { InstanceStatus } from "./generated/InstanceStatus";
+import type { LogTail } from "./generated/LogTail";
+import type { Parameter } from "./generated/Parameter";
+import type { Removal } from "./generated/Removal";
 import type { Started } from "./generated/Started";
 
 // The types are generated from the engine's Rust types (ui/api/generated/, see
 // src-tauri/src/bindings.rs); this file only names them for the pages.
-export type { ConnectionInput, ConnectionTest, Installation, InstanceList, InstanceRecord, InstanceStatus, Started };
+export type {
+  ConnectionInput,
+  ConnectionTest,
+  Credential,
+  Installation,
+  InstanceList,
+  InstanceRecord,
+  InstanceStatus,
+  LogTail,
+  Parameter,
+  Removal,
+  Started,
+};
 export type { Endpoint } from "./generated/Endpoint";
 export type { EngineState } from "./generated/EngineState";
 export type { ManagedDetails } from "./generated/ManagedDetails";
 export type { Retirement } from "./generated/Retirement";
 export type { ServerVersion } from "./generated/ServerVersion";
 export type { SslMode } from "./generated/SslMode";
-
-/** Where an instance's password comes from (never the password). */
-export type Credential = { kind: "keyring" } | { kind: "password_file"; path: string } | { kind: "none" };
-
-/** A setting as pg_settings shows it. */
-export interface Parameter {
-  name: string;
-  value: string;
-  source: string;
-  pending_restart: boolean;
-}
-
-/** The end of a server log. */
-export interface LogTail {
-  path: string;
-  lines: string[];
-  truncated: boolean;
-}
-
-/** What remove did. */
-export interface Removal {
-  instance: InstanceRecord;
-  deleted_dir: string | null;
-  kept_data_dir: string | null;
-  warning: string | null;
-}
 
 export const listInstances = () => call<InstanceList>("instance_list");
 export const instanceStatus = (name: string) => call<InstanceStatus>("instance_status", { name });

@@ -84,7 +84,7 @@ fn print_guardrails(checks: &[Guardrail]) {
             GuardrailStatus::Warning => "warning",
             GuardrailStatus::Error => "error  ",
         };
-        println!("  {mark} {:<32} {}", c.title, c.message);
+        println!("  {mark} {:<32} {}", c.title(), c.finding);
     }
 }
 

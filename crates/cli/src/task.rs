@@ -461,10 +461,9 @@ impl Printer {
             EventKind::Replication { from, to } => {
                 self.line(&format!("{}  replication {from} → {to}", e.at))
             }
+            EventKind::Step(step) => self.line(&format!("{}  {step}", e.at)),
             EventKind::Note { message } => self.line(&format!("{}  {message}", e.at)),
-            EventKind::Warning { message, .. } => {
-                self.line(&format!("{}  warning: {message}", e.at))
-            }
+            EventKind::Warning(w) => self.line(&format!("{}  warning: {w}", e.at)),
             EventKind::Error { message } => self.line(&format!("{}  error: {message}", e.at)),
         }
     }

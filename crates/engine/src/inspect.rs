@@ -38,7 +38,7 @@ pub const KEY_PARAMETERS: [&str; 22] = [
 ];
 
 /// One setting as `pg_settings` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Parameter {
     /// Setting name.
     pub name: String,
@@ -90,7 +90,7 @@ pub async fn parameters(
 }
 
 /// The end of a managed server's log file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct LogTail {
     /// The log file.
     pub path: PathBuf,

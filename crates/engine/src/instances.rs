@@ -234,7 +234,7 @@ pub struct Storage {
 }
 
 /// What `remove` did.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 pub struct Removal {
     /// The forgotten instance.
     pub instance: InstanceRecord,

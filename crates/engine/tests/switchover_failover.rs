@@ -111,9 +111,11 @@ async fn failover_promotes_a_dr_destination_when_the_source_is_stopped() {
         }
     )));
     assert!(
-        !events.iter().any(
-            |e| matches!(&e.kind, EventKind::Note { message } if message.contains("unavailable"))
-        ),
+        !events.iter().any(|e| match &e.kind {
+            EventKind::Note { message } => message.contains("unavailable"),
+            EventKind::Step(step) => step.to_string().contains("unavailable"),
+            _ => false,
+        }),
         "{}",
         env.history(&task)
     );

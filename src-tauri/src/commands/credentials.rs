@@ -29,7 +29,7 @@ impl std::fmt::Debug for PasswordInput {
 }
 
 /// Where an instance's password would come from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Credential {
     /// Stored in the OS keyring.

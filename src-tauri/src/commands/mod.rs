@@ -17,7 +17,7 @@ use crate::error::CommandError;
 use crate::state::Console;
 
 /// What the console shows about itself: the version and where its state and logs live.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct AppInfo {
     /// The engine's version.
     pub version: String,

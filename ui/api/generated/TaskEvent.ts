@@ -2,9 +2,11 @@
 import type { CopyProgress } from "./CopyProgress";
 import type { Operation } from "./Operation";
 import type { Phase } from "./Phase";
+import type { Progress } from "./Progress";
 import type { ReplicationState } from "./ReplicationState";
 import type { Sample } from "./Sample";
 import type { TaskId } from "./TaskId";
+import type { Warning } from "./Warning";
 
 /**
  * One stored event.
@@ -42,19 +44,11 @@ from: ReplicationState,
 /**
  * New state.
  */
-to: ReplicationState, } | { "event": "copy" } & CopyProgress | { "event": "sample" } & Sample | { "event": "note", 
+to: ReplicationState, } | { "event": "copy" } & CopyProgress | { "event": "sample" } & Sample | { "event": "step" } & Progress | { "event": "note", 
 /**
  * What was done.
  */
-message: string, } | { "event": "warning", 
-/**
- * Stable code, e.g. `slot_retained_wal`.
- */
-code: string, 
-/**
- * What is wrong and what to do.
- */
-message: string, } | { "event": "error", 
+message: string, } | { "event": "warning" } & Warning | { "event": "error", 
 /**
  * Why.
  */

@@ -9,6 +9,7 @@ import { useReturnFocus } from "../../hooks/useReturnFocus";
 import { t } from "../../i18n";
 import type { MessageKey } from "../../i18n";
 import { formatBytes, formatDuration, formatTime } from "../../units";
+import { guardrailLine } from "../../words";
 import { NextSteps, RunOutcome, RunSteps } from "./SwitchoverDialog";
 import { applyEvent, initialRun, isOver } from "./switchRun";
 import type { SwitchRun, SwitchStep } from "./switchRun";
@@ -93,7 +94,7 @@ export function FailoverCost({ preview, mode }: { preview: FailoverPreview; mode
           title={t("failover.notReady")}
           description={preview.guardrails
             .filter((g) => g.status === "error")
-            .map((g) => `${g.title}: ${g.message}`)
+            .map(guardrailLine)
             .join("; ")}
           data-testid="failover-not-ready"
         />

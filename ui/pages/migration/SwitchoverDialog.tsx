@@ -14,6 +14,7 @@ import { useReturnFocus } from "../../hooks/useReturnFocus";
 import { t } from "../../i18n";
 import type { MessageKey } from "../../i18n";
 import { formatBytes, formatDuration } from "../../units";
+import { guardrailMessage, guardrailTitle } from "../../words";
 import { SWITCH_STEPS, applyEvent, initialRun, isOver } from "./switchRun";
 import type { SwitchRun, SwitchStep } from "./switchRun";
 
@@ -240,8 +241,8 @@ export default function SwitchoverDialog({
                   <Space align="start">
                     <CheckStatusIcon status={GUARDRAIL_ICON[g.status]} />
                     <span>
-                      <Typography.Text strong>{g.title}</Typography.Text>{" "}
-                      <Typography.Text type="secondary">{g.message}</Typography.Text>
+                      <Typography.Text strong>{guardrailTitle(g)}</Typography.Text>{" "}
+                      <Typography.Text type="secondary">{guardrailMessage(g)}</Typography.Text>
                     </span>
                   </Space>
                 )}

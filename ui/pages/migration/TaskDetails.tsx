@@ -15,6 +15,7 @@ import { t } from "../../i18n";
 import { href, instanceRoute } from "../../router";
 import type { Navigate } from "../../router";
 import { formatBytes, formatDuration, formatTime } from "../../units";
+import { stepText, warningText } from "../../words";
 import FailoverDialog from "./FailoverDialog";
 import HousekeepingAlert from "./HousekeepingAlert";
 import PhaseColumn from "./PhaseColumn";
@@ -81,8 +82,11 @@ function describe(e: TaskEvent): string {
       return `${phaseWord(e.from, e.operation)} → ${phaseWord(e.to, e.operation)}`;
     case "replication":
       return `${t(`tasks.replication.${e.from}`)} → ${t(`tasks.replication.${e.to}`)}`;
-    case "note":
+    case "step":
+      return stepText(e);
     case "warning":
+      return warningText(e);
+    case "note":
     case "error":
       return e.message;
     default:

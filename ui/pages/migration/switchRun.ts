@@ -5,6 +5,7 @@ import type { CommandError } from "../../api/core";
 import type { NextStep } from "../../api/generated/NextStep";
 import type { FailoverReport, Progress, SwitchoverEvent } from "../../api/tasks";
 import { formatDuration } from "../../units";
+import { guardrailLine } from "../../words";
 
 /** The steps the dialog shows, in the order they happen. */
 export type SwitchStep = "guardrails" | "fence" | "catchup" | "promote" | "verify";
@@ -50,7 +51,7 @@ function applyStep(run: SwitchRun, p: Progress): SwitchRun {
       const failed = p.checks.filter((c) => c.status === "error");
       return set(run, "guardrails", {
         state: failed.length ? "failed" : "done",
-        message: failed.map((c) => `${c.title}: ${c.message}`).join("; ") || undefined,
+        message: failed.map(guardrailLine).join("; ") || undefined,
       });
     }
     case "fencing":

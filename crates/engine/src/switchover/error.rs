@@ -237,7 +237,7 @@ fn failed_guardrails(checks: &[Guardrail]) -> String {
     checks
         .iter()
         .filter(|c| c.status == GuardrailStatus::Error)
-        .map(|c| format!("{} ({})", c.title, c.message))
+        .map(|c| format!("{} ({})", c.title(), c.finding))
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::guardrails::{blocking, Guardrail, GuardrailStatus};
+use super::guardrails::{blocking, Finding, Guardrail, GuardrailStatus};
 use super::{catchup, clean_standby, next_steps, promote, release_slot, slot};
 use super::{
     AfterPromotionError, FailoverCause, Plan, Progress, ProgressFn, PromoteMethod, SlotOutcome,
@@ -172,43 +172,29 @@ pub async fn preview(plan: &Plan, require_source_lost: bool) -> FailoverPreview 
     use GuardrailStatus::*;
     let (standby, source) = tokio::join!(standby_figures(plan), source_probe(plan));
     let mut guardrails = Vec::new();
-    guardrails.push(match &standby {
-        Err(e) => Guardrail::new(
-            "destination.healthy",
-            "Destination healthy",
+    let (status, finding) = match &standby {
+        Err(e) => (
             Error,
-            format!("the destination cannot be read: {e}"),
+            Finding::DestinationUnreadable {
+                error: e.to_string(),
+            },
         ),
-        Ok(s) if !s.in_recovery => Guardrail::new(
-            "destination.healthy",
-            "Destination healthy",
-            Error,
-            "the destination is not in recovery: it was already promoted",
-        ),
-        Ok(_) => Guardrail::new(
-            "destination.healthy",
-            "Destination healthy",
-            Pass,
-            "the destination is a standby",
-        ),
-    });
+        Ok(s) if !s.in_recovery => (Error, Finding::DestinationPromoted),
+        Ok(_) => (Pass, Finding::DestinationStandby),
+    };
+    guardrails.push(Guardrail::of("destination.healthy", status, finding));
     guardrails.push(match &source {
-        Err(e) => Guardrail::new(
+        Err(e) => Guardrail::of(
             "source.lost",
-            "Source lost",
             Pass,
-            format!(
-                "the source does not answer ({e}): the destination is promoted without a fence"
-            ),
+            Finding::SourceSilent {
+                error: Some(e.to_string()),
+            },
         ),
-        Ok(lsn) => Guardrail::new(
+        Ok(lsn) => Guardrail::of(
             "source.lost",
-            "Source lost",
             if require_source_lost { Error } else { Warning },
-            format!(
-                "the source still answers (at {lsn}): failover does not stop it, and whatever \
-                 is written there from now on is not on the destination; use a switchover"
-            ),
+            Finding::SourceStillAnswers { lsn: *lsn },
         ),
     });
     let standby = standby.ok();
@@ -273,55 +259,30 @@ pub async fn check(
         Ok(client) => catchup::positions(client).await.ok(),
         Err(_) => None,
     };
-    checks.push(match (&dest, positions) {
-        (Err(e), _) => Guardrail::new(
-            "destination.healthy",
-            "Destination healthy",
+    let (status, finding) = match (&dest, positions) {
+        (Err(e), _) => (
             Error,
-            format!("the destination cannot be reached: {e}"),
+            Finding::DestinationUnreachable {
+                error: e.to_string(),
+            },
         ),
-        (Ok(_), None) => Guardrail::new(
-            "destination.healthy",
-            "Destination healthy",
-            Error,
-            "the destination's WAL positions cannot be read",
-        ),
-        (Ok(_), Some(p)) if !p.in_recovery => Guardrail::new(
-            "destination.healthy",
-            "Destination healthy",
-            Error,
-            "the destination is not in recovery: it was already promoted",
-        ),
-        (Ok(_), Some(p)) => Guardrail::new(
-            "destination.healthy",
-            "Destination healthy",
+        (Ok(_), None) => (Error, Finding::DestinationPositionsUnreadable),
+        (Ok(_), Some(p)) if !p.in_recovery => (Error, Finding::DestinationPromoted),
+        (Ok(_), Some(p)) => (
             Pass,
-            format!(
-                "the destination is a standby; it received up to {} and replayed up to {}",
-                p.received
-                    .map(|l| l.to_string())
-                    .unwrap_or_else(|| "nothing".into()),
-                p.replayed
-                    .map(|l| l.to_string())
-                    .unwrap_or_else(|| "nothing".into()),
-            ),
+            Finding::DestinationReplayed {
+                received: p.received,
+                replayed: p.replayed,
+            },
         ),
-    });
+    };
+    checks.push(Guardrail::of("destination.healthy", status, finding));
     checks.push(match source_position(plan).await {
-        None => Guardrail::new(
+        None => Guardrail::of("source.lost", Pass, Finding::SourceSilent { error: None }),
+        Some(lsn) => Guardrail::of(
             "source.lost",
-            "Source lost",
-            Pass,
-            "the source does not answer: the destination is promoted without a fence",
-        ),
-        Some(lsn) => Guardrail::new(
-            "source.lost",
-            "Source lost",
             if require_source_lost { Error } else { Warning },
-            format!(
-                "the source still answers (at {lsn}): failover does not stop it, and whatever \
-                 is written there from now on is not on the destination; use a switchover"
-            ),
+            Finding::SourceStillAnswers { lsn },
         ),
     });
     progress(&Progress::Guardrails {

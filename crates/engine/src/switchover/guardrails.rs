@@ -30,27 +30,427 @@ pub enum GuardrailStatus {
     Error,
 }
 
-/// One guardrail.
+/// One guardrail: which, how it came out, and what was found (a value; its `Display` is the
+/// English the CLI prints, the app words it through `guardrail.finding.<kind>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Guardrail {
     /// Stable id, e.g. `replication.lag`.
     pub id: String,
-    /// Short title.
-    pub title: String,
     /// Outcome.
     pub status: GuardrailStatus,
     /// What was found (and what to do when it is not a pass).
-    pub message: String,
+    #[serde(flatten)]
+    pub finding: Finding,
 }
 
 impl Guardrail {
-    /// A guardrail result.
-    pub fn new(id: &str, title: &str, status: GuardrailStatus, message: impl Into<String>) -> Self {
+    /// A guardrail result with its finding.
+    pub fn of(id: &str, status: GuardrailStatus, finding: Finding) -> Self {
         Guardrail {
             id: id.to_string(),
-            title: title.to_string(),
             status,
-            message: message.into(),
+            finding,
+        }
+    }
+
+    /// A guardrail result in words (as earlier versions stored them).
+    pub fn new(id: &str, title: &str, status: GuardrailStatus, message: impl Into<String>) -> Self {
+        Guardrail::of(
+            id,
+            status,
+            Finding::Text {
+                title: title.to_string(),
+                message: message.into(),
+            },
+        )
+    }
+
+    /// Its short title.
+    pub fn title(&self) -> &str {
+        if let Finding::Text { title, .. } = &self.finding {
+            return title;
+        }
+        match self.id.as_str() {
+            "source.reachable" => "Source reachable",
+            "destination.healthy" => "Destination healthy",
+            "replication.streaming" => "Replication streaming",
+            "replication.lag" => "Lag under the threshold",
+            "fence.strategy" => "Fence strategy available",
+            "source.long_transactions" => "Long-running transactions",
+            "source.prepared_transactions" => "Prepared transactions",
+            "source.superuser_sessions" => "Sessions the fence cannot end",
+            "source.lost" => "Source lost",
+            "task.phase" => "Task in incremental sync",
+            other => other,
+        }
+    }
+
+    /// What was found, in English.
+    pub fn message(&self) -> String {
+        self.finding.to_string()
+    }
+}
+
+/// What a guardrail found, with what the sentence needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Finding {
+    /// The source answers.
+    SourceAnswers {
+        /// Its version.
+        version: String,
+    },
+    /// The source is a standby.
+    SourceInRecovery,
+    /// The source cannot be reached.
+    SourceUnreachable {
+        /// Why.
+        error: String,
+    },
+    /// The destination cannot be reached.
+    DestinationUnreachable {
+        /// Why.
+        error: String,
+    },
+    /// The destination cannot be read.
+    DestinationUnreadable {
+        /// Why.
+        error: String,
+    },
+    /// The destination's WAL positions cannot be read.
+    DestinationPositionsUnreadable,
+    /// The destination is not in recovery.
+    DestinationPromoted,
+    /// The two servers run different majors.
+    VersionMismatch {
+        /// The destination's version.
+        destination: String,
+        /// The source's version.
+        source: String,
+    },
+    /// WAL replay is paused on the destination.
+    ReplayPaused,
+    /// The destination is a running standby.
+    DestinationRunning,
+    /// The destination is a standby.
+    DestinationStandby,
+    /// The destination is a standby, with its positions.
+    DestinationReplayed {
+        /// What it received.
+        received: Option<Lsn>,
+        /// What it replayed.
+        replayed: Option<Lsn>,
+    },
+    /// The destination streams WAL from the source.
+    Streaming,
+    /// The destination's WAL sender is not streaming.
+    SenderState {
+        /// Its state.
+        state: String,
+    },
+    /// No WAL sender for the destination.
+    NotConnected {
+        /// The standby's `application_name`.
+        application_name: String,
+    },
+    /// Not checked: the source cannot be reached.
+    SourceNotChecked,
+    /// Not checked: both servers must answer.
+    ServersNotChecked,
+    /// Not checked, for another reason.
+    NotChecked {
+        /// Why.
+        error: String,
+    },
+    /// The lag is under the threshold.
+    LagUnder {
+        /// Bytes behind.
+        lag_bytes: u64,
+        /// The threshold.
+        threshold_bytes: u64,
+    },
+    /// The lag is above the threshold.
+    LagOver {
+        /// Bytes behind.
+        lag_bytes: u64,
+        /// The threshold.
+        threshold_bytes: u64,
+    },
+    /// The WAL positions cannot be read.
+    PositionsUnreadable,
+    /// A fence is available.
+    Fence {
+        /// Which.
+        strategy: FenceStrategy,
+        /// `sql`: whether the account is a superuser (otherwise it has the privileges).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        superuser: Option<bool>,
+    },
+    /// `shutdown` was asked for and the source is not managed here.
+    ShutdownNotManaged,
+    /// The account cannot fence the source with SQL.
+    FenceNotGranted {
+        /// The account.
+        role: String,
+        /// What it lacks.
+        missing: Vec<String>,
+        /// The statements that grant it.
+        grants: Vec<String>,
+    },
+    /// The account's privileges cannot be read.
+    PrivilegesUnreadable {
+        /// Why.
+        error: String,
+    },
+    /// Transactions running longer than the threshold.
+    LongTransactions {
+        /// How many.
+        count: u64,
+        /// The threshold, in seconds.
+        threshold_secs: u64,
+        /// The longest, in seconds.
+        longest_secs: u64,
+    },
+    /// No transaction runs longer than the threshold.
+    NoLongTransactions {
+        /// The threshold, in seconds.
+        threshold_secs: u64,
+    },
+    /// Prepared transactions.
+    PreparedTransactions {
+        /// How many.
+        count: u64,
+    },
+    /// No prepared transaction.
+    NoPreparedTransactions,
+    /// Superuser sessions the account cannot terminate.
+    SuperuserSessions {
+        /// How many.
+        count: u64,
+    },
+    /// The source does not answer (a failover).
+    SourceSilent {
+        /// Why, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        error: Option<String>,
+    },
+    /// The source still answers (a failover).
+    SourceStillAnswers {
+        /// Its position.
+        lsn: Lsn,
+    },
+    /// The task is not in incremental sync.
+    TaskNotInIncrement {
+        /// The task.
+        task: String,
+        /// Its phase.
+        phase: crate::task::Phase,
+        /// The operation asked for.
+        operation: crate::task::switch::Operation,
+    },
+    /// The task is in incremental sync.
+    TaskInIncrement {
+        /// The task.
+        task: String,
+        /// Its scenario.
+        mode: crate::assess::Mode,
+        /// Its replication state.
+        replication: crate::task::ReplicationState,
+    },
+    /// A finding in words (stored by an earlier version).
+    // ts-rs would add the tag to an untagged struct variant: its shape is spelled out.
+    #[serde(untagged)]
+    #[ts(type = "{ title: string, message: string }")]
+    Text {
+        /// The guardrail's title.
+        title: String,
+        /// What was found.
+        message: String,
+    },
+}
+
+fn or_nothing(lsn: &Option<Lsn>) -> String {
+    lsn.map(|l| l.to_string())
+        .unwrap_or_else(|| "nothing".into())
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Finding::SourceAnswers { version } => {
+                write!(f, "the source answers (PostgreSQL {version})")
+            }
+            Finding::SourceInRecovery => f.write_str(
+                "the source is in recovery (a standby): there is nothing to switch over from",
+            ),
+            Finding::SourceUnreachable { error } => {
+                write!(f, "the source cannot be reached: {error}")
+            }
+            Finding::DestinationUnreachable { error } => {
+                write!(f, "the destination cannot be reached: {error}")
+            }
+            Finding::DestinationUnreadable { error } => {
+                write!(f, "the destination cannot be read: {error}")
+            }
+            Finding::DestinationPositionsUnreadable => {
+                f.write_str("the destination's WAL positions cannot be read")
+            }
+            Finding::DestinationPromoted => {
+                f.write_str("the destination is not in recovery: it was already promoted")
+            }
+            Finding::VersionMismatch {
+                destination,
+                source,
+            } => write!(
+                f,
+                "the destination runs PostgreSQL {destination} and the source {source}"
+            ),
+            Finding::ReplayPaused => f.write_str(
+                "WAL replay is paused on the destination: the catch-up waits until it is \
+                 resumed (SELECT pg_wal_replay_resume()) and rolls back at the timeout",
+            ),
+            Finding::DestinationRunning => f.write_str("the destination is a running standby"),
+            Finding::DestinationStandby => f.write_str("the destination is a standby"),
+            Finding::DestinationReplayed { received, replayed } => write!(
+                f,
+                "the destination is a standby; it received up to {} and replayed up to {}",
+                or_nothing(received),
+                or_nothing(replayed)
+            ),
+            Finding::Streaming => f.write_str("the destination streams WAL from the source"),
+            Finding::SenderState { state } => write!(
+                f,
+                "the destination's WAL sender is in state {state}, not streaming; wait until it \
+                 catches up"
+            ),
+            Finding::NotConnected { application_name } => write!(
+                f,
+                "the destination is not connected to the source (no WAL sender for \
+                 {application_name})"
+            ),
+            Finding::SourceNotChecked => f.write_str("not checked: the source cannot be reached"),
+            Finding::ServersNotChecked => f.write_str("not checked: both servers must answer"),
+            Finding::NotChecked { error } => write!(f, "not checked: {error}"),
+            Finding::LagUnder {
+                lag_bytes,
+                threshold_bytes,
+            } => write!(
+                f,
+                "the destination is {} behind (threshold {})",
+                mib(*lag_bytes),
+                mib(*threshold_bytes)
+            ),
+            Finding::LagOver {
+                lag_bytes,
+                threshold_bytes,
+            } => write!(
+                f,
+                "the destination is {} behind, above the threshold of {}: writes would stop \
+                 for as long as it takes to replay that; wait until it catches up",
+                mib(*lag_bytes),
+                mib(*threshold_bytes)
+            ),
+            Finding::PositionsUnreadable => {
+                f.write_str("the WAL positions of the source and the destination cannot be read")
+            }
+            Finding::Fence {
+                strategy: FenceStrategy::Shutdown,
+                ..
+            } => write!(
+                f,
+                "fence: shutdown. Guarantee: {}",
+                FenceStrategy::Shutdown.guarantee()
+            ),
+            Finding::Fence {
+                strategy: FenceStrategy::Sql,
+                superuser,
+            } => write!(
+                f,
+                "fence: sql ({}). Guarantee: {}",
+                if *superuser == Some(true) {
+                    "superuser"
+                } else {
+                    "granted privileges"
+                },
+                FenceStrategy::Sql.guarantee()
+            ),
+            Finding::ShutdownNotManaged => {
+                f.write_str("fence: shutdown needs a source managed on this host; this one is not")
+            }
+            Finding::FenceNotGranted {
+                role,
+                missing,
+                grants,
+            } => write!(
+                f,
+                "fence: none. {role} cannot fence the source with SQL; it lacks {}. Run on the \
+                 source as a superuser: {}",
+                missing.join(", "),
+                grants.join(" ")
+            ),
+            Finding::PrivilegesUnreadable { error } => {
+                write!(f, "the account's privileges cannot be read: {error}")
+            }
+            Finding::LongTransactions {
+                count,
+                threshold_secs,
+                longest_secs,
+            } => write!(
+                f,
+                "{count} transaction(s) running for more than {threshold_secs} s (the longest \
+                 for {longest_secs} s): the fence terminates them and they roll back"
+            ),
+            Finding::NoLongTransactions { threshold_secs } => write!(
+                f,
+                "no transaction has been running for more than {threshold_secs} s"
+            ),
+            Finding::PreparedTransactions { count } => write!(
+                f,
+                "{count} prepared transaction(s): they are carried over to the destination and \
+                 keep their locks there until you COMMIT PREPARED or ROLLBACK PREPARED them"
+            ),
+            Finding::NoPreparedTransactions => f.write_str("no prepared transaction"),
+            Finding::SuperuserSessions { count } => write!(
+                f,
+                "{count} superuser session(s) are connected, and the account is not a \
+                 superuser: it cannot terminate them, and the switchover rolls back unless they \
+                 end"
+            ),
+            Finding::SourceSilent { error: Some(error) } => write!(
+                f,
+                "the source does not answer ({error}): the destination is promoted without a \
+                 fence"
+            ),
+            Finding::SourceSilent { error: None } => f.write_str(
+                "the source does not answer: the destination is promoted without a fence",
+            ),
+            Finding::SourceStillAnswers { lsn } => write!(
+                f,
+                "the source still answers (at {lsn}): failover does not stop it, and whatever \
+                 is written there from now on is not on the destination; use a switchover"
+            ),
+            Finding::TaskNotInIncrement {
+                task,
+                phase,
+                operation,
+            } => write!(
+                f,
+                "task {task} is in phase {phase}, not increment: a {} starts only during \
+                 incremental sync",
+                operation.as_str()
+            ),
+            Finding::TaskInIncrement {
+                task,
+                mode,
+                replication,
+            } => write!(
+                f,
+                "task {task} ({}) is in incremental sync, replication {replication}",
+                mode.as_str()
+            ),
+            Finding::Text { message, .. } => f.write_str(message),
         }
     }
 }
@@ -147,26 +547,23 @@ pub async fn evaluate(plan: &Plan, options: &Options) -> Evaluation {
             .map_err(|e| SqlError::from_driver(&e, &plan.source.endpoint)),
         Err(e) => Err(clone_error(e)),
     };
-    checks.push(match &source {
-        Ok(s) if s.in_recovery => Guardrail::new(
-            "source.reachable",
-            "Source reachable",
-            Error,
-            "the source is in recovery (a standby): there is nothing to switch over from",
-        ),
-        Ok(s) => Guardrail::new(
-            "source.reachable",
-            "Source reachable",
-            Pass,
-            format!("the source answers (PostgreSQL {})", s.version),
-        ),
-        Err(e) => Guardrail::new(
-            "source.reachable",
-            "Source reachable",
-            Error,
-            format!("the source cannot be reached: {e}"),
-        ),
-    });
+    checks.push(Guardrail::of(
+        "source.reachable",
+        match &source {
+            Ok(s) if s.in_recovery => Error,
+            Ok(_) => Pass,
+            Err(_) => Error,
+        },
+        match &source {
+            Ok(s) if s.in_recovery => Finding::SourceInRecovery,
+            Ok(s) => Finding::SourceAnswers {
+                version: s.version.to_string(),
+            },
+            Err(e) => Finding::SourceUnreachable {
+                error: e.to_string(),
+            },
+        },
+    ));
 
     let dest_client = sql::connect(
         &plan.destination.endpoint,
@@ -180,119 +577,74 @@ pub async fn evaluate(plan: &Plan, options: &Options) -> Evaluation {
             .map_err(|e| SqlError::from_driver(&e, &plan.destination.endpoint)),
         Err(e) => Err(clone_error(e)),
     };
-    checks.push(match (&dest, &source) {
-        (Err(e), _) => Guardrail::new(
-            "destination.healthy",
-            "Destination healthy",
+    let (status, finding) = match (&dest, &source) {
+        (Err(e), _) => (
             Error,
-            format!("the destination cannot be reached: {e}"),
+            Finding::DestinationUnreachable {
+                error: e.to_string(),
+            },
         ),
-        (Ok(d), _) if !d.in_recovery => Guardrail::new(
-            "destination.healthy",
-            "Destination healthy",
+        (Ok(d), _) if !d.in_recovery => (Error, Finding::DestinationPromoted),
+        (Ok(d), Ok(s)) if d.version.major != s.version.major => (
             Error,
-            "the destination is not in recovery: it was already promoted",
+            Finding::VersionMismatch {
+                destination: d.version.to_string(),
+                source: s.version.to_string(),
+            },
         ),
-        (Ok(d), Ok(s)) if d.version.major != s.version.major => Guardrail::new(
-            "destination.healthy",
-            "Destination healthy",
-            Error,
-            format!(
-                "the destination runs PostgreSQL {} and the source {}",
-                d.version, s.version
-            ),
-        ),
-        (Ok(d), _) if d.paused => Guardrail::new(
-            "destination.healthy",
-            "Destination healthy",
-            Warning,
-            "WAL replay is paused on the destination: the catch-up waits until it is resumed \
-             (SELECT pg_wal_replay_resume()) and rolls back at the timeout",
-        ),
-        (Ok(_), _) => Guardrail::new(
-            "destination.healthy",
-            "Destination healthy",
-            Pass,
-            "the destination is a running standby",
-        ),
-    });
+        (Ok(d), _) if d.paused => (Warning, Finding::ReplayPaused),
+        (Ok(_), _) => (Pass, Finding::DestinationRunning),
+    };
+    checks.push(Guardrail::of("destination.healthy", status, finding));
 
-    checks.push(match &source {
+    let (status, finding) = match &source {
         Ok(s) => match s.sender_state.as_deref() {
-            Some("streaming") => Guardrail::new(
-                "replication.streaming",
-                "Replication streaming",
-                Pass,
-                "the destination streams WAL from the source",
-            ),
-            Some(state) => Guardrail::new(
-                "replication.streaming",
-                "Replication streaming",
+            Some("streaming") => (Pass, Finding::Streaming),
+            Some(state) => (
                 Error,
-                format!("the destination's WAL sender is in state {state}, not streaming; wait until it catches up"),
+                Finding::SenderState {
+                    state: state.to_string(),
+                },
             ),
-            None => Guardrail::new(
-                "replication.streaming",
-                "Replication streaming",
+            None => (
                 Error,
-                format!(
-                    "the destination is not connected to the source (no WAL sender for {})",
-                    plan.application_name
-                ),
+                Finding::NotConnected {
+                    application_name: plan.application_name.clone(),
+                },
             ),
         },
-        Err(_) => Guardrail::new(
-            "replication.streaming",
-            "Replication streaming",
-            Error,
-            "not checked: the source cannot be reached",
-        ),
-    });
+        Err(_) => (Error, Finding::SourceNotChecked),
+    };
+    checks.push(Guardrail::of("replication.streaming", status, finding));
 
-    checks.push(match (&source, &dest) {
+    let (status, finding) = match (&source, &dest) {
         (Ok(s), Ok(d)) => match (s.current, d.replayed) {
             (Some(current), Some(replayed)) => {
-                let lag = current.0.saturating_sub(replayed.0);
-                if lag <= options.max_lag_bytes {
-                    Guardrail::new(
-                        "replication.lag",
-                        "Lag under the threshold",
+                let lag_bytes = current.0.saturating_sub(replayed.0);
+                let threshold_bytes = options.max_lag_bytes;
+                if lag_bytes <= threshold_bytes {
+                    (
                         Pass,
-                        format!(
-                            "the destination is {} behind (threshold {})",
-                            mib(lag),
-                            mib(options.max_lag_bytes)
-                        ),
+                        Finding::LagUnder {
+                            lag_bytes,
+                            threshold_bytes,
+                        },
                     )
                 } else {
-                    Guardrail::new(
-                        "replication.lag",
-                        "Lag under the threshold",
+                    (
                         Error,
-                        format!(
-                            "the destination is {} behind, above the threshold of {}: writes \
-                             would stop for as long as it takes to replay that; wait until it \
-                             catches up",
-                            mib(lag),
-                            mib(options.max_lag_bytes)
-                        ),
+                        Finding::LagOver {
+                            lag_bytes,
+                            threshold_bytes,
+                        },
                     )
                 }
             }
-            _ => Guardrail::new(
-                "replication.lag",
-                "Lag under the threshold",
-                Error,
-                "the WAL positions of the source and the destination cannot be read",
-            ),
+            _ => (Error, Finding::PositionsUnreadable),
         },
-        _ => Guardrail::new(
-            "replication.lag",
-            "Lag under the threshold",
-            Error,
-            "not checked: both servers must answer",
-        ),
-    });
+        _ => (Error, Finding::ServersNotChecked),
+    };
+    checks.push(Guardrail::of("replication.lag", status, finding));
 
     let (fence_check, strategy) = fence_strategy(plan, options, source_client.as_ref().ok()).await;
     checks.push(fence_check);
@@ -321,7 +673,7 @@ async fn fence_strategy(
     source: Option<&Client>,
 ) -> (Guardrail, Option<FenceStrategy>) {
     use GuardrailStatus::*;
-    let title = "Fence strategy available";
+    let check = |status, finding| Guardrail::of("fence.strategy", status, finding);
     let managed = plan
         .source
         .managed
@@ -334,90 +686,48 @@ async fn fence_strategy(
     });
     match wanted {
         FenceStrategy::Shutdown if managed => (
-            Guardrail::new(
-                "fence.strategy",
-                title,
+            check(
                 Pass,
-                format!(
-                    "fence: shutdown. Guarantee: {}",
-                    FenceStrategy::Shutdown.guarantee()
-                ),
+                Finding::Fence {
+                    strategy: FenceStrategy::Shutdown,
+                    superuser: None,
+                },
             ),
             Some(FenceStrategy::Shutdown),
         ),
-        FenceStrategy::Shutdown => (
-            Guardrail::new(
-                "fence.strategy",
-                title,
-                Error,
-                "fence: shutdown needs a source managed on this host; this one is not",
-            ),
-            None,
-        ),
+        FenceStrategy::Shutdown => (check(Error, Finding::ShutdownNotManaged), None),
         FenceStrategy::Sql => {
             let Some(client) = source else {
-                return (
-                    Guardrail::new(
-                        "fence.strategy",
-                        title,
-                        Error,
-                        "not checked: the source cannot be reached",
-                    ),
-                    None,
-                );
+                return (check(Error, Finding::SourceNotChecked), None);
             };
             match sql_fence_access(client).await {
                 Ok(access) if access.can_fence() => (
-                    Guardrail::new(
-                        "fence.strategy",
-                        title,
+                    check(
                         Pass,
-                        format!(
-                            "fence: sql ({}). Guarantee: {}",
-                            if access.superuser {
-                                "superuser"
-                            } else {
-                                "granted privileges"
-                            },
-                            FenceStrategy::Sql.guarantee()
-                        ),
+                        Finding::Fence {
+                            strategy: FenceStrategy::Sql,
+                            superuser: Some(access.superuser),
+                        },
                     ),
                     Some(FenceStrategy::Sql),
                 ),
                 Ok(access) => (
-                    Guardrail::new(
-                        "fence.strategy",
-                        title,
+                    check(
                         Error,
-                        format!(
-                            "fence: none. {} cannot fence the source with SQL; it lacks {}. \
-                             Run on the source as a superuser: {}",
-                            access.role,
-                            access
-                                .gaps
-                                .iter()
-                                .map(|g| g.what.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                            access
-                                .gaps
-                                .iter()
-                                .map(|g| g.grant.as_str())
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        ),
+                        Finding::FenceNotGranted {
+                            role: access.role.clone(),
+                            missing: access.gaps.iter().map(|g| g.what.clone()).collect(),
+                            grants: access.gaps.iter().map(|g| g.grant.clone()).collect(),
+                        },
                     ),
                     None,
                 ),
                 Err(e) => (
-                    Guardrail::new(
-                        "fence.strategy",
-                        title,
+                    check(
                         Error,
-                        format!(
-                            "the account's privileges cannot be read: {}",
-                            SqlError::from_driver(&e, &plan.source.endpoint)
-                        ),
+                        Finding::PrivilegesUnreadable {
+                            error: SqlError::from_driver(&e, &plan.source.endpoint).to_string(),
+                        },
                     ),
                     None,
                 ),
@@ -435,6 +745,7 @@ async fn session_warnings(
     use GuardrailStatus::*;
     let mut out = Vec::new();
     let secs = options.long_transaction.as_secs_f64();
+    let threshold_secs = secs.round() as u64;
     let long = client
         .query_one(
             &format!(
@@ -445,58 +756,47 @@ async fn session_warnings(
             &[&secs],
         )
         .await;
-    out.push(match long {
-        Ok(r) if r.get::<_, i64>(0) > 0 => Guardrail::new(
-            "source.long_transactions",
-            "Long-running transactions",
+    let (status, finding) = match long {
+        Ok(r) if r.get::<_, i64>(0) > 0 => (
             Warning,
-            format!(
-                "{} transaction(s) running for more than {secs:.0} s (the longest for {:.0} s): \
-                 the fence terminates them and they roll back",
-                r.get::<_, i64>(0),
-                r.get::<_, f64>(1)
-            ),
+            Finding::LongTransactions {
+                count: r.get::<_, i64>(0) as u64,
+                threshold_secs,
+                longest_secs: r.get::<_, f64>(1).round() as u64,
+            },
         ),
-        Ok(_) => Guardrail::new(
-            "source.long_transactions",
-            "Long-running transactions",
-            Pass,
-            format!("no transaction has been running for more than {secs:.0} s"),
-        ),
-        Err(e) => Guardrail::new(
-            "source.long_transactions",
-            "Long-running transactions",
+        Ok(_) => (Pass, Finding::NoLongTransactions { threshold_secs }),
+        Err(e) => (
             Warning,
-            format!("not checked: {e}"),
+            Finding::NotChecked {
+                error: e.to_string(),
+            },
         ),
-    });
+    };
+    out.push(Guardrail::of("source.long_transactions", status, finding));
     let prepared = client
         .query_one("SELECT count(*) FROM pg_prepared_xacts", &[])
         .await;
-    out.push(match prepared {
-        Ok(r) if r.get::<_, i64>(0) > 0 => Guardrail::new(
-            "source.prepared_transactions",
-            "Prepared transactions",
+    let (status, finding) = match prepared {
+        Ok(r) if r.get::<_, i64>(0) > 0 => (
             Warning,
-            format!(
-                "{} prepared transaction(s): they are carried over to the destination and keep \
-                 their locks there until you COMMIT PREPARED or ROLLBACK PREPARED them",
-                r.get::<_, i64>(0)
-            ),
+            Finding::PreparedTransactions {
+                count: r.get::<_, i64>(0) as u64,
+            },
         ),
-        Ok(_) => Guardrail::new(
-            "source.prepared_transactions",
-            "Prepared transactions",
-            Pass,
-            "no prepared transaction",
-        ),
-        Err(e) => Guardrail::new(
-            "source.prepared_transactions",
-            "Prepared transactions",
+        Ok(_) => (Pass, Finding::NoPreparedTransactions),
+        Err(e) => (
             Warning,
-            format!("not checked: {e}"),
+            Finding::NotChecked {
+                error: e.to_string(),
+            },
         ),
-    });
+    };
+    out.push(Guardrail::of(
+        "source.prepared_transactions",
+        status,
+        finding,
+    ));
     if strategy == FenceStrategy::Sql {
         let superusers = client
             .query_one(
@@ -512,18 +812,56 @@ async fn session_warnings(
         if let Ok(r) = superusers {
             let (count, me_super): (i64, Option<bool>) = (r.get(0), r.get(1));
             if count > 0 && me_super != Some(true) {
-                out.push(Guardrail::new(
+                out.push(Guardrail::of(
                     "source.superuser_sessions",
-                    "Sessions the fence cannot end",
                     Warning,
-                    format!(
-                        "{count} superuser session(s) are connected, and the account is not a \
-                         superuser: it cannot terminate them, and the switchover rolls back \
-                         unless they end"
-                    ),
+                    Finding::SuperuserSessions {
+                        count: count as u64,
+                    },
                 ));
             }
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guardrail_is_its_finding_with_parameters() {
+        let g = Guardrail::of(
+            "replication.lag",
+            GuardrailStatus::Error,
+            Finding::LagOver {
+                lag_bytes: 900 << 20,
+                threshold_bytes: 64 << 20,
+            },
+        );
+        let json = serde_json::to_value(&g).unwrap();
+        assert_eq!(json["id"], "replication.lag");
+        assert_eq!(json["kind"], "lag_over");
+        assert_eq!(json["lag_bytes"], 900u64 << 20);
+        assert_eq!(g.title(), "Lag under the threshold");
+        assert!(g
+            .message()
+            .starts_with("the destination is 900.0 MiB behind, above the threshold of 64.0 MiB"));
+        assert_eq!(serde_json::from_value::<Guardrail>(json).unwrap(), g);
+    }
+
+    #[test]
+    fn guardrails_stored_as_sentences_still_load() {
+        let old = serde_json::json!({
+            "id": "source.long_transactions",
+            "title": "Long-running transactions",
+            "status": "warning",
+            "message": "1 transaction(s) running for more than 60 s"
+        });
+        let g: Guardrail = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(g.title(), "Long-running transactions");
+        assert_eq!(g.message(), "1 transaction(s) running for more than 60 s");
+        assert_eq!(g.status, GuardrailStatus::Warning);
+        assert_eq!(serde_json::to_value(&g).unwrap(), old);
+    }
 }

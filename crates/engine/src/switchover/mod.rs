@@ -33,7 +33,7 @@ pub use error::{
 };
 pub use failover::{failover, FailoverPreview, FailoverReady, FailoverReport};
 pub use fence::{CatchupTarget, FenceRecord, FenceStrategy, TargetKind, UndoError};
-pub use guardrails::{Guardrail, GuardrailStatus};
+pub use guardrails::{Finding, Guardrail, GuardrailStatus};
 pub use next_steps::NextStep;
 pub use promote::{PromoteMethod, WriteProof};
 pub use slot::SlotOutcome;
@@ -647,130 +647,168 @@ fn next_steps(plan: &Plan, fence: Option<&FenceRecord>, slot: &SlotOutcome) -> V
     steps
 }
 
-/// A one-line description of a step, for a terminal or an event log (`None`: nothing to
-/// say, e.g. a fence record).
+/// A one-line description of a step, for a terminal (`None`: nothing to say, e.g. a fence
+/// record). The words are [`Progress`]'s `Display`.
 pub fn describe(p: &Progress) -> Option<String> {
-    Some(match p {
-        Progress::Guardrails { checks } => {
-            let count = |s| checks.iter().filter(|c| c.status == s).count();
-            let mut line = format!(
-                "guardrails: {} passed, {} warning(s), {} error(s)",
-                count(GuardrailStatus::Pass),
-                count(GuardrailStatus::Warning),
-                count(GuardrailStatus::Error)
-            );
-            for c in checks.iter().filter(|c| c.status != GuardrailStatus::Pass) {
-                line.push_str(&format!("; {}: {}", c.title, c.message));
-            }
-            line
+    p.has_line().then(|| p.to_string())
+}
+
+impl Progress {
+    /// Whether the step is worth a line in a terminal or the event log (a fence record, or
+    /// a destination with no login to allow again, is not).
+    pub fn has_line(&self) -> bool {
+        match self {
+            Progress::FenceRecorded { .. } => false,
+            Progress::DestinationUnfenced { databases } => !databases.is_empty(),
+            _ => true,
         }
-        Progress::Fencing { strategy, .. } => format!("fencing the source (strategy {strategy})"),
-        Progress::FenceRecorded { .. } => return None,
-        Progress::Fenced {
-            strategy: FenceStrategy::Shutdown,
-            elapsed_ms,
-            ..
-        } => format!("source fenced: checkpoint and clean shutdown in {elapsed_ms} ms"),
-        Progress::Fenced {
-            terminated_sessions,
-            blocked_databases,
-            elapsed_ms,
-            ..
-        } => format!(
-            "source fenced in {elapsed_ms} ms: logins blocked in {} database(s), read-only by \
-             default, {terminated_sessions} client session(s) terminated",
-            blocked_databases.len()
-        ),
-        Progress::CatchUp {
-            target_lsn,
-            replayed_lsn,
-            remaining_bytes,
-            ..
-        } => format!(
-            "catching up: {remaining_bytes} byte(s) behind {target_lsn} (replayed {})",
-            replayed_lsn
-                .map(|l| l.to_string())
-                .unwrap_or_else(|| "nothing".into())
-        ),
-        Progress::CaughtUp {
-            target_lsn,
-            replayed_lsn,
-            elapsed_ms,
-        } => format!(
-            "caught up in {elapsed_ms} ms: the destination replayed up to {replayed_lsn} (the \
-             source's final position is {target_lsn})"
-        ),
-        Progress::Promoting => "promoting the destination".to_string(),
-        Progress::Promoted {
-            method,
-            timeline,
-            elapsed_ms,
-        } => format!(
-            "promoted with {} in {elapsed_ms} ms{}",
-            method.as_str(),
-            timeline
-                .map(|t| format!("; new timeline {t}"))
-                .unwrap_or_default()
-        ),
-        Progress::DestinationUnfenced { databases } if databases.is_empty() => return None,
-        Progress::DestinationUnfenced { databases } => format!(
-            "logins allowed again on the destination in {}",
-            databases.join(", ")
-        ),
-        Progress::WritesVerified {
-            databases,
-            write_unavailable_ms,
-        } => {
-            let unchecked: Vec<&str> = databases
-                .iter()
-                .filter(|d| !d.committed)
-                .map(|d| d.database.as_str())
-                .collect();
-            format!(
-                "a fresh connection committed on the destination in {} database(s){}; writes \
-                 were unavailable for {write_unavailable_ms} ms",
-                databases.len() - unchecked.len(),
-                if unchecked.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " (not checked, no CONNECT privilege: {})",
-                        unchecked.join(", ")
-                    )
+    }
+}
+
+/// The step in English, one line: what the CLI prints and the event log's text (the app
+/// words the same values through `switch.line.<step>` in `ui/i18n.ts`).
+impl std::fmt::Display for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Progress::Guardrails { checks } => {
+                let count = |s| checks.iter().filter(|c| c.status == s).count();
+                write!(
+                    f,
+                    "guardrails: {} passed, {} warning(s), {} error(s)",
+                    count(GuardrailStatus::Pass),
+                    count(GuardrailStatus::Warning),
+                    count(GuardrailStatus::Error)
+                )?;
+                for c in checks.iter().filter(|c| c.status != GuardrailStatus::Pass) {
+                    write!(f, "; {}: {}", c.title(), c.finding)?;
                 }
-            )
+                Ok(())
+            }
+            Progress::Fencing { strategy, .. } => {
+                write!(f, "fencing the source (strategy {strategy})")
+            }
+            Progress::FenceRecorded { record } => {
+                write!(f, "fence record stored (strategy {})", record.strategy)
+            }
+            Progress::Fenced {
+                strategy: FenceStrategy::Shutdown,
+                elapsed_ms,
+                ..
+            } => write!(
+                f,
+                "source fenced: checkpoint and clean shutdown in {elapsed_ms} ms"
+            ),
+            Progress::Fenced {
+                terminated_sessions,
+                blocked_databases,
+                elapsed_ms,
+                ..
+            } => write!(
+                f,
+                "source fenced in {elapsed_ms} ms: logins blocked in {} database(s), read-only \
+                 by default, {terminated_sessions} client session(s) terminated",
+                blocked_databases.len()
+            ),
+            Progress::CatchUp {
+                target_lsn,
+                replayed_lsn,
+                remaining_bytes,
+                ..
+            } => write!(
+                f,
+                "catching up: {remaining_bytes} byte(s) behind {target_lsn} (replayed {})",
+                replayed_lsn
+                    .map(|l| l.to_string())
+                    .unwrap_or_else(|| "nothing".into())
+            ),
+            Progress::CaughtUp {
+                target_lsn,
+                replayed_lsn,
+                elapsed_ms,
+            } => write!(
+                f,
+                "caught up in {elapsed_ms} ms: the destination replayed up to {replayed_lsn} \
+                 (the source's final position is {target_lsn})"
+            ),
+            Progress::Promoting => f.write_str("promoting the destination"),
+            Progress::Promoted {
+                method,
+                timeline,
+                elapsed_ms,
+            } => write!(
+                f,
+                "promoted with {} in {elapsed_ms} ms{}",
+                method.as_str(),
+                timeline
+                    .map(|t| format!("; new timeline {t}"))
+                    .unwrap_or_default()
+            ),
+            Progress::DestinationUnfenced { databases } if databases.is_empty() => {
+                f.write_str("no login to allow again on the destination")
+            }
+            Progress::DestinationUnfenced { databases } => write!(
+                f,
+                "logins allowed again on the destination in {}",
+                databases.join(", ")
+            ),
+            Progress::WritesVerified {
+                databases,
+                write_unavailable_ms,
+            } => {
+                let unchecked: Vec<&str> = databases
+                    .iter()
+                    .filter(|d| !d.committed)
+                    .map(|d| d.database.as_str())
+                    .collect();
+                write!(
+                    f,
+                    "a fresh connection committed on the destination in {} database(s){}; \
+                     writes were unavailable for {write_unavailable_ms} ms",
+                    databases.len() - unchecked.len(),
+                    if unchecked.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (not checked, no CONNECT privilege: {})",
+                            unchecked.join(", ")
+                        )
+                    }
+                )
+            }
+            Progress::FailoverVerified {
+                databases,
+                promotion_ms,
+            } => write!(
+                f,
+                "a fresh connection committed on the destination in {} database(s); promotion \
+                 took {promotion_ms} ms",
+                databases.iter().filter(|d| d.committed).count()
+            ),
+            Progress::StandbyCleaned { files } => write!(
+                f,
+                "standby settings and password file removed ({} file(s))",
+                files.len()
+            ),
+            Progress::Slot {
+                outcome: SlotOutcome::Dropped { slot },
+            } => write!(f, "slot {slot} dropped on the source"),
+            Progress::Slot {
+                outcome:
+                    SlotOutcome::Kept {
+                        slot,
+                        reason,
+                        drop_with,
+                    },
+            } => write!(f, "slot {slot} kept on the source: {reason} ({drop_with})"),
+            Progress::RollingBack { reason, .. } => write!(f, "rolling back: {reason}"),
+            Progress::RolledBack {
+                source_accepts_writes: true,
+                ..
+            } => f.write_str("rolled back: the source accepts writes again"),
+            Progress::RolledBack { problems, .. } => {
+                write!(f, "rollback incomplete: {}", problems.join("; "))
+            }
+            Progress::Note { message } => f.write_str(message),
         }
-        Progress::FailoverVerified {
-            databases,
-            promotion_ms,
-        } => format!(
-            "a fresh connection committed on the destination in {} database(s); promotion took \
-             {promotion_ms} ms",
-            databases.iter().filter(|d| d.committed).count()
-        ),
-        Progress::StandbyCleaned { files } => format!(
-            "standby settings and password file removed ({} file(s))",
-            files.len()
-        ),
-        Progress::Slot {
-            outcome: SlotOutcome::Dropped { slot },
-        } => format!("slot {slot} dropped on the source"),
-        Progress::Slot {
-            outcome:
-                SlotOutcome::Kept {
-                    slot,
-                    reason,
-                    drop_with,
-                },
-        } => format!("slot {slot} kept on the source: {reason} ({drop_with})"),
-        Progress::RollingBack { reason, .. } => format!("rolling back: {reason}"),
-        Progress::RolledBack {
-            source_accepts_writes: true,
-            ..
-        } => "rolled back: the source accepts writes again".to_string(),
-        Progress::RolledBack { problems, .. } => {
-            format!("rollback incomplete: {}", problems.join("; "))
-        }
-        Progress::Note { message } => message.clone(),
-    })
+    }
 }

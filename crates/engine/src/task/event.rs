@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{Operation, Phase, ReplicationState, TaskId};
 use super::monitor::Sample;
+use super::warning::Warning;
+use crate::switchover::Progress;
 
 /// One stored event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -47,18 +49,16 @@ pub enum EventKind {
     Copy(CopyProgress),
     /// A monitoring sample (byte and time lag, slot, disk).
     Sample(Box<Sample>),
+    /// A switchover or failover step (`Display` words it).
+    Step(Box<Progress>),
     /// A step the DBA may want to know about.
     Note {
         /// What was done.
         message: String,
     },
-    /// A risk (retained WAL growing, slot at risk, low disk).
-    Warning {
-        /// Stable code, e.g. `slot_retained_wal`.
-        code: String,
-        /// What is wrong and what to do.
-        message: String,
-    },
+    /// A risk (retained WAL growing, slot at risk, low disk) or a problem: its code with
+    /// what it needs (`Display` words it).
+    Warning(Warning),
     /// The task failed.
     Error {
         /// Why.
@@ -74,8 +74,9 @@ impl EventKind {
             EventKind::Replication { .. } => "replication",
             EventKind::Copy(_) => "copy",
             EventKind::Sample(_) => "sample",
+            EventKind::Step(_) => "step",
             EventKind::Note { .. } => "note",
-            EventKind::Warning { .. } => "warning",
+            EventKind::Warning(_) => "warning",
             EventKind::Error { .. } => "error",
         }
     }
@@ -108,5 +109,32 @@ impl From<&crate::backup::BackupProgress> for CopyProgress {
             rate_bytes_per_sec: p.rate_bytes_per_sec,
             eta_secs: p.eta_secs,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_is_stored_as_its_value_and_worded_by_display() {
+        let step = Progress::Promoted {
+            method: crate::switchover::PromoteMethod::PgPromote,
+            timeline: Some(2),
+            elapsed_ms: 120,
+        };
+        let kind = EventKind::Step(Box::new(step));
+        let json = serde_json::to_value(&kind).unwrap();
+        assert_eq!(json["event"], "step");
+        assert_eq!(json["step"], "promoted");
+        assert_eq!(json["timeline"], 2);
+        assert_eq!(serde_json::from_value::<EventKind>(json).unwrap(), kind);
+        let EventKind::Step(step) = kind else {
+            unreachable!()
+        };
+        assert_eq!(
+            step.to_string(),
+            "promoted with pg_promote() in 120 ms; new timeline 2"
+        );
     }
 }

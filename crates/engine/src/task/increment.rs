@@ -37,7 +37,7 @@ pub(crate) async fn monitor_loop(
 ) -> Result<(), TaskError> {
     let task = inner.get(id)?;
     let mut monitor = Monitor::new(monitor_target(inner, &task).await?);
-    let mut active: Vec<&'static str> = Vec::new();
+    let mut active: Vec<String> = Vec::new();
     inner.note(
         id,
         format!(
@@ -54,18 +54,12 @@ pub(crate) async fn monitor_loop(
         inner.observe(&mut task, sample.state())?;
         let risks = monitor::risks(&sample, &task.layout.slot_name, &inner.settings.thresholds);
         for risk in &risks {
-            if !active.contains(&risk.code) {
-                tracing::warn!(task = %id, code = risk.code, "{}", risk.message);
-                inner.emit(
-                    id,
-                    EventKind::Warning {
-                        code: risk.code.to_string(),
-                        message: risk.message.clone(),
-                    },
-                )?;
+            if !active.iter().any(|code| code == risk.code()) {
+                tracing::warn!(task = %id, code = risk.code(), "{risk}");
+                inner.emit(id, EventKind::Warning(risk.clone()))?;
             }
         }
-        active = risks.iter().map(|r| r.code).collect();
+        active = risks.iter().map(|r| r.code().to_string()).collect();
         inner.emit(id, EventKind::Sample(Box::new(sample)))?;
         tokio::select! {
             _ = tokio::time::sleep(inner.settings.sample_interval) => {}

@@ -29,6 +29,7 @@ pub mod standby;
 mod startup;
 pub mod store;
 pub mod switch;
+pub mod warning;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -48,6 +49,7 @@ pub use model::{
 };
 pub use monitor::{Sample, Thresholds};
 pub use store::{Lease, LeaseBusy, LeaseHolder, TaskStoreError};
+pub use warning::Warning;
 
 use crate::assess::model::{Mode, Verdict};
 use crate::assess::AssessError;
@@ -389,6 +391,17 @@ impl Inner {
         let message = message.into();
         tracing::info!(task = %task, "{message}");
         if let Err(e) = self.emit(task, EventKind::Note { message }) {
+            tracing::warn!(error = %e, "cannot record a task event");
+        }
+    }
+
+    /// Records a switchover or failover step worth a line (see [`Progress::has_line`]).
+    pub(crate) fn step(&self, task: &TaskId, step: &crate::switchover::Progress) {
+        if !step.has_line() {
+            return;
+        }
+        tracing::info!(task = %task, "{step}");
+        if let Err(e) = self.emit(task, EventKind::Step(Box::new(step.clone()))) {
             tracing::warn!(error = %e, "cannot record a task event");
         }
     }

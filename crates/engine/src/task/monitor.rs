@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::Client;
 
 use super::model::ReplicationState;
+use super::warning::Warning;
 use crate::endpoint::Endpoint;
 use crate::secrets::Password;
 use crate::sql;
@@ -284,68 +285,33 @@ impl Default for Thresholds {
     }
 }
 
-/// A risk found in a sample: a stable code and what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Risk {
-    /// Stable code.
-    pub code: &'static str,
-    /// What is wrong and what to do.
-    pub message: String,
-}
-
-/// The risks a sample shows.
-pub fn risks(sample: &Sample, slot_name: &str, limits: &Thresholds) -> Vec<Risk> {
+/// The risks a sample shows, as warnings (each with its code).
+pub fn risks(sample: &Sample, slot_name: &str, limits: &Thresholds) -> Vec<Warning> {
     let mut out = Vec::new();
-    let mib = |b: u64| b / (1 << 20);
-    if let Some(slot) = &sample.slot {
-        if let Some(kept) = slot
-            .retained_bytes
-            .filter(|b| *b > limits.retained_wal_bytes)
-        {
-            out.push(Risk {
-                code: "slot_retained_wal",
-                message: format!(
-                    "slot {slot_name} keeps {} MiB of WAL on the source (warning above {} MiB): \
-                     the destination is behind or disconnected; watch the source's disk",
-                    mib(kept),
-                    mib(limits.retained_wal_bytes)
-                ),
+    let slot = || slot_name.to_string();
+    if let Some(s) = &sample.slot {
+        if let Some(kept) = s.retained_bytes.filter(|b| *b > limits.retained_wal_bytes) {
+            out.push(Warning::SlotRetainedWal {
+                slot: slot(),
+                retained_bytes: kept,
+                limit_bytes: limits.retained_wal_bytes,
             });
         }
-        match slot.wal_status.as_deref() {
-            Some("unreserved") => out.push(Risk {
-                code: "slot_at_risk",
-                message: format!(
-                    "slot {slot_name} is past max_slot_wal_keep_size (wal_status unreserved): WAL \
-                     the destination needs may be removed at the next checkpoint"
-                ),
-            }),
-            Some("lost") => out.push(Risk {
-                code: "slot_lost",
-                message: format!(
-                    "slot {slot_name} lost WAL the destination needs (wal_status lost): the \
-                     destination cannot catch up; cancel the task and start it again"
-                ),
-            }),
+        match s.wal_status.as_deref() {
+            Some("unreserved") => out.push(Warning::SlotAtRisk { slot: slot() }),
+            Some("lost") => out.push(Warning::SlotLost { slot: slot() }),
             _ => {}
         }
     } else if sample.source_error.is_none() {
-        out.push(Risk {
-            code: "slot_missing",
-            message: format!("slot {slot_name} is missing on the source"),
-        });
+        out.push(Warning::SlotMissing { slot: slot() });
     }
     if let Some(free) = sample
         .dest_free_bytes
         .filter(|f| *f < limits.dest_free_bytes)
     {
-        out.push(Risk {
-            code: "dest_disk_low",
-            message: format!(
-                "the destination's filesystem has {} MiB free (warning below {} MiB)",
-                mib(free),
-                mib(limits.dest_free_bytes)
-            ),
+        out.push(Warning::DestDiskLow {
+            free_bytes: free,
+            limit_bytes: limits.dest_free_bytes,
         });
     }
     out
@@ -390,10 +356,8 @@ mod tests {
             dest_free_bytes: Some(10),
             ..Sample::default()
         };
-        let codes: Vec<_> = risks(&s, "pgrelocate_x", &limits)
-            .iter()
-            .map(|r| r.code)
-            .collect();
+        let found = risks(&s, "pgrelocate_x", &limits);
+        let codes: Vec<_> = found.iter().map(|r| r.code()).collect();
         assert_eq!(codes, ["slot_retained_wal", "slot_lost", "dest_disk_low"]);
         let fine = Sample {
             slot: Some(SlotSample {

@@ -13,14 +13,16 @@ use super::event::EventKind;
 use super::lease::LeaseGuard;
 pub use super::model::{Operation, SwitchRecord};
 use super::model::{Phase, Task, TaskId};
+use super::warning::Warning;
 use super::{housekeeping, store, Inner, TaskError, Tasks};
 use crate::assess::Mode;
 use crate::server::OsUser;
 use crate::switchover::{
-    self, describe, Destination, FailoverPreview, FailoverReport, FenceRecord, Guardrail,
+    self, Destination, FailoverPreview, FailoverReport, FenceRecord, Finding, Guardrail,
     GuardrailStatus, LocalServer, Options, Plan, Preview, Progress, ProgressFn, Source,
     SwitchoverError, SwitchoverReport,
 };
+use crate::Coded;
 
 /// The plan for a task: the source as registered; the destination with the source's
 /// account (its catalog is the source's: see [`super::StandbyAccess`]).
@@ -57,33 +59,25 @@ async fn plan(inner: &Inner, task: &Task) -> Result<Plan, TaskError> {
 
 /// The task-level guardrail: the phase (and, for a failover, the mode).
 fn task_guardrail(task: &Task, operation: Operation) -> Guardrail {
-    let title = "Task in incremental sync";
     if task.phase != Phase::Increment {
-        return Guardrail::new(
+        return Guardrail::of(
             "task.phase",
-            title,
             GuardrailStatus::Error,
-            format!(
-                "task {} is in phase {}, not increment: a {} starts only during incremental sync",
-                task.id,
-                task.phase,
-                match operation {
-                    Operation::Switchover => "switchover",
-                    Operation::Failover => "failover",
-                }
-            ),
+            Finding::TaskNotInIncrement {
+                task: task.id.to_string(),
+                phase: task.phase,
+                operation,
+            },
         );
     }
-    Guardrail::new(
+    Guardrail::of(
         "task.phase",
-        title,
         GuardrailStatus::Pass,
-        format!(
-            "task {} ({}) is in incremental sync, replication {}",
-            task.id,
-            task.mode.as_str(),
-            task.replication
-        ),
+        Finding::TaskInIncrement {
+            task: task.id.to_string(),
+            mode: task.mode,
+            replication: task.replication,
+        },
     )
 }
 
@@ -243,30 +237,19 @@ fn recorder<'a>(
                 let mut last = last_catchup.lock().unwrap_or_else(|e| e.into_inner());
                 if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
                     *last = Some(std::time::Instant::now());
-                    if let Some(line) = describe(p) {
-                        inner.note(id, line);
-                    }
+                    inner.step(id, p);
                 }
             }
             Progress::Guardrails { checks } => {
                 for c in checks.iter().filter(|c| c.status != GuardrailStatus::Pass) {
                     let _ = inner.emit(
                         id,
-                        EventKind::Warning {
-                            code: format!("guardrail.{}", c.id),
-                            message: format!("{}: {}", c.title, c.message),
-                        },
+                        EventKind::Warning(Warning::Guardrail { check: c.clone() }),
                     );
                 }
-                if let Some(line) = describe(p) {
-                    inner.note(id, line);
-                }
+                inner.step(id, p);
             }
-            _ => {
-                if let Some(line) = describe(p) {
-                    inner.note(id, line);
-                }
-            }
+            _ => inner.step(id, p),
         }
         progress(p);
     }
@@ -323,8 +306,8 @@ trait Operate: Sync {
     /// Stores a successful report in the task's record.
     fn succeeded(switch: &mut SwitchRecord, report: &Self::Report);
     /// `Some` when `e` ended the operation before promotion (the task returns to
-    /// `increment`), with the code of the warning to record then, if any.
-    fn rolled_back(e: &SwitchoverError) -> Option<Option<&'static str>>;
+    /// `increment`), with the warning to record then, if any.
+    fn rolled_back(e: &SwitchoverError) -> Option<Option<Warning>>;
 }
 
 /// Fence, catch up, promote.
@@ -374,16 +357,26 @@ impl Operate for Switchover<'_> {
         switch.switchover = Some(report.clone());
     }
 
-    fn rolled_back(e: &SwitchoverError) -> Option<Option<&'static str>> {
-        match e {
-            SwitchoverError::RollbackIncomplete { .. } => {
-                Some(Some("switchover_rollback_incomplete"))
+    fn rolled_back(e: &SwitchoverError) -> Option<Option<Warning>> {
+        let warning = match e {
+            SwitchoverError::RollbackIncomplete { reason, problems } => {
+                Warning::SwitchoverRollbackIncomplete {
+                    cause: reason.code(),
+                    reason: reason.to_string(),
+                    problems: problems.iter().map(ToString::to_string).collect(),
+                }
             }
-            SwitchoverError::RolledBack { .. } | SwitchoverError::Destination(_) => {
-                Some(Some("switchover_rolled_back"))
-            }
-            _ => None,
-        }
+            SwitchoverError::RolledBack { reason } => Warning::SwitchoverRolledBack {
+                cause: reason.code(),
+                reason: reason.to_string(),
+            },
+            SwitchoverError::Destination(_) => Warning::SwitchoverRolledBack {
+                cause: e.code(),
+                reason: e.to_string(),
+            },
+            _ => return None,
+        };
+        Some(Some(warning))
     }
 }
 
@@ -434,7 +427,7 @@ impl Operate for Failover {
         switch.failover = Some(report.clone());
     }
 
-    fn rolled_back(e: &SwitchoverError) -> Option<Option<&'static str>> {
+    fn rolled_back(e: &SwitchoverError) -> Option<Option<Warning>> {
         matches!(e, SwitchoverError::FailoverFailed(_)).then_some(None)
     }
 }
@@ -485,14 +478,8 @@ async fn run<O: Operate>(
         switch.rolled_back = Some(e.to_string());
         task.abort_switch()?;
         inner.save_phase(&task, from)?;
-        if let Some(code) = warning {
-            inner.emit(
-                id,
-                EventKind::Warning {
-                    code: code.into(),
-                    message: e.to_string(),
-                },
-            )?;
+        if let Some(warning) = warning {
+            inner.emit(id, EventKind::Warning(warning))?;
         }
         return Err(e.into());
     }
@@ -588,30 +575,17 @@ async fn recover(inner: &Inner, id: &TaskId) -> Result<(), TaskError> {
             save_fence(inner, id, fence.record())?;
         }
         let mut task = inner.get(id)?;
-        let message = if problems.is_empty() {
-            "an interrupted switchover was rolled back: the destination had not been promoted; the fence was undone".to_string()
-        } else {
-            format!(
-                "an interrupted switchover was rolled back, but the fence could not be fully undone: {}",
-                problems
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )
+        let warning = Warning::SwitchoverInterrupted {
+            promoted: false,
+            problems: problems.iter().map(ToString::to_string).collect(),
+            slot: None,
         };
         if let Some(s) = task.switch.as_mut() {
-            s.rolled_back = Some(message.clone());
+            s.rolled_back = Some(warning.to_string());
         }
         task.abort_switch()?;
         inner.save_phase(&task, from)?;
-        inner.emit(
-            id,
-            EventKind::Warning {
-                code: "switchover_interrupted".into(),
-                message,
-            },
-        )?;
+        inner.emit(id, EventKind::Warning(warning))?;
         return Ok(());
     }
     // Promoted: finish what the interrupted process could not.
@@ -635,28 +609,16 @@ async fn recover(inner: &Inner, id: &TaskId) -> Result<(), TaskError> {
         Some(switchover::FenceStrategy::Shutdown) => None,
         _ => Some(switchover::release_slot(&plan).await),
     };
-    let mut message = "an interrupted switchover had promoted the destination; its last steps were completed now (no window was measured)".to_string();
-    if let Some(slot) = &slot {
-        if let Some(line) = describe(&Progress::Slot {
-            outcome: slot.clone(),
-        }) {
-            message.push_str(&format!("; {line}"));
-        }
-    }
-    for w in &warnings {
-        message.push_str(&format!("; {w}"));
-    }
+    let warning = Warning::SwitchoverInterrupted {
+        promoted: true,
+        problems: warnings,
+        slot,
+    };
     if let Some(s) = task.switch.as_mut() {
-        s.error = Some(message.clone());
+        s.error = Some(warning.to_string());
     }
     finish(inner, &mut task, from)?;
-    inner.emit(
-        id,
-        EventKind::Warning {
-            code: "switchover_interrupted".into(),
-            message,
-        },
-    )?;
+    inner.emit(id, EventKind::Warning(warning))?;
     housekeeping::run(inner, &mut task).await;
     Ok(())
 }
