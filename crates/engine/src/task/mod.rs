@@ -27,6 +27,7 @@ pub mod run;
 mod settle;
 pub mod standby;
 mod startup;
+pub mod watch;
 pub mod store;
 pub mod switch;
 
@@ -48,6 +49,7 @@ pub use model::{
 };
 pub use monitor::{Sample, Thresholds};
 pub use store::{Lease, LeaseBusy, LeaseHolder, TaskStoreError};
+pub use watch::TaskWatch;
 
 use crate::assess::model::{Mode, Verdict};
 use crate::assess::AssessError;
