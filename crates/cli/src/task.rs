@@ -14,7 +14,9 @@ use pgrelocate_engine::ErrorCode;
 
 use crate::args::{TaskArgs, TaskCommand};
 use crate::exit::CliError;
-use crate::instance::{confirm, open, print_json, print_table};
+use crate::output::{print_json, print_table};
+use crate::prompt::confirm;
+use crate::state::open;
 
 /// How long `follow` may wait for the standby to stream before giving up.
 const STREAMING_TIMEOUT: Duration = Duration::from_secs(24 * 3600);

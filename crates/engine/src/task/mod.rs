@@ -27,9 +27,9 @@ pub mod run;
 mod settle;
 pub mod standby;
 mod startup;
-pub mod watch;
 pub mod store;
 pub mod switch;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -51,7 +51,9 @@ impl Tasks {
                     if let Err(e) = tasks.refresh(&id).await {
                         tracing::debug!(task = %id, error = %e, "cannot read the task from its host");
                     }
-                    let Ok(new) = tasks.events(&id, last) else { return };
+                    let Ok(new) = tasks.events(&id, last) else {
+                        return;
+                    };
                     for e in new {
                         last = e.seq;
                         if tx.send(e).is_err() {
@@ -78,7 +80,9 @@ impl Tasks {
                         Ok(e) => e,
                         // Too slow a reader: catch up from the store.
                         Err(RecvError::Lagged(_)) => {
-                            let Ok(missed) = tasks.events(&id, last) else { return };
+                            let Ok(missed) = tasks.events(&id, last) else {
+                                return;
+                            };
                             for e in missed {
                                 last = e.seq;
                                 if tx.send(e).is_err() {
