@@ -10,7 +10,7 @@ use pgrelocate_engine::assess::{self, AssessRequest, Mode, Options, Status, Verd
 
 use crate::args::{self, AssessArgs};
 use crate::exit::CliError;
-use crate::instance::open;
+use crate::state::open;
 
 /// Runs `assess`.
 pub async fn run(args: AssessArgs) -> Result<i32, CliError> {

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::args::{self, BackupArgs};
 use crate::exit::CliError;
-use crate::instance::open;
+use crate::state::open;
 
 /// Runs `pgrelocate backup`.
 pub async fn run(args: BackupArgs) -> Result<i32, CliError> {

@@ -1,6 +1,6 @@
 //! `pgrelocate host …`: add, list, check, remove remote hosts (issue 13).
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use pgrelocate_engine::host::{AddHostRequest, HostCheck, HostError, HostProgress, Hosts};
@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use crate::args::{HostAddArgs, HostCommand};
 use crate::exit::CliError;
-use crate::instance::print_json;
+use crate::output::print_json;
+use crate::prompt::ask;
 
 /// Runs one `host` subcommand.
 pub async fn run(command: HostCommand) -> Result<i32, CliError> {
@@ -82,20 +83,6 @@ async fn add(hosts: &Hosts, args: HostAddArgs) -> Result<i32, CliError> {
         print_check(&check);
     }
     Ok(0)
-}
-
-fn ask(question: &str) -> Result<bool, CliError> {
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|source| CliError::Io {
-            what: "cannot read the answer",
-            source,
-        })?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
 #[derive(Serialize)]

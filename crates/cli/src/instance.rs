@@ -1,6 +1,6 @@
 //! `pgrelocate instance …`: register, create, start, stop, status, remove, list, discover.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 
 use pgrelocate_engine::instances::{CreateRequest, InstanceStatus, Instances, RegisterRequest};
@@ -12,6 +12,9 @@ use serde::Serialize;
 
 use crate::args::{CreateArgs, InstanceCommand, RegisterArgs, RemoveArgs, StartArgs, StatusArgs};
 use crate::exit::CliError;
+use crate::output::{bytes, print_json, print_table};
+use crate::prompt::confirm;
+pub use crate::state::open;
 
 /// Runs one `instance` subcommand.
 pub async fn run(command: InstanceCommand) -> Result<i32, CliError> {
@@ -76,45 +79,6 @@ pub async fn run(command: InstanceCommand) -> Result<i32, CliError> {
             Ok(0)
         }
     }
-}
-
-/// Opens the state directory with the OS keyring.
-pub fn open() -> Result<Instances, CliError> {
-    let dir = pgrelocate_engine::home::state_dir()?;
-    Ok(Instances::open(&dir)?)
-}
-
-/// Prints one JSON document on stdout.
-pub fn print_json(value: &impl Serialize) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Io {
-        what: "cannot encode JSON",
-        source: e.into(),
-    })?;
-    println!("{text}");
-    Ok(())
-}
-
-/// Asks `question` on the terminal; without a terminal, refuses unless `--yes` was given.
-pub fn confirm(question: &str, yes: bool) -> Result<bool, CliError> {
-    if yes {
-        return Ok(true);
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(CliError::Usage(
-            "refusing to delete without confirmation: pass --yes".into(),
-        ));
-    }
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|source| CliError::Io {
-            what: "cannot read the answer",
-            source,
-        })?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
 async fn register(instances: &Instances, args: RegisterArgs) -> Result<i32, CliError> {
@@ -462,48 +426,6 @@ fn endpoint_text(e: &Endpoint) -> String {
         e.dbname,
         e.sslmode
     )
-}
-
-/// Prints aligned columns.
-pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
-    let mut widths = header.map(|h| h.chars().count());
-    for r in rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut out = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == N {
-                out.push_str(cell);
-            } else {
-                out.push_str(cell);
-                out.push_str(&" ".repeat(w - cell.chars().count() + 2));
-            }
-        }
-        println!("{}", out.trim_end());
-    };
-    line(header.to_vec());
-    for r in rows {
-        line(r.iter().map(String::as_str).collect());
-    }
-}
-
-/// Bytes for people: `1.5 GiB`.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 async fn discover(instances: &Instances, json: bool) -> Result<i32, CliError> {

@@ -8,8 +8,11 @@ mod host;
 mod instance;
 mod logging;
 mod migrate;
+mod output;
+mod prompt;
 mod report;
 mod sandbox;
+mod state;
 mod switchover;
 mod task;
 

@@ -12,7 +12,7 @@ use pgrelocate_engine::task::{CopyOptions, TaskError, TaskRequest, Tasks};
 
 use crate::args::{self, MigrateArgs};
 use crate::exit::CliError;
-use crate::instance::open;
+use crate::state::open;
 use crate::task::{follow, Until};
 
 /// Runs `migrate`.

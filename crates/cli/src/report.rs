@@ -7,7 +7,8 @@ use pgrelocate_engine::reports;
 
 use crate::args::{ReportArgs, ReportCommand, ReportFormat};
 use crate::exit::CliError;
-use crate::instance::{open, print_json, print_table};
+use crate::output::{print_json, print_table};
+use crate::state::open;
 
 /// Runs one `report` subcommand.
 pub async fn run(command: ReportCommand) -> Result<i32, CliError> {

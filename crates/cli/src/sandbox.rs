@@ -4,7 +4,8 @@ use pgrelocate_engine::sandbox;
 
 use crate::args::SandboxCommand;
 use crate::exit::CliError;
-use crate::instance::{confirm, open};
+use crate::prompt::confirm;
+use crate::state::open;
 
 /// Runs one `sandbox` subcommand.
 pub async fn run(command: SandboxCommand) -> Result<i32, CliError> {

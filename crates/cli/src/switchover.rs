@@ -19,7 +19,8 @@ use serde::Serialize;
 
 use crate::args::{FailoverArgs, SwitchoverArgs};
 use crate::exit::{exit_status, CliError};
-use crate::instance::{open, print_json};
+use crate::output::print_json;
+use crate::state::open;
 
 /// The document `--json` prints.
 #[derive(Serialize)]

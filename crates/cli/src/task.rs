@@ -14,7 +14,9 @@ use pgrelocate_engine::ErrorCode;
 
 use crate::args::{TaskArgs, TaskCommand};
 use crate::exit::CliError;
-use crate::instance::{confirm, open, print_json, print_table};
+use crate::output::{print_json, print_table};
+use crate::prompt::confirm;
+use crate::state::open;
 
 /// How long `follow` may wait for the standby to stream before giving up.
 const STREAMING_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
@@ -326,7 +328,7 @@ pub async fn follow(
     cancel_on_interrupt: bool,
 ) -> Result<i32, CliError> {
     let mut printer = Printer::new(json);
-    let mut after = if until == Until::Ended && !json {
+    let after = if until == Until::Ended && !json {
         // Start with recent history rather than every stored sample.
         let all = tasks.events(id, 0).map_err(CliError::from)?;
         let skip = all.len().saturating_sub(20);
@@ -340,23 +342,22 @@ pub async fn follow(
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
     let started = std::time::Instant::now();
-    let mut host_away = false;
+    // The same watch the desktop app uses (a task driven on a host is read from there).
+    let mut watch = tasks.watch(id, after).map_err(CliError::from)?;
+    let mut last = after;
     loop {
-        // A task driven on a host is read from there (and mirrored here) first.
-        match tasks.refresh(id).await {
-            Ok(_) => host_away = false,
-            Err(e) if !host_away => {
-                host_away = true;
-                eprintln!("pgrelocate: cannot read the task from its host (retrying): {e}");
+        while let Some(e) = watch.try_recv() {
+            if e.seq > last {
+                last = e.seq;
             }
-            Err(_) => {}
-        }
-        for e in tasks.events(id, after).map_err(CliError::from)? {
             printer.event(&e);
-            after = e.seq;
         }
         let task = tasks.get(id.as_str()).map_err(CliError::from)?;
         if let Some(code) = finished(&task, until) {
+            // What was stored before the task got there and is still on its way.
+            for e in tasks.events(id, last).map_err(CliError::from)? {
+                printer.event(&e);
+            }
             printer.done();
             if code == 0 && until == Until::Streaming {
                 // The standby streams inside PostgreSQL; stop monitoring from this process.

@@ -7,7 +7,6 @@ use pgrelocate_engine::task::{CopyOptions, Task, TaskEvent, TaskRequest, TaskSta
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::State;
-use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::CommandError;
 use crate::state::Console;
@@ -19,9 +18,6 @@ pub enum TaskStream {
     /// A stored event (phase, replication, copy progress, lag sample, note, warning, error).
     TaskEvent(TaskEvent),
 }
-
-/// How often a watched task driven on a host is read from there.
-const REMOTE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Every task with its driver and latest progress or sample, newest first.
 #[tauri::command]
@@ -146,60 +142,9 @@ pub async fn task_watch(
 ) -> Result<u64, CommandError> {
     let tasks = console.tasks()?;
     let task = tasks.get(&id)?;
-    if tasks.host_of_task(&task.id)?.is_some() {
-        // Driven on its host: its events arrive here as they are read from there.
-        let mut last = after;
-        let forwarder = tokio::spawn(async move {
-            loop {
-                if let Err(e) = tasks.refresh(&task.id).await {
-                    tracing::debug!(task = %task.id, error = %e, "cannot read the task from its host");
-                }
-                match tasks.events(&task.id, last) {
-                    Ok(events) => {
-                        for e in events {
-                            last = e.seq;
-                            if on_event.send(TaskStream::TaskEvent(e)).is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    Err(_) => return,
-                }
-                tokio::time::sleep(REMOTE_POLL).await;
-            }
-        });
-        return Ok(console.watches.add(forwarder));
-    }
-    // Subscribe before reading the store, so nothing falls between the two.
-    let mut live = tasks.subscribe();
-    let mut last = after;
-    for event in tasks.events(&task.id, after)? {
-        last = event.seq;
-        on_event.send(TaskStream::TaskEvent(event))?;
-    }
+    let mut watch = tasks.watch(&task.id, after)?;
     let forwarder = tokio::spawn(async move {
-        loop {
-            let event = match live.recv().await {
-                Ok(e) => e,
-                // Too slow a reader: catch up from the store.
-                Err(RecvError::Lagged(_)) => match tasks.events(&task.id, last) {
-                    Ok(missed) => {
-                        for e in missed {
-                            last = e.seq;
-                            if on_event.send(TaskStream::TaskEvent(e)).is_err() {
-                                return;
-                            }
-                        }
-                        continue;
-                    }
-                    Err(_) => return,
-                },
-                Err(RecvError::Closed) => return,
-            };
-            if event.task_id != task.id || event.seq <= last {
-                continue;
-            }
-            last = event.seq;
+        while let Some(event) = watch.recv().await {
             if on_event.send(TaskStream::TaskEvent(event)).is_err() {
                 return;
             }

@@ -30,6 +30,7 @@ mod startup;
 pub mod store;
 pub mod switch;
 pub mod warning;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -50,6 +51,7 @@ pub use model::{
 pub use monitor::{Sample, Thresholds};
 pub use store::{Lease, LeaseBusy, LeaseHolder, TaskStoreError};
 pub use warning::Warning;
+pub use watch::TaskWatch;
 
 use crate::assess::model::{Mode, Verdict};
 use crate::assess::AssessError;
