@@ -11,6 +11,9 @@
 //!   xvfb-run -a dbus-run-session -- bash scripts/with-keyring.sh \
 //!       cargo bench -p pgrelocate-cli --bench remote_copy
 //!
+//! (`cargo bench --profile dev …` skips the optimised build; both sides then run the same
+//! debug binary, which is how the figures in docs/architecture.md were taken.)
+//!
 //! Environment: `PGRELOCATE_BENCH_SCALE` (pgbench scale, default 30 ≈ 450 MB),
 //! `PGRELOCATE_BENCH_RUNS` (runs per destination, default 3). Needs Debian's PostgreSQL 15
 //! (server, pgbench) and OpenSSH's sshd. Between runs the local task is cancelled and its
