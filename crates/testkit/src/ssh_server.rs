@@ -265,10 +265,38 @@ impl SshServer {
 impl Drop for SshServer {
     fn drop(&mut self) {
         self.kill();
+        // What the "host" started for itself and detached (a task's driver, the servers it
+        // manages) runs from this server's folder: end it with the server.
+        for pid in running_from(self.dir.path()) {
+            // SAFETY: kill has no memory effects.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
         if self.port != 0 {
             port::release(self.port);
         }
     }
+}
+
+/// The pids whose program or data directory lies under `dir` (from /proc: the first two
+/// words of the command line, e.g. an uploaded agent, or `postgres -D DIR/…`).
+fn running_from(dir: &Path) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let dir = dir.as_os_str().as_encoded_bytes();
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let words: Vec<&[u8]> = cmdline.split(|b| *b == 0).take(3).collect();
+            let program = words.first().is_some_and(|w| w.starts_with(dir));
+            let data_dir = words.get(1) == Some(&&b"-D"[..])
+                && words.get(2).is_some_and(|w| w.starts_with(dir));
+            program || data_dir
+        })
+        .collect()
 }
 
 /// The pids whose parent is `parent` (from /proc).

@@ -240,15 +240,21 @@ pub async fn drive_stdin() -> std::io::Result<()> {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot read the task"),
         }
-        if tasks
+        let store_file = tasks
             .instances()
-            .store()
-            .find_instance(&task.destination.name.to_string())
-            .ok()
-            .flatten()
-            .is_none()
+            .state_dir()
+            .join(crate::inventory::STORE_FILE);
+        if !store_file.exists()
+            || tasks
+                .instances()
+                .store()
+                .find_instance(task.destination.name.as_str())
+                .ok()
+                .flatten()
+                .is_none()
         {
-            // The destination was removed on this host: nothing is left to drive.
+            // The destination was removed on this host (or the agent's state folder with
+            // it): nothing is left to drive.
             tracing::warn!(task = %task.id, "the destination is gone: the driver stops");
             break;
         }
