@@ -59,15 +59,7 @@ async fn list(tasks: &Tasks, json: bool) -> Result<i32, CliError> {
             // A host that is away: its task is shown as last read.
             Err(e) if matches!(tasks.host_of_task(&t.id), Ok(Some(_))) => {
                 eprintln!("pgrelocate: task {}: {e}; showing it as last read", t.id);
-                pgrelocate_engine::task::TaskStatus {
-                    task: t.clone(),
-                    driver: None,
-                    progress: None,
-                    sample: None,
-                    sample_at: None,
-                    sample_live: false,
-                    replication_since: None,
-                }
+                pgrelocate_engine::task::TaskStatus::as_stored(t.clone())
             }
             Err(e) => return Err(CliError::from(e)),
         };

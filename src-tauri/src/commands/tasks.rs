@@ -30,15 +30,7 @@ pub async fn task_list(console: State<'_, Console>) -> Result<Vec<TaskStatus>, C
             // A host that is away: its task is listed as last read from it.
             Err(e) if matches!(tasks.host_of_task(&task.id), Ok(Some(_))) => {
                 tracing::warn!(task = %task.id, error = %e, "task's host unreachable");
-                TaskStatus {
-                    task,
-                    driver: None,
-                    progress: None,
-                    sample: None,
-                    sample_at: None,
-                    sample_live: false,
-                    replication_since: None,
-                }
+                TaskStatus::as_stored(task)
             }
             Err(e) => return Err(e.into()),
         };

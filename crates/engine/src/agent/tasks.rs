@@ -128,7 +128,7 @@ pub async fn create(req: RemoteTask) -> Result<TaskView, TaskError> {
             let tasks = Tasks::new(Arc::new(instances));
             let events = tasks.events(&task.id, 0)?;
             Ok(TaskView {
-                status: tasks_status_stored(&tasks, &task)?,
+                status: crate::task::TaskStatus::as_stored(tasks.get(task.id.as_str())?),
                 events,
             })
         }
@@ -149,19 +149,6 @@ fn remote_refusal(code: ErrorCode, message: String) -> TaskError {
     TaskError::Instance(InstanceError::Host(crate::host::HostError::Agent(
         crate::agent::AgentError::Remote { code, message },
     )))
-}
-
-/// The status from the store alone (the driver just started; nothing to settle).
-fn tasks_status_stored(tasks: &Tasks, task: &Task) -> Result<crate::task::TaskStatus, TaskError> {
-    Ok(crate::task::TaskStatus {
-        task: tasks.get(task.id.as_str())?,
-        driver: None,
-        progress: None,
-        sample: None,
-        sample_at: None,
-        sample_live: false,
-        replication_since: None,
-    })
 }
 
 /// The task's status as this host reads it (settling what nobody drives, sampling live),

@@ -70,6 +70,25 @@ pub enum HostError {
     },
 }
 
+/// The record `req` describes, its destination and identity file checked (not stored).
+fn record_for(req: &AddHostRequest) -> Result<HostRecord, HostError> {
+    let dest = target::parse_destination(&req.destination)?;
+    let identity = req
+        .identity
+        .as_deref()
+        .map(target::check_identity)
+        .transpose()?;
+    Ok(HostRecord {
+        name: req.name.clone(),
+        ssh_user: dest.user,
+        ssh_host: dest.host,
+        ssh_port: req.port,
+        identity,
+        host_key: None,
+        added_at: jiff::Timestamp::now().to_string(),
+    })
+}
+
 fn describe_keys(keys: &[HostKey]) -> String {
     keys.iter()
         .map(|k| format!("{} {}", k.kind, k.fingerprint))
@@ -194,25 +213,11 @@ impl Hosts {
         progress: Progress<'_>,
     ) -> Result<HostCheck, HostError> {
         InstanceName::new(&req.name)?;
-        let dest = target::parse_destination(&req.destination)?;
-        let identity = req
-            .identity
-            .as_deref()
-            .map(target::check_identity)
-            .transpose()?;
+        let mut record = record_for(req)?;
         if self.store.find_host(&req.name)?.is_some() {
             return Err(StoreError::DuplicateHost(req.name.clone()).into());
         }
         self.ensure_dir()?;
-        let mut record = HostRecord {
-            name: req.name.clone(),
-            ssh_user: dest.user,
-            ssh_host: dest.host,
-            ssh_port: req.port,
-            identity,
-            host_key: None,
-            added_at: jiff::Timestamp::now().to_string(),
-        };
         // Keys accepted now are trusted from a file of their own until the host is stored.
         let pending = tempfile::Builder::new()
             .prefix("known_hosts.pending")
@@ -275,22 +280,8 @@ impl Hosts {
     /// DBA refused with [`HostError::KeyUnknown`] can be shown the fingerprints to compare
     /// with the host administrator's before accepting one.
     pub async fn offered_keys(&self, req: &AddHostRequest) -> Result<Vec<HostKey>, HostError> {
-        let dest = target::parse_destination(&req.destination)?;
-        let identity = req
-            .identity
-            .as_deref()
-            .map(target::check_identity)
-            .transpose()?;
+        let record = record_for(req)?;
         self.ensure_dir()?;
-        let record = HostRecord {
-            name: req.name.clone(),
-            ssh_user: dest.user,
-            ssh_host: dest.host,
-            ssh_port: req.port,
-            identity,
-            host_key: None,
-            added_at: String::new(),
-        };
         Ok(host_key::offered(&self.ssh(&record)).await?)
     }
 

@@ -278,6 +278,22 @@ pub struct TaskStatus {
     pub replication_since: Option<String>,
 }
 
+impl TaskStatus {
+    /// The task as last stored, nothing read live (a host that is away, a driver just
+    /// started).
+    pub fn as_stored(task: Task) -> TaskStatus {
+        TaskStatus {
+            task,
+            driver: None,
+            progress: None,
+            sample: None,
+            sample_at: None,
+            sample_live: false,
+            replication_since: None,
+        }
+    }
+}
+
 /// A task's two ends as the monitor and the switchover reach them. The standby's catalog is
 /// the source's, so the destination is reached with the source's role, database and password
 /// (its own generated superuser password went aside with its empty data directory).
