@@ -120,6 +120,9 @@ pub struct AgentArgs {
     /// Create and drive the task ordered on standard input (started by the agent, detached).
     #[arg(long)]
     pub drive: bool,
+    /// Run the task operation ordered on standard input (started by the agent, detached).
+    #[arg(long)]
+    pub operate: bool,
 }
 
 /// `pgrelocate instance …`

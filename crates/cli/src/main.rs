@@ -71,6 +71,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Command::Agent(args) => {
                 let served = if args.drive {
                     pgrelocate_engine::agent::tasks::drive_stdin().await
+                } else if args.operate {
+                    pgrelocate_engine::agent::tasks::operate_stdin().await
                 } else {
                     pgrelocate_engine::agent::serve::serve_stdio().await
                 };

@@ -488,7 +488,7 @@ fn wait_status(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_migration_into_a_host_is_driven_there_and_survives_the_workstation_process() {
+async fn a_migration_into_a_host_is_driven_and_switched_over_there_surviving_the_workstation() {
     use std::io::BufRead;
     instance_support::require_keyring();
     const PASSWORD: &str = "migr\\\"ate";
@@ -578,43 +578,70 @@ async fn a_migration_into_a_host_is_driven_there_and_survives_the_workstation_pr
             .await,
         "the source kept taking writes"
     );
-    let log = writer.stop().await;
-    // What the source acknowledged reaches the standby on the host.
+    assert_eq!(status["replication"], "streaming", "{status:#}");
+
+    // The switchover runs on the host: the workstation's process is killed as soon as it
+    // reports the first step, and the host finishes the switchover anyway.
     let dest = pgrelocate_testkit::ConnParams {
         port: cli.ports.first,
         ..source.params()
     };
-    let newest = *log.ids().iter().max().unwrap();
-    let started = std::time::Instant::now();
-    loop {
-        let seen = max_writer_id(&dest).await;
-        if seen >= newest {
-            break;
+    writer.set_targets(vec![source.params(), dest.clone()]);
+    let mut child = cli
+        .command()
+        .args(["switchover", &task_id, "--yes", "--timeout", "120"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        let step = line.trim_start().starts_with('[');
+        seen.push(line);
+        if step {
+            break; // the first timed step: fencing has begun on the host
         }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(120),
-            "the standby stays at {seen} < {newest}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    assert_eq!(
-        cli.json(&["task", "status", &task_id, "--json"])["replication"],
-        "streaming"
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        seen.last().is_some_and(|l| l.trim_start().starts_with('[')),
+        "the switchover printed no step: {seen:#?}"
     );
-}
-
-/// The newest row the test kit's writer committed, as `params` has it (0 when unreadable).
-async fn max_writer_id(params: &pgrelocate_testkit::ConnParams) -> i64 {
-    let Ok(client) = params.connect().await else {
-        return 0;
-    };
-    let sql = format!(
-        "SELECT coalesce(max(id), 0) FROM {}",
-        pgrelocate_testkit::writer::TABLE
+    let status = wait_status(&mut cli, &task_id, "switched over", |s| {
+        s["phase"] == "success"
+    });
+    let report = &status["switch"]["switchover"];
+    assert!(
+        report["timeline"].as_u64().is_some_and(|t| t >= 2),
+        "{status:#}"
     );
-    client
-        .query_one(sql.as_str(), &[])
+    assert!(
+        writer
+            .wait_for_target(1, 50, std::time::Duration::from_secs(60))
+            .await,
+        "the writer does not commit on the new primary"
+    );
+    let log = writer.stop().await;
+    // Nothing the source acknowledged is missing on the new primary.
+    let missing = log
+        .missing_on(&dest.connect().await.unwrap())
         .await
-        .map(|r| r.get::<_, i64>(0))
-        .unwrap_or(0)
+        .unwrap();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged commit(s) lost, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    assert!(log.acked_by(0) > 0 && log.acked_by(1) > 0);
+    // The history here holds the switchover's steps as the host recorded them.
+    let follow = run(&mut cli, &["task", "follow", &task_id, "--json"]);
+    let history = String::from_utf8_lossy(&follow.stdout);
+    assert!(
+        history.contains(r#""promoted""#) && history.contains(r#""fencing""#),
+        "{history}"
+    );
 }

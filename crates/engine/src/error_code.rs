@@ -129,8 +129,9 @@ codes! {
     HostIncompatible = "host_incompatible",
     /// The agent on the host failed or spoke an unexpected protocol.
     Agent = "agent",
-    /// The task is driven on a host, and this operation is not offered through it yet.
-    RunsOnHost = "runs_on_host",
+    /// The connection to the host a task runs on was lost during an operation on it; the
+    /// operation goes on there and the task's status tells how it ended.
+    HostLost = "host_lost",
 
     // Assessments and reports.
     /// The assessment could not run (not a finding: the checks themselves failed).

@@ -62,8 +62,30 @@ pub fn locate() -> Result<PathBuf, BinaryError> {
     }
 }
 
-/// Reads the binary's checksum and size.
+/// The binary's checksum and size, read once per process for a file that has not changed
+/// since (hashing a debug build takes a while, and every agent start needs it).
 pub async fn describe(path: &Path) -> Result<LocalAgent, BinaryError> {
+    use std::sync::{LazyLock, Mutex};
+    type Stamp = (PathBuf, u64, Option<std::time::SystemTime>);
+    static KNOWN: LazyLock<Mutex<Option<(Stamp, LocalAgent)>>> = LazyLock::new(|| Mutex::new(None));
+    let meta = tokio::fs::metadata(path)
+        .await
+        .map_err(|source| BinaryError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let stamp: Stamp = (path.to_path_buf(), meta.len(), meta.modified().ok());
+    if let Some((known, agent)) = &*KNOWN.lock().unwrap_or_else(|e| e.into_inner()) {
+        if *known == stamp {
+            return Ok(agent.clone());
+        }
+    }
+    let agent = hash(path).await?;
+    *KNOWN.lock().unwrap_or_else(|e| e.into_inner()) = Some((stamp, agent.clone()));
+    Ok(agent)
+}
+
+async fn hash(path: &Path) -> Result<LocalAgent, BinaryError> {
     let read_err = |source| BinaryError::Read {
         path: path.to_path_buf(),
         source,

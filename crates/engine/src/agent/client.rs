@@ -73,7 +73,15 @@ struct Pending {
     events: Option<mpsc::UnboundedSender<serde_json::Value>>,
 }
 
-type PendingMap = Arc<Mutex<HashMap<u64, Pending>>>;
+/// The open calls, and whether the channel has ended (then no call may be added: nobody
+/// would answer it). One lock guards both, so a call cannot slip in after the end.
+#[derive(Default)]
+struct Calls {
+    open: HashMap<u64, Pending>,
+    ended: bool,
+}
+
+type PendingMap = Arc<Mutex<Calls>>;
 
 /// A running agent and the calls open on it. Dropping it closes the channel (and kills the
 /// local ssh process, which ends the agent).
@@ -202,7 +210,7 @@ impl AgentClient {
                 ours: PROTOCOL,
             });
         }
-        let pending: PendingMap = Arc::new(Mutex::new(HashMap::new()));
+        let pending: PendingMap = Arc::new(Mutex::new(Calls::default()));
         let reader = tokio::spawn(route(
             lines,
             pending.clone(),
@@ -245,16 +253,19 @@ impl AgentClient {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (done, mut answer) = oneshot::channel();
         let (events_tx, mut events) = mpsc::unbounded_channel();
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
+        {
+            let mut calls = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if calls.ended {
+                return Err(self.closed());
+            }
+            calls.open.insert(
                 id,
                 Pending {
                     done,
                     events: Some(events_tx),
                 },
             );
+        }
         let mut line = serde_json::to_vec(&Call { id, request }).expect("calls serialise");
         line.push(b'\n');
         {
@@ -267,6 +278,7 @@ impl AgentClient {
                 self.pending
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
+                    .open
                     .remove(&id);
                 return Err(AgentError::Write {
                     host: self.host.clone(),
@@ -301,6 +313,11 @@ impl AgentClient {
         self.call(Request::Facts).await
     }
 
+    /// Whether the channel has ended (the agent or its SSH connection is gone).
+    pub fn is_closed(&self) -> bool {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).ended || self.reader.is_finished()
+    }
+
     fn closed(&self) -> AgentError {
         AgentError::Closed {
             host: self.host.clone(),
@@ -321,12 +338,11 @@ async fn route<R: AsyncRead + Unpin>(
     stderr: Arc<Mutex<String>>,
 ) {
     let fail_all = |error: &dyn Fn() -> AgentError| {
-        let open: Vec<Pending> = pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain()
-            .map(|(_, p)| p)
-            .collect();
+        let open: Vec<Pending> = {
+            let mut calls = pending.lock().unwrap_or_else(|e| e.into_inner());
+            calls.ended = true;
+            calls.open.drain().map(|(_, p)| p).collect()
+        };
         for p in open {
             let _ = p.done.send(Err(error()));
         }
@@ -347,7 +363,8 @@ async fn route<R: AsyncRead + Unpin>(
                 return;
             }
         };
-        let mut map = pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut calls = pending.lock().unwrap_or_else(|e| e.into_inner());
+        let map = &mut calls.open;
         match frame {
             Frame::Hello(_) => {}
             Frame::Event { id, event } => {

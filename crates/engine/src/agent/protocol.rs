@@ -18,7 +18,7 @@ use crate::server::Installation;
 use crate::ErrorCode;
 
 /// The protocol number; bumped on any change an older peer would misread.
-pub const PROTOCOL: u32 = 1;
+pub const PROTOCOL: u32 = 2;
 
 /// The agent's greeting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +65,13 @@ pub enum Request {
     /// A task's status as the host reads it now, and its events after `after` (the
     /// agent's sequence numbers).
     TaskStatus(RemoteTaskRead),
+    /// Switch over, fail over, cancel or retry a task driven on the host. The operation
+    /// runs in a process of its own there (detached, like the driver), so a workstation
+    /// that goes away mid-switchover cannot leave the source fenced; events are the
+    /// switchover's [`crate::switchover::Progress`] steps.
+    TaskOperate(RemoteOperate),
+    /// The switchover or failover dialog's content for a task driven on the host.
+    TaskPreview(RemoteOperate),
     /// Key parameters of a running instance.
     InstanceParameters {
         name: String,
@@ -134,6 +141,68 @@ pub struct RemoteTaskRead {
     pub after: i64,
     /// Passwords from the workstation's keyring (a live sample connects to both ends).
     pub passwords: Passwords,
+}
+
+/// What [`Request::TaskOperate`] and [`Request::TaskPreview`] carry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoteOperate {
+    /// The task.
+    pub id: String,
+    /// What to do.
+    pub operation: TaskOperation,
+    /// Passwords from the workstation's keyring.
+    pub passwords: Passwords,
+}
+
+/// An operation on a task driven on a host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TaskOperation {
+    /// Fence, catch up, promote ([`crate::task::Tasks::switchover`]).
+    Switchover(SwitchOptions),
+    /// Promote without fencing ([`crate::task::Tasks::failover`]).
+    Failover,
+    /// Undo the task before switchover ([`crate::task::Tasks::cancel`]).
+    Cancel,
+    /// Start a failed task again ([`crate::task::Tasks::retry`]).
+    Retry,
+}
+
+/// [`crate::switchover::Options`] on the wire (durations in milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchOptions {
+    /// How long the catch-up may take.
+    pub catchup_timeout_ms: u64,
+    /// Replay lag above which the switchover does not start.
+    pub max_lag_bytes: u64,
+    /// A fence strategy instead of the strongest available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<crate::switchover::FenceStrategy>,
+    /// Transactions older than this are reported as long-running.
+    pub long_transaction_ms: u64,
+}
+
+impl From<&crate::switchover::Options> for SwitchOptions {
+    fn from(o: &crate::switchover::Options) -> Self {
+        SwitchOptions {
+            catchup_timeout_ms: o.catchup_timeout.as_millis() as u64,
+            max_lag_bytes: o.max_lag_bytes,
+            strategy: o.strategy,
+            long_transaction_ms: o.long_transaction.as_millis() as u64,
+        }
+    }
+}
+
+impl From<&SwitchOptions> for crate::switchover::Options {
+    fn from(o: &SwitchOptions) -> Self {
+        use std::time::Duration;
+        crate::switchover::Options {
+            catchup_timeout: Duration::from_millis(o.catchup_timeout_ms),
+            max_lag_bytes: o.max_lag_bytes,
+            strategy: o.strategy,
+            long_transaction: Duration::from_millis(o.long_transaction_ms),
+        }
+    }
 }
 
 /// The passwords of a task's two instances, by instance id.
@@ -259,7 +328,7 @@ mod tests {
             version: "1.2.3".into(),
         });
         let text = serde_json::to_string(&hello).unwrap();
-        assert_eq!(text, r#"{"frame":"hello","protocol":1,"version":"1.2.3"}"#);
+        assert_eq!(text, r#"{"frame":"hello","protocol":2,"version":"1.2.3"}"#);
         let error = Frame::Error {
             id: 7,
             code: ErrorCode::NoInstallation,
@@ -268,6 +337,36 @@ mod tests {
         let text = serde_json::to_string(&error).unwrap();
         assert!(text.contains(r#""code":"no_installation""#), "{text}");
         assert_eq!(serde_json::from_str::<Frame>(&text).unwrap(), error);
+    }
+
+    #[test]
+    fn switchover_options_survive_the_wire() {
+        let options = crate::switchover::Options {
+            catchup_timeout: std::time::Duration::from_millis(1500),
+            strategy: Some(crate::switchover::FenceStrategy::Sql),
+            ..Default::default()
+        };
+        let call = Call {
+            id: 3,
+            request: Request::TaskOperate(RemoteOperate {
+                id: "t1".into(),
+                operation: TaskOperation::Switchover((&options).into()),
+                passwords: Passwords::default(),
+            }),
+        };
+        let text = serde_json::to_string(&call).unwrap();
+        let Request::TaskOperate(back) = serde_json::from_str::<Call>(&text).unwrap().request
+        else {
+            panic!("{text}")
+        };
+        let TaskOperation::Switchover(wire) = back.operation else {
+            panic!("{text}")
+        };
+        let again = crate::switchover::Options::from(&wire);
+        assert_eq!(again.catchup_timeout, options.catchup_timeout);
+        assert_eq!(again.strategy, options.strategy);
+        assert_eq!(again.max_lag_bytes, options.max_lag_bytes);
+        assert_eq!(again.long_transaction, options.long_transaction);
     }
 
     #[test]

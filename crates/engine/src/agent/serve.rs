@@ -100,6 +100,8 @@ async fn answer(request: Request, emit: Emit<'_>) -> Answer {
         Request::InstanceStop { name } => encode(on_host::stop(&name).await),
         Request::TaskCreate(req) => encode(super::tasks::create(req).await),
         Request::TaskStatus(req) => encode(super::tasks::status(req).await),
+        Request::TaskOperate(req) => encode(super::tasks::operate(req, emit).await),
+        Request::TaskPreview(req) => encode(super::tasks::preview(req).await),
         Request::InstanceStatus { name, password } => {
             encode(on_host::status(&name, password.as_ref()).await)
         }

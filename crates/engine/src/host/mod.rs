@@ -9,6 +9,7 @@
 
 pub mod host_key;
 pub mod install;
+mod pool;
 pub mod ssh;
 pub mod target;
 
@@ -217,6 +218,8 @@ impl Hosts {
         if self.store.find_host(&req.name)?.is_some() {
             return Err(StoreError::DuplicateHost(req.name.clone()).into());
         }
+        // An agent kept for an earlier host of this name is not this one's.
+        pool::forget(&self.ssh_dir, &req.name);
         self.ensure_dir()?;
         // Keys accepted now are trusted from a file of their own until the host is stored.
         let pending = tempfile::Builder::new()
@@ -339,11 +342,15 @@ impl Hosts {
         Ok((client, placement))
     }
 
-    /// A running agent on the host (installed or uploaded first when needed).
-    pub async fn agent(&self, name: &str) -> Result<AgentClient, HostError> {
+    /// A running agent on the host (installed or uploaded first when needed), shared by
+    /// this process's calls while its channel stays open.
+    pub async fn agent(&self, name: &str) -> Result<Arc<AgentClient>, HostError> {
         let record = self.get(name)?;
+        if let Some(agent) = pool::live(&self.ssh_dir, name) {
+            return Ok(agent);
+        }
         let (client, _) = self.start_agent(&self.ssh(&record), &|_| {}).await?;
-        Ok(client)
+        Ok(pool::keep(&self.ssh_dir, name, client))
     }
 
     /// Forgets a host and closes its SSH connection. Its key stays in pgrelocate's
@@ -351,6 +358,7 @@ impl Hosts {
     pub async fn remove(&self, name: &str) -> Result<(), HostError> {
         let record = self.get(name)?;
         self.store.delete_host(name)?;
+        pool::forget(&self.ssh_dir, name);
         self.ssh(&record).close().await;
         Ok(())
     }

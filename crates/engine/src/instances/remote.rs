@@ -27,7 +27,7 @@ impl Instances {
         ))
     }
 
-    async fn agent(&self, host: &str) -> Result<AgentClient, InstanceError> {
+    async fn agent(&self, host: &str) -> Result<Arc<AgentClient>, InstanceError> {
         Ok(self.hosts()?.agent(host).await?)
     }
 
@@ -66,7 +66,7 @@ impl Instances {
         if let Some(m) = record.managed.as_mut() {
             m.host = Some(host.to_string());
         }
-        let undo = |agent: AgentClient, name: String| async move {
+        let undo = |agent: Arc<AgentClient>, name: String| async move {
             if let Err(e) = agent
                 .call::<Removal>(Request::InstanceRemove { name })
                 .await

@@ -34,6 +34,22 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// How an operation that failed with `code` ended: the code of a [`SwitchoverError`]
+    /// names its outcome, so a failure reported by a task's host keeps it.
+    pub fn of_code(code: ErrorCode) -> Outcome {
+        match code {
+            ErrorCode::GuardrailFailed | ErrorCode::FailoverRefused | ErrorCode::SourceAnswers => {
+                Outcome::Refused
+            }
+            ErrorCode::RolledBack => Outcome::RolledBack,
+            ErrorCode::RollbackIncomplete => Outcome::RollbackIncomplete,
+            ErrorCode::PromotionUnknown => Outcome::PromotionUnknown,
+            ErrorCode::AfterPromotion => Outcome::AfterPromotion,
+            ErrorCode::FailoverFailed => Outcome::FailoverFailed,
+            _ => Outcome::Failed,
+        }
+    }
+
     /// The outcome as it appears in JSON.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -270,5 +286,29 @@ mod tests {
         assert_eq!(e.code(), ErrorCode::FailoverFailed);
         assert_eq!(e.outcome(), Outcome::FailoverFailed);
         assert!(e.to_string().contains("the destination is still a standby"));
+        assert_eq!(Outcome::of_code(e.code()), e.outcome());
+    }
+
+    #[test]
+    fn a_failure_reported_by_its_code_keeps_its_outcome() {
+        for e in [
+            SwitchoverError::Guardrails { checks: vec![] },
+            SwitchoverError::FailoverRefused { checks: vec![] },
+            SwitchoverError::FailoverFailed(Box::new(FailoverCause::Promote(
+                PromoteError::NotPromoted,
+            ))),
+        ] {
+            assert_eq!(Outcome::of_code(e.code()), e.outcome(), "{e}");
+        }
+        for (code, outcome) in [
+            (ErrorCode::RolledBack, Outcome::RolledBack),
+            (ErrorCode::RollbackIncomplete, Outcome::RollbackIncomplete),
+            (ErrorCode::PromotionUnknown, Outcome::PromotionUnknown),
+            (ErrorCode::AfterPromotion, Outcome::AfterPromotion),
+            (ErrorCode::CatchupTimeout, Outcome::Failed),
+            (ErrorCode::Agent, Outcome::Failed),
+        ] {
+            assert_eq!(Outcome::of_code(code), outcome, "{code:?}");
+        }
     }
 }

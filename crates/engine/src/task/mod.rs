@@ -53,6 +53,7 @@ pub use store::{Lease, LeaseBusy, LeaseHolder, TaskStoreError};
 pub use warning::Warning;
 pub use watch::TaskWatch;
 
+use crate::agent::protocol::TaskOperation;
 use crate::assess::model::{Mode, Verdict};
 use crate::assess::AssessError;
 use crate::backup::BackupError;
@@ -133,13 +134,14 @@ pub enum TaskError {
     #[error("stopped")]
     Stopped,
     #[error(
-        "task {task} is driven on host {host}: {what} it from this workstation is not \
-         available yet"
+        "the connection to host {host} was lost while {what} task {task} ({source}); it \
+         goes on there: `pgrelocate task status {task}` tells how it ended"
     )]
-    OnHost {
+    HostLost {
         task: TaskId,
         host: String,
         what: &'static str,
+        source: crate::agent::AgentError,
     },
     #[error(transparent)]
     Switchover(#[from] crate::switchover::SwitchoverError),
@@ -160,6 +162,10 @@ impl TaskError {
     pub fn outcome(&self) -> crate::switchover::Outcome {
         match self {
             TaskError::Switchover(e) => e.outcome(),
+            // The operation ran on the task's host: its code tells how it ended there.
+            TaskError::Instance(InstanceError::Host(crate::host::HostError::Agent(
+                crate::agent::AgentError::Remote { code, .. },
+            ))) => crate::switchover::Outcome::of_code(*code),
             _ => crate::switchover::Outcome::Failed,
         }
     }
@@ -170,7 +176,7 @@ impl crate::Coded for TaskError {
         use crate::ErrorCode;
         match self {
             TaskError::Store(e) => e.code(),
-            TaskError::OnHost { .. } => ErrorCode::RunsOnHost,
+            TaskError::HostLost { .. } => ErrorCode::HostLost,
             TaskError::Instance(e) => e.code(),
             TaskError::Report(e) => e.code(),
             TaskError::Assess(e) => e.code(),
@@ -714,7 +720,12 @@ impl Tasks {
     /// process drives the task (another one is asked through the store).
     pub async fn cancel(&self, id: &str) -> Result<Task, TaskError> {
         let task = self.get(id)?;
-        self.local_only(&task.id, "cancelling")?;
+        if let Some(host) = self.host_of_task(&task.id)? {
+            let _: serde_json::Value = self
+                .operate_on_host(&task.id, &host, TaskOperation::Cancel, &|_: &_| {})
+                .await?;
+            return self.get(id);
+        }
         // A switched-over task is not cancelled, but what its switchover left is finished.
         settle::housekeeping(&self.inner, &task.id).await?;
         cancel::cancel(&self.inner, &task.id, self.take_driver(&task.id)).await
@@ -735,7 +746,12 @@ impl Tasks {
     /// Starts a failed task again from precheck (its copy is taken anew) and drives it.
     pub async fn retry(&self, id: &str) -> Result<Task, TaskError> {
         let task = self.get(id)?;
-        self.local_only(&task.id, "retrying")?;
+        if let Some(host) = self.host_of_task(&task.id)? {
+            let _: serde_json::Value = self
+                .operate_on_host(&task.id, &host, TaskOperation::Retry, &|_: &_| {})
+                .await?;
+            return self.get(id);
+        }
         let task = resume::reconcile(&self.inner, &task.id).await?;
         let task = resume::retry(&self.inner, &task.id).await?;
         self.drive(&task.id)?;

@@ -6,10 +6,13 @@
 
 use super::store;
 use super::{Task, TaskError, TaskId, TaskRequest, TaskStatus, Tasks};
-use crate::agent::protocol::{Passwords, RemoteTask, RemoteTaskRead, Request, Secret, TaskView};
+use crate::agent::protocol::{
+    Passwords, RemoteOperate, RemoteTask, RemoteTaskRead, Request, Secret, TaskOperation, TaskView,
+};
 use crate::host::HostError;
 use crate::instances::{host_of, InstanceError};
 use crate::inventory::InstanceRecord;
+use crate::switchover::{Progress, ProgressFn};
 
 fn agent_error(e: crate::agent::AgentError) -> TaskError {
     TaskError::Instance(InstanceError::Host(HostError::Agent(e)))
@@ -19,18 +22,6 @@ impl Tasks {
     /// The host a task is driven on, when not this machine.
     pub fn host_of_task(&self, id: &TaskId) -> Result<Option<String>, TaskError> {
         Ok(store::remote_of(self.inner.store(), id)?.map(|(host, _)| host))
-    }
-
-    /// Refuses `what` for a task driven on a host (not offered through the agent yet).
-    pub(crate) fn local_only(&self, id: &TaskId, what: &'static str) -> Result<(), TaskError> {
-        match self.host_of_task(id)? {
-            Some(host) => Err(TaskError::OnHost {
-                task: id.clone(),
-                host,
-                what,
-            }),
-            None => Ok(()),
-        }
     }
 
     async fn secret(&self, record: &InstanceRecord) -> Option<Secret> {
@@ -105,6 +96,90 @@ impl Tasks {
         let Some((host, after)) = store::remote_of(store, id)? else {
             return Ok(None);
         };
+        let (agent, passwords) = self.agent_for(id, &host).await?;
+        let view: TaskView = agent
+            .call(Request::TaskStatus(RemoteTaskRead {
+                id: id.to_string(),
+                after,
+                passwords,
+            }))
+            .await
+            .map_err(agent_error)?;
+        store::mirror(store, &host, &view.status.task, &view.events)?;
+        Ok(Some(view.status))
+    }
+
+    /// Runs `operation` on the host that drives task `id` (in a process of its own there:
+    /// it goes on if this machine goes away), handing its steps to `progress`, then copies
+    /// what the host recorded. A failure there keeps its code; a lost connection says the
+    /// operation goes on there.
+    pub(super) async fn operate_on_host<T: serde::de::DeserializeOwned>(
+        &self,
+        id: &TaskId,
+        host: &str,
+        operation: TaskOperation,
+        progress: ProgressFn<'_>,
+    ) -> Result<T, TaskError> {
+        let what = match operation {
+            TaskOperation::Switchover(_) => "switching over",
+            TaskOperation::Failover => "failing over",
+            TaskOperation::Cancel => "cancelling",
+            TaskOperation::Retry => "retrying",
+        };
+        let (agent, passwords) = self.agent_for(id, host).await?;
+        let result = agent
+            .call_with_events(
+                Request::TaskOperate(RemoteOperate {
+                    id: id.to_string(),
+                    operation,
+                    passwords,
+                }),
+                |event| match serde_json::from_value::<Progress>(event) {
+                    Ok(p) => progress(&p),
+                    Err(e) => tracing::warn!(error = %e, "unreadable step from the host"),
+                },
+            )
+            .await;
+        // Whatever happened there, what the host recorded is copied here.
+        if let Err(e) = self.refresh(id).await {
+            tracing::warn!(task = %id, error = %e, "cannot read the task from its host");
+        }
+        result.map_err(|e| match e {
+            remote @ crate::agent::AgentError::Remote { .. } => agent_error(remote),
+            source => TaskError::HostLost {
+                task: id.clone(),
+                host: host.to_string(),
+                what,
+                source,
+            },
+        })
+    }
+
+    /// The switchover or failover dialog's content, read by the host that drives task `id`.
+    pub(super) async fn preview_on_host<T: serde::de::DeserializeOwned>(
+        &self,
+        id: &TaskId,
+        host: &str,
+        operation: TaskOperation,
+    ) -> Result<T, TaskError> {
+        let (agent, passwords) = self.agent_for(id, host).await?;
+        agent
+            .call(Request::TaskPreview(RemoteOperate {
+                id: id.to_string(),
+                operation,
+                passwords,
+            }))
+            .await
+            .map_err(agent_error)
+    }
+
+    /// The agent of `host` and the passwords of task `id`'s instances to send it.
+    async fn agent_for(
+        &self,
+        id: &TaskId,
+        host: &str,
+    ) -> Result<(std::sync::Arc<crate::agent::client::AgentClient>, Passwords), TaskError> {
+        let store = self.inner.store();
         let task = store::get(store, id.as_str())?;
         let source = store.instance(&task.source.id)?;
         let dest = store.instance(&task.destination.id)?;
@@ -112,19 +187,10 @@ impl Tasks {
             .inner
             .instances
             .hosts()?
-            .agent(&host)
+            .agent(host)
             .await
             .map_err(InstanceError::from)?;
-        let view: TaskView = agent
-            .call(Request::TaskStatus(RemoteTaskRead {
-                id: id.to_string(),
-                after,
-                passwords: self.passwords(&source, &dest).await,
-            }))
-            .await
-            .map_err(agent_error)?;
-        store::mirror(store, &host, &view.status.task, &view.events)?;
-        Ok(Some(view.status))
+        Ok((agent, self.passwords(&source, &dest).await))
     }
 
     /// Refreshes every task driven on a host (problems are logged: a host that is away

@@ -15,6 +15,7 @@ pub use super::model::{Operation, SwitchRecord};
 use super::model::{Phase, Task, TaskId};
 use super::warning::Warning;
 use super::{housekeeping, store, Inner, TaskError, Tasks};
+use crate::agent::protocol::TaskOperation;
 use crate::assess::Mode;
 use crate::server::OsUser;
 use crate::switchover::{
@@ -108,8 +109,12 @@ impl Tasks {
         id: &str,
         options: &Options,
     ) -> Result<Preview, TaskError> {
-        self.local_only(&self.get(id)?.id, "switching over")?;
-        let task = reconcile(&self.inner, &self.get(id)?.id).await?;
+        let id = self.get(id)?.id;
+        if let Some(host) = self.host_of_task(&id)? {
+            let operation = TaskOperation::Switchover(options.into());
+            return self.preview_on_host(&id, &host, operation).await;
+        }
+        let task = reconcile(&self.inner, &id).await?;
         let phase = task_guardrail(&task, Operation::Switchover);
         let mut preview = if phase.status == GuardrailStatus::Error {
             Preview {
@@ -130,8 +135,13 @@ impl Tasks {
     /// task is refused while it does), the destination's received and replayed positions
     /// and times, and the estimated loss. Changes nothing.
     pub async fn failover_preview(&self, id: &str) -> Result<FailoverPreview, TaskError> {
-        self.local_only(&self.get(id)?.id, "failing over")?;
-        let task = reconcile(&self.inner, &self.get(id)?.id).await?;
+        let id = self.get(id)?.id;
+        if let Some(host) = self.host_of_task(&id)? {
+            return self
+                .preview_on_host(&id, &host, TaskOperation::Failover)
+                .await;
+        }
+        let task = reconcile(&self.inner, &id).await?;
         // With nobody following the task, its stored state may predate the source's loss:
         // a live sample records the disconnect (and since when) before it is read below.
         super::settle::latest_sample(&self.inner, &task).await?;
@@ -154,6 +164,13 @@ impl Tasks {
         options: &Options,
         progress: ProgressFn<'_>,
     ) -> Result<SwitchoverReport, TaskError> {
+        let task = self.get(id)?.id;
+        if let Some(host) = self.host_of_task(&task)? {
+            let operation = TaskOperation::Switchover(options.into());
+            return self
+                .operate_on_host(&task, &host, operation, progress)
+                .await;
+        }
         self.operate(&Switchover { options }, id, progress).await
     }
 
@@ -165,6 +182,12 @@ impl Tasks {
         id: &str,
         progress: ProgressFn<'_>,
     ) -> Result<FailoverReport, TaskError> {
+        let task = self.get(id)?.id;
+        if let Some(host) = self.host_of_task(&task)? {
+            return self
+                .operate_on_host(&task, &host, TaskOperation::Failover, progress)
+                .await;
+        }
         self.operate(&Failover, id, progress).await
     }
 
@@ -177,7 +200,6 @@ impl Tasks {
         id: &str,
         progress: ProgressFn<'_>,
     ) -> Result<O::Report, TaskError> {
-        self.local_only(&self.get(id)?.id, "switching or failing over")?;
         let task = reconcile(&self.inner, &self.get(id)?.id).await?;
         let phase = task_guardrail(&task, O::OPERATION);
         if phase.status == GuardrailStatus::Error {

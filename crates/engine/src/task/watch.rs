@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use super::{TaskError, TaskEvent, TaskId, Tasks};
 
 /// How often a task driven on a host is read from there while watched.
-pub const REMOTE_POLL: Duration = Duration::from_secs(2);
+pub const REMOTE_POLL: Duration = Duration::from_secs(1);
 
 /// A running watch; dropping it stops the forwarding.
 #[derive(Debug)]
