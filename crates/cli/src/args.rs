@@ -138,6 +138,10 @@ pub enum InstanceCommand {
     Register(RegisterArgs),
     /// Create a managed instance on this host (initdb, configure, start).
     Create(CreateArgs),
+    /// Register a running cluster as managed (here or on a registered host): pgrelocate
+    /// then starts, stops and reads it, and can fence it by shutting it down at a
+    /// switchover. Removing it later forgets it and leaves the server and its files.
+    Adopt(AdoptArgs),
     /// Start a managed instance. A retired source (the old primary of a task that switched
     /// or failed over) starts in recovery, refusing writes, unless --as-primary is given.
     Start(StartArgs),
@@ -249,6 +253,31 @@ pub struct RegisterArgs {
     /// Store without testing the connection first.
     #[arg(long)]
     pub no_test: bool,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `instance adopt`
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// Name to register the instance under.
+    pub name: String,
+    /// The cluster's data directory (on the host with --host).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// The registered host it runs on (default: this machine).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Folder of its server binaries (default: found by the cluster's version).
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// A superuser role to connect as.
+    #[arg(long, default_value = "postgres")]
+    pub user: String,
+    /// Read the password from standard input (first line) instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
     /// Print one JSON document.
     #[arg(long)]
     pub json: bool,

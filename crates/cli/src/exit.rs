@@ -105,6 +105,7 @@ pub fn exit_status(code: ErrorCode) -> i32 {
         | SameInstance
         | DestinationNotManaged
         | WrongPhase
+        | NotACluster
         | ConfirmationMismatch => 2,
         ReportHasErrors => 3,
         _ => 1,

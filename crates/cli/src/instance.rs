@@ -3,14 +3,18 @@
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 
-use pgrelocate_engine::instances::{CreateRequest, InstanceStatus, Instances, RegisterRequest};
+use pgrelocate_engine::instances::{
+    AdoptRequest, CreateRequest, InstanceStatus, Instances, RegisterRequest,
+};
 use pgrelocate_engine::retirement::Retirement;
 use pgrelocate_engine::sql::ConnectionTest;
 use pgrelocate_engine::task::Tasks;
 use pgrelocate_engine::{Endpoint, Password, SslMode};
 use serde::Serialize;
 
-use crate::args::{CreateArgs, InstanceCommand, RegisterArgs, RemoveArgs, StartArgs, StatusArgs};
+use crate::args::{
+    AdoptArgs, CreateArgs, InstanceCommand, RegisterArgs, RemoveArgs, StartArgs, StatusArgs,
+};
 use crate::exit::CliError;
 use crate::output::{bytes, print_json, print_table};
 use crate::prompt::confirm;
@@ -31,6 +35,7 @@ pub async fn run(command: InstanceCommand) -> Result<i32, CliError> {
         InstanceCommand::List { json } => list(&instances, json).await,
         InstanceCommand::Register(args) => register(&instances, args).await,
         InstanceCommand::Create(args) => create(&instances, args).await,
+        InstanceCommand::Adopt(args) => adopt(&instances, args).await,
         InstanceCommand::Start(args) => start(&instances, args).await,
         InstanceCommand::Stop(a) => {
             instances.stop(&a.name).await.map_err(CliError::from)?;
@@ -137,6 +142,60 @@ async fn register(instances: &Instances, args: RegisterArgs) -> Result<i32, CliE
         if let Some(t) = &test {
             println!("  {}", describe_test(t));
         }
+    }
+    Ok(0)
+}
+
+async fn adopt(instances: &Instances, args: AdoptArgs) -> Result<i32, CliError> {
+    let password = if args.password_stdin {
+        read_password_stdin()?
+    } else if std::io::stdin().is_terminal() {
+        let prompt = format!(
+            "Password for {} of the cluster in {}: ",
+            args.user,
+            args.data_dir.display()
+        );
+        Password::new(
+            rpassword::prompt_password(prompt).map_err(|source| CliError::Io {
+                what: "cannot read the password",
+                source,
+            })?,
+        )
+    } else {
+        return Err(CliError::Usage(
+            "adopting a cluster needs its superuser's password: give it with --password-stdin"
+                .into(),
+        ));
+    };
+    let record = instances
+        .adopt(AdoptRequest {
+            name: args.name,
+            data_dir: args.data_dir,
+            bin_dir: args.bin_dir,
+            user: args.user,
+            password,
+            host: args.host,
+        })
+        .await
+        .map_err(CliError::from)?;
+    if args.json {
+        print_json(&record)?;
+    } else {
+        let m = record
+            .managed
+            .as_ref()
+            .expect("adopted instances are managed");
+        println!(
+            "adopted {} (PostgreSQL {}, {}, port {}{})",
+            record.name,
+            m.major,
+            m.data_dir.display(),
+            record.endpoint.port,
+            m.host
+                .as_deref()
+                .map(|h| format!(", on {h}"))
+                .unwrap_or_default()
+        );
     }
     Ok(0)
 }

@@ -22,6 +22,10 @@ fn run(cli: &mut Cli, args: &[&str]) -> Output {
     cli.run(args)
 }
 
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
 fn body(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -644,4 +648,134 @@ async fn a_migration_into_a_host_is_driven_and_switched_over_there_surviving_the
         history.contains(r#""promoted""#) && history.contains(r#""fencing""#),
         "{history}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_adopted_on_a_host_is_fenced_by_shutdown_at_a_switchover_there() {
+    instance_support::require_keyring();
+    const PASSWORD: &str = "sh'ut\\down";
+    let ssh = SshServer::start().await.unwrap();
+    // The host's login user runs the cluster (it owns the data directory).
+    let source = Cluster::builder(15)
+        .superuser_password(PASSWORD)
+        .start()
+        .await
+        .unwrap();
+    pgrelocate_testkit::Writer::prepare(&source.params())
+        .await
+        .unwrap();
+    let mut cli = host_cli(&ssh);
+    add_host(&mut cli, &ssh, "b");
+    let data_dir = source.data_dir().display().to_string();
+    let bin_dir = source.bin_dir().display().to_string();
+    let adopt = |dir: &str| {
+        [
+            "instance",
+            "adopt",
+            "src",
+            "--host",
+            "b",
+            "--data-dir",
+            dir,
+            "--bin-dir",
+            &bin_dir,
+            "--password-stdin",
+            "--json",
+        ]
+        .map(str::to_string)
+    };
+
+    // Bad input is named by the host and stores nothing on either side.
+    let wrong = cli.run_with_stdin(&args(&adopt(&data_dir)), "not it");
+    assert_eq!(body(&wrong)["code"], "auth_failed", "{}", stderr(&wrong));
+    let nowhere = cli.run_with_stdin(&args(&adopt("/nonexistent/data")), PASSWORD);
+    assert_eq!(
+        body(&nowhere)["code"],
+        "not_a_cluster",
+        "{}",
+        stderr(&nowhere)
+    );
+    assert_eq!(
+        cli.json(&["instance", "list", "--json"]),
+        serde_json::json!([])
+    );
+
+    let adopted = body(&cli.run_with_stdin(&args(&adopt(&data_dir)), PASSWORD));
+    assert_eq!(adopted["managed"]["host"], "b", "{adopted:#}");
+    assert_eq!(adopted["managed"]["adopted"], true, "{adopted:#}");
+    let status = cli.json(&["instance", "status", "src", "--json"]);
+    assert_eq!(status["state"], "running", "{status:#}");
+
+    let port = cli.ports.first.to_string();
+    cli.json(&[
+        "instance", "create", "dst", "--major", "15", "--host", "b", "--port", &port, "--json",
+    ]);
+    let writer = pgrelocate_testkit::Writer::start(vec![source.params()]);
+    let out = cli.run(&[
+        "migrate",
+        "--source",
+        "src",
+        "--dest",
+        "dst",
+        "--no-sync",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let task_id = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).ok()?["task_id"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .expect("migrate printed no task id");
+    wait_status(&mut cli, &task_id, "streaming", |s| {
+        s["phase"] == "increment" && s["replication"] == "streaming"
+    });
+    assert!(
+        writer
+            .wait_for(50, std::time::Duration::from_secs(60))
+            .await,
+        "the source kept taking writes"
+    );
+
+    // The source runs on the destination's host, managed there: the switchover (run there)
+    // fences it by shutting it down.
+    let dest = pgrelocate_testkit::ConnParams {
+        port: cli.ports.first,
+        ..source.params()
+    };
+    writer.set_targets(vec![source.params(), dest.clone()]);
+    let preview_out = cli.run(&[
+        "switchover",
+        &task_id,
+        "--json",
+        "--yes",
+        "--timeout",
+        "120",
+    ]);
+    let result = body(&preview_out);
+    assert_eq!(result["outcome"], "success", "{result:#}");
+    assert_eq!(result["report"]["strategy"], "shutdown", "{result:#}");
+    assert!(
+        writer
+            .wait_for_target(1, 50, std::time::Duration::from_secs(60))
+            .await,
+        "the writer does not commit on the new primary"
+    );
+    let log = writer.stop().await;
+    let missing = log
+        .missing_on(&dest.connect().await.unwrap())
+        .await
+        .unwrap();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged commit(s) lost",
+        missing.len()
+    );
+    // The old source is down, retired on its host; forgetting it keeps its files.
+    let status = cli.json(&["instance", "status", "src", "--json"]);
+    assert_eq!(status["state"], "stopped", "{status:#}");
+    cli.ok(&["instance", "remove", "src", "--yes"]);
+    assert!(source.data_dir().join("PG_VERSION").is_file());
 }

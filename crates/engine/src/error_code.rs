@@ -62,6 +62,14 @@ codes! {
     NoInstallation = "no_installation",
     /// The data directory (or the instance's folder) is already in use.
     DataDirInUse = "data_dir_in_use",
+    /// The folder given to adopt holds no PostgreSQL cluster.
+    NotACluster = "not_a_cluster",
+    /// The cluster to adopt is not running (its password and identity cannot be checked).
+    ClusterNotRunning = "cluster_not_running",
+    /// The cluster to adopt belongs to another OS user than the one pgrelocate runs as.
+    ClusterNotOwned = "cluster_not_owned",
+    /// The server on the cluster's port serves another data directory.
+    ClusterMismatch = "cluster_mismatch",
     /// The port is taken, or no free port is left in the range.
     PortInUse = "port_in_use",
     /// A sandbox already exists.
@@ -129,6 +137,9 @@ codes! {
     HostIncompatible = "host_incompatible",
     /// The agent on the host failed or spoke an unexpected protocol.
     Agent = "agent",
+    /// No longer produced (every task operation now runs through its host); kept because
+    /// codes are never renamed or removed.
+    RunsOnHost = "runs_on_host",
     /// The connection to the host a task runs on was lost during an operation on it; the
     /// operation goes on there and the task's status tells how it ended.
     HostLost = "host_lost",

@@ -27,7 +27,9 @@ use crate::server::{self, config, control, discover, initdb, Installation, OsUse
 use crate::sql::{self, ConnectionTest, SqlError};
 use crate::version::{MAX_MAJOR, MIN_MAJOR};
 
+mod adopt;
 mod remote;
+pub use adopt::AdoptRequest;
 pub(crate) use remote::host_of;
 
 /// Where managed data directories go when the state directory is out of the server user's
@@ -102,6 +104,24 @@ pub enum InstanceError {
          as a writable primary; nothing was changed"
     )]
     ConfirmationMismatch(String),
+    #[error("{0} holds no PostgreSQL cluster (no readable PG_VERSION)")]
+    NotACluster(PathBuf),
+    #[error(
+        "the cluster in {0} is not running: start it first, so that its password and its \
+         identity can be checked"
+    )]
+    ClusterNotRunning(PathBuf),
+    #[error(
+        "{data_dir} belongs to {owner}: pgrelocate must run as that user (or as root) to \
+         manage it"
+    )]
+    ClusterNotOwned { data_dir: PathBuf, owner: String },
+    #[error("the server on port {port} serves {served}, not {data_dir}; nothing was registered")]
+    ClusterMismatch {
+        port: u16,
+        data_dir: PathBuf,
+        served: PathBuf,
+    },
     #[error(transparent)]
     Tasks(#[from] crate::task::store::TaskStoreError),
     #[error("background task failed: {0}")]
@@ -518,6 +538,7 @@ impl Instances {
                 os_user: os_user.as_ref().map(|u| u.name.clone()),
                 created_dir: created_dir.clone(),
                 host: None,
+                adopted: false,
             }),
             created_at: String::new(),
         };
@@ -828,7 +849,10 @@ impl Instances {
             kept_data_dir: None,
             warning: None,
         };
-        if let Some(m) = &record.managed {
+        if let Some(m) = record.managed.as_ref().filter(|m| m.adopted) {
+            // Not ours: it keeps running, with its files, as before it was adopted.
+            removal.kept_data_dir = Some(m.data_dir.clone());
+        } else if let Some(m) = &record.managed {
             let user = OsUser::for_servers(m.os_user.as_deref())?;
             if m.bin_dir.is_dir() {
                 control::stop(&m.bin_dir, &m.data_dir, user.as_ref()).await?;
@@ -946,6 +970,10 @@ impl crate::Coded for InstanceError {
             InstanceError::KeyringNeeded(_) => ErrorCode::NoKeyring,
             InstanceError::SandboxExists(_) => ErrorCode::SandboxExists,
             InstanceError::ConfirmationMismatch(_) => ErrorCode::ConfirmationMismatch,
+            InstanceError::NotACluster(_) => ErrorCode::NotACluster,
+            InstanceError::ClusterNotRunning(_) => ErrorCode::ClusterNotRunning,
+            InstanceError::ClusterNotOwned { .. } => ErrorCode::ClusterNotOwned,
+            InstanceError::ClusterMismatch { .. } => ErrorCode::ClusterMismatch,
             InstanceError::Tasks(e) => e.code(),
             InstanceError::Join(_) => ErrorCode::Internal,
         }

@@ -28,4 +28,9 @@ created_dir?: string,
 /**
  * The registered host it runs on (its agent manages it there); `None`: this machine.
  */
-host?: string, };
+host?: string, 
+/**
+ * An existing cluster registered as managed (`instance adopt`): pgrelocate did not
+ * create it, and removing it neither stops it nor deletes anything.
+ */
+adopted?: boolean, };

@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
-use super::protocol::{RemoteCreate, Secret};
+use super::protocol::{RemoteAdopt, RemoteCreate, Secret};
 use crate::inspect::{self, LogTail, Parameter};
-use crate::instances::{CreateRequest, InstanceError, InstanceStatus, Instances, Removal, Started};
+use crate::instances::{
+    AdoptRequest, CreateRequest, InstanceError, InstanceStatus, Instances, Removal, Started,
+};
 use crate::inventory::InstanceRecord;
 use crate::secrets::memory::Memory;
 use crate::secrets::CredentialStore;
@@ -36,6 +38,21 @@ pub async fn create(req: RemoteCreate) -> Result<InstanceRecord, InstanceError> 
             data_dir: req.data_dir,
             bin_dir: req.bin_dir,
             password: Some(req.password.password()),
+            host: None,
+        })
+        .await
+}
+
+/// `instance adopt` on the host: the password is checked there and forgotten.
+pub async fn adopt(req: RemoteAdopt) -> Result<InstanceRecord, InstanceError> {
+    let instances = open(&req.name, None).await?;
+    instances
+        .adopt(AdoptRequest {
+            name: req.name,
+            data_dir: req.data_dir,
+            bin_dir: req.bin_dir,
+            user: req.user,
+            password: req.password.password(),
             host: None,
         })
         .await

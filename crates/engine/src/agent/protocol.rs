@@ -37,6 +37,9 @@ pub enum Request {
     Facts,
     /// Create a managed instance on the host (initdb, configure, start).
     InstanceCreate(RemoteCreate),
+    /// Register a running cluster of the host as a managed instance (its password checked
+    /// there, then forgotten; the workstation keeps it in its keyring).
+    InstanceAdopt(RemoteAdopt),
     /// Start a managed instance; `confirm_primary` (its name) starts a retired source as a
     /// writable primary.
     InstanceStart {
@@ -98,6 +101,22 @@ pub struct RemoteCreate {
     pub bin_dir: Option<PathBuf>,
     /// The superuser password, generated on the workstation, which keeps it in its
     /// keyring; the agent uses it for initdb and forgets it.
+    pub password: Secret,
+}
+
+/// What [`Request::InstanceAdopt`] carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteAdopt {
+    /// The instance name (the same as on the workstation).
+    pub name: String,
+    /// The cluster's data directory on the host.
+    pub data_dir: PathBuf,
+    /// Its binaries' folder on the host; found by its version when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bin_dir: Option<PathBuf>,
+    /// The superuser role to connect as.
+    pub user: String,
+    /// Its password, from the DBA; the agent checks it and forgets it.
     pub password: Secret,
 }
 

@@ -93,6 +93,7 @@ async fn answer(request: Request, emit: Emit<'_>) -> Answer {
         }
         Request::Facts => encode(facts().await),
         Request::InstanceCreate(req) => encode(on_host::create(req).await),
+        Request::InstanceAdopt(req) => encode(on_host::adopt(req).await),
         Request::InstanceStart {
             name,
             confirm_primary,

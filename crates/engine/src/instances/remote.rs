@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::{generate_password, InstanceError, InstanceStatus, Instances, Removal, Started, State};
-use crate::agent::protocol::{RemoteCreate, Request, Secret};
+use crate::agent::protocol::{RemoteAdopt, RemoteCreate, Request, Secret};
 use crate::agent::AgentClient;
 use crate::host::Hosts;
 use crate::inspect::{LogTail, Parameter};
@@ -87,6 +87,57 @@ impl Instances {
             return Err(e);
         }
         tracing::info!(name = %stored.name, host, "created managed instance on a host");
+        Ok(stored)
+    }
+
+    /// Adopts a running cluster of `host` (see [`super::adopt`]): the agent checks it and
+    /// the password there; the record is kept on both sides, the password only here.
+    pub(super) async fn adopt_on_host(
+        &self,
+        host: &str,
+        request: super::AdoptRequest,
+    ) -> Result<InstanceRecord, InstanceError> {
+        let name = InstanceName::new(&request.name)?;
+        if self.store.find_instance(name.as_str())?.is_some() {
+            return Err(StoreError::DuplicateName(name.to_string()).into());
+        }
+        self.hosts()?.get(host)?;
+        self.keyring()?;
+        let agent = self.agent(host).await?;
+        let mut record: InstanceRecord = agent
+            .call(Request::InstanceAdopt(RemoteAdopt {
+                name: name.to_string(),
+                data_dir: request.data_dir,
+                bin_dir: request.bin_dir,
+                user: request.user,
+                password: Secret::new(&request.password),
+            }))
+            .await
+            .map_err(crate::host::HostError::from)?;
+        if let Some(m) = record.managed.as_mut() {
+            m.host = Some(host.to_string());
+        }
+        let forget = |agent: Arc<AgentClient>, name: String| async move {
+            if let Err(e) = agent
+                .call::<Removal>(Request::InstanceRemove { name })
+                .await
+            {
+                tracing::warn!(error = %e, "could not forget the adopted cluster on the host");
+            }
+        };
+        let stored = match self.store.insert_instance(&record) {
+            Ok(stored) => stored,
+            Err(e) => {
+                forget(agent, name.to_string()).await;
+                return Err(e.into());
+            }
+        };
+        if let Err(e) = self.keyring_save(&stored.id, &request.password).await {
+            let _ = self.store.delete_instance(&stored.id);
+            forget(agent, name.to_string()).await;
+            return Err(e);
+        }
+        tracing::info!(name = %stored.name, host, "adopted a cluster on a host");
         Ok(stored)
     }
 

@@ -148,6 +148,11 @@ pub struct ManagedDetails {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub host: Option<String>,
+    /// An existing cluster registered as managed (`instance adopt`): pgrelocate did not
+    /// create it, and removing it neither stops it nor deletes anything.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[ts(as = "Option<bool>", optional)]
+    pub adopted: bool,
 }
 
 /// One stored instance.
@@ -191,7 +196,8 @@ impl InstanceRecord {
 
 const COLUMNS: &str = "id, name, host, port, user_name, dbname, sslmode, ssl_root_cert, \
                        connect_timeout, require_auth, \
-                       data_dir, bin_dir, major, os_user, created_dir, managed_host, created_at";
+                       data_dir, bin_dir, major, os_user, created_dir, managed_host, adopted, \
+                       created_at";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<InstanceRecord, StoreError>> {
     let corrupt = |what: String| Err(StoreError::Corrupt(what));
@@ -235,6 +241,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<InstanceRecord, StoreError
                 .get::<_, Option<String>>("created_dir")?
                 .map(PathBuf::from),
             host: row.get("managed_host")?,
+            adopted: row.get("adopted")?,
         }),
         None => None,
     };
@@ -259,8 +266,9 @@ impl Store {
         let result = self.conn().execute(
             "INSERT INTO instances (id, name, kind, host, port, user_name, dbname, sslmode,
                                     ssl_root_cert, data_dir, bin_dir, major, os_user, created_dir,
-                                    connect_timeout, require_auth, managed_host)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                                    connect_timeout, require_auth, managed_host, adopted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                     ?18)",
             params![
                 record.id.as_str(),
                 record.name.as_str(),
@@ -279,6 +287,7 @@ impl Store {
                 e.connect_timeout_secs,
                 e.require_auth.as_ref().map(|r| r.to_string()),
                 m.and_then(|m| m.host.as_deref()),
+                m.is_some_and(|m| m.adopted),
             ],
         );
         match result {
@@ -318,7 +327,9 @@ impl Store {
     }
 
     /// Keeps an external record of `record` under its own id: inserted, or its name and
-    /// endpoint brought up to date (a host's agent mirroring a workstation's source).
+    /// endpoint brought up to date (a host's agent mirroring a workstation's source). A
+    /// managed instance of this store with that id (a source managed on the same host) is
+    /// returned as it is.
     pub fn upsert_external(&self, record: &InstanceRecord) -> Result<InstanceRecord, StoreError> {
         let e = &record.endpoint;
         let updated = self.conn().execute(
@@ -340,6 +351,7 @@ impl Store {
         );
         match updated {
             Ok(1) => self.instance(&record.id),
+            Ok(_) if self.find_instance_by_id(&record.id)?.is_some() => self.instance(&record.id),
             Ok(_) => {
                 let external = InstanceRecord {
                     managed: None,
@@ -353,6 +365,18 @@ impl Store {
                 Err(StoreError::DuplicateName(record.name.to_string()))
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The instance with this id, if any.
+    pub fn find_instance_by_id(
+        &self,
+        id: &InstanceId,
+    ) -> Result<Option<InstanceRecord>, StoreError> {
+        match self.instance(id) {
+            Ok(r) => Ok(Some(r)),
+            Err(StoreError::NoSuchInstance(_)) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
@@ -511,6 +535,7 @@ mod tests {
                 major: 15,
                 os_user: Some("postgres".into()),
                 created_dir: Some("/var/lib/pgrelocate/x".into()),
+                adopted: false,
                 host: None,
             }),
             created_at: String::new(),

@@ -121,6 +121,9 @@ pub const MIGRATIONS: &[&str] = &[
         host       TEXT NOT NULL REFERENCES hosts(name),
         remote_seq INTEGER NOT NULL DEFAULT 0
     );",
+    // 8: a managed instance adopted from an existing cluster: removing it forgets it and
+    // leaves the server running and its files in place.
+    "ALTER TABLE instances ADD COLUMN adopted INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this build writes.
