@@ -109,4 +109,20 @@ describe("console frame", () => {
     expect(within(nav).getByText("Cloud Migration/DR Construction")).toBeTruthy();
     expect(await screen.findByText("192.168.10.5")).toBeTruthy();
   });
+
+  it("folds the left menu to icons and unfolds it again, on any page", async () => {
+    mockIPC((cmd) => (cmd === "instance_list" ? { instances: [], creating: [] } : cmd === "task_list" ? [] : info));
+
+    render(<App />);
+    await screen.findByText("No instances yet");
+    const sider = () => screen.getByTestId("nav-menu").closest(".ant-layout-sider")!;
+    expect(sider().classList.contains("ant-layout-sider-collapsed")).toBe(false);
+
+    fireEvent.click(screen.getByRole("button", { name: "Fold the menu" }));
+    expect(sider().classList.contains("ant-layout-sider-collapsed")).toBe(true);
+    expect(screen.getByTestId("nav-toggle").getAttribute("aria-expanded")).toBe("false");
+
+    fireEvent.click(screen.getByRole("button", { name: "Unfold the menu" }));
+    expect(sider().classList.contains("ant-layout-sider-collapsed")).toBe(false);
+  });
 });

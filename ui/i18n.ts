@@ -14,6 +14,8 @@ const en = {
   "nav.instances": "Instances",
   "nav.hosts": "Hosts",
   "nav.back": "Back",
+  "nav.collapse": "Fold the menu",
+  "nav.expand": "Unfold the menu",
 
   "common.refresh": "Refresh",
   "common.cancel": "Cancel",

@@ -5,6 +5,7 @@ import type { CommandError } from "../../api/core";
 import { startInstance, stopInstance } from "../../api/instances";
 import type { InstanceStatus } from "../../api/instances";
 import ErrorAlert from "../../components/ErrorAlert";
+import ShortId from "../../components/ShortId";
 import { t } from "../../i18n";
 import { formatBytes, formatTime } from "../../units";
 import { StatusTag, kindLabel } from "../instances/InstancesTable";
@@ -45,7 +46,7 @@ export default function BasicInformation({
 
   const items = [
     { key: "name", label: t("basic.name"), children: instance.name },
-    { key: "id", label: t("basic.id"), children: <Typography.Text copyable>{instance.id}</Typography.Text> },
+    { key: "id", label: t("basic.id"), children: <ShortId id={instance.id} testId="basic-id" /> },
     { key: "status", label: t("basic.status"), children: <StatusTag status={consoleStatus(instance, links)} /> },
     { key: "role", label: t("basic.role"), children: c ? t(`role.${c.role}`) : t("common.none") },
     { key: "kind", label: t("basic.kind"), children: t(kindLabel(instance.kind, managed?.host)) },
@@ -58,7 +59,11 @@ export default function BasicInformation({
     {
       key: "endpoint",
       label: t("basic.endpoint"),
-      children: <Typography.Text copyable>{`${instance.endpoint.host}:${instance.endpoint.port}`}</Typography.Text>,
+      children: (
+        <Typography.Text copyable style={{ whiteSpace: "nowrap" }}>
+          {`${instance.endpoint.host}:${instance.endpoint.port}`}
+        </Typography.Text>
+      ),
     },
     ...(managed
       ? [
