@@ -120,6 +120,26 @@ describe("assessment report view", () => {
     expect((await screen.findByTestId("export-error")).textContent).toContain("Permission denied (os error 13) (export_failed)");
   });
 
+  it("does not keep the last export's outcome beside the next one's", async () => {
+    let fail = false;
+    mockIPC((cmd) => {
+      if (cmd === "report_get") return failedReport;
+      if (fail) throw { code: "export_failed", message: "disk full" };
+      return { path: "/home/dba/r.md" };
+    });
+
+    render(<ReportPage id="5e1f0c2a9b7d" navigate={vi.fn()} />);
+    fireEvent.click(await screen.findByTestId("export"));
+    fireEvent.click(await screen.findByText("Markdown"));
+    expect(await screen.findByTestId("export-result")).toBeTruthy();
+
+    fail = true;
+    fireEvent.click(screen.getByTestId("export"));
+    fireEvent.click(await screen.findByText("JSON"));
+    expect((await screen.findByTestId("export-error")).textContent).toContain("disk full");
+    expect(screen.queryByTestId("export-result")).toBeNull();
+  });
+
   it("lists the errors first, then the warnings, then the skipped checks, and folds the passes by group", async () => {
     const view = await renderReport(mixedReport);
 
