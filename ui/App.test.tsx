@@ -125,4 +125,28 @@ describe("console frame", () => {
     fireEvent.click(screen.getByRole("button", { name: "Unfold the menu" }));
     expect(sider().classList.contains("ant-layout-sider-collapsed")).toBe(false);
   });
+
+  it("folds an instance's own left navigation to icons, and keeps that choice", async () => {
+    window.localStorage.clear();
+    window.location.hash = "#/instances/sandbox-source/connection";
+    mockIPC((cmd) => {
+      if (cmd === "app_info") return info;
+      if (cmd === "instance_status") return source;
+      if (cmd === "host_addresses") return ["127.0.0.1"];
+      if (cmd === "task_list") return [];
+      throw new Error(`unexpected command ${cmd}`);
+    });
+
+    const { unmount } = render(<App />);
+    const nav = await screen.findByTestId("detail-nav");
+    expect(nav.classList.contains("ant-menu-inline-collapsed")).toBe(false);
+    fireEvent.click(screen.getByTestId("detail-nav-toggle"));
+    expect(screen.getByTestId("detail-nav").classList.contains("ant-menu-inline-collapsed")).toBe(true);
+    expect(screen.getByTestId("detail-nav-toggle").getAttribute("aria-label")).toBe("Unfold the menu");
+    unmount();
+
+    render(<App />);
+    expect((await screen.findByTestId("detail-nav")).classList.contains("ant-menu-inline-collapsed")).toBe(true);
+    window.localStorage.clear();
+  });
 });
