@@ -14,13 +14,55 @@ function scalarText(v: JsonValue | undefined): string {
   return String(v);
 }
 
+// Tables inside a cell are plain ones: antd shifts a table nested in another's cell by the
+// width of an expand column, and evidence has none.
+const CELL: React.CSSProperties = { border: "1px solid rgba(5, 5, 5, 0.06)", padding: "2px 8px", textAlign: "start", verticalAlign: "top" };
+const HEAD: React.CSSProperties = { ...CELL, background: "rgba(0, 0, 0, 0.02)", fontWeight: 600 };
+
+/** A small table inside an evidence cell; a wide one scrolls inside the cell. */
+function InnerTable({ head, rows, testId }: { head?: string[]; rows: React.ReactNode[][]; testId: string }) {
+  return (
+    <div style={{ overflowX: "auto" }}>
+      <table style={{ borderCollapse: "collapse", width: "100%", fontSize: 12 }} data-testid={testId}>
+        {head && (
+          <thead>
+            <tr>
+              {head.map((h) => (
+                <th key={h} style={HEAD}>
+                  {h}
+                </th>
+              ))}
+            </tr>
+          </thead>
+        )}
+        <tbody>
+          {rows.map((cells, i) => (
+            <tr key={i}>
+              {cells.map((c, j) => (
+                <td key={j} style={head || j > 0 ? CELL : { ...CELL, color: "rgba(0, 0, 0, 0.45)" }}>
+                  {c}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 /** One evidence value: a scalar as text, a list of scalars as one line, objects as a nested table. */
 function EvidenceValue({ value }: { value: JsonValue | undefined }) {
   if (Array.isArray(value)) {
     if (value.length === 0) return <>{t("common.none")}</>;
     if (value.every((v) => !isObject(v) && !Array.isArray(v))) return <>{value.map(scalarText).join(", ")}</>;
     const objects = value.filter(isObject);
-    if (objects.length === value.length) return <ObjectList items={objects} />;
+    if (objects.length === value.length) {
+      // A list of objects (slots, tables, sessions): one column per field, one row per item.
+      const names = [...new Set(objects.flatMap((o) => Object.keys(o)))];
+      const rows = objects.map((o) => names.map((n) => <EvidenceValue key={n} value={o[n]} />));
+      return <InnerTable head={names} rows={rows} testId="evidence-list" />;
+    }
     return (
       <div style={{ display: "grid", gap: 4 }}>
         {value.map((v, i) => (
@@ -29,27 +71,15 @@ function EvidenceValue({ value }: { value: JsonValue | undefined }) {
       </div>
     );
   }
-  if (isObject(value)) return <EvidenceTable evidence={value} nested />;
+  if (isObject(value)) {
+    const rows = Object.entries(value).map(([k, v]) => [k, <EvidenceValue key={k} value={v} />]);
+    return <InnerTable rows={rows} testId="evidence-nested" />;
+  }
   return <span style={{ overflowWrap: "anywhere" }}>{scalarText(value)}</span>;
 }
 
-/** A list of objects (slots, tables, sessions) as a table with one column per field. */
-function ObjectList({ items }: { items: JsonObject[] }) {
-  const names = [...new Set(items.flatMap((i) => Object.keys(i)))];
-  return (
-    <Table<{ key: string; item: JsonObject }>
-      size="small"
-      pagination={false}
-      bordered
-      dataSource={items.map((item, i) => ({ key: String(i), item }))}
-      columns={names.map((n) => ({ key: n, title: n, render: (_, row) => <EvidenceValue value={row.item[n]} /> }))}
-      data-testid="evidence-list"
-    />
-  );
-}
-
 /** A check's evidence as a small key/value table (the JSON stays in the export). */
-export default function EvidenceTable({ evidence, nested }: { evidence: JsonObject; nested?: boolean }) {
+export default function EvidenceTable({ evidence }: { evidence: JsonObject }) {
   const rows: Row[] = Object.entries(evidence).map(([name, value]) => ({ key: name, name, value }));
   return (
     <Table<Row>
@@ -58,14 +88,10 @@ export default function EvidenceTable({ evidence, nested }: { evidence: JsonObje
       showHeader={false}
       bordered
       dataSource={rows}
-      data-testid={nested ? "evidence-nested" : "evidence"}
-      onRow={(r) => (nested ? {} : ({ "data-testid": `evidence-${r.name}` } as React.HTMLAttributes<HTMLElement>))}
+      data-testid="evidence"
+      onRow={(r) => ({ "data-testid": `evidence-${r.name}` }) as React.HTMLAttributes<HTMLElement>}
       columns={[
-        {
-          key: "name",
-          width: nested ? undefined : "30%",
-          render: (_, r) => <Typography.Text type="secondary">{r.name}</Typography.Text>,
-        },
+        { key: "name", width: "30%", render: (_, r) => <Typography.Text type="secondary">{r.name}</Typography.Text> },
         { key: "value", render: (_, r) => <EvidenceValue value={r.value} /> },
       ]}
     />

@@ -224,8 +224,8 @@ describe("assessment report view", () => {
     expect(cells("clients")).toEqual(["clients", "walreceiver, pg_basebackup"]);
     // A list of objects: one column per field, one row per item; booleans in words, null as a dash.
     const slots = within(within(evidence).getByTestId("evidence-slots")).getByTestId("evidence-list");
-    expect([...slots.querySelectorAll("th")].map((th) => th.textContent)).toEqual(["name", "type", "active", "wal_status"]);
-    expect([...slots.querySelectorAll("tbody tr.ant-table-row")].map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent))).toEqual([
+    expect([...slots.querySelectorAll(":scope > thead th")].map((th) => th.textContent)).toEqual(["name", "type", "active", "wal_status"]);
+    expect([...slots.querySelectorAll(":scope > tbody > tr")].map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent))).toEqual([
       ["pgrelocate_old", "physical", "No", "—"],
       ["app", "logical", "Yes", "reserved"],
     ]);

@@ -27,7 +27,9 @@ export default function ReportView({ report, actions }: { report: Report; action
             </Space>
             <Typography.Text type="secondary">
               {t("report.mode")}: {t(`assess.mode.${report.mode}`)} · {t("report.created")}: {formatTime(report.created_at)} ·{" "}
-              {t("report.duration")}: {formatDuration(report.duration_ms)} · {t("report.id")}: <ShortId id={report.id} testId="report-id" />
+              {t("report.duration")}: {formatDuration(report.duration_ms)} · <NoBreak>
+                {t("report.id")}: <ShortId id={report.id} testId="report-id" />
+              </NoBreak>
             </Typography.Text>
           </Space>
           {actions}
