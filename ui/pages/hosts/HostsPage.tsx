@@ -148,6 +148,8 @@ export default function HostsPage() {
       {list.error && <ErrorAlert error={list.error} title={t("hosts.loadFailed")} testId="hosts-error" />}
       {removeError && <ErrorAlert error={removeError} title={t("hosts.removeFailed")} testId="host-remove-error" />}
       <Table<HostRecord>
+        // Wider than the window (names and endpoints do not break): the table scrolls, not the page.
+        scroll={{ x: true }}
         rowKey="name"
         size="middle"
         columns={columns}

@@ -156,5 +156,14 @@ describe("Instances table", () => {
       expect(nowrap(row.getByTestId("instance-host"))).toBeTruthy();
       expect(nowrap(row.getByText("127.0.0.1:7101"))).toBeTruthy();
     });
+
+    it("scrolls sideways inside its card, the actions staying in view", () => {
+      render(<InstancesTable instances={[dest]} onManage={vi.fn()} />);
+
+      const content = document.querySelector<HTMLElement>(".ant-table-content")!;
+      expect(content.style.overflowX).toBe("auto");
+      const manage = within(screen.getByTestId("instance-row-orders-dest")).getByRole("button", { name: "Manage" });
+      expect(manage.closest("td")!.classList.contains("ant-table-cell-fix-end")).toBe(true);
+    });
   });
 });

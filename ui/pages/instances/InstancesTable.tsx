@@ -136,6 +136,8 @@ export default function InstancesTable({ instances, loading, busy = [], ...actio
     {
       title: t("instances.col.actions"),
       key: "actions",
+      // Always in view, also when the table scrolls sideways in a narrow window.
+      fixed: "right",
       render: (_, i) => (i.status === "creating" ? null : <RowActions instance={i} busy={busy.includes(i.name)} {...actions} />),
     },
   ];
@@ -156,6 +158,8 @@ export default function InstancesTable({ instances, loading, busy = [], ...actio
 
   return (
     <Table<InstanceRow>
+      // Wider than the window (names and endpoints do not break): the table scrolls, not the page.
+      scroll={{ x: true }}
       rowKey="name"
       size="middle"
       columns={columns}

@@ -159,6 +159,8 @@ export default function FeasibilityAssessment({ instance, navigate }: { instance
       {exporter.error && <ErrorAlert error={exporter.error} title={t("report.exportFailed")} />}
       <CouldNotRun rows={rows} />
       <Table<AssessmentRow>
+        // Wider than the window (names and endpoints do not break): the table scrolls, not the page.
+        scroll={{ x: true }}
         rowKey={rowKey}
         size="middle"
         pagination={{ pageSize: 10, hideOnSinglePage: true }}

@@ -132,6 +132,8 @@ export default function MigrationTasks({
       {tasks.error && tasks.error.code !== "ipc" && <ErrorAlert error={tasks.error} title={t("common.failedToLoad")} />}
       {error && <ErrorAlert error={error.error} title={error.title} testId="task-action-error" />}
       <Table<TaskStatus>
+        // Wider than the window (names and endpoints do not break): the table scrolls, not the page.
+        scroll={{ x: true }}
         rowKey="id"
         size="middle"
         pagination={{ pageSize: 10, hideOnSinglePage: true }}
