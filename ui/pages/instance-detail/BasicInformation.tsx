@@ -5,6 +5,8 @@ import type { CommandError } from "../../api/core";
 import { startInstance, stopInstance } from "../../api/instances";
 import type { InstanceStatus } from "../../api/instances";
 import ErrorAlert from "../../components/ErrorAlert";
+import NoBreak from "../../components/NoBreak";
+import PathText from "../../components/PathText";
 import ShortId from "../../components/ShortId";
 import { t } from "../../i18n";
 import { formatBytes, formatTime } from "../../units";
@@ -70,10 +72,26 @@ export default function BasicInformation({
           {
             key: "host",
             label: t("basic.host"),
-            children: <span data-testid="basic-host">{managed.host ?? t("common.thisMachine")}</span>,
+            children: <NoBreak testId="basic-host">{managed.host ?? t("common.thisMachine")}</NoBreak>,
           },
-          { key: "data", label: t("basic.dataDir"), children: <Typography.Text code>{managed.data_dir}</Typography.Text> },
-          { key: "bin", label: t("basic.binDir"), children: <Typography.Text code>{managed.bin_dir}</Typography.Text> },
+          {
+            key: "data",
+            label: t("basic.dataDir"),
+            children: (
+              <Typography.Text code>
+                <PathText path={managed.data_dir} />
+              </Typography.Text>
+            ),
+          },
+          {
+            key: "bin",
+            label: t("basic.binDir"),
+            children: (
+              <Typography.Text code>
+                <PathText path={managed.bin_dir} />
+              </Typography.Text>
+            ),
+          },
           { key: "user", label: t("basic.osUser"), children: managed.os_user ?? t("common.none") },
           {
             key: "storage",
