@@ -109,4 +109,44 @@ describe("console frame", () => {
     expect(within(nav).getByText("Cloud Migration/DR Construction")).toBeTruthy();
     expect(await screen.findByText("192.168.10.5")).toBeTruthy();
   });
+
+  it("folds the left menu to icons and unfolds it again, on any page", async () => {
+    mockIPC((cmd) => (cmd === "instance_list" ? { instances: [], creating: [] } : cmd === "task_list" ? [] : info));
+
+    render(<App />);
+    await screen.findByText("No instances yet");
+    const sider = () => screen.getByTestId("nav-menu").closest(".ant-layout-sider")!;
+    expect(sider().classList.contains("ant-layout-sider-collapsed")).toBe(false);
+
+    fireEvent.click(screen.getByRole("button", { name: "Fold the menu" }));
+    expect(sider().classList.contains("ant-layout-sider-collapsed")).toBe(true);
+    expect(screen.getByTestId("nav-toggle").getAttribute("aria-expanded")).toBe("false");
+
+    fireEvent.click(screen.getByRole("button", { name: "Unfold the menu" }));
+    expect(sider().classList.contains("ant-layout-sider-collapsed")).toBe(false);
+  });
+
+  it("folds an instance's own left navigation to icons, and keeps that choice", async () => {
+    window.localStorage.clear();
+    window.location.hash = "#/instances/sandbox-source/connection";
+    mockIPC((cmd) => {
+      if (cmd === "app_info") return info;
+      if (cmd === "instance_status") return source;
+      if (cmd === "host_addresses") return ["127.0.0.1"];
+      if (cmd === "task_list") return [];
+      throw new Error(`unexpected command ${cmd}`);
+    });
+
+    const { unmount } = render(<App />);
+    const nav = await screen.findByTestId("detail-nav");
+    expect(nav.classList.contains("ant-menu-inline-collapsed")).toBe(false);
+    fireEvent.click(screen.getByTestId("detail-nav-toggle"));
+    expect(screen.getByTestId("detail-nav").classList.contains("ant-menu-inline-collapsed")).toBe(true);
+    expect(screen.getByTestId("detail-nav-toggle").getAttribute("aria-label")).toBe("Unfold the menu");
+    unmount();
+
+    render(<App />);
+    expect((await screen.findByTestId("detail-nav")).classList.contains("ant-menu-inline-collapsed")).toBe(true);
+    window.localStorage.clear();
+  });
 });

@@ -1,5 +1,12 @@
-import { CloudServerOutlined, DatabaseOutlined, FileTextOutlined, FolderOutlined } from "@ant-design/icons";
-import { Alert, Breadcrumb, Layout, Menu, Space, Tag, Typography, theme } from "antd";
+import {
+  CloudServerOutlined,
+  DatabaseOutlined,
+  FileTextOutlined,
+  FolderOutlined,
+  MenuFoldOutlined,
+  MenuUnfoldOutlined,
+} from "@ant-design/icons";
+import { Alert, Breadcrumb, Button, Layout, Menu, Space, Tag, Typography, theme } from "antd";
 import { useEffect, useState } from "react";
 import logo from "../icons/128x128.png";
 import { appInfo } from "./api/app";
@@ -21,6 +28,10 @@ export default function App() {
   const [infoError, setInfoError] = useState<CommandError | null>(null);
   const [route, navigate] = useRoute();
   const { token } = theme.useToken();
+  // On an instance's pages its own left navigation takes the room: the frame's shrinks to
+  // icons, unless the user has folded or unfolded it (that choice holds from then on).
+  const [menuChoice, setMenuChoice] = useState<boolean>();
+  const collapsed = menuChoice ?? (route.page !== "instances" && route.page !== "hosts");
 
   useEffect(() => {
     appInfo().then(setInfo, (e: CommandError) => setInfoError(e));
@@ -28,7 +39,16 @@ export default function App() {
 
   return (
     <Layout style={{ minHeight: "100vh" }}>
-      <Layout.Header style={{ display: "flex", alignItems: "center", gap: 12, paddingInline: 20, height: 52 }}>
+      <Layout.Header style={{ display: "flex", alignItems: "center", gap: 12, paddingInline: 12, height: 52 }}>
+        <Button
+          type="text"
+          icon={collapsed ? <MenuUnfoldOutlined /> : <MenuFoldOutlined />}
+          style={{ color: "#fff" }}
+          aria-label={t(collapsed ? "nav.expand" : "nav.collapse")}
+          aria-expanded={!collapsed}
+          onClick={() => setMenuChoice(!collapsed)}
+          data-testid="nav-toggle"
+        />
         <img src={logo} alt="" width={28} height={28} />
         <Typography.Text strong style={{ color: "#fff", fontSize: 18 }} data-testid="product-name">
           {t("app.name")}
@@ -40,11 +60,10 @@ export default function App() {
         )}
       </Layout.Header>
       <Layout>
-        {/* On an instance's pages its own left navigation takes the room: the frame's shrinks to icons. */}
         <Layout.Sider
           width={200}
           collapsedWidth={56}
-          collapsed={route.page !== "instances" && route.page !== "hosts"}
+          collapsed={collapsed}
           trigger={null}
           style={{ background: token.colorBgContainer }}
         >
@@ -53,6 +72,7 @@ export default function App() {
             selectedKeys={[route.page === "hosts" ? "hosts" : "instances"]}
             onClick={({ key }) => navigate({ page: key === "hosts" ? "hosts" : "instances" })}
             style={{ height: "100%", borderInlineEnd: 0 }}
+            data-testid="nav-menu"
             items={[
               { key: "instances", icon: <DatabaseOutlined />, label: t("nav.instances") },
               { key: "hosts", icon: <CloudServerOutlined />, label: t("nav.hosts"), "data-testid": "nav-hosts" },

@@ -45,7 +45,7 @@ async function tabThrough(user: UserEvent, n: number): Promise<Element[]> {
 }
 
 describe("Instances page focus order", () => {
-  it("reaches the page buttons, then each row's link, copy and actions, in visual order", async () => {
+  it("reaches the page buttons, then each row's link, ID and endpoint copies and actions, in visual order", async () => {
     mockIPC((cmd) => {
       if (cmd === "instance_list") return { instances: [runningInstance("orders-dest", 5433), runningInstance("orders-prod", 5432, "external")], creating: [] };
       if (cmd === "task_list") return [];
@@ -63,11 +63,13 @@ describe("Instances page focus order", () => {
       control(screen, "Create Sandbox"),
       screen.getByLabelText("Refresh"),
       control(dest, "orders-dest", "a"),
+      dest.getByLabelText("Copy the full ID"),
       dest.getByLabelText("Copy"),
       control(dest, "Manage"),
       control(dest, "Stop"),
       control(dest, "Remove"),
       control(prod, "orders-prod", "a"),
+      prod.getByLabelText("Copy the full ID"),
       prod.getByLabelText("Copy"),
       control(prod, "Manage"),
       control(prod, "Remove"),

@@ -47,6 +47,17 @@ describe("Hosts page", () => {
     expect(within(other).getByText("known to ssh")).toBeTruthy();
   });
 
+  it("never breaks a host's name or SSH destination inside", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "host_list") return [db1];
+      throw new Error(`unexpected ${cmd}`);
+    });
+    render(<HostsPage />);
+    const row = within(await screen.findByTestId("host-row-db1"));
+    expect(row.getByText("db1").closest("[style*='white-space: nowrap']")).toBeTruthy();
+    expect(row.getByTestId("host-destination-cell").style.whiteSpace).toBe("nowrap");
+  });
+
   it("shows what a check found: system, user, agent and where it came from, PostgreSQL, ssh time", async () => {
     mockIPC((cmd, args) => {
       if (cmd === "host_list") return [db1];

@@ -7,6 +7,7 @@ import type { CommandError } from "../../api/core";
 import { checkHost, listHosts, removeHost } from "../../api/hosts";
 import type { HostRecord } from "../../api/hosts";
 import ErrorAlert from "../../components/ErrorAlert";
+import NoBreak from "../../components/NoBreak";
 import PageHeader from "../../components/PageHeader";
 import { useLoad } from "../../hooks/useLoad";
 import { t } from "../../i18n";
@@ -67,12 +68,16 @@ export default function HostsPage() {
       title: t("hosts.col.name"),
       dataIndex: "name",
       key: "name",
-      render: (name: string) => <Typography.Text strong>{name}</Typography.Text>,
+      render: (name: string) => (
+        <Typography.Text strong>
+          <NoBreak>{name}</NoBreak>
+        </Typography.Text>
+      ),
     },
     {
       title: t("hosts.col.destination"),
       key: "destination",
-      render: (_, h) => <span data-testid="host-destination-cell">{destination(h)}</span>,
+      render: (_, h) => <NoBreak testId="host-destination-cell">{destination(h)}</NoBreak>,
     },
     {
       title: t("hosts.col.port"),
@@ -143,6 +148,8 @@ export default function HostsPage() {
       {list.error && <ErrorAlert error={list.error} title={t("hosts.loadFailed")} testId="hosts-error" />}
       {removeError && <ErrorAlert error={removeError} title={t("hosts.removeFailed")} testId="host-remove-error" />}
       <Table<HostRecord>
+        // Wider than the window (names and endpoints do not break): the table scrolls, not the page.
+        scroll={{ x: true }}
         rowKey="name"
         size="middle"
         columns={columns}

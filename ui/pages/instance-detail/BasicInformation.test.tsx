@@ -30,4 +30,18 @@ describe("Basic Information", () => {
     expect(screen.queryByTestId("basic-host")).toBeNull();
     expect(screen.getByText("External")).toBeTruthy();
   });
+
+  it("keeps the host, the endpoint and the ID whole, and breaks a path only after a slash", () => {
+    const dest = { ...runningInstance("sandbox-dest", 7101), id: "7f3a9c01d2e84b5f9a6c3e1d0b7f2a48" };
+    render(<BasicInformation instance={dest} onChanged={vi.fn()} />);
+
+    const info = within(screen.getByTestId("basic-info"));
+    expect(info.getByTestId("basic-host").style.whiteSpace).toBe("nowrap");
+    expect(info.getByText("127.0.0.1:7101").closest("[style*='white-space: nowrap']")).toBeTruthy();
+    expect(info.getByTestId("basic-id").textContent).toBe("7f3a9c01");
+    const path = document.querySelector<HTMLElement>("[data-path='/var/lib/pgrelocate/sandbox-dest/data']")!;
+    expect(path.textContent).toBe("/var/lib/pgrelocate/sandbox-dest/data");
+    expect(path.querySelectorAll("wbr")).toHaveLength(5);
+    expect(path.style.wordBreak).toBe("normal");
+  });
 });

@@ -5,6 +5,9 @@ import type { CommandError } from "../../api/core";
 import { startInstance, stopInstance } from "../../api/instances";
 import type { InstanceStatus } from "../../api/instances";
 import ErrorAlert from "../../components/ErrorAlert";
+import NoBreak from "../../components/NoBreak";
+import PathText from "../../components/PathText";
+import ShortId from "../../components/ShortId";
 import { t } from "../../i18n";
 import { formatBytes, formatTime } from "../../units";
 import { StatusTag, kindLabel } from "../instances/InstancesTable";
@@ -45,7 +48,7 @@ export default function BasicInformation({
 
   const items = [
     { key: "name", label: t("basic.name"), children: instance.name },
-    { key: "id", label: t("basic.id"), children: <Typography.Text copyable>{instance.id}</Typography.Text> },
+    { key: "id", label: t("basic.id"), children: <ShortId id={instance.id} testId="basic-id" /> },
     { key: "status", label: t("basic.status"), children: <StatusTag status={consoleStatus(instance, links)} /> },
     { key: "role", label: t("basic.role"), children: c ? t(`role.${c.role}`) : t("common.none") },
     { key: "kind", label: t("basic.kind"), children: t(kindLabel(instance.kind, managed?.host)) },
@@ -58,17 +61,37 @@ export default function BasicInformation({
     {
       key: "endpoint",
       label: t("basic.endpoint"),
-      children: <Typography.Text copyable>{`${instance.endpoint.host}:${instance.endpoint.port}`}</Typography.Text>,
+      children: (
+        <Typography.Text copyable style={{ whiteSpace: "nowrap" }}>
+          {`${instance.endpoint.host}:${instance.endpoint.port}`}
+        </Typography.Text>
+      ),
     },
     ...(managed
       ? [
           {
             key: "host",
             label: t("basic.host"),
-            children: <span data-testid="basic-host">{managed.host ?? t("common.thisMachine")}</span>,
+            children: <NoBreak testId="basic-host">{managed.host ?? t("common.thisMachine")}</NoBreak>,
           },
-          { key: "data", label: t("basic.dataDir"), children: <Typography.Text code>{managed.data_dir}</Typography.Text> },
-          { key: "bin", label: t("basic.binDir"), children: <Typography.Text code>{managed.bin_dir}</Typography.Text> },
+          {
+            key: "data",
+            label: t("basic.dataDir"),
+            children: (
+              <Typography.Text code>
+                <PathText path={managed.data_dir} />
+              </Typography.Text>
+            ),
+          },
+          {
+            key: "bin",
+            label: t("basic.binDir"),
+            children: (
+              <Typography.Text code>
+                <PathText path={managed.bin_dir} />
+              </Typography.Text>
+            ),
+          },
           { key: "user", label: t("basic.osUser"), children: managed.os_user ?? t("common.none") },
           {
             key: "storage",

@@ -22,7 +22,11 @@ export default function DatabaseConnection({ instance }: { instance: InstanceSta
           {
             key: "endpoint",
             label: t("connection.endpoint"),
-            children: <Typography.Text copyable>{`${e.host}:${e.port}`}</Typography.Text>,
+            children: (
+              <Typography.Text copyable style={{ whiteSpace: "nowrap" }}>
+                {`${e.host}:${e.port}`}
+              </Typography.Text>
+            ),
           },
           { key: "user", label: t("connection.user"), children: e.user },
           { key: "db", label: t("connection.dbname"), children: e.dbname },

@@ -1,4 +1,4 @@
-import { Menu, Result, Spin } from "antd";
+import { Result, Spin } from "antd";
 import { instanceStatus } from "../../api/instances";
 import ErrorAlert from "../../components/ErrorAlert";
 import PageHeader from "../../components/PageHeader";
@@ -14,6 +14,7 @@ import { listTasks } from "../../api/tasks";
 import Accounts from "./Accounts";
 import BasicInformation from "./BasicInformation";
 import DatabaseConnection from "./DatabaseConnection";
+import DetailNav from "./DetailNav";
 import Logs from "./Logs";
 import Parameters from "./Parameters";
 
@@ -60,14 +61,7 @@ export default function InstanceDetail({ route, navigate }: { route: InstanceRou
         tags={<StatusTag status={consoleStatus(instance, links)} problem={instance.error} />}
       />
       <div style={{ display: "flex", gap: 20, alignItems: "flex-start" }}>
-        <Menu
-          mode="inline"
-          selectedKeys={[section]}
-          onClick={(e) => go(e.key as Section)}
-          style={{ width: 264, flex: "none", borderInlineEnd: "1px solid rgba(5,5,5,0.06)" }}
-          items={sections.map((s) => ({ key: s, label: t(`detail.nav.${s}`), "data-testid": `nav-${s}` }))}
-          data-testid="detail-nav"
-        />
+        <DetailNav sections={sections} section={section} onGo={go} />
         <div style={{ flex: 1, minWidth: 0 }}>
           {section === "basic" && <BasicInformation instance={instance} links={links} onChanged={status.reload} />}
           {section === "connection" && <DatabaseConnection instance={instance} />}

@@ -1,10 +1,10 @@
 import { fireEvent, render, screen, within } from "@testing-library/react";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import InstancesTable from "./InstancesTable";
 import type { InstanceRow } from "./status";
 
 const dest: InstanceRow = {
-  id: "inst-7f3a",
+  id: "7f3a9c01d2e84b5f9a6c3e1d0b7f2a48",
   name: "orders-dest",
   status: "running",
   role: "standby",
@@ -56,7 +56,7 @@ describe("Instances table", () => {
 
     const d = within(screen.getByTestId("instance-row-orders-dest"));
     expect(d.getByText("orders-dest")).toBeTruthy();
-    expect(d.getByText("inst-7f3a")).toBeTruthy();
+    expect(d.getByTestId("instance-id").textContent).toBe("7f3a9c01");
     expect(d.getByText("Running")).toBeTruthy();
     expect(d.getByText("Standby")).toBeTruthy();
     expect(d.getByText("PostgreSQL 15.18")).toBeTruthy();
@@ -127,5 +127,43 @@ describe("Instances table", () => {
     const row = within(screen.getByTestId("instance-row-sandbox-source"));
     expect(row.getByText("Creating")).toBeTruthy();
     expect(row.queryByRole("button", { name: "Remove" })).toBeNull();
+  });
+
+  describe("at a narrow width", () => {
+    afterEach(() => {
+      delete (navigator as { clipboard?: unknown }).clipboard;
+    });
+
+    it("shows a 32-character ID by its first 8 characters, and copies all of it", async () => {
+      const writeText = vi.fn(async (_: string) => {});
+      Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+      render(<InstancesTable instances={[dest]} />);
+
+      const id = screen.getByTestId("instance-id");
+      expect(id.textContent).toBe("7f3a9c01");
+      expect(within(id).getByLabelText("ID 7f3a9c01d2e84b5f9a6c3e1d0b7f2a48")).toBeTruthy();
+      fireEvent.click(within(id).getByRole("button", { name: /copy/i }));
+      await vi.waitFor(() => expect(writeText).toHaveBeenCalledWith("7f3a9c01d2e84b5f9a6c3e1d0b7f2a48"));
+    });
+
+    it("never breaks a name, a host or an endpoint inside", () => {
+      const long = { ...dest, name: "sandbox-dest", runsOn: "db-east-1", host: "127.0.0.1", port: 7101 };
+      render(<InstancesTable instances={[long]} onManage={vi.fn()} />);
+
+      const row = within(screen.getByTestId("instance-row-sandbox-dest"));
+      const nowrap = (el: HTMLElement) => el.closest("[style*='white-space: nowrap']");
+      expect(nowrap(row.getByText("sandbox-dest"))).toBeTruthy();
+      expect(nowrap(row.getByTestId("instance-host"))).toBeTruthy();
+      expect(nowrap(row.getByText("127.0.0.1:7101"))).toBeTruthy();
+    });
+
+    it("scrolls sideways inside its card, the actions staying in view", () => {
+      render(<InstancesTable instances={[dest]} onManage={vi.fn()} />);
+
+      const content = document.querySelector<HTMLElement>(".ant-table-content")!;
+      expect(content.style.overflowX).toBe("auto");
+      const manage = within(screen.getByTestId("instance-row-orders-dest")).getByRole("button", { name: "Manage" });
+      expect(manage.closest("td")!.classList.contains("ant-table-cell-fix-end")).toBe(true);
+    });
   });
 });

@@ -1,5 +1,7 @@
 import { Button, Empty, Popconfirm, Space, Table, Tag, Tooltip, Typography } from "antd";
 import type { TableColumnsType } from "antd";
+import NoBreak from "../../components/NoBreak";
+import ShortId from "../../components/ShortId";
 import { t } from "../../i18n";
 import { href, instanceRoute } from "../../router";
 import { formatBytes } from "../../units";
@@ -36,7 +38,7 @@ function HostCell({ instance }: { instance: InstanceRow }) {
   // An instance being created has no record yet, so where it runs is not known.
   if (instance.kind !== "managed" || instance.status === "creating") return <>{t("common.none")}</>;
   return (
-    <span data-testid="instance-host">{instance.runsOn ?? t("common.thisMachine")}</span>
+    <NoBreak testId="instance-host">{instance.runsOn ?? t("common.thisMachine")}</NoBreak>
   );
 }
 
@@ -72,14 +74,14 @@ export default function InstancesTable({ instances, loading, busy = [], ...actio
                 actions.onManage?.(i);
               }}
             >
-              {i.name}
+              <NoBreak>{i.name}</NoBreak>
             </Typography.Link>
           ) : (
-            <Typography.Text strong>{i.name}</Typography.Text>
+            <Typography.Text strong>
+              <NoBreak>{i.name}</NoBreak>
+            </Typography.Text>
           )}
-          <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-            {i.id}
-          </Typography.Text>
+          {i.id && <ShortId id={i.id} testId="instance-id" />}
         </Space>
       ),
     },
@@ -112,7 +114,13 @@ export default function InstancesTable({ instances, loading, busy = [], ...actio
       title: t("instances.col.endpoint"),
       key: "endpoint",
       render: (_, i) =>
-        i.host ? <Typography.Text copyable>{`${i.host}:${i.port}`}</Typography.Text> : t("common.none"),
+        i.host ? (
+          <Typography.Text copyable style={{ whiteSpace: "nowrap" }} data-testid="instance-endpoint">
+            {`${i.host}:${i.port}`}
+          </Typography.Text>
+        ) : (
+          t("common.none")
+        ),
     },
     {
       title: t("instances.col.storage"),
@@ -128,6 +136,8 @@ export default function InstancesTable({ instances, loading, busy = [], ...actio
     {
       title: t("instances.col.actions"),
       key: "actions",
+      // Always in view, also when the table scrolls sideways in a narrow window.
+      fixed: "right",
       render: (_, i) => (i.status === "creating" ? null : <RowActions instance={i} busy={busy.includes(i.name)} {...actions} />),
     },
   ];
@@ -148,6 +158,8 @@ export default function InstancesTable({ instances, loading, busy = [], ...actio
 
   return (
     <Table<InstanceRow>
+      // Wider than the window (names and endpoints do not break): the table scrolls, not the page.
+      scroll={{ x: true }}
       rowKey="name"
       size="middle"
       columns={columns}

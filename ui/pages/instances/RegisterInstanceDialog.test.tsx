@@ -37,4 +37,26 @@ describe("Register Instance port", () => {
     await waitFor(() => expect(tested).toHaveLength(1));
     expect(tested[0]).toMatchObject({ host: "db1", port: 65535 });
   });
+
+  it("shows only the latest attempt's error: a failed test gives way to a failed registration, and back", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "connection_test") throw { code: "unreachable", message: "connection refused" };
+      if (cmd === "instance_register") throw { code: "auth_failed", message: "password authentication failed" };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    render(<RegisterInstanceDialog open onClose={vi.fn()} onRegistered={vi.fn()} />);
+    fireEvent.change(await screen.findByTestId("register-name"), { target: { value: "orders-prod" } });
+    fireEvent.change(screen.getByTestId("register-host"), { target: { value: "db1" } });
+
+    fireEvent.click(screen.getByTestId("register-test"));
+    expect((await screen.findByTestId("register-test-result")).textContent).toContain("connection refused");
+
+    fireEvent.click(screen.getByTestId("register-ok"));
+    expect((await screen.findByTestId("register-error")).textContent).toContain("password authentication failed");
+    expect(screen.queryByTestId("register-test-result")).toBeNull();
+
+    fireEvent.click(screen.getByTestId("register-test"));
+    expect(await screen.findByTestId("register-test-result")).toBeTruthy();
+    expect(screen.queryByTestId("register-error")).toBeNull();
+  });
 });

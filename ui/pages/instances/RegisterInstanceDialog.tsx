@@ -148,7 +148,9 @@ export default function RegisterInstanceDialog({
     if (!values) return;
     const all = { ...form.getFieldsValue(), ...values };
     setTesting(true);
+    // A new attempt: neither the last test's outcome nor the last registration's error stays beside it.
     setTested(undefined);
+    setError(undefined);
     try {
       setTested({ ok: await testConnection(connectionOf(all), all.password) });
     } catch (e) {
@@ -159,10 +161,11 @@ export default function RegisterInstanceDialog({
   };
 
   const submit = async () => {
+    setError(undefined);
+    setTested(undefined);
     const values = await validated(form);
     if (!values) return;
     setSaving(true);
-    setError(undefined);
     try {
       const { instance } = await registerInstance({
         name: values.name.trim(),

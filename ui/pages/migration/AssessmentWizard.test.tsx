@@ -90,6 +90,10 @@ describe("Create Feasibility Assessment Task wizard", () => {
     expect((await screen.findByTestId("wizard-destination-in-use")).textContent).toContain("1 client session connected");
     await waitFor(() => expect((screen.getByTestId("wizard-next") as HTMLButtonElement).disabled).toBe(true));
     expect(screen.getByTestId("wizard-destination").textContent).not.toContain("DROP");
+    // Only the command is in the copyable block, not the sentence before it.
+    expect(screen.getAllByTestId("prereq-remedy-dest.empty-command").map((b) => b.textContent)).toEqual([
+      "pgrelocate instance create sandbox-dest-new --major 15",
+    ]);
     fireEvent.click(screen.getByTestId("wizard-next"));
     expect(screen.getByTestId("wizard-step").getAttribute("data-step")).toBe("1");
   });

@@ -23,6 +23,7 @@ import { listInstances, registerInstance, setCredential } from "../../api/instan
 import type { InstanceStatus } from "../../api/instances";
 import CheckStatusIcon from "../../components/CheckStatusIcon";
 import CopyBlock from "../../components/CopyBlock";
+import RemedyBlocks from "../../components/RemedyBlocks";
 import ErrorAlert from "../../components/ErrorAlert";
 import ItemList from "../../components/ItemList";
 import { useLoad } from "../../hooks/useLoad";
@@ -341,7 +342,7 @@ function DestinationStep({
                 <Typography.Text strong>{c.title}</Typography.Text>
                 <br />
                 <Typography.Text type="secondary">{c.message}</Typography.Text>
-                {c.remedy && c.status !== "success" && <CopyBlock text={c.remedy} />}
+                {c.remedy && c.status !== "success" && <RemedyBlocks remedy={c.remedy} testId={`prereq-remedy-${c.id}`} />}
               </div>
             </Space>
           )}

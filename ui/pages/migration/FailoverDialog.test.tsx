@@ -118,4 +118,27 @@ describe("Failover dialog", () => {
     expect((screen.getByTestId("failover-now") as HTMLButtonElement).disabled).toBe(true);
     expect(screen.getByTestId("failover-not-ready")).toBeTruthy();
   });
+
+  it("clears a failed failover's error when the preview is read again", async () => {
+    let reads = 0;
+    mockIPC((cmd) => {
+      if (cmd === "failover_preview") {
+        reads += 1;
+        if (reads === 1) return lost;
+        throw { code: "unreachable", message: "the destination does not answer" };
+      }
+      if (cmd === "failover_start") throw { code: "task_busy", message: "the task is being changed" };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    render(<FailoverDialog open task={task} destinationEndpoint="10.1.0.7:5432" onClose={vi.fn()} />);
+    await screen.findByTestId("failover-preview");
+    for (const box of screen.getAllByRole("checkbox")) fireEvent.click(box);
+    fireEvent.click(screen.getByTestId("failover-now"));
+    expect(await screen.findByText(/the task is being changed/)).toBeTruthy();
+
+    fireEvent.click(screen.getByTestId("failover-refresh"));
+    expect((await screen.findByTestId("failover-preview-error")).textContent).toContain("the destination does not answer");
+    expect(screen.queryByText(/the task is being changed/)).toBeNull();
+    expect(screen.getAllByRole("alert").filter((a) => a.classList.contains("ant-alert-error"))).toHaveLength(1);
+  });
 });

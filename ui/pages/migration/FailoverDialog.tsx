@@ -126,7 +126,9 @@ export default function FailoverDialog({
 
   const read = useCallback(async () => {
     setReading(true);
+    // Reading again is a new attempt: the last failover's error does not stay beside its outcome.
     setPreviewError(undefined);
+    setError(undefined);
     try {
       setPreview(await failoverPreview(task.id));
     } catch (e) {

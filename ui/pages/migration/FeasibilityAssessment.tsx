@@ -5,6 +5,7 @@ import { deleteAssessment, listAssessments, watchAssessment } from "../../api/as
 import type { AssessmentRow } from "../../api/assessments";
 import type { InstanceStatus } from "../../api/instances";
 import ErrorAlert from "../../components/ErrorAlert";
+import NoBreak from "../../components/NoBreak";
 import { useLoad } from "../../hooks/useLoad";
 import { t } from "../../i18n";
 import type { Navigate } from "../../router";
@@ -66,7 +67,7 @@ export default function FeasibilityAssessment({ instance, navigate }: { instance
         </Space>
       ),
     },
-    { title: t("assess.col.source"), dataIndex: "source" },
+    { title: t("assess.col.source"), dataIndex: "source", render: (s: string) => <NoBreak>{s}</NoBreak> },
     { title: t("assess.col.created"), dataIndex: "created_at", render: (c: string) => formatTime(c) },
     {
       title: t("assess.col.status"),
@@ -158,6 +159,8 @@ export default function FeasibilityAssessment({ instance, navigate }: { instance
       {exporter.error && <ErrorAlert error={exporter.error} title={t("report.exportFailed")} />}
       <CouldNotRun rows={rows} />
       <Table<AssessmentRow>
+        // Wider than the window (names and endpoints do not break): the table scrolls, not the page.
+        scroll={{ x: true }}
         rowKey={rowKey}
         size="middle"
         pagination={{ pageSize: 10, hideOnSinglePage: true }}

@@ -8,6 +8,7 @@ import type { InstanceStatus } from "../../api/instances";
 import { cancelTask, listTasks, retryTask } from "../../api/tasks";
 import type { TaskStatus } from "../../api/tasks";
 import ErrorAlert from "../../components/ErrorAlert";
+import NoBreak from "../../components/NoBreak";
 import { useLoad } from "../../hooks/useLoad";
 import { t } from "../../i18n";
 import { href } from "../../router";
@@ -131,6 +132,8 @@ export default function MigrationTasks({
       {tasks.error && tasks.error.code !== "ipc" && <ErrorAlert error={tasks.error} title={t("common.failedToLoad")} />}
       {error && <ErrorAlert error={error.error} title={error.title} testId="task-action-error" />}
       <Table<TaskStatus>
+        // Wider than the window (names and endpoints do not break): the table scrolls, not the page.
+        scroll={{ x: true }}
         rowKey="id"
         size="middle"
         pagination={{ pageSize: 10, hideOnSinglePage: true }}
@@ -148,7 +151,7 @@ export default function MigrationTasks({
               </Typography.Link>
             ),
           },
-          { title: t("tasks.col.source"), key: "source", render: (_, task) => task.source.name },
+          { title: t("tasks.col.source"), key: "source", render: (_, task) => <NoBreak>{task.source.name}</NoBreak> },
           { title: t("tasks.col.phase"), key: "phase", render: (_, task) => <PhaseColumn task={task} /> },
           { title: t("tasks.col.status"), key: "status", render: (_, task) => <TaskState task={task} /> },
           { title: t("tasks.col.created"), dataIndex: "created_at", render: (c: string) => formatTime(c) },

@@ -182,4 +182,36 @@ describe("Switchover dialog", () => {
     send({ event: "failed", data: { code: "guardrail_failed", message: "the switchover did not start: Replication lag (812 MiB behind)" } });
     expect(screen.getByTestId("switch-failed").textContent).toContain("(guardrail_failed)");
   });
+
+  it("fits an 800 px tall window: the body scrolls, the title and buttons stay", async () => {
+    setup({ ...ready, guardrails: Array.from({ length: 12 }, (_, i) => ({ ...ready.guardrails[0], id: `g${i}` })) });
+    expect(await screen.findByTestId("switch-fence")).toBeTruthy();
+
+    const body = document.querySelector<HTMLElement>(".ant-modal-body")!;
+    expect(body.contains(screen.getByTestId("switch-plan"))).toBe(true);
+    expect(body.style.overflowY).toBe("auto");
+    expect(body.style.maxHeight).toBe("calc(100vh - 190px)");
+    expect(body.contains(screen.getByTestId("switch-now"))).toBe(false);
+    expect(document.querySelector<HTMLElement>(".ant-modal")!.style.top).toBe("24px");
+  });
+
+  it("clears a failed start's error when the guardrails are checked again", async () => {
+    let previews = 0;
+    mockIPC((cmd) => {
+      if (cmd === "switchover_preview") {
+        previews += 1;
+        return ready;
+      }
+      if (cmd === "switchover_start") throw { code: "switchover_busy", message: "another switchover holds the lease" };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    render(<SwitchoverDialog open task={task} destinationEndpoint="127.0.0.1:5434" onClose={vi.fn()} />);
+    await tickEverything();
+    fireEvent.click(screen.getByTestId("switch-now"));
+    expect((await screen.findByTestId("switch-start-error")).textContent).toContain("another switchover holds the lease");
+
+    fireEvent.click(screen.getByTestId("switch-recheck"));
+    await waitFor(() => expect(previews).toBe(2));
+    expect(screen.queryByTestId("switch-start-error")).toBeNull();
+  });
 });

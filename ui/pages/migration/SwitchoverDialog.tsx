@@ -192,6 +192,12 @@ export default function SwitchoverDialog({
     }
   };
 
+  // Checking again is a new attempt: the last start's error does not stay beside its outcome.
+  const recheck = () => {
+    setStartError(undefined);
+    void plan.reload();
+  };
+
   const over = run ? isOver(run) : false;
   const footer = run ? (
     <Button type="primary" disabled={!over} onClick={() => onClose(true)} data-testid="switch-close">
@@ -211,6 +217,9 @@ export default function SwitchoverDialog({
       open={open}
       title={`${t("switch.title")} — ${task.source.name} → ${task.destination.name}`}
       width={760}
+      // An 800 px tall window holds the whole dialog: title and buttons stay, the body scrolls.
+      style={{ top: 24, paddingBottom: 0 }}
+      styles={{ body: { maxHeight: "calc(100vh - 190px)", overflowY: "auto", overscrollBehavior: "contain" } }}
       onCancel={() => (run && !over ? undefined : onClose(Boolean(run)))}
       closable={!run || over}
       mask={{ closable: false }}
@@ -228,7 +237,7 @@ export default function SwitchoverDialog({
                 <Typography.Title level={5} style={{ margin: 0 }}>
                   {t("switch.guardrails")}
                 </Typography.Title>
-                <Button size="small" icon={<ReloadOutlined />} onClick={() => void plan.reload()} loading={plan.loading}>
+                <Button size="small" icon={<ReloadOutlined />} onClick={recheck} loading={plan.loading} data-testid="switch-recheck">
                   {t("switch.recheck")}
                 </Button>
               </Space>

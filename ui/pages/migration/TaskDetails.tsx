@@ -7,6 +7,7 @@ import type { CopyProgress, Phase, Sample, TaskEvent, TaskStatus } from "../../a
 import type { Operation } from "../../api/generated/Operation";
 import ErrorAlert from "../../components/ErrorAlert";
 import LagChart from "../../components/LagChart";
+import NoBreak from "../../components/NoBreak";
 import ReplicationTag from "./ReplicationTag";
 import type { LagPoint } from "../../components/LagChart";
 import PageHeader from "../../components/PageHeader";
@@ -215,8 +216,8 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
           column={3}
           items={[
             { key: "mode", label: t("taskDetail.mode"), children: t(`assess.mode.${task.mode}`) },
-            { key: "src", label: t("taskDetail.source"), children: task.source.name },
-            { key: "dst", label: t("taskDetail.destination"), children: task.destination.name },
+            { key: "src", label: t("taskDetail.source"), children: <NoBreak>{task.source.name}</NoBreak> },
+            { key: "dst", label: t("taskDetail.destination"), children: <NoBreak>{task.destination.name}</NoBreak> },
             {
               key: "rep",
               label: t("taskDetail.report"),

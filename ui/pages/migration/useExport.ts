@@ -14,7 +14,9 @@ export function useExport() {
   const [error, setError] = useState<CommandError>();
   const run = async (id: string, format: ExportFormat) => {
     setBusy(true);
+    // The last export's outcome, saved or failed, gives way to this one's.
     setError(undefined);
+    setSaved(undefined);
     try {
       const { path } = await exportReport(id, format);
       if (path) {

@@ -225,7 +225,7 @@ async fn primary(ctx: &Context) -> Outcome {
             return Outcome::fail(format!("cannot query the destination: {e}"))
                 .impact("the destination's state cannot be checked")
                 .remedy(format!(
-                    "pgrelocate instance status {} shows what is wrong",
+                    "see what is wrong with:\npgrelocate instance status {}",
                     shell_word(ctx.dest.name())
                 ))
         }
