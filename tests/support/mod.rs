@@ -491,7 +491,11 @@ struct Driver {
 impl Driver {
     /// Starts tauri-driver for the app with state directory `home` and waits until it listens.
     fn start(home: &Path, ports: PortRange, env: &[(String, PathBuf)]) -> Driver {
-        let (port, native_port) = (free_port(), free_port());
+        let port = free_port();
+        // Two calls may return the same released port.
+        let native_port = std::iter::repeat_with(free_port)
+            .find(|p| *p != port)
+            .expect("endless");
         let child = Command::new(tauri_driver())
             .args([
                 "--port",
@@ -511,12 +515,16 @@ impl Driver {
             port,
             stopped: false,
         };
-        driver.wait_until_listening();
+        // tauri-driver listens at once but starts WebKitWebDriver beside it; a session asked
+        // for before that one listens fails ("did not respond"), which a loaded machine
+        // made happen three times in a row. Wait for both.
+        driver.wait_until_listening(port);
+        driver.wait_until_listening(native_port);
         driver
     }
 
-    fn wait_until_listening(&mut self) {
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+    fn wait_until_listening(&mut self, port: u16) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let deadline = Instant::now() + STARTUP;
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
             if let Some(status) = self.child.try_wait().expect("poll tauri-driver") {
