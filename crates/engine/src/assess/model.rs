@@ -226,11 +226,11 @@ impl Report {
         self.checks().find(|c| c.id == id)
     }
 
-    /// The closing line of the console form, e.g. `Migrate check failed: 1 error, 2 warnings`.
+    /// The closing line of a report, e.g. `Migration check failed: 1 error, 2 warnings`.
     pub fn summary_line(&self) -> String {
         let c = self.counts();
         let what = match self.mode {
-            Mode::Migration => "Migrate check",
+            Mode::Migration => "Migration check",
             Mode::Dr => "DR check",
         };
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::{check, count, list, shell_word, size, DESTINATION};
+use super::{check, count, count_of, list, shell_word, size, DESTINATION};
 use crate::assess::check::{Check, Outcome};
 use crate::assess::context::{Context, ServerFacts};
 use crate::assess::host::{self, ServerDirs};
@@ -1134,7 +1134,7 @@ async fn extensions(ctx: &Context) -> Outcome {
     out(Outcome::pass(format!(
         "{} and {} found in the destination's binaries",
         count(wanted.len(), "extension"),
-        count(preload.len(), "preloaded library")
+        count_of(preload.len(), "preloaded library", "preloaded libraries")
     )))
 }
 

@@ -102,12 +102,31 @@ fn count(n: usize, thing: &str) -> String {
     format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
 }
 
+/// `n thing` / `n things`, for a word whose plural is not `-s`.
+fn count_of(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 use crate::quote::shell::word as shell_word;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::assess::runner::waves;
+
+    #[test]
+    fn counts_agree_with_their_number() {
+        assert_eq!(count(1, "standby"), "1 standby");
+        assert_eq!(count(2, "standby"), "2 standbys");
+        assert_eq!(
+            count_of(0, "preloaded library", "preloaded libraries"),
+            "0 preloaded libraries"
+        );
+        assert_eq!(
+            count_of(1, "preloaded library", "preloaded libraries"),
+            "1 preloaded library"
+        );
+    }
 
     #[test]
     fn the_catalogue_is_complete_and_well_formed() {

@@ -44,9 +44,9 @@ pub fn render(report: &Report, colour: bool) -> String {
         for check in &group.checks {
             let status = match check.status {
                 Status::Success => paint(GREEN, "success"),
-                Status::Warning => paint(YELLOW, &format!("warning(warning: {})", check.message)),
-                Status::Error => paint(RED, &format!("error(error: {})", check.message)),
-                Status::Skipped => paint(DIM, &format!("skipped({})", check.message)),
+                Status::Warning => paint(YELLOW, &format!("warning: {}", check.message)),
+                Status::Error => paint(RED, &format!("error: {}", check.message)),
+                Status::Skipped => paint(DIM, &format!("skipped: {}", check.message)),
             };
             let _ = writeln!(out, "[{}] {}: {}", group.name, check.title, status);
             if matches!(check.status, Status::Warning | Status::Error) {
@@ -60,11 +60,7 @@ pub fn render(report: &Report, colour: bool) -> String {
             }
         }
     }
-    let _ = writeln!(
-        out,
-        "\n{}",
-        paint(BOLD, &format!("*{}*", report.summary_line()))
-    );
+    let _ = writeln!(out, "\n{}", paint(BOLD, &report.summary_line()));
     let _ = writeln!(
         out,
         "{} passed, {} warnings, {} errors, {} skipped",
@@ -82,12 +78,12 @@ mod tests {
     fn console_form_matches_the_reference_shape() {
         let text = render(&sample::report(), false);
         assert!(text.contains(
-            "[Source connectivity] Check src.replication_conn: error(error: pg_hba.conf rejects replication connection for host \"10.0.0.5\", user \"migrator\")"
+            "[Source connectivity] Check src.replication_conn: error: pg_hba.conf rejects replication connection for host \"10.0.0.5\", user \"migrator\""
         ), "{text}");
         assert!(text.contains("[Source connectivity] Check src.reachable: success"));
         assert!(text.contains("    remedy: host replication migrator 10.0.0.5/32 scram-sha-256"));
         assert!(
-            text.contains("*Migrate check failed: 1 error, 1 warning*"),
+            text.contains("\nMigration check failed: 1 error, 1 warning\n"),
             "{text}"
         );
         assert!(!text.contains('\x1b'));
