@@ -527,6 +527,13 @@ const HOST_SETTINGS: &[&str] = &[
     "password_encryption",
 ];
 
+/// Whether a source setting that differs on the destination is one to carry over. Not a
+/// `wal_level = minimal`: the source cannot be copied with it (the replication checks say
+/// so), and the destination must not take it.
+fn worth_carrying(name: &str, value: &str) -> bool {
+    !(name == "wal_level" && value == "minimal")
+}
+
 async fn config_drift(ctx: &Context) -> Outcome {
     let (src, dst) = match (
         ctx.source_facts_or_skip().await,
@@ -547,6 +554,7 @@ async fn config_drift(ctx: &Context) -> Outcome {
                     .as_deref()
                     .is_some_and(|f| f.ends_with("postgresql.auto.conf"))
         })
+        .filter(|(name, s)| worth_carrying(name, &s.value))
         .filter_map(|(name, s)| {
             let there = dst.setting(name)?;
             (there.value != s.value).then_some((name, s.display.as_str(), there.display.as_str()))
@@ -609,4 +617,16 @@ async fn clock(ctx: &Context) -> Outcome {
         "time-based replication lag and the measured switchover window would be wrong by that much",
     )
     .remedy("synchronise both hosts' clocks with NTP (chrony or systemd-timesyncd)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worth_carrying;
+
+    #[test]
+    fn a_minimal_wal_level_is_never_advised_for_the_destination() {
+        assert!(!worth_carrying("wal_level", "minimal"));
+        assert!(worth_carrying("wal_level", "logical"));
+        assert!(worth_carrying("work_mem", "64MB"));
+    }
 }
