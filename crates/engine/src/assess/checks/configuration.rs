@@ -305,7 +305,9 @@ async fn wal_retention(ctx: &Context) -> Outcome {
     let copy_secs = source_size as f64 / ctx.options.assumed_copy_rate.max(1) as f64;
     // The copy starts with a checkpoint and ends with a segment switch: at least two
     // segments are kept whatever the write rate.
-    let expected = (rate * copy_secs) as u64 + 2 * f.wal_segment_bytes();
+    let written = (rate * copy_secs) as u64;
+    let floor = 2 * f.wal_segment_bytes();
+    let expected = written + floor;
     let limit = if f.version.has_slot_wal_status() {
         f.bytes("max_slot_wal_keep_size")
     } else {
@@ -325,13 +327,18 @@ async fn wal_retention(ctx: &Context) -> Outcome {
             .evidence("max_slot_wal_keep_size_bytes", limit)
             .evidence("idle_replication_slot_timeout", idle_timeout)
     };
+    // Both parts, so the figures add up for the reader: at a low write rate the two-segment
+    // floor is almost all of it.
     let summary = format!(
-        "{}/s of WAL (sampled over {:.1} s); a copy of {} takes about {} s, so about {} of WAL accumulates",
+        "{}/s of WAL (sampled over {:.1} s); a copy of {} takes about {} s, so about {} of WAL \
+         accumulates ({} written during the copy + {} for the two segments every copy keeps)",
         size(rate as u64),
         secs,
         size(source_size),
         copy_secs.round() as u64,
-        size(expected)
+        size(expected),
+        size(written),
+        size(floor)
     );
     if let Some(limit) = limit.filter(|l| *l >= 0) {
         if (limit as u64) < expected {
