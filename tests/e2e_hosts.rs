@@ -194,7 +194,15 @@ async fn a_migration_into_a_host_is_assessed_started_and_switched_over_from_the_
         .await;
     app.wait_for("[data-testid=instances-empty]", Duration::from_secs(30))
         .await;
-    app.click_text("button", "Register Instance").await;
+    app.click_text_when_ready("button", "Register Instance")
+        .await;
+    // The dialog puts the focus in its first field once it has opened: type after that.
+    app.wait_until(
+        "the Register dialog open, its first field focused",
+        "document.activeElement?.dataset.testid === 'register-name'",
+        Duration::from_secs(30),
+    )
+    .await;
     app.type_into("[data-testid=register-name]", "src").await;
     app.type_into("[data-testid=register-host]", source.host())
         .await;
@@ -217,7 +225,9 @@ async fn a_migration_into_a_host_is_assessed_started_and_switched_over_from_the_
         .await;
 
     // 3. The destination, created on the host through the dialog's host picker.
-    app.click_text("button", "Create Instance").await;
+    app.click_text_when_ready("button", "Create Instance").await;
+    // Typed once the dialog has opened (the click waits for that), where it was clicked.
+    app.click("[data-testid=create-name]").await;
     app.type_into("[data-testid=create-name]", "dst").await;
     app.choose("[data-testid=create-host]", "db1").await;
     app.choose("[data-testid=create-major]", "PostgreSQL 15")
@@ -240,7 +250,7 @@ async fn a_migration_into_a_host_is_assessed_started_and_switched_over_from_the_
     app.screenshot("hosts-1x-04-instances").await;
 
     // 4. The assessment, from the destination's console, run on the host.
-    app.click_text("[data-testid=instance-row-dst] a", "dst")
+    app.click_text_when_ready("[data-testid=instance-row-dst] a", "dst")
         .await;
     app.wait_for("[data-testid=basic-info]", Duration::from_secs(60))
         .await;
@@ -287,7 +297,7 @@ async fn a_migration_into_a_host_is_assessed_started_and_switched_over_from_the_
     app.screenshot("hosts-1x-06-assessment-done").await;
 
     // 5. The migration from that assessment, driven on the host, until it streams.
-    app.click_text(".ant-tabs-tab-btn", "Migration to Cloud")
+    app.click_text_when_ready(".ant-tabs-tab-btn", "Migration to Cloud")
         .await;
     app.click("[data-testid=create-task]").await;
     app.wait_until(

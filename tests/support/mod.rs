@@ -370,6 +370,26 @@ impl DesktopApp {
         panic!("no {css} with text {text:?}");
     }
 
+    /// As [`DesktopApp::click_text`], once the element has stopped moving and is not under
+    /// a mask (e.g. a button of the page while a dialog closes).
+    pub async fn click_text_when_ready(&self, css: &str, text: &str) {
+        self.wait_until(
+            &format!("{css} with text {text:?}"),
+            &format!(
+                "(() => {{
+                    document.querySelectorAll('[data-e2e-click]').forEach(e => e.removeAttribute('data-e2e-click'));
+                    const e = Array.from(document.querySelectorAll({css:?})).find(e => e.textContent.trim() === {text:?});
+                    if (!e) return false;
+                    e.setAttribute('data-e2e-click', '');
+                    return true;
+                }})()"
+            ),
+            STARTUP,
+        )
+        .await;
+        self.click("[data-e2e-click]").await;
+    }
+
     /// Types `text` into the input matching `css`.
     pub async fn type_into(&self, css: &str, text: &str) {
         self.wait_for(css, STARTUP)
