@@ -68,6 +68,12 @@ impl Launch {
         self.home.path()
     }
 
+    /// The ports of the app's managed instances: no parallel test uses them (give the
+    /// first to an instance created on a host, whose agent does not see this range).
+    pub fn ports(&self) -> PortRange {
+        self.ports
+    }
+
     /// The engine over the app's state directory, as the app will open it.
     pub fn instances(&self) -> Instances {
         Instances::open(self.home.path())
@@ -364,6 +370,26 @@ impl DesktopApp {
         panic!("no {css} with text {text:?}");
     }
 
+    /// As [`DesktopApp::click_text`], once the element has stopped moving and is not under
+    /// a mask (e.g. a button of the page while a dialog closes).
+    pub async fn click_text_when_ready(&self, css: &str, text: &str) {
+        self.wait_until(
+            &format!("{css} with text {text:?}"),
+            &format!(
+                "(() => {{
+                    document.querySelectorAll('[data-e2e-click]').forEach(e => e.removeAttribute('data-e2e-click'));
+                    const e = Array.from(document.querySelectorAll({css:?})).find(e => e.textContent.trim() === {text:?});
+                    if (!e) return false;
+                    e.setAttribute('data-e2e-click', '');
+                    return true;
+                }})()"
+            ),
+            STARTUP,
+        )
+        .await;
+        self.click("[data-e2e-click]").await;
+    }
+
     /// Types `text` into the input matching `css`.
     pub async fn type_into(&self, css: &str, text: &str) {
         self.wait_for(css, STARTUP)
@@ -371,6 +397,60 @@ impl DesktopApp {
             .send_keys(text)
             .await
             .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+    }
+
+    /// Replaces what the input matching `css` holds (e.g. a default value) with `text`, as
+    /// a user would: select all, delete, type. Panics if the input does not show `text`.
+    pub async fn replace_text(&self, css: &str, text: &str) {
+        const CONTROL: &str = "\u{E009}";
+        const RELEASE_ALL: &str = "\u{E000}";
+        const BACKSPACE: &str = "\u{E003}";
+        let input = self.wait_for(css, STARTUP).await;
+        input
+            .send_keys(&format!("{CONTROL}a{RELEASE_ALL}{BACKSPACE}"))
+            .await
+            .unwrap_or_else(|e| panic!("clearing {css}: {e}"));
+        input
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+        let shown = self
+            .eval(&format!("document.querySelector({css:?}).value"))
+            .await;
+        assert_eq!(
+            shown.as_str(),
+            Some(text),
+            "{css} does not hold what was typed"
+        );
+    }
+
+    /// Opens the antd Select matching `css` and picks the option whose text is `option`;
+    /// waits until the Select shows it.
+    pub async fn choose(&self, css: &str, option: &str) {
+        self.click(css).await;
+        // The option is marked, then clicked like anything else (once its list stopped moving).
+        self.wait_until(
+            &format!("the option {option:?} of {css}"),
+            &format!(
+                "(() => {{
+                    document.querySelectorAll('[data-e2e-pick]').forEach(e => e.removeAttribute('data-e2e-pick'));
+                    const o = Array.from(document.querySelectorAll('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option'))
+                        .find(e => e.textContent.trim() === {option:?});
+                    if (!o) return false;
+                    o.setAttribute('data-e2e-pick', '');
+                    return true;
+                }})()"
+            ),
+            STARTUP,
+        )
+        .await;
+        self.click("[data-e2e-pick]").await;
+        self.wait_until(
+            &format!("{css} to show {option:?}"),
+            &format!("document.querySelector({css:?})?.textContent.includes({option:?})"),
+            STARTUP,
+        )
+        .await;
     }
 
     /// Evaluates `expression` until it is truthy (or `timeout` passes: then panics, naming

@@ -15,6 +15,30 @@ pub async fn run(
     req: RemoteAssess,
     progress: &(dyn Fn(&CheckResult) + Sync),
 ) -> Result<Report, AssessError> {
+    let (instances, source) = prepare(&req).await?;
+    assess::assess(
+        &instances,
+        AssessRequest {
+            source,
+            dest: req.dest,
+            mode: req.mode,
+            options: req.options,
+        },
+        progress,
+    )
+    .await
+}
+
+/// The destination's own prerequisites, checked on this host (its data directory, owner,
+/// server and free space are here, not on the workstation).
+pub async fn destination_prerequisites(req: RemoteAssess) -> Result<Vec<CheckResult>, AssessError> {
+    let (instances, source) = prepare(&req).await?;
+    assess::destination_prerequisites(&instances, &source, &req.dest, req.options).await
+}
+
+/// The agent's instances with the workstation's source mirrored by id and both passwords
+/// in memory only; returns them and the source's name here.
+async fn prepare(req: &RemoteAssess) -> Result<(Instances, String), AssessError> {
     let dir = crate::home::state_dir().map_err(InstanceError::from)?;
     let memory = Arc::new(Memory::default());
     let instances =
@@ -37,15 +61,5 @@ pub async fn run(
             .save(&dest.id, &p.password())
             .map_err(InstanceError::from)?;
     }
-    assess::assess(
-        &instances,
-        AssessRequest {
-            source: source.name.to_string(),
-            dest: req.dest,
-            mode: req.mode,
-            options: req.options,
-        },
-        progress,
-    )
-    .await
+    Ok((instances, source.name.to_string()))
 }

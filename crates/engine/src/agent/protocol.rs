@@ -18,7 +18,7 @@ use crate::server::Installation;
 use crate::ErrorCode;
 
 /// The protocol number; bumped on any change an older peer would misread.
-pub const PROTOCOL: u32 = 2;
+pub const PROTOCOL: u32 = 3;
 
 /// The agent's greeting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +62,9 @@ pub enum Request {
     /// Run the feasibility assessment on the host (where the standby will connect from),
     /// with the workstation's source record; progress events are `CheckResult`s.
     Assess(RemoteAssess),
+    /// The destination's own prerequisites (the desktop wizard's live step), checked on
+    /// the host where its data directory is; the mode is not used. Answers `CheckResult`s.
+    DestinationPrerequisites(RemoteAssess),
     /// Start a task on the host: its driver runs there, detached, and keeps going when the
     /// workstation goes away.
     TaskCreate(RemoteTask),
@@ -347,7 +350,7 @@ mod tests {
             version: "1.2.3".into(),
         });
         let text = serde_json::to_string(&hello).unwrap();
-        assert_eq!(text, r#"{"frame":"hello","protocol":2,"version":"1.2.3"}"#);
+        assert_eq!(text, r#"{"frame":"hello","protocol":3,"version":"1.2.3"}"#);
         let error = Frame::Error {
             id: 7,
             code: ErrorCode::NoInstallation,

@@ -91,6 +91,9 @@ async fn answer(request: Request, emit: Emit<'_>) -> Answer {
             };
             encode(super::assess::run(req, &progress).await)
         }
+        Request::DestinationPrerequisites(req) => {
+            encode(super::assess::destination_prerequisites(req).await)
+        }
         Request::Facts => encode(facts().await),
         Request::InstanceCreate(req) => encode(on_host::create(req).await),
         Request::InstanceAdopt(req) => encode(on_host::adopt(req).await),

@@ -114,6 +114,17 @@ pub async fn destination_prerequisites(
     dest: &str,
     options: Options,
 ) -> Result<Vec<CheckResult>, AssessError> {
+    let dest_record = instances
+        .store()
+        .instance_by_name(dest)
+        .map_err(InstanceError::from)?;
+    // Its data directory, owner, server and free space are on its host: checked there.
+    if let Some(host) = crate::instances::host_of(&dest_record) {
+        return super::remote::destination_prerequisites_on_host(
+            instances, host, source, dest, options,
+        )
+        .await;
+    }
     let source = side(instances, source).await?;
     let dest = side(instances, dest).await?;
     let timeout = options.check_timeout;

@@ -21,6 +21,58 @@ async fn password(instances: &Instances, record: &InstanceRecord) -> Option<Secr
     }
 }
 
+/// The destination's own prerequisites (the wizard's live step), checked by `host`'s agent
+/// where the destination's data directory is; nothing is stored.
+pub(super) async fn destination_prerequisites_on_host(
+    instances: &Instances,
+    host: &str,
+    source: &str,
+    dest: &str,
+    options: crate::assess::Options,
+) -> Result<Vec<CheckResult>, AssessError> {
+    let call = remote_assess(
+        instances,
+        source,
+        dest,
+        crate::assess::Mode::Migration,
+        options,
+    )
+    .await?;
+    let agent = instances
+        .hosts()?
+        .agent(host)
+        .await
+        .map_err(InstanceError::from)?;
+    Ok(agent
+        .call(Request::DestinationPrerequisites(call))
+        .await
+        .map_err(|e| InstanceError::from(HostError::from(e)))?)
+}
+
+/// What the agent needs to run checks of `source` into `dest` there: the source's record
+/// and both passwords from this keyring.
+async fn remote_assess(
+    instances: &Instances,
+    source: &str,
+    dest: &str,
+    mode: crate::assess::Mode,
+    options: crate::assess::Options,
+) -> Result<RemoteAssess, AssessError> {
+    let store = instances.store();
+    let source = store
+        .instance_by_name(source)
+        .map_err(InstanceError::from)?;
+    let dest = store.instance_by_name(dest).map_err(InstanceError::from)?;
+    Ok(RemoteAssess {
+        source_password: password(instances, &source).await,
+        dest_password: password(instances, &dest).await,
+        source,
+        dest: dest.name.to_string(),
+        mode,
+        options,
+    })
+}
+
 /// Runs `request` on `host` and stores the report here too.
 pub(super) async fn assess_on_host(
     instances: &Instances,
@@ -29,20 +81,14 @@ pub(super) async fn assess_on_host(
     progress: &(dyn Fn(&CheckResult) + Sync),
 ) -> Result<Report, AssessError> {
     let store = instances.store();
-    let source = store
-        .instance_by_name(&request.source)
-        .map_err(InstanceError::from)?;
-    let dest = store
-        .instance_by_name(&request.dest)
-        .map_err(InstanceError::from)?;
-    let call = RemoteAssess {
-        source_password: password(instances, &source).await,
-        dest_password: password(instances, &dest).await,
-        source,
-        dest: request.dest,
-        mode: request.mode,
-        options: request.options,
-    };
+    let call = remote_assess(
+        instances,
+        &request.source,
+        &request.dest,
+        request.mode,
+        request.options,
+    )
+    .await?;
     let agent = instances
         .hosts()?
         .agent(host)
