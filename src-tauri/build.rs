@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "installations",
     "instance_create",
     "instance_register",
+    "instance_adopt",
     "connection_test",
     "instance_start",
     "instance_stop",

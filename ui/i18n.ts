@@ -113,6 +113,7 @@ const en = {
   "instances.title": "Instances",
   "instances.create": "Create Instance",
   "instances.register": "Register Instance",
+  "instances.adopt": "Adopt Existing Cluster",
   "instances.sandbox": "Create Sandbox",
   "instances.removeSandbox": "Remove Sandbox",
   "instances.col.instance": "Instance",
@@ -132,6 +133,10 @@ const en = {
   "instances.removeConfirmManaged":
     "pgrelocate stops it and deletes the data folder it created for it. A data folder you supplied stays on disk.",
   "instances.removeConfirmExternal": "pgrelocate forgets the instance and its stored password; the server is not touched.",
+  "instances.removeConfirmAdopted":
+    "pgrelocate forgets the instance and its stored password; the cluster keeps running, with its data folder and configuration as they are.",
+  "instances.adoptedTag": "adopted",
+  "instances.adoptedTagHelp": "An existing cluster pgrelocate manages but did not create.",
   "instances.stopConfirm": "Stop instance {name}?",
   "instances.stopConfirmBody": "A fast shutdown: client sessions are disconnected.",
   "instances.storageValue": "{used} used / {free} free",
@@ -226,6 +231,27 @@ const en = {
   "register.done": "Instance {name} registered",
   "register.failed": "The instance was not registered",
 
+  "adopt.title": "Adopt Existing Cluster",
+  "adopt.intro":
+    "Registers a PostgreSQL cluster that is already running as a managed instance: pgrelocate can then start, stop and inspect it like one it created. Its configuration is left as it is, and removing it later never deletes its files.",
+  "adopt.name": "Instance name",
+  "adopt.host": "Host",
+  "adopt.hostHelp": "The machine the cluster runs on. On a registered host, pgrelocate's agent there checks and manages it.",
+  "adopt.dataDir": "Data directory",
+  "adopt.dataDirHelp": "The running cluster's data directory (the folder holding PG_VERSION).",
+  "adopt.dataDirOnHostHelp": "A folder on {host}, not on this machine: the running cluster's data directory there.",
+  "adopt.dataDirRequired": "Type the cluster's data directory.",
+  "adopt.binDir": "Binaries folder",
+  "adopt.binDirHelp": "Folder of its pg_ctl and postgres. Leave empty to find them by the cluster's version.",
+  "adopt.user": "Superuser",
+  "adopt.userRequired": "Type a superuser role to connect as.",
+  "adopt.password": "Superuser password",
+  "adopt.passwordHelp": "Checked against the running cluster, then kept in the OS keyring.",
+  "adopt.passwordRequired": "Type the superuser's password.",
+  "adopt.ok": "Adopt",
+  "adopt.done": "Cluster adopted as instance {name}",
+  "adopt.failed": "The cluster was not adopted",
+
   "status.running": "Running",
   "status.stopped": "Stopped",
   "status.creating": "Creating",
@@ -268,6 +294,8 @@ const en = {
   "basic.storage": "Storage",
   "basic.created": "Added",
   "basic.problem": "Status check",
+  "basic.adopted":
+    "Adopted: pgrelocate manages this existing cluster but did not create it. Removing the instance only forgets it: the cluster keeps running, with its files and configuration.",
 
   "connection.title": "Database Connection",
   "connection.endpoint": "Endpoint",

@@ -22,7 +22,7 @@ use ts_rs::{Config, ExportError, TS};
 
 use crate::commands::assessments::{AssessmentEvent, AssessmentRow};
 use crate::commands::credentials::Credential;
-use crate::commands::instances::{ConnectionInput, InstanceList};
+use crate::commands::instances::{AdoptInput, ConnectionInput, InstanceList};
 use crate::commands::switchover::SwitchEvent;
 use crate::commands::tasks::TaskStream;
 use crate::commands::AppInfo;
@@ -57,6 +57,7 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
     InstanceRecord::export_all(&cfg)?;
     Installation::export_all(&cfg)?;
     ConnectionInput::export_all(&cfg)?;
+    AdoptInput::export_all(&cfg)?;
     Credential::export_all(&cfg)?;
     Parameter::export_all(&cfg)?;
     LogTail::export_all(&cfg)?;

@@ -49,6 +49,7 @@ pub fn run() {
             commands::instances::installations,
             commands::instances::instance_create,
             commands::instances::instance_register,
+            commands::instances::instance_adopt,
             commands::instances::connection_test,
             commands::instances::instance_start,
             commands::instances::instance_stop,

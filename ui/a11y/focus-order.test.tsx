@@ -60,6 +60,7 @@ describe("Instances page focus order", () => {
     const expected = [
       control(screen, "Create Instance"),
       control(screen, "Register Instance"),
+      control(screen, "Adopt Existing Cluster"),
       control(screen, "Create Sandbox"),
       screen.getByLabelText("Refresh"),
       control(dest, "orders-dest", "a"),

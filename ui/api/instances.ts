@@ -2,6 +2,7 @@
 
 import { call } from "./core";
 
+import type { AdoptInput } from "./generated/AdoptInput";
 import type { ConnectionInput } from "./generated/ConnectionInput";
 import type { ConnectionTest } from "./generated/ConnectionTest";
 import type { Credential } from "./generated/Credential";
@@ -17,6 +18,7 @@ import type { Started } from "./generated/Started";
 // The types are generated from the engine's Rust types (ui/api/generated/, see
 // src-tauri/src/bindings.rs); this file only names them for the pages.
 export type {
+  AdoptInput,
   ConnectionInput,
   ConnectionTest,
   Credential,
@@ -59,6 +61,12 @@ export const listHostNames = async () => (await call<{ name: string }[]>("host_l
 
 export const registerInstance = (request: { name: string; connection: ConnectionInput; password?: string }) =>
   call<{ instance: InstanceRecord; connection: ConnectionTest | null }>("instance_register", { request });
+
+/**
+ * Registers a running cluster (here, or on the registered host `request.host` names) as a
+ * managed instance, once its password and identity are checked.
+ */
+export const adoptInstance = (request: AdoptInput) => call<InstanceRecord>("instance_adopt", { request });
 
 export const testConnection = (connection: ConnectionInput, password?: string) =>
   call<ConnectionTest>("connection_test", { connection, password: password || null });

@@ -1,11 +1,11 @@
-//! The Instances page: list, create, register (with a connection test), start, stop,
-//! remove, and the sandbox.
+//! The Instances page: list, create, register (with a connection test), adopt, start,
+//! stop, remove, and the sandbox.
 
 use std::path::PathBuf;
 
 use pgrelocate_engine::endpoint::{Endpoint, SslMode};
 use pgrelocate_engine::instances::{
-    CreateRequest, InstanceStatus, RegisterRequest, Removal, Started,
+    AdoptRequest, CreateRequest, InstanceStatus, RegisterRequest, Removal, Started,
 };
 use pgrelocate_engine::inventory::InstanceRecord;
 use pgrelocate_engine::sandbox::{self, Sandbox};
@@ -201,6 +201,52 @@ pub async fn instance_register(
     })
 }
 
+/// What Adopt Existing Cluster sends.
+#[derive(Debug, Deserialize, ts_rs::TS)]
+pub struct AdoptInput {
+    /// Instance name.
+    pub name: String,
+    /// The running cluster's data directory (on the host when `host` is set).
+    pub data_dir: PathBuf,
+    /// Folder of its server binaries; found by its major version when absent.
+    #[serde(default)]
+    #[ts(optional)]
+    pub bin_dir: Option<PathBuf>,
+    /// A superuser role to connect as.
+    pub user: String,
+    /// That role's password, for the keyring; never printed or logged.
+    #[ts(type = "string")]
+    pub password: PasswordInput,
+    /// The registered host it runs on; this machine when absent.
+    #[serde(default)]
+    #[ts(optional)]
+    pub host: Option<String>,
+}
+
+/// Registers a running cluster, here or on a registered host, as a managed instance once
+/// its password and identity are checked; nothing is stored when a check fails.
+#[tauri::command]
+pub async fn instance_adopt(
+    console: State<'_, Console>,
+    request: AdoptInput,
+) -> Result<InstanceRecord, CommandError> {
+    let password = request
+        .password
+        .into_password()
+        .ok_or_else(|| CommandError::Invalid("the password is empty".into()))?;
+    Ok(console
+        .instances()?
+        .adopt(AdoptRequest {
+            name: request.name,
+            data_dir: request.data_dir,
+            bin_dir: request.bin_dir.filter(|d| !d.as_os_str().is_empty()),
+            user: request.user,
+            password,
+            host: request.host.filter(|h| !h.is_empty()),
+        })
+        .await?)
+}
+
 /// "Test connection" in Register Instance: connects with what was typed, stores nothing.
 #[tauri::command]
 pub async fn connection_test(
@@ -262,4 +308,27 @@ pub async fn sandbox_create(console: State<'_, Console>) -> Result<Sandbox, Comm
 pub async fn sandbox_remove(console: State<'_, Console>) -> Result<Vec<String>, CommandError> {
     let instances = console.instances()?;
     Ok(sandbox::remove(&instances).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_adopt_request_reads_the_pages_json_and_never_prints_the_password() {
+        let input: AdoptInput = serde_json::from_value(serde_json::json!({
+            "name": "legacy-16",
+            "data_dir": "/var/lib/postgresql/16/main",
+            "user": "postgres",
+            "password": "s3cret'pw",
+            "host": "db-east",
+        }))
+        .unwrap();
+        assert_eq!(input.data_dir, PathBuf::from("/var/lib/postgresql/16/main"));
+        assert_eq!(input.bin_dir, None);
+        assert_eq!(input.host.as_deref(), Some("db-east"));
+        let printed = format!("{input:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("PasswordInput(***)"), "{printed}");
+    }
 }

@@ -44,4 +44,22 @@ describe("Basic Information", () => {
     expect(path.querySelectorAll("wbr")).toHaveLength(5);
     expect(path.style.wordBreak).toBe("normal");
   });
+
+  it("tags an adopted instance and says removing it leaves the cluster running with its files", () => {
+    const here = runningInstance("legacy-16", 5432);
+    const adopted = { ...here, managed: { ...here.managed!, adopted: true } };
+    const { unmount } = render(<BasicInformation instance={adopted} onChanged={vi.fn()} />);
+
+    const info = within(screen.getByTestId("basic-info"));
+    expect(info.getByText("Managed here")).toBeTruthy();
+    expect(info.getByTestId("adopted-tag").textContent).toBe("adopted");
+    const note = screen.getByTestId("basic-adopted").textContent ?? "";
+    expect(note).toContain("the cluster keeps running, with its files and configuration");
+    expect(note).not.toMatch(/delet/);
+    unmount();
+
+    render(<BasicInformation instance={here} onChanged={vi.fn()} />);
+    expect(screen.queryByTestId("adopted-tag")).toBeNull();
+    expect(screen.queryByTestId("basic-adopted")).toBeNull();
+  });
 });

@@ -10,7 +10,7 @@ import PathText from "../../components/PathText";
 import ShortId from "../../components/ShortId";
 import { t } from "../../i18n";
 import { formatBytes, formatTime } from "../../units";
-import { StatusTag, kindLabel } from "../instances/InstancesTable";
+import { AdoptedTag, StatusTag, kindLabel } from "../instances/InstancesTable";
 import StartRetiredDialog from "../instances/StartRetiredDialog";
 import { consoleStatus } from "../instances/status";
 import type { TaskLink } from "../instances/status";
@@ -51,7 +51,16 @@ export default function BasicInformation({
     { key: "id", label: t("basic.id"), children: <ShortId id={instance.id} testId="basic-id" /> },
     { key: "status", label: t("basic.status"), children: <StatusTag status={consoleStatus(instance, links)} /> },
     { key: "role", label: t("basic.role"), children: c ? t(`role.${c.role}`) : t("common.none") },
-    { key: "kind", label: t("basic.kind"), children: t(kindLabel(instance.kind, managed?.host)) },
+    {
+      key: "kind",
+      label: t("basic.kind"),
+      children: (
+        <>
+          <span>{t(kindLabel(instance.kind, managed?.host))}</span>
+          {managed?.adopted && <AdoptedTag />}
+        </>
+      ),
+    },
     {
       key: "version",
       label: t("basic.version"),
@@ -155,6 +164,9 @@ export default function BasicInformation({
         />
       )}
       {error && <ErrorAlert error={error} title={t("basic.title")} />}
+      {managed?.adopted && (
+        <Alert type="info" showIcon title={t("basic.adopted")} style={{ marginBottom: 16 }} data-testid="basic-adopted" />
+      )}
       {instance.error && (
         <Alert type="warning" showIcon title={t("basic.problem")} description={instance.error} style={{ marginBottom: 16 }} />
       )}

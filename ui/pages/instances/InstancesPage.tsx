@@ -1,4 +1,4 @@
-import { DeleteOutlined, ExperimentOutlined, LinkOutlined, PlusOutlined, ReloadOutlined } from "@ant-design/icons";
+import { DeleteOutlined, ExperimentOutlined, ImportOutlined, LinkOutlined, PlusOutlined, ReloadOutlined } from "@ant-design/icons";
 import { Button, Modal, Popconfirm, Typography, message } from "antd";
 import { useState } from "react";
 import { asCommandError } from "../../api/core";
@@ -18,6 +18,7 @@ import { useLoad } from "../../hooks/useLoad";
 import { t } from "../../i18n";
 import { instanceRoute } from "../../router";
 import type { Navigate } from "../../router";
+import AdoptInstanceDialog from "./AdoptInstanceDialog";
 import CreateInstanceDialog from "./CreateInstanceDialog";
 import InstancesTable from "./InstancesTable";
 import RegisterInstanceDialog from "./RegisterInstanceDialog";
@@ -27,10 +28,10 @@ import type { InstanceRow, TaskLink } from "./status";
 
 const SANDBOX = ["sandbox-source", "sandbox-dest"];
 
-/** The Instances page: the table, and Create Instance / Register Instance / Create Sandbox. */
+/** The Instances page: the table, and Create Instance / Register Instance / Adopt Existing Cluster / Create Sandbox. */
 export default function InstancesPage({ navigate }: { navigate: Navigate }) {
   const [notice, noticeHolder] = message.useMessage();
-  const [dialog, setDialog] = useState<"create" | "register" | "sandbox" | null>(null);
+  const [dialog, setDialog] = useState<"create" | "register" | "adopt" | "sandbox" | null>(null);
   const [creatingSandbox, setCreatingSandbox] = useState(false);
   const [busy, setBusy] = useState<string[]>([]);
   const [actionError, setActionError] = useState<{ title: string; error: CommandError }>();
@@ -111,6 +112,9 @@ export default function InstancesPage({ navigate }: { navigate: Navigate }) {
             <Button icon={<LinkOutlined />} onClick={() => setDialog("register")}>
               {t("instances.register")}
             </Button>
+            <Button icon={<ImportOutlined />} onClick={() => setDialog("adopt")} data-testid="adopt-open">
+              {t("instances.adopt")}
+            </Button>
             {hasSandbox ? (
               <Popconfirm
                 title={t("sandbox.removeConfirm")}
@@ -169,6 +173,15 @@ export default function InstancesPage({ navigate }: { navigate: Navigate }) {
         onRegistered={(r) => {
           setDialog(null);
           void notice.success(t("register.done", { name: r.name }));
+          void list.reload();
+        }}
+      />
+      <AdoptInstanceDialog
+        open={dialog === "adopt"}
+        onClose={() => setDialog(null)}
+        onAdopted={(r) => {
+          setDialog(null);
+          void notice.success(t("adopt.done", { name: r.name }));
           void list.reload();
         }}
       />

@@ -10,6 +10,7 @@ const dest: InstanceRow = {
   role: "standby",
   engineVersion: "15.18",
   kind: "managed",
+  adopted: false,
   runsOn: null,
   host: "127.0.0.1",
   port: 5433,
@@ -25,6 +26,7 @@ const source: InstanceRow = {
   role: "primary",
   engineVersion: "15.18",
   kind: "external",
+  adopted: false,
   runsOn: null,
   host: "db1.example.internal",
   port: 5432,
@@ -99,6 +101,31 @@ describe("Instances table", () => {
 
     fireEvent.click(screen.getByRole("button", { name: "OK" }));
     expect(onRemove).toHaveBeenCalledWith(source);
+  });
+
+  it("tags an adopted instance as managed and adopted, and says removing it leaves the cluster running", async () => {
+    const adopted: InstanceRow = { ...dest, name: "legacy-16", adopted: true };
+    const onRemove = vi.fn();
+    render(<InstancesTable instances={[adopted, dest]} onRemove={onRemove} />);
+
+    const row = within(screen.getByTestId("instance-row-legacy-16"));
+    expect(row.getByText("Managed here")).toBeTruthy();
+    expect(row.getByTestId("adopted-tag").textContent).toBe("adopted");
+    // One pgrelocate created carries no tag.
+    expect(within(screen.getByTestId("instance-row-orders-dest")).queryByTestId("adopted-tag")).toBeNull();
+
+    fireEvent.click(row.getByRole("button", { name: "Remove" }));
+    expect(await screen.findByText("Remove instance legacy-16?")).toBeTruthy();
+    expect(screen.getByText(/the cluster keeps running, with its data folder and configuration as they are/)).toBeTruthy();
+    expect(screen.queryByText(/deletes/)).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "OK" }));
+    expect(onRemove).toHaveBeenCalledWith(adopted);
+  });
+
+  it("warns that removing an instance pgrelocate created deletes the folder it made", async () => {
+    render(<InstancesTable instances={[dest]} onRemove={vi.fn()} />);
+    fireEvent.click(screen.getByRole("button", { name: "Remove" }));
+    expect(await screen.findByText(/pgrelocate stops it and deletes the data folder it created for it/)).toBeTruthy();
   });
 
   it("offers Stop only for a running managed instance, and asks first", async () => {

@@ -33,6 +33,23 @@ export function kindLabel(kind: InstanceRow["kind"], runsOn: string | null | und
   return kind === "managed" && runsOn ? "kind.managedOnHost" : (`kind.${kind}` as const);
 }
 
+/** The small "adopted" tag beside the Kind of a managed instance pgrelocate did not create. */
+export function AdoptedTag() {
+  return (
+    <Tooltip title={t("instances.adoptedTagHelp")}>
+      <Tag data-testid="adopted-tag" style={{ marginInlineStart: 8 }}>
+        {t("instances.adoptedTag")}
+      </Tag>
+    </Tooltip>
+  );
+}
+
+/** What Remove's confirmation says happens to the instance's server and files. */
+export function removeConfirmBody(instance: Pick<InstanceRow, "kind" | "adopted">) {
+  if (instance.kind !== "managed") return t("instances.removeConfirmExternal");
+  return instance.adopted ? t("instances.removeConfirmAdopted") : t("instances.removeConfirmManaged");
+}
+
 /** Where a managed instance runs: a registered host, or this machine; nothing for an external one. */
 function HostCell({ instance }: { instance: InstanceRow }) {
   // An instance being created has no record yet, so where it runs is not known.
@@ -103,7 +120,12 @@ export default function InstancesTable({ instances, loading, busy = [], ...actio
     {
       title: t("instances.col.kind"),
       key: "kind",
-      render: (_, i) => t(kindLabel(i.kind, i.runsOn)),
+      render: (_, i) => (
+        <>
+          <span>{t(kindLabel(i.kind, i.runsOn))}</span>
+          {i.kind === "managed" && i.adopted && <AdoptedTag />}
+        </>
+      ),
     },
     {
       title: t("instances.col.host"),
@@ -208,7 +230,7 @@ function RowActions({
       {onRemove && (
         <Popconfirm
           title={t("instances.removeConfirm", { name: instance.name })}
-          description={managed ? t("instances.removeConfirmManaged") : t("instances.removeConfirmExternal")}
+          description={removeConfirmBody(instance)}
           onConfirm={() => onRemove(instance)}
           okButtonProps={{ danger: true }}
         >

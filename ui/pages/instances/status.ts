@@ -31,6 +31,8 @@ export interface InstanceRow {
   /** Server version, e.g. "15.18", or the major of a stopped managed instance. */
   engineVersion: string | null;
   kind: "managed" | "external";
+  /** A managed instance adopted from an existing cluster: removing it leaves the cluster alone. */
+  adopted: boolean;
   /** The registered host a managed instance runs on; `null`: this machine (or external). */
   runsOn: string | null;
   host: string;
@@ -77,6 +79,7 @@ export function instanceRows(list: InstanceList, tasks: TaskLink[] = []): Instan
         ? String(i.managed.major)
         : null,
     kind: i.kind,
+    adopted: i.managed?.adopted ?? false,
     runsOn: i.managed?.host ?? null,
     host: i.endpoint.host,
     port: i.endpoint.port,
@@ -93,6 +96,7 @@ export function instanceRows(list: InstanceList, tasks: TaskLink[] = []): Instan
       role: null,
       engineVersion: null,
       kind: "managed",
+      adopted: false,
       runsOn: null,
       host: "",
       port: 0,
