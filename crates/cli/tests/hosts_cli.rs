@@ -465,6 +465,32 @@ async fn the_assessment_of_a_destination_on_a_host_runs_there_and_is_kept_on_bot
     cli.ok(&["instance", "remove", "dst", "--yes"]);
 }
 
+/// After a switchover to `dest`: the writer commits there, and nothing the source
+/// acknowledged is missing on it. Returns the writer's log.
+async fn nothing_lost(
+    writer: pgrelocate_testkit::Writer,
+    dest: &pgrelocate_testkit::ConnParams,
+) -> pgrelocate_testkit::writer::WriterLog {
+    assert!(
+        writer
+            .wait_for_target(1, 50, std::time::Duration::from_secs(60))
+            .await,
+        "the writer does not commit on the new primary"
+    );
+    let log = writer.stop().await;
+    let missing = log
+        .missing_on(&dest.connect().await.unwrap())
+        .await
+        .unwrap();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged commit(s) lost, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    log
+}
+
 /// Polls `task status` until `done` holds (generous: a loaded 2-core machine).
 fn wait_status(
     cli: &mut Cli,
@@ -622,24 +648,7 @@ async fn a_migration_into_a_host_is_driven_and_switched_over_there_surviving_the
         report["timeline"].as_u64().is_some_and(|t| t >= 2),
         "{status:#}"
     );
-    assert!(
-        writer
-            .wait_for_target(1, 50, std::time::Duration::from_secs(60))
-            .await,
-        "the writer does not commit on the new primary"
-    );
-    let log = writer.stop().await;
-    // Nothing the source acknowledged is missing on the new primary.
-    let missing = log
-        .missing_on(&dest.connect().await.unwrap())
-        .await
-        .unwrap();
-    assert!(
-        missing.is_empty(),
-        "{} acknowledged commit(s) lost, e.g. {:?}",
-        missing.len(),
-        &missing[..missing.len().min(10)]
-    );
+    let log = nothing_lost(writer, &dest).await;
     assert!(log.acked_by(0) > 0 && log.acked_by(1) > 0);
     // The history here holds the switchover's steps as the host recorded them.
     let follow = run(&mut cli, &["task", "follow", &task_id, "--json"]);
@@ -746,7 +755,7 @@ async fn a_cluster_adopted_on_a_host_is_fenced_by_shutdown_at_a_switchover_there
         ..source.params()
     };
     writer.set_targets(vec![source.params(), dest.clone()]);
-    let preview_out = cli.run(&[
+    let switched = cli.run(&[
         "switchover",
         &task_id,
         "--json",
@@ -754,25 +763,10 @@ async fn a_cluster_adopted_on_a_host_is_fenced_by_shutdown_at_a_switchover_there
         "--timeout",
         "120",
     ]);
-    let result = body(&preview_out);
+    let result = body(&switched);
     assert_eq!(result["outcome"], "success", "{result:#}");
     assert_eq!(result["report"]["strategy"], "shutdown", "{result:#}");
-    assert!(
-        writer
-            .wait_for_target(1, 50, std::time::Duration::from_secs(60))
-            .await,
-        "the writer does not commit on the new primary"
-    );
-    let log = writer.stop().await;
-    let missing = log
-        .missing_on(&dest.connect().await.unwrap())
-        .await
-        .unwrap();
-    assert!(
-        missing.is_empty(),
-        "{} acknowledged commit(s) lost",
-        missing.len()
-    );
+    nothing_lost(writer, &dest).await;
     // The old source is down, retired on its host; forgetting it keeps its files.
     let status = cli.json(&["instance", "status", "src", "--json"]);
     assert_eq!(status["state"], "stopped", "{status:#}");

@@ -287,6 +287,15 @@ pub async fn operate(
     }
 }
 
+/// The order a detached process reads first: one JSON line on stdin.
+async fn read_order<T: serde::de::DeserializeOwned>() -> std::io::Result<T> {
+    let mut line = String::new();
+    BufReader::new(tokio::io::stdin())
+        .read_line(&mut line)
+        .await?;
+    serde_json::from_str(&line).map_err(std::io::Error::other)
+}
+
 /// Writes one line to stdout, ignoring a reader that is gone (the agent may have ended with
 /// its SSH channel; the process goes on regardless).
 fn say(line: &impl Serialize) {
@@ -333,11 +342,7 @@ fn on_terminate(busy: Arc<std::sync::atomic::AtomicBool>) -> CancellationToken {
 /// goes on driving the task when it still replicates (after a rollback or a retry).
 pub async fn operate_stdin() -> std::io::Result<()> {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let mut line = String::new();
-    BufReader::new(tokio::io::stdin())
-        .read_line(&mut line)
-        .await?;
-    let order: OperateOrder = serde_json::from_str(&line).map_err(std::io::Error::other)?;
+    let order: OperateOrder = read_order().await?;
     let busy = Arc::new(AtomicBool::new(true));
     let stop = on_terminate(busy.clone());
     let tasks = match instances_with(&order.passwords) {
@@ -490,11 +495,7 @@ async fn drive_loop(tasks: &Tasks, task: &Task, stop: &CancellationToken) {
 /// `pgrelocate agent --drive`: reads a [`DriveOrder`] on stdin, creates the task, says so on
 /// stdout, then drives it until it ends (the copy, the standby's start, its monitoring).
 pub async fn drive_stdin() -> std::io::Result<()> {
-    let mut line = String::new();
-    BufReader::new(tokio::io::stdin())
-        .read_line(&mut line)
-        .await?;
-    let order: DriveOrder = serde_json::from_str(&line).map_err(std::io::Error::other)?;
+    let order: DriveOrder = read_order().await?;
     let stop = on_terminate(Arc::new(std::sync::atomic::AtomicBool::new(false)));
     let started = |started: DriveStarted| {
         say(&started);

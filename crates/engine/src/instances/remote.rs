@@ -11,6 +11,7 @@ use crate::host::Hosts;
 use crate::inspect::{LogTail, Parameter};
 use crate::inventory::{InstanceName, InstanceRecord, Store, StoreError};
 use crate::retirement;
+use crate::secrets::Password;
 use crate::Coded;
 
 /// The host a managed record runs on, if not this machine.
@@ -62,30 +63,9 @@ impl Instances {
             }))
             .await
             .map_err(crate::host::HostError::from)?;
-        let mut record = remote;
-        if let Some(m) = record.managed.as_mut() {
-            m.host = Some(host.to_string());
-        }
-        let undo = |agent: Arc<AgentClient>, name: String| async move {
-            if let Err(e) = agent
-                .call::<Removal>(Request::InstanceRemove { name })
-                .await
-            {
-                tracing::warn!(error = %e, "could not remove the half-made instance on the host");
-            }
-        };
-        let stored = match self.store.insert_instance(&record) {
-            Ok(stored) => stored,
-            Err(e) => {
-                undo(agent, name.to_string()).await;
-                return Err(e.into());
-            }
-        };
-        if let Err(e) = self.keyring_save(&stored.id, &password).await {
-            let _ = self.store.delete_instance(&stored.id);
-            undo(agent, name.to_string()).await;
-            return Err(e);
-        }
+        let stored = self
+            .keep_from_host(host, agent, remote, &password, "half-made instance")
+            .await?;
         tracing::info!(name = %stored.name, host, "created managed instance on a host");
         Ok(stored)
     }
@@ -104,7 +84,7 @@ impl Instances {
         self.hosts()?.get(host)?;
         self.keyring()?;
         let agent = self.agent(host).await?;
-        let mut record: InstanceRecord = agent
+        let record: InstanceRecord = agent
             .call(Request::InstanceAdopt(RemoteAdopt {
                 name: name.to_string(),
                 data_dir: request.data_dir,
@@ -114,30 +94,50 @@ impl Instances {
             }))
             .await
             .map_err(crate::host::HostError::from)?;
+        let stored = self
+            .keep_from_host(host, agent, record, &request.password, "adopted cluster")
+            .await?;
+        tracing::info!(name = %stored.name, host, "adopted a cluster on a host");
+        Ok(stored)
+    }
+
+    /// Stores here the record `host`'s agent just made (marked as on that host) and keeps
+    /// its password in this keyring; when either fails, the agent forgets `what` again, so
+    /// nothing is left on either side.
+    async fn keep_from_host(
+        &self,
+        host: &str,
+        agent: Arc<AgentClient>,
+        mut record: InstanceRecord,
+        password: &Password,
+        what: &str,
+    ) -> Result<InstanceRecord, InstanceError> {
         if let Some(m) = record.managed.as_mut() {
             m.host = Some(host.to_string());
         }
-        let forget = |agent: Arc<AgentClient>, name: String| async move {
-            if let Err(e) = agent
-                .call::<Removal>(Request::InstanceRemove { name })
-                .await
-            {
-                tracing::warn!(error = %e, "could not forget the adopted cluster on the host");
+        let undo = |agent: Arc<AgentClient>| {
+            let name = record.name.to_string();
+            async move {
+                if let Err(e) = agent
+                    .call::<Removal>(Request::InstanceRemove { name })
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not remove the {what} on the host");
+                }
             }
         };
         let stored = match self.store.insert_instance(&record) {
             Ok(stored) => stored,
             Err(e) => {
-                forget(agent, name.to_string()).await;
+                undo(agent).await;
                 return Err(e.into());
             }
         };
-        if let Err(e) = self.keyring_save(&stored.id, &request.password).await {
+        if let Err(e) = self.keyring_save(&stored.id, password).await {
             let _ = self.store.delete_instance(&stored.id);
-            forget(agent, name.to_string()).await;
+            undo(agent).await;
             return Err(e);
         }
-        tracing::info!(name = %stored.name, host, "adopted a cluster on a host");
         Ok(stored)
     }
 
