@@ -476,6 +476,7 @@ const en = {
   "tasks.phase.precheck": "Precheck",
   "tasks.phase.basebackup": "Full backup",
   "tasks.phase.basebackupPct": "Full backup {pct} %",
+  "tasks.phase.etaLeft": "{eta} left",
   "tasks.phase.startup": "Link setup",
   "tasks.phase.increment": "Incremental sync",
   "tasks.phase.incrementLag": "Incremental sync ({lag})",

@@ -70,6 +70,8 @@ describe("Cloud Migration Phase column", () => {
     render(<PhaseColumn task={copying} />);
     expect(screen.getByTestId("phase").textContent).toBe("Full backup 37 %");
     expect(screen.getByTestId("copy-progress")).toBeTruthy();
+    // Bytes, rate and time left beside the percentage, as the details page shows them.
+    expect(screen.getByTestId("copy-figures").textContent).toBe("37.0 MiB of 100.0 MiB · 1 B/s · 5.0 s left");
 
     expect(phaseLabel(task("increment", { sample: sample(3 * 1024 ** 2, 2500) }))).toBe("Incremental sync (3.0 MiB, 2.5 s)");
     expect(phaseLabel(task("increment", { sample: sample(0, null) }))).toBe("Incremental sync (0 B)");

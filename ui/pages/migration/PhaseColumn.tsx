@@ -2,6 +2,7 @@ import { Progress, Space, Tag, Tooltip, Typography } from "antd";
 import type { Phase, TaskStatus } from "../../api/tasks";
 import { t } from "../../i18n";
 import { formatBytes } from "../../units";
+import { copyFigures, copyLine } from "./copyFigures";
 
 const PHASE_COLOR: Record<Phase, string> = {
   precheck: "processing",
@@ -16,9 +17,7 @@ const PHASE_COLOR: Record<Phase, string> = {
 
 /** Full-copy percentage, when the source gave an estimate. */
 export function copyPercent(task: Pick<TaskStatus, "progress">): number | null {
-  const p = task.progress;
-  if (!p || !p.bytes_total) return null;
-  return Math.min(100, Math.floor((100 * p.bytes_done) / p.bytes_total));
+  return task.progress ? copyFigures(task.progress).percent : null;
 }
 
 /** Lag as the column shows it: bytes behind, and seconds when known. */
@@ -55,6 +54,11 @@ export default function PhaseColumn({ task }: { task: Pick<TaskStatus, "phase" |
     <Space orientation="vertical" size={2} style={{ minWidth: 170 }}>
       {task.phase === "failed" && task.error ? <Tooltip title={task.error}>{tag}</Tooltip> : tag}
       {pct != null && <Progress percent={pct} size="small" data-testid="copy-progress" />}
+      {task.phase === "basebackup" && task.progress && (
+        <Typography.Text type="secondary" style={{ fontSize: 12, whiteSpace: "nowrap" }} data-testid="copy-figures">
+          {copyLine(task.progress)}
+        </Typography.Text>
+      )}
       {task.phase === "failed" && task.failed_in && (
         <Typography.Text type="secondary" style={{ fontSize: 12 }}>
           {t("taskDetail.error", { phase: t(`tasks.phase.${task.failed_in}`) })}

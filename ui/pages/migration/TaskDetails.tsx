@@ -19,6 +19,7 @@ import { formatBytes, formatDuration, formatTime } from "../../units";
 import { stepText, warningText } from "../../words";
 import FailoverDialog from "./FailoverDialog";
 import HousekeepingAlert from "./HousekeepingAlert";
+import { copyFigures } from "./copyFigures";
 import PhaseColumn from "./PhaseColumn";
 import SwitchoverDialog from "./SwitchoverDialog";
 
@@ -154,6 +155,7 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
   }
 
   const copy = progress ?? task.progress;
+  const figures = copy ? copyFigures(copy) : null;
   const live: TaskStatus = { ...task, progress: copy, sample: latestSample };
   const phaseIndex = PHASE_ORDER.indexOf(task.phase === "failed" ? (task.failed_in ?? "precheck") : task.phase);
   const endpoint = `${from ?? task.destination.name}`;
@@ -256,29 +258,16 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
       </Card>
       {(task.phase === "basebackup" || copy) && (
         <Card size="small" title={t("taskDetail.copy")} style={{ marginBottom: 16 }} data-testid="copy-card">
-          {copy ? (
+          {copy && figures ? (
             <>
-              <Progress
-                percent={copy.bytes_total ? Math.min(100, Math.floor((100 * copy.bytes_done) / copy.bytes_total)) : 0}
-                status={task.phase === "basebackup" ? "active" : "normal"}
-              />
+              <Progress percent={figures.percent ?? 0} status={task.phase === "basebackup" ? "active" : "normal"} />
               <Descriptions
                 size="small"
                 column={4}
                 items={[
-                  {
-                    key: "done",
-                    label: t("taskDetail.copied"),
-                    children: copy.bytes_total
-                      ? t("taskDetail.copyDone", { done: formatBytes(copy.bytes_done), total: formatBytes(copy.bytes_total) })
-                      : t("taskDetail.copyDoneNoTotal", { done: formatBytes(copy.bytes_done) }),
-                  },
-                  { key: "rate", label: t("taskDetail.rate"), children: `${formatBytes(copy.rate_bytes_per_sec)}/s` },
-                  {
-                    key: "eta",
-                    label: t("taskDetail.eta"),
-                    children: copy.eta_secs != null ? formatDuration(copy.eta_secs * 1000) : t("common.none"),
-                  },
+                  { key: "done", label: t("taskDetail.copied"), children: figures.done },
+                  { key: "rate", label: t("taskDetail.rate"), children: figures.rate },
+                  { key: "eta", label: t("taskDetail.eta"), children: figures.eta ?? t("common.none") },
                   { key: "stage", label: t("taskDetail.stage"), children: copy.stage },
                 ]}
               />
