@@ -1,4 +1,5 @@
 import { Empty, Space, Typography } from "antd";
+import { useEffect, useState } from "react";
 import { t } from "../i18n";
 import { formatBytes } from "../units";
 
@@ -12,20 +13,60 @@ export interface LagPoint {
   seconds: number | null;
 }
 
-const W = 760;
+/** Width before the container is measured (and in jsdom, which measures nothing). */
+const DEFAULT_W = 760;
+const MIN_W = 320;
 const H = 220;
 const PAD = { left: 70, right: 56, top: 12, bottom: 28 };
 const BYTES_COLOR = "#1677ff";
 const SECONDS_COLOR = "#fa8c16";
 
-/** A "nice" upper bound for an axis: 1, 2 or 5 times a power of ten (or of 1024 for bytes). */
-function niceMax(value: number, base: number): number {
-  if (value <= 0) return 1;
-  const power = Math.pow(base, Math.floor(Math.log(value) / Math.log(base)));
-  for (const step of [1, 2, 5, 10, 20, 50, 100, 200, 500]) {
-    if (step * power >= value) return step * power;
-  }
-  return value;
+/** An axis: round tick values from zero up to `top`, which is at or above the data. */
+export interface Axis {
+  top: number;
+  ticks: number[];
+}
+
+/** Steps an axis may take per power of its base: seconds go 0.5 s, 1 s, 2 s, 5 s…; bytes
+ * go in binary steps (256 KiB, 512 KiB, 1 MiB…) so labels stay round in binary units. */
+const STEPS: Record<number, number[]> = { 10: [1, 2, 5, 10], 1024: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] };
+
+/**
+ * Round ticks for values up to `max`: about `count` intervals of a step of 1, 2 or 5 × 10ⁿ
+ * (seconds) or 2ᵏ × 1024ⁿ (bytes), so labels read "0 s, 0.5 s, 1 s", never "0.3 s / 0.8 s".
+ */
+export function niceAxis(max: number, base: 10 | 1024, count = 4): Axis {
+  const value = max > 0 ? max : 1;
+  const raw = value / count;
+  const power = Math.pow(base, Math.floor(Math.log(raw) / Math.log(base)));
+  const step = (STEPS[base].find((m) => m * power >= raw * (1 - 1e-9)) ?? base) * power;
+  const n = Math.max(1, Math.ceil(value / step - 1e-9));
+  // toPrecision drops float dust (0.30000000000000004) from the multiples of the step.
+  const ticks = Array.from({ length: n + 1 }, (_, i) => Number((i * step).toPrecision(12)));
+  return { top: ticks[n], ticks };
+}
+
+/** A byte tick without a needless ".0": "512 KiB", "1.5 MiB". */
+export function byteTick(b: number): string {
+  return formatBytes(b).replace(/\.0 /, " ");
+}
+
+/** The width of the chart's container, followed as it resizes. */
+function useWidth(): [(el: HTMLDivElement | null) => void, number] {
+  const [width, setWidth] = useState(DEFAULT_W);
+  const [el, setEl] = useState<HTMLDivElement | null>(null);
+  useEffect(() => {
+    if (!el) return;
+    const measure = () => {
+      const w = el.clientWidth;
+      if (w > 0) setWidth(Math.max(MIN_W, Math.floor(w)));
+    };
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [el]);
+  return [setEl, width];
 }
 
 function clock(ms: number): string {
@@ -39,23 +80,25 @@ function clock(ms: number): string {
  * dashed). A small SVG, so the bundle carries no chart library.
  */
 export default function LagChart({ points }: { points: LagPoint[] }) {
+  const [ref, W] = useWidth();
   if (points.length === 0) {
     return <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t("taskDetail.noSamples")} data-testid="lag-chart-empty" />;
   }
   const t0 = points[0].at;
   const t1 = Math.max(points[points.length - 1].at, t0 + 1000);
   // At least 16 KiB and 1 s, so an idle, caught-up standby draws a flat line at zero.
-  const maxBytes = niceMax(Math.max(16 * 1024, ...points.map((p) => p.bytes)), 1024);
+  const bytesAxis = niceAxis(Math.max(16 * 1024, ...points.map((p) => p.bytes)), 1024);
   const secs = points.filter((p) => p.seconds != null) as (LagPoint & { seconds: number })[];
-  const maxSecs = niceMax(Math.max(1, ...secs.map((p) => p.seconds)), 10);
+  const secsAxis = niceAxis(Math.max(1, ...secs.map((p) => p.seconds)), 10);
+  const maxBytes = bytesAxis.top;
+  const maxSecs = secsAxis.top;
   const x = (at: number) => PAD.left + ((at - t0) / (t1 - t0)) * (W - PAD.left - PAD.right);
   const yBytes = (b: number) => H - PAD.bottom - (b / maxBytes) * (H - PAD.top - PAD.bottom);
   const ySecs = (s: number) => H - PAD.bottom - (s / maxSecs) * (H - PAD.top - PAD.bottom);
-  const ticks = [0, 0.25, 0.5, 0.75, 1];
   const bytesLine = points.map((p) => `${x(p.at).toFixed(1)},${yBytes(p.bytes).toFixed(1)}`).join(" ");
   const secsLine = secs.map((p) => `${x(p.at).toFixed(1)},${ySecs(p.seconds).toFixed(1)}`).join(" ");
   return (
-    <div data-testid="lag-chart" data-points={points.length}>
+    <div ref={ref} data-testid="lag-chart" data-points={points.length} data-width={W}>
       <Space size="large" style={{ marginBottom: 4 }}>
         <Typography.Text>
           <span style={{ display: "inline-block", width: 16, height: 2, background: BYTES_COLOR, verticalAlign: "middle", marginRight: 6 }} />
@@ -68,21 +111,23 @@ export default function LagChart({ points }: { points: LagPoint[] }) {
           {t("taskDetail.lagSeconds")}
         </Typography.Text>
       </Space>
-      <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label={t("taskDetail.lag")} style={{ maxWidth: W }}>
-        {ticks.map((f) => {
-          const y = H - PAD.bottom - f * (H - PAD.top - PAD.bottom);
+      <svg viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" aria-label={t("taskDetail.lag")} style={{ display: "block" }}>
+        {bytesAxis.ticks.map((b) => {
+          const y = yBytes(b);
           return (
-            <g key={f}>
+            <g key={`b${b}`}>
               <line x1={PAD.left} x2={W - PAD.right} y1={y} y2={y} stroke="rgba(5,5,5,0.08)" />
-              <text x={PAD.left - 6} y={y + 4} fontSize="11" textAnchor="end" fill={BYTES_COLOR}>
-                {formatBytes(Math.round(maxBytes * f))}
-              </text>
-              <text x={W - PAD.right + 6} y={y + 4} fontSize="11" fill={SECONDS_COLOR}>
-                {`${+(maxSecs * f).toFixed(1)} s`}
+              <text x={PAD.left - 6} y={y + 4} fontSize="11" textAnchor="end" fill={BYTES_COLOR} data-testid="tick-bytes">
+                {byteTick(b)}
               </text>
             </g>
           );
         })}
+        {secsAxis.ticks.map((s) => (
+          <text key={`s${s}`} x={W - PAD.right + 6} y={ySecs(s) + 4} fontSize="11" fill={SECONDS_COLOR} data-testid="tick-seconds">
+            {`${s} s`}
+          </text>
+        ))}
         <text x={PAD.left} y={H - 8} fontSize="11" fill="#8c8c8c">
           {clock(t0)}
         </text>
