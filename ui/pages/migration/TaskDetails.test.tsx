@@ -3,9 +3,9 @@ import type { Channel } from "@tauri-apps/api/core";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { describe, expect, it, vi } from "vitest";
 import type { TaskEvent, TaskStatus, TaskStreamEvent } from "../../api/tasks";
-import { emptySample, lease, streamingTask } from "../../test/fixtures";
+import { emptySample, failoverReport, lease, streamingTask, switchoverReport } from "../../test/fixtures";
 import { formatTime } from "../../units";
-import TaskDetails from "./TaskDetails";
+import TaskDetails, { SlotCard } from "./TaskDetails";
 
 const status: TaskStatus = streamingTask({
   id: "706666f6b76b",
@@ -178,5 +178,39 @@ describe("Task details", () => {
     expect(log).not.toContain("Switchover");
     expect(screen.getByTestId("phase-timeline").textContent).toContain("Failover");
     expect(screen.getByTestId("phase-timeline").textContent).not.toContain("Switchover");
+  });
+});
+
+describe("Replication slot card", () => {
+  const reserved = sampleEvent(9, "2026-11-24T09:00:00Z", 0) as unknown as Parameters<typeof SlotCard>[0]["sample"];
+
+  it("while streaming, shows the newest sample's WAL status", () => {
+    render(<SlotCard task={status} sample={reserved} />);
+    expect(screen.getByTestId("slot").textContent).toContain("reserved");
+  });
+
+  it("after a switchover that dropped the slot, says so instead of the last sample's 'reserved'", () => {
+    const done = streamingTask({ phase: "success", switch: { operation: "switchover", started_at: "", switchover: switchoverReport() } });
+    render(<SlotCard task={done} sample={reserved} />);
+    expect(screen.getByTestId("slot-after").textContent).toBe("Dropped on the old source");
+    expect(screen.getByTestId("slot").textContent).not.toContain("reserved");
+  });
+
+  it("after a failover that left the slot on the old source, gives the statement that drops it", () => {
+    const drop = "SELECT pg_drop_replication_slot('pgrelocate_t');";
+    const done = streamingTask({
+      phase: "success",
+      switch: {
+        operation: "failover",
+        started_at: "",
+        failover: failoverReport({ slot: { status: "kept", slot: "pgrelocate_t", reason: "the source was unreachable", drop_with: drop } }),
+      },
+    });
+    render(<SlotCard task={done} sample={reserved} />);
+    expect(screen.getByTestId("slot-after").textContent).toBe(
+      "Left on the old source (the source was unreachable): drop it there with the statement below",
+    );
+    expect(screen.getByTestId("slot-drop").textContent).toContain(drop);
+    expect(screen.getByTestId("slot").textContent).not.toContain("reserved");
   });
 });

@@ -5,6 +5,7 @@ import type { CommandError } from "../../api/core";
 import { cancelTask, PHASE_ORDER, taskStatus, unwatchTask, watchTask } from "../../api/tasks";
 import type { CopyProgress, Phase, Sample, TaskEvent, TaskStatus } from "../../api/tasks";
 import type { Operation } from "../../api/generated/Operation";
+import CopyBlock from "../../components/CopyBlock";
 import ErrorAlert from "../../components/ErrorAlert";
 import LagChart from "../../components/LagChart";
 import NoBreak from "../../components/NoBreak";
@@ -73,6 +74,49 @@ export function DisconnectAlert({ task, onFailover }: { task: TaskStatus; onFail
           {t("drAlert.failover")}
         </Button>
       }
+    />
+  );
+}
+
+/** The slot as it is: while the task streams, the newest sample's figures; once the task
+ * switched or failed over, what its record says became of it (the last sample's "reserved"
+ * is no longer true then). */
+export function SlotCard({ task, sample }: { task: TaskStatus; sample: Sample | null }) {
+  const name = { key: "name", label: t("taskDetail.slotName"), children: <Typography.Text code>{task.layout.slot_name}</Typography.Text> };
+  const outcome = task.switch?.switchover?.slot ?? task.switch?.failover?.slot ?? null;
+  if (task.phase === "success" || outcome) {
+    const state =
+      outcome?.status === "dropped"
+        ? t("taskDetail.slotDropped")
+        : outcome?.status === "kept"
+          ? t("taskDetail.slotKept", { reason: outcome.reason })
+          : t("taskDetail.slotUnrecorded");
+    return (
+      <>
+        <Descriptions
+          size="small"
+          column={2}
+          items={[name, { key: "after", label: t("taskDetail.slotAfter"), children: <span data-testid="slot-after">{state}</span> }]}
+          data-testid="slot"
+        />
+        {outcome?.status === "kept" && <CopyBlock text={outcome.drop_with} testId="slot-drop" />}
+      </>
+    );
+  }
+  return (
+    <Descriptions
+      size="small"
+      column={4}
+      items={[
+        name,
+        {
+          key: "retained",
+          label: t("taskDetail.retained"),
+          children: sample?.slot?.retained_bytes != null ? formatBytes(sample.slot.retained_bytes) : t("common.none"),
+        },
+        { key: "status", label: t("taskDetail.walStatus"), children: sample?.slot?.wal_status ?? t("common.none") },
+      ]}
+      data-testid="slot"
     />
   );
 }
@@ -286,21 +330,7 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
         )}
       </Card>
       <Card size="small" title={t("taskDetail.slot")} style={{ marginBottom: 16 }}>
-        <Descriptions
-          size="small"
-          column={4}
-          items={[
-            { key: "name", label: t("taskDetail.slotName"), children: <Typography.Text code>{task.layout.slot_name}</Typography.Text> },
-            {
-              key: "retained",
-              label: t("taskDetail.retained"),
-              children:
-                latestSample?.slot?.retained_bytes != null ? formatBytes(latestSample.slot.retained_bytes) : t("common.none"),
-            },
-            { key: "status", label: t("taskDetail.walStatus"), children: latestSample?.slot?.wal_status ?? t("common.none") },
-          ]}
-          data-testid="slot"
-        />
+        <SlotCard task={task} sample={latestSample} />
       </Card>
       <Card size="small" title={t("taskDetail.events")}>
         <Table<TaskEvent>
