@@ -501,6 +501,7 @@ const en = {
   "newTask.assessment": "Feasibility assessment",
   "newTask.assessmentHelp": "A successful assessment of the source against this instance.",
   "newTask.noAssessment": "No successful assessment for this scenario yet. Run a feasibility assessment first.",
+  "newTask.toAssessment": "Open Feasibility Assessment",
   "newTask.assessmentOption": "{source} · {created} · {verdict}",
   "newTask.tablespaces": "Tablespaces",
   "newTask.tablespacesHelp": "Where each source tablespace goes on this host, as the assessment proposed. Each folder must be empty or absent.",

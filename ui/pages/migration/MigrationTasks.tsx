@@ -163,6 +163,7 @@ export default function MigrationTasks({
         open={creating}
         mode={mode}
         destination={instance.name}
+        navigate={navigate}
         onClose={() => setCreating(false)}
         onCreated={(task) => {
           setCreating(false);

@@ -59,7 +59,7 @@ describe("Create Cloud Migration Task", () => {
     });
     const onCreated = vi.fn();
 
-    render(<NewTaskDialog open mode="migration" destination="sandbox-dest" onClose={vi.fn()} onCreated={onCreated} />);
+    render(<NewTaskDialog open mode="migration" destination="sandbox-dest" onClose={vi.fn()} onCreated={onCreated} navigate={vi.fn()} />);
 
     await waitFor(() => expect(screen.getByTestId("new-task-assessment").textContent).toContain("sandbox-source"));
     const target = (await screen.findByTestId("new-task-tablespace")) as HTMLInputElement;
@@ -82,10 +82,15 @@ describe("Create Cloud Migration Task", () => {
     ]);
   });
 
-  it("explains that a successful assessment is needed first", async () => {
+  it("explains that a successful assessment is needed first, and leads to the assessment tab", async () => {
     mockIPC((cmd) => (cmd === "assessment_list" ? [{ ...row, status: "error" }] : null));
-    render(<NewTaskDialog open mode="migration" destination="sandbox-dest" onClose={vi.fn()} onCreated={vi.fn()} />);
+    const navigate = vi.fn();
+    const onClose = vi.fn();
+    render(<NewTaskDialog open mode="migration" destination="sandbox-dest" onClose={onClose} onCreated={vi.fn()} navigate={navigate} />);
     expect(await screen.findByText(/No successful assessment for this scenario yet/)).toBeTruthy();
     expect((screen.getByTestId("new-task-ok") as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(screen.getByTestId("new-task-to-assessment"));
+    expect(onClose).toHaveBeenCalled();
+    expect(navigate).toHaveBeenCalledWith({ page: "instance", name: "sandbox-dest", section: "migration", tab: "assessment" });
   });
 });

@@ -1,4 +1,4 @@
-import { Alert, Form, Input, Modal, Select, Typography } from "antd";
+import { Alert, Button, Form, Input, Modal, Select, Typography } from "antd";
 import { useEffect, useState } from "react";
 import { getReport, listAssessments } from "../../api/assessments";
 import type { Mode, Report } from "../../api/assessments";
@@ -10,6 +10,8 @@ import ErrorAlert from "../../components/ErrorAlert";
 import { useLoad } from "../../hooks/useLoad";
 import { validated } from "../../hooks/validated";
 import { t } from "../../i18n";
+import { instanceRoute } from "../../router";
+import type { Navigate } from "../../router";
 import { formatTime } from "../../units";
 
 interface Values {
@@ -39,12 +41,14 @@ export default function NewTaskDialog({
   destination,
   onClose,
   onCreated,
+  navigate,
 }: {
   open: boolean;
   mode: Mode;
   destination: string;
   onClose: () => void;
   onCreated: (task: Task) => void;
+  navigate: Navigate;
 }) {
   const [form] = Form.useForm<Values>();
   const [saving, setSaving] = useState(false);
@@ -110,7 +114,24 @@ export default function NewTaskDialog({
     >
       {error && <ErrorAlert error={error} title={t(`newTask.title.${mode}`)} testId="new-task-error" />}
       {!assessments.loading && usable.length === 0 && (
-        <Alert type="info" showIcon title={t("newTask.noAssessment")} style={{ marginBottom: 16 }} />
+        <Alert
+          type="info"
+          showIcon
+          title={t("newTask.noAssessment")}
+          style={{ marginBottom: 16 }}
+          action={
+            <Button
+              size="small"
+              data-testid="new-task-to-assessment"
+              onClick={() => {
+                onClose();
+                navigate(instanceRoute(destination, "migration", "assessment"));
+              }}
+            >
+              {t("newTask.toAssessment")}
+            </Button>
+          }
+        />
       )}
       <Form form={form} layout="vertical" initialValues={{ compression: "none" }}>
         <Form.Item name="report_id" label={t("newTask.assessment")} extra={t("newTask.assessmentHelp")} rules={[{ required: true }]}>
