@@ -312,7 +312,11 @@ async fn tablespaces_need_an_empty_mapped_folder() {
     let check = expect_error(
         &report,
         "dest.tablespaces",
-        &["--tablespace-mapping", &location.display().to_string()],
+        &[
+            "--tablespace-mapping",
+            &location.display().to_string(),
+            "Tablespaces fields of the app's Create Task dialog",
+        ],
     );
     assert!(check.message.contains("not empty"), "{}", check.message);
 
@@ -343,7 +347,14 @@ async fn tablespaces_need_an_empty_mapped_folder() {
 
     // No mapping, and the folder is the (local) source's own: a default beside the destination.
     let report = env.assess("src", "dest", Mode::Migration, options()).await;
-    expect_warning(&report, "dest.tablespaces", &["no mapping given"]);
+    let check = expect_warning(&report, "dest.tablespaces", &["no mapping given"]);
+    // Both ways to choose the folders: the app's dialog field and the CLI's flag.
+    for both in [
+        "Tablespaces fields of the app's Create Task dialog",
+        "--tablespace-mapping",
+    ] {
+        assert!(check.remedy.contains(both), "{}", check.remedy);
+    }
 }
 
 #[tokio::test]

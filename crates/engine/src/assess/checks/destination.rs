@@ -883,6 +883,10 @@ async fn locales(ctx: &Context) -> Outcome {
     .evidence("missing", missing.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>()))
 }
 
+/// Where the desktop app takes the mappings the CLI takes as `--tablespace-mapping`: the
+/// remedies name both, so neither kind of user is sent to the other's tool.
+const TABLESPACE_FIELDS: &str = "the Tablespaces fields of the app's Create Task dialog";
+
 async fn tablespaces(ctx: &Context) -> Outcome {
     let src = match ctx.source_facts_or_skip().await {
         Ok(f) => f,
@@ -967,7 +971,7 @@ async fn tablespaces(ctx: &Context) -> Outcome {
             ))
             .impact("the tablespaces land in those default folders")
             .remedy(format!(
-                "to choose other folders, pass --tablespace-mapping OLD=NEW to pgrelocate migrate for: {}",
+                "to choose other folders, set them in {TABLESPACE_FIELDS}, or pass --tablespace-mapping OLD=NEW to pgrelocate migrate, for: {}",
                 src.tablespaces.iter().map(|t| t.location.display().to_string()).collect::<Vec<_>>().join(", ")
             )));
         }
@@ -1009,7 +1013,7 @@ async fn tablespaces(ctx: &Context) -> Outcome {
     ))
     .impact("the copy cannot place those tablespaces' files")
     .remedy(format!(
-        "map each tablespace to an empty (or new) folder on this host with room, e.g.:\n\
+        "map each tablespace to an empty (or new) folder on this host with room, in {TABLESPACE_FIELDS}, or with the CLI, e.g.:\n\
          pgrelocate migrate --source {} --dest {} {}",
         shell_word(ctx.source.name()),
         shell_word(ctx.dest.name()),
