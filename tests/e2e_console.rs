@@ -29,6 +29,9 @@ async fn sandbox_to_switchover_through_every_page() {
 
     // Create Sandbox: both instances appear as Creating, then run.
     app.click("[data-testid=create-sandbox]").await;
+    // The dialog says which PostgreSQL and ports it will use; Create is offered once it does.
+    app.wait_for("[data-testid=sandbox-plan]", Duration::from_secs(30))
+        .await;
     app.click("[data-testid=sandbox-ok]").await;
     app.wait_until(
         "the sandbox being created",

@@ -155,6 +155,9 @@ const en = {
   "sandbox.body":
     "pgrelocate creates two managed instances on this host with the newest PostgreSQL it finds: sandbox-source, filled with sample data (several databases, a tablespace, a large object, an unlogged table), and sandbox-dest, empty. It takes about a minute.",
   "sandbox.ok": "Create",
+  "sandbox.version": "PostgreSQL",
+  "sandbox.versionValue": "{version} from",
+  "sandbox.planFailed": "The sandbox cannot be created",
   "sandbox.created": "Sandbox created: sandbox-source and sandbox-dest",
   "sandbox.failed": "The sandbox could not be created",
   "sandbox.removeConfirm": "Remove the sandbox?",
@@ -229,6 +232,8 @@ const en = {
   "register.testFailed": "Connection failed",
   "register.ok": "Register",
   "register.done": "Instance {name} registered",
+  "register.sameEndpoint":
+    "{address} is already registered as {names}: both names reach the same server; do not use one as the source and the other as the destination.",
   "register.failed": "The instance was not registered",
 
   "adopt.title": "Adopt Existing Cluster",

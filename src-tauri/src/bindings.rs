@@ -14,6 +14,7 @@ use pgrelocate_engine::inspect::{LogTail, Parameter};
 use pgrelocate_engine::instances::{Removal, Started};
 use pgrelocate_engine::inventory::{HostRecord, InstanceRecord};
 use pgrelocate_engine::preparation::Preparation;
+use pgrelocate_engine::sandbox::SandboxPlan;
 use pgrelocate_engine::server::Installation;
 use pgrelocate_engine::switchover::{FailoverPreview, Outcome, Preview};
 use pgrelocate_engine::task::{Task, TaskEvent, TaskStatus};
@@ -70,6 +71,7 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
     HostKey::export_all(&cfg)?;
     AgentPlacement::export_all(&cfg)?;
     Facts::export_all(&cfg)?;
+    SandboxPlan::export_all(&cfg)?;
     Ok(())
 }
 

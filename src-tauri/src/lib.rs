@@ -54,6 +54,7 @@ pub fn run() {
             commands::instances::instance_start,
             commands::instances::instance_stop,
             commands::instances::instance_remove,
+            commands::instances::sandbox_plan,
             commands::instances::sandbox_create,
             commands::instances::sandbox_remove,
             commands::credentials::credential_status,

@@ -13,6 +13,7 @@ import type { InstanceStatus } from "./generated/InstanceStatus";
 import type { LogTail } from "./generated/LogTail";
 import type { Parameter } from "./generated/Parameter";
 import type { Removal } from "./generated/Removal";
+import type { SandboxPlan } from "./generated/SandboxPlan";
 import type { Started } from "./generated/Started";
 
 // The types are generated from the engine's Rust types (ui/api/generated/, see
@@ -29,6 +30,7 @@ export type {
   LogTail,
   Parameter,
   Removal,
+  SandboxPlan,
   Started,
 };
 export type { Endpoint } from "./generated/Endpoint";
@@ -60,7 +62,7 @@ export const createInstance = (request: {
 export const listHostNames = async () => (await call<{ name: string }[]>("host_list")).map((h) => h.name);
 
 export const registerInstance = (request: { name: string; connection: ConnectionInput; password?: string }) =>
-  call<{ instance: InstanceRecord; connection: ConnectionTest | null }>("instance_register", { request });
+  call<{ instance: InstanceRecord; connection: ConnectionTest | null; same_endpoint: string[] }>("instance_register", { request });
 
 /**
  * Registers a running cluster (here, or on the registered host `request.host` names) as a
@@ -76,6 +78,7 @@ export const startInstance = (name: string, confirm?: string) =>
   call<Started>("instance_start", { name, confirm: confirm ?? null });
 export const stopInstance = (name: string) => call<InstanceRecord>("instance_stop", { name });
 export const removeInstance = (name: string) => call<Removal>("instance_remove", { name });
+export const sandboxPlan = () => call<SandboxPlan>("sandbox_plan");
 export const createSandbox = () => call<unknown>("sandbox_create");
 export const removeSandbox = () => call<string[]>("sandbox_remove");
 

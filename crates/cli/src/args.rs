@@ -517,6 +517,12 @@ pub struct BackupArgs {
 /// `sandbox …`
 #[derive(Debug, Subcommand)]
 pub enum SandboxCommand {
+    /// Say which PostgreSQL and which ports `sandbox create` would use, making nothing.
+    Plan {
+        /// Major version (default: the newest installed).
+        #[arg(long)]
+        major: Option<u32>,
+    },
     /// Create a demo source with data and an empty destination of the same major.
     Create {
         /// Major version (default: the newest installed).

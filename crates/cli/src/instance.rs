@@ -127,15 +127,26 @@ async fn register(instances: &Instances, args: RegisterArgs) -> Result<i32, CliE
         })
         .await
         .map_err(CliError::from)?;
+    let same: Vec<String> = instances
+        .same_endpoint(&record)
+        .map_err(CliError::from)?
+        .into_iter()
+        .map(|r| r.name.to_string())
+        .collect();
+    if !same.is_empty() {
+        eprintln!("warning: {}", same_endpoint_warning(&record, &same));
+    }
     if args.json {
         #[derive(Serialize)]
         struct Registered<'a> {
             instance: &'a pgrelocate_engine::inventory::InstanceRecord,
             connection: &'a Option<ConnectionTest>,
+            same_endpoint: &'a [String],
         }
         print_json(&Registered {
             instance: &record,
             connection: &test,
+            same_endpoint: &same,
         })?;
     } else {
         println!("registered {} ({})", record.name, record.endpoint.address());
@@ -144,6 +155,19 @@ async fn register(instances: &Instances, args: RegisterArgs) -> Result<i32, CliE
         }
     }
     Ok(0)
+}
+
+/// The warning about a second name for a known server (the app words it the same way).
+fn same_endpoint_warning(
+    record: &pgrelocate_engine::inventory::InstanceRecord,
+    same: &[String],
+) -> String {
+    format!(
+        "{} is already registered as {}: both names reach the same server; \
+         do not use one as the source and the other as the destination",
+        record.endpoint.address(),
+        same.join(", ")
+    )
 }
 
 async fn adopt(instances: &Instances, args: AdoptArgs) -> Result<i32, CliError> {

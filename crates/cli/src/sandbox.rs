@@ -1,4 +1,4 @@
-//! `pgrelocate sandbox create|remove`: a demo source with data and an empty destination.
+//! `pgrelocate sandbox plan|create|remove`: a demo source with data and an empty destination.
 
 use pgrelocate_engine::sandbox;
 
@@ -11,6 +11,27 @@ use crate::state::open;
 pub async fn run(command: SandboxCommand) -> Result<i32, CliError> {
     let instances = open()?;
     match command {
+        SandboxCommand::Plan { major } => {
+            let plan = sandbox::plan(&instances, major)
+                .await
+                .map_err(CliError::from)?;
+            println!(
+                "sandbox create would use PostgreSQL {} from {}",
+                plan.version,
+                plan.bin_dir.display()
+            );
+            println!(
+                "  source       {} on 127.0.0.1:{}",
+                sandbox::SOURCE,
+                plan.source_port
+            );
+            println!(
+                "  destination  {} on 127.0.0.1:{}",
+                sandbox::DESTINATION,
+                plan.destination_port
+            );
+            Ok(0)
+        }
         SandboxCommand::Create { major } => {
             let made = sandbox::create(&instances, major)
                 .await

@@ -71,6 +71,20 @@ fn sandbox_create_and_remove() {
     require_keyring();
     let mut cli = Cli::new();
     let bin = bin_dir(18);
+    // `sandbox plan` says what `create` will use, making nothing.
+    let out = cli
+        .command()
+        .args(["sandbox", "plan", "--major", "18"])
+        .env("PGRELOCATE_BIN_DIRS", &bin)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(plan.contains("would use PostgreSQL 18."), "{plan}");
+    assert_eq!(
+        cli.json(&["instance", "list", "--json"]),
+        serde_json::json!([])
+    );
     let out = cli
         .command()
         .args(["sandbox", "create", "--major", "18"])
@@ -97,6 +111,62 @@ fn sandbox_create_and_remove() {
         let port = i["endpoint"]["port"].as_u64().unwrap() as u16;
         (cli.ports.first..=cli.ports.last).contains(&port)
     }));
+    // The ports the plan named are the ones the instances got.
+    let source_port = list[1]["endpoint"]["port"].as_u64().unwrap();
+    let dest_port = list[0]["endpoint"]["port"].as_u64().unwrap();
+    assert!(
+        plan.contains(&format!("sandbox-source on 127.0.0.1:{source_port}")),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(&format!("sandbox-dest on 127.0.0.1:{dest_port}")),
+        "{plan}"
+    );
+
+    // Registering a managed instance's endpoint again (under another loopback name) is
+    // accepted, with a warning naming the instance already there.
+    let port = source_port.to_string();
+    let out = cli.run(&[
+        "instance",
+        "register",
+        "again",
+        "--host",
+        "localhost",
+        "--port",
+        &port,
+        "--user",
+        "postgres",
+        "--no-test",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "warning: localhost:{source_port} is already registered as sandbox-source"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    // Another port is another server: no warning.
+    let out = cli.run(&[
+        "instance",
+        "register",
+        "elsewhere",
+        "--host",
+        "localhost",
+        "--port",
+        "65000",
+        "--user",
+        "postgres",
+        "--no-test",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("already registered"),
+        "{}",
+        stderr(&out)
+    );
+    cli.ok(&["instance", "remove", "again", "--yes"]);
+    cli.ok(&["instance", "remove", "elsewhere", "--yes"]);
     assert!(cli
         .ok(&["sandbox", "remove", "--yes"])
         .contains("removed sandbox-dest, sandbox-source"));

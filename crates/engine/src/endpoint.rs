@@ -241,6 +241,20 @@ impl Endpoint {
                 .unwrap_or(false)
     }
 
+    /// Whether `other` reaches the same server as far as the endpoints tell: the same port
+    /// and the same host, where every name of this machine's loopback (`localhost`,
+    /// `127.0.0.1`, `::1`, a socket directory) is one host. Host names compare without case.
+    pub fn same_server(&self, other: &Endpoint) -> bool {
+        let bare = |h: &str| {
+            h.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase()
+        };
+        self.port == other.port
+            && ((self.is_loopback() && other.is_loopback())
+                || bare(&self.host) == bare(&other.host))
+    }
+
     /// `host:port` as shown to a DBA (IPv6 in brackets).
     pub fn address(&self) -> String {
         if self.host.contains(':') && !self.host.starts_with('[') {
@@ -274,6 +288,20 @@ impl crate::Coded for EndpointError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_same_server_is_recognised_under_its_other_loopback_names_and_cases() {
+        let at = |host: &str, port: u16| {
+            Endpoint::new(host, port, "postgres", None, SslMode::Prefer).unwrap()
+        };
+        assert!(at("127.0.0.1", 7101).same_server(&at("localhost", 7101)));
+        assert!(at("::1", 7101).same_server(&at("/var/run/postgresql", 7101)));
+        assert!(at("DB1.example", 5432).same_server(&at("db1.example", 5432)));
+        assert!(at("[2001:db8::1]", 5432).same_server(&at("2001:db8::1", 5432)));
+        assert!(!at("127.0.0.1", 7101).same_server(&at("127.0.0.1", 7102)));
+        assert!(!at("db1.example", 5432).same_server(&at("db2.example", 5432)));
+        assert!(!at("127.0.0.1", 5432).same_server(&at("db1.example", 5432)));
+    }
 
     #[test]
     fn refuses_hostile_input() {

@@ -440,6 +440,29 @@ impl Instances {
         }
     }
 
+    /// The other instances registered at `record`'s endpoint (see
+    /// [`Endpoint::same_server`]): registering one server twice is allowed (another account,
+    /// say) but never silent, since two names of one server can end up as source and
+    /// destination of one task. A managed instance on a registered host listens on that
+    /// host's loopback, which is not this machine's.
+    pub fn same_endpoint(
+        &self,
+        record: &InstanceRecord,
+    ) -> Result<Vec<InstanceRecord>, InstanceError> {
+        let here = |r: &InstanceRecord| remote::host_of(r).is_none();
+        Ok(self
+            .store
+            .list_instances()?
+            .into_iter()
+            .filter(|other| other.id != record.id)
+            .filter(|other| {
+                let both_loopback = other.endpoint.is_loopback() && record.endpoint.is_loopback();
+                other.endpoint.same_server(&record.endpoint)
+                    && (!both_loopback || (here(other) && here(record)))
+            })
+            .collect())
+    }
+
     /// The installation to use for `major`: `bin_dir` (remembered for discovery) or the
     /// newest one discovered.
     pub async fn installation(
@@ -654,6 +677,16 @@ impl Instances {
         std::fs::create_dir_all(parent).map_err(ServerError::io(parent))?;
         server::os_user::create_private_dir(&instance_dir, os_user)?;
         Ok((instance_dir.join("data"), Some(instance_dir)))
+    }
+
+    /// The first `count` ports that creating that many instances one after the other would
+    /// take (see `free_port`), for a plan shown before anything is made.
+    pub fn free_ports(&self, count: usize) -> Result<Vec<u16>, InstanceError> {
+        let mut ports = Vec::with_capacity(count);
+        for _ in 0..count {
+            ports.push(self.free_port(&ports)?);
+        }
+        Ok(ports)
     }
 
     fn free_port(&self, also_skip: &[u16]) -> Result<u16, InstanceError> {

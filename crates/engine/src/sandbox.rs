@@ -14,6 +14,7 @@ use crate::inventory::InstanceRecord;
 use crate::quote::sql::{ident, literal};
 use crate::server::OsUser;
 use crate::sql::{self, SqlError};
+use crate::version::ServerVersion;
 
 /// Name of the sandbox source instance.
 pub const SOURCE: &str = "sandbox-source";
@@ -41,9 +42,25 @@ pub struct Sandbox {
     pub tablespace_dir: PathBuf,
 }
 
-/// Creates the sandbox with the newest installed major (or `major`). Fails, changing
-/// nothing, when a sandbox already exists.
-pub async fn create(instances: &Instances, major: Option<u32>) -> Result<Sandbox, InstanceError> {
+/// What `create` would make now: which PostgreSQL and which ports, so the console can say
+/// it before anything is made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct SandboxPlan {
+    /// The binaries' version (the newest installed major, or the one asked for).
+    pub version: ServerVersion,
+    /// Their folder.
+    pub bin_dir: PathBuf,
+    /// The loopback port the source will listen on.
+    pub source_port: u16,
+    /// The loopback port the destination will listen on.
+    pub destination_port: u16,
+}
+
+/// The plan of `create` for `major` (`None`: the newest installed). Fails as `create` would
+/// when a sandbox already exists or no installation can run servers. The ports are the ones
+/// `create` picks the same way (the first free ones of the range), unless another program
+/// takes one meanwhile.
+pub async fn plan(instances: &Instances, major: Option<u32>) -> Result<SandboxPlan, InstanceError> {
     for name in [SOURCE, DESTINATION] {
         if instances.store().find_instance(name)?.is_some() {
             return Err(InstanceError::SandboxExists(name.to_string()));
@@ -62,7 +79,22 @@ pub async fn create(instances: &Instances, major: Option<u32>) -> Result<Sandbox
                 major: crate::version::MAX_MAJOR,
             })?,
     };
-    let bin_dir = instances.installation(major, None).await?.bin_dir;
+    let installation = instances.installation(major, None).await?;
+    let ports = instances.free_ports(2)?;
+    Ok(SandboxPlan {
+        version: installation.version,
+        bin_dir: installation.bin_dir,
+        source_port: ports[0],
+        destination_port: ports[1],
+    })
+}
+
+/// Creates the sandbox with the newest installed major (or `major`). Fails, changing
+/// nothing, when a sandbox already exists.
+pub async fn create(instances: &Instances, major: Option<u32>) -> Result<Sandbox, InstanceError> {
+    let planned = plan(instances, major).await?;
+    let major = planned.version.major;
+    let bin_dir = planned.bin_dir;
     let source = instances
         .create(CreateRequest {
             name: SOURCE.into(),

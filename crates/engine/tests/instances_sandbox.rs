@@ -22,8 +22,18 @@ async fn sandbox_comes_up_with_its_content_and_goes_away() {
             .unwrap();
     inst.store().add_bin_folder(bin.bin_dir()).unwrap();
 
+    // The plan the console shows before anything is made is what `create` makes.
+    let plan = sandbox::plan(&inst, Some(18)).await.unwrap();
+    assert_eq!(plan.version.major, 18);
+    assert_ne!(plan.source_port, plan.destination_port);
     let made = sandbox::create(&inst, Some(18)).await.unwrap();
     assert_eq!(made.extension.as_deref(), Some("pg_trgm"));
+    assert_eq!(made.source.endpoint.port, plan.source_port);
+    assert_eq!(made.destination.endpoint.port, plan.destination_port);
+    assert_eq!(made.source.managed.as_ref().unwrap().bin_dir, plan.bin_dir);
+    // Once it exists there is nothing to plan: `create` would refuse.
+    let err = sandbox::plan(&inst, Some(18)).await.unwrap_err();
+    assert!(err.to_string().contains("sandbox remove"), "{err}");
     for name in [sandbox::SOURCE, sandbox::DESTINATION] {
         let status = inst.status(name).await.unwrap();
         assert_eq!(status.state, State::Running, "{status:?}");

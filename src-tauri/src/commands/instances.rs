@@ -8,7 +8,7 @@ use pgrelocate_engine::instances::{
     AdoptRequest, CreateRequest, InstanceStatus, RegisterRequest, Removal, Started,
 };
 use pgrelocate_engine::inventory::InstanceRecord;
-use pgrelocate_engine::sandbox::{self, Sandbox};
+use pgrelocate_engine::sandbox::{self, Sandbox, SandboxPlan};
 use pgrelocate_engine::server::Installation;
 use pgrelocate_engine::sql::{self, ConnectionTest};
 use serde::{Deserialize, Serialize};
@@ -177,6 +177,8 @@ pub struct Registered {
     pub instance: InstanceRecord,
     /// The connection test it passed.
     pub connection: Option<ConnectionTest>,
+    /// Other instances registered at the same endpoint (the page warns).
+    pub same_endpoint: Vec<String>,
 }
 
 /// Registers an external instance after a successful connection test; nothing is stored
@@ -186,8 +188,8 @@ pub async fn instance_register(
     console: State<'_, Console>,
     request: RegisterInput,
 ) -> Result<Registered, CommandError> {
-    let (instance, connection) = console
-        .instances()?
+    let instances = console.instances()?;
+    let (instance, connection) = instances
         .register(RegisterRequest {
             name: request.name,
             endpoint: request.connection.endpoint()?,
@@ -195,9 +197,15 @@ pub async fn instance_register(
             test: true,
         })
         .await?;
+    let same_endpoint = instances
+        .same_endpoint(&instance)?
+        .into_iter()
+        .map(|r| r.name.to_string())
+        .collect();
     Ok(Registered {
         instance,
         connection,
+        same_endpoint,
     })
 }
 
@@ -293,6 +301,13 @@ pub async fn instance_remove(
     name: String,
 ) -> Result<Removal, CommandError> {
     Ok(console.instances()?.remove(&name).await?)
+}
+
+/// Which PostgreSQL and ports the sandbox would use (nothing is made).
+#[tauri::command]
+pub async fn sandbox_plan(console: State<'_, Console>) -> Result<SandboxPlan, CommandError> {
+    let instances = console.instances()?;
+    Ok(sandbox::plan(&instances, None).await?)
 }
 
 /// Creates the sandbox: a source with sample data and an empty destination.

@@ -1,5 +1,5 @@
 import { DeleteOutlined, ExperimentOutlined, ImportOutlined, LinkOutlined, PlusOutlined, ReloadOutlined } from "@ant-design/icons";
-import { Button, Modal, Popconfirm, Typography, message } from "antd";
+import { Button, Popconfirm, message } from "antd";
 import { useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
@@ -22,6 +22,7 @@ import AdoptInstanceDialog from "./AdoptInstanceDialog";
 import CreateInstanceDialog from "./CreateInstanceDialog";
 import InstancesTable from "./InstancesTable";
 import RegisterInstanceDialog from "./RegisterInstanceDialog";
+import SandboxDialog from "./SandboxDialog";
 import StartRetiredDialog from "./StartRetiredDialog";
 import { instanceRows } from "./status";
 import type { InstanceRow, TaskLink } from "./status";
@@ -170,9 +171,15 @@ export default function InstancesPage({ navigate }: { navigate: Navigate }) {
       <RegisterInstanceDialog
         open={dialog === "register"}
         onClose={() => setDialog(null)}
-        onRegistered={(r) => {
+        onRegistered={(r, same) => {
           setDialog(null);
           void notice.success(t("register.done", { name: r.name }));
+          // A second name for a known server is allowed, never silent (the CLI warns the same way).
+          if (same.length > 0)
+            void notice.warning({
+              content: t("register.sameEndpoint", { address: `${r.endpoint.host}:${r.endpoint.port}`, names: same.join(", ") }),
+              duration: 12,
+            });
           void list.reload();
         }}
       />
@@ -185,18 +192,7 @@ export default function InstancesPage({ navigate }: { navigate: Navigate }) {
           void list.reload();
         }}
       />
-      <Modal
-        open={dialog === "sandbox"}
-        title={t("sandbox.title")}
-        okText={t("sandbox.ok")}
-        cancelText={t("common.cancel")}
-        onOk={startSandbox}
-        onCancel={() => setDialog(null)}
-        mask={{ closable: false }}
-        okButtonProps={{ "data-testid": "sandbox-ok" }}
-      >
-        <Typography.Paragraph>{t("sandbox.body")}</Typography.Paragraph>
-      </Modal>
+      <SandboxDialog open={dialog === "sandbox"} onOk={startSandbox} onCancel={() => setDialog(null)} />
       {startingRetired?.retired && (
         <StartRetiredDialog
           name={startingRetired.name}

@@ -135,7 +135,8 @@ export default function RegisterInstanceDialog({
 }: {
   open: boolean;
   onClose: () => void;
-  onRegistered: (record: InstanceRecord) => void;
+  /** `sameEndpoint`: other instances the engine found at the same endpoint. */
+  onRegistered: (record: InstanceRecord, sameEndpoint: string[]) => void;
 }) {
   const [form] = Form.useForm<ConnectionValues>();
   const [saving, setSaving] = useState(false);
@@ -167,14 +168,14 @@ export default function RegisterInstanceDialog({
     if (!values) return;
     setSaving(true);
     try {
-      const { instance } = await registerInstance({
+      const { instance, same_endpoint } = await registerInstance({
         name: values.name.trim(),
         connection: connectionOf(values),
         password: values.password || undefined,
       });
       form.resetFields();
       setTested(undefined);
-      onRegistered(instance);
+      onRegistered(instance, same_endpoint);
     } catch (e) {
       setError(asCommandError(e));
     } finally {
