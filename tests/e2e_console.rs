@@ -130,6 +130,18 @@ async fn sandbox_to_switchover_through_every_page() {
         hba.contains("host    replication postgres 127.0.0.1/32 scram-sha-256"),
         "{hba}"
     );
+    // Checked on the live source: the sandbox's superuser account is in place, and a source
+    // managed here is fenced by shutdown, so no fencing grants are asked for.
+    assert_eq!(
+        app.eval("document.querySelector('[data-testid=prep-account]').dataset.state")
+            .await,
+        "met"
+    );
+    assert_eq!(
+        app.eval("document.querySelectorAll('[data-testid=prep-fencing]').length")
+            .await,
+        0
+    );
     app.screenshot("console-11-wizard-source").await;
     next_wizard_step(&app, 3).await;
     app.wait_for("[data-testid=wizard-connection]", Duration::from_secs(10))

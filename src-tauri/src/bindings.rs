@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 
 use pgrelocate_engine::agent::Facts;
 use pgrelocate_engine::assess::export::Format;
-use pgrelocate_engine::assess::Report;
+use pgrelocate_engine::assess::{Freshness, Report};
 use pgrelocate_engine::host::{AddHostRequest, AgentPlacement, HostCheck, HostKey, HostProgress};
 use pgrelocate_engine::inspect::{LogTail, Parameter};
 use pgrelocate_engine::instances::{Removal, Started};
 use pgrelocate_engine::inventory::{HostRecord, InstanceRecord};
-use pgrelocate_engine::preparation::Preparation;
+use pgrelocate_engine::preparation::SourceChecklist;
 use pgrelocate_engine::sandbox::SandboxPlan;
 use pgrelocate_engine::server::Installation;
 use pgrelocate_engine::switchover::{FailoverPreview, Outcome, Preview};
@@ -49,7 +49,7 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
     FailoverPreview::export_all(&cfg)?;
     SwitchEvent::export_all(&cfg)?;
     Report::export_all(&cfg)?;
-    Preparation::export_all(&cfg)?;
+    SourceChecklist::export_all(&cfg)?;
     AssessmentEvent::export_all(&cfg)?;
     AssessmentRow::export_all(&cfg)?;
     Format::export_all(&cfg)?;
@@ -72,6 +72,7 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
     AgentPlacement::export_all(&cfg)?;
     Facts::export_all(&cfg)?;
     SandboxPlan::export_all(&cfg)?;
+    Freshness::export_all(&cfg)?;
     Ok(())
 }
 

@@ -71,6 +71,7 @@ pub fn run() {
             commands::assessments::assessment_list,
             commands::assessments::assessment_delete,
             commands::reports::report_get,
+            commands::reports::report_freshness,
             commands::reports::report_export,
             commands::tasks::task_list,
             commands::tasks::task_status,

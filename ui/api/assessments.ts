@@ -8,19 +8,21 @@ import type { AssessmentRow } from "./generated/AssessmentRow";
 import type { CheckResult } from "./generated/CheckResult";
 import type { ExportFormat } from "./generated/ExportFormat";
 import type { Mode } from "./generated/Mode";
+import type { Freshness } from "./generated/Freshness";
 import type { Preparation } from "./generated/Preparation";
+import type { SourceChecklist } from "./generated/SourceChecklist";
 import type { Report } from "./generated/Report";
 
 // The types are generated from the engine's Rust types (ui/api/generated/, see
 // src-tauri/src/bindings.rs); this file only names them for the pages.
-export type { AssessmentEvent, AssessmentRow, CheckResult, ExportFormat, Mode, Preparation, Report };
+export type { AssessmentEvent, AssessmentRow, CheckResult, ExportFormat, Freshness, Mode, Preparation, Report, SourceChecklist };
 export type { CheckStatus } from "./generated/CheckStatus";
 export type { Counts } from "./generated/Counts";
 export type { Group } from "./generated/Group";
 export type { Verdict } from "./generated/Verdict";
 
 export const sourcePreparations = (source: string | null, connection: ConnectionInput | null) =>
-  call<Preparation[]>("source_preparations", { source, connection });
+  call<SourceChecklist>("source_preparations", { source, connection });
 
 export const destinationPrerequisites = (source: string, destination: string) =>
   call<CheckResult[]>("destination_prerequisites", { source, destination });
@@ -43,6 +45,9 @@ export const deleteAssessment = (row: Pick<AssessmentRow, "report_id" | "job_id"
   call<null>("assessment_delete", { reportId: row.report_id, jobId: row.job_id });
 
 export const getReport = (id: string) => call<Report>("report_get", { id });
+
+/** Whether a report still describes its source: its age, the source's size then and now. */
+export const reportFreshness = (id: string) => call<Freshness>("report_freshness", { id });
 
 /** Asks the Rust side to show a save dialog and write the report; `path` is null if cancelled. */
 export const exportReport = (id: string, format: ExportFormat) =>

@@ -165,6 +165,15 @@ pub enum InstanceCommand {
         #[arg(long, default_value = "100")]
         lines: usize,
     },
+    /// Check a registered source for a migration, as its migration account: what is in
+    /// place (REPLICATION, pg_monitor, the fence's grants, settings) and the SQL for what is not.
+    Prepare {
+        /// Instance name.
+        name: String,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show an instance's key parameters (pg_settings).
     Parameters {
         /// Instance name.

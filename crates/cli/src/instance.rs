@@ -57,6 +57,7 @@ pub async fn run(command: InstanceCommand) -> Result<i32, CliError> {
             }
             Ok(0)
         }
+        InstanceCommand::Prepare { name, json } => prepare(&instances, &name, json).await,
         InstanceCommand::Parameters { name, json } => {
             let params = pgrelocate_engine::inspect::parameters(&instances, &name)
                 .await
@@ -152,6 +153,49 @@ async fn register(instances: &Instances, args: RegisterArgs) -> Result<i32, CliE
         println!("registered {} ({})", record.name, record.endpoint.address());
         if let Some(t) = &test {
             println!("  {}", describe_test(t));
+        }
+    }
+    Ok(0)
+}
+
+/// `instance prepare`: the live checklist, met items ticked, SQL for the rest.
+async fn prepare(instances: &Instances, name: &str, json: bool) -> Result<i32, CliError> {
+    use pgrelocate_engine::preparation::{self, PrepState, PreparationId};
+    let list = preparation::check_source(instances, name)
+        .await
+        .map_err(CliError::from)?;
+    if json {
+        print_json(&list)?;
+        return Ok(0);
+    }
+    match &list.unchecked_reason {
+        None => println!("{name}, checked as {}:", list.role),
+        Some(why) => println!(
+            "{name}: not checked ({why}); everything to do for {}:",
+            list.role
+        ),
+    }
+    for p in &list.preparations {
+        let title = match p.id {
+            PreparationId::Account => "migration account (LOGIN, REPLICATION, pg_monitor)",
+            PreparationId::Fencing => "grants the SQL fence needs",
+            PreparationId::Hba => "pg_hba.conf lines for this host",
+            PreparationId::WalLevel => "wal_level",
+            PreparationId::WalSenders => "WAL senders and replication slots",
+        };
+        let state = match p.state {
+            PrepState::Met => "met",
+            PrepState::Missing => "missing",
+            PrepState::Unchecked => "to check by hand",
+        };
+        println!("\n{title}: {state}");
+        for r in &p.requirements {
+            println!("  [{}] {}", if r.met { "x" } else { " " }, r.what);
+        }
+        if !p.text.is_empty() {
+            for line in p.text.lines() {
+                println!("    {line}");
+            }
         }
     }
     Ok(0)

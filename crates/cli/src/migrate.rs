@@ -50,6 +50,18 @@ pub async fn run(args: MigrateArgs) -> Result<i32, CliError> {
             task.id
         );
     }
+    // An old report, or one of a source that has grown since, understates the copy.
+    match assess::freshness(tasks.instances(), &task.report_id).await {
+        Ok(f) => {
+            if let Some(why) = f.describe() {
+                eprintln!(
+                    "warning: {why}; to re-assess, cancel with `pgrelocate task cancel {}` and run                      `pgrelocate assess --source {} --dest {}`",
+                    task.id, task.source.name, task.destination.name
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "the assessment's freshness could not be judged"),
+    }
     let until = if args.follow {
         Until::Ended
     } else {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use pgrelocate_engine::assess::model::Counts;
 use pgrelocate_engine::assess::{self, checks, AssessRequest, CheckResult, Mode, Options, Verdict};
-use pgrelocate_engine::preparation::{self, Preparation, SourcePlan};
+use pgrelocate_engine::preparation::{self, SourceChecklist, SourcePlan};
 use pgrelocate_engine::reports;
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -51,42 +51,36 @@ pub enum AssessmentEvent {
     Failed(ErrorBody),
 }
 
-/// The preparations the source needs, filled in for a registered instance or an endpoint
-/// being typed.
+/// The preparations the source needs: for a registered instance checked on the live source
+/// (what is met, SQL for what is missing); for an endpoint being typed, the whole text.
 #[tauri::command]
 pub async fn source_preparations(
     console: State<'_, Console>,
     source: Option<String>,
     connection: Option<ConnectionInput>,
-) -> Result<Vec<Preparation>, CommandError> {
-    let plan = match (source, connection) {
+) -> Result<SourceChecklist, CommandError> {
+    match (source, connection) {
         (Some(name), _) => {
-            let record = console.instances()?.store().instance_by_name(&name)?;
-            SourcePlan {
-                host: record.endpoint.host.clone(),
-                port: record.endpoint.port,
-                user: record.endpoint.user.clone(),
-                major: record.managed.as_ref().map(|m| m.major),
-                managed_here: record.managed.is_some(),
-            }
+            let instances = console.instances()?;
+            Ok(preparation::check_source(&instances, &name).await?)
         }
-        (None, Some(c)) => SourcePlan {
-            host: c.host,
-            port: c.port,
-            user: c.user,
-            major: None,
-            managed_here: false,
-        },
-        (None, None) => {
-            return Err(CommandError::Invalid(
-                "name a source instance or give its endpoint".into(),
-            ))
+        (None, Some(c)) => {
+            let plan = SourcePlan {
+                host: c.host,
+                port: c.port,
+                user: c.user,
+                major: None,
+                managed_here: false,
+            };
+            Ok(tauri::async_runtime::spawn_blocking(move || {
+                preparation::source_preparations(&plan)
+            })
+            .await?)
         }
-    };
-    Ok(
-        tauri::async_runtime::spawn_blocking(move || preparation::source_preparations(&plan))
-            .await?,
-    )
+        (None, None) => Err(CommandError::Invalid(
+            "name a source instance or give its endpoint".into(),
+        )),
+    }
 }
 
 /// The destination's prerequisites, checked live (nothing is stored).

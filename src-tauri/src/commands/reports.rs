@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use pgrelocate_engine::assess::export::{self, Format};
-use pgrelocate_engine::assess::Report;
+use pgrelocate_engine::assess::{self, Freshness, Report};
 use pgrelocate_engine::reports;
 use serde::Serialize;
 use tauri::{AppHandle, State};
@@ -21,6 +21,17 @@ pub const SAVE_DIR_FOR_TESTS: &str = "PGRELOCATE_SAVE_DIR_FOR_TESTS";
 #[tauri::command]
 pub fn report_get(console: State<'_, Console>, id: String) -> Result<Report, CommandError> {
     Ok(reports::get(console.instances()?.store(), &id)?)
+}
+
+/// Whether a report still describes its source: its age, and the source's size then and
+/// now (measured live).
+#[tauri::command]
+pub async fn report_freshness(
+    console: State<'_, Console>,
+    id: String,
+) -> Result<Freshness, CommandError> {
+    let instances = console.instances()?;
+    Ok(assess::freshness(&instances, &id).await?)
 }
 
 /// Where an export went.

@@ -3,4 +3,4 @@
 /**
  * Which item of the checklist (the UI titles it through its translations).
  */
-export type PreparationId = "account" | "hba" | "wal_level" | "wal_senders";
+export type PreparationId = "account" | "fencing" | "hba" | "wal_level" | "wal_senders";

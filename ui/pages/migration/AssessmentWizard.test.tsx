@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { describe, expect, it, vi } from "vitest";
 import type { InstanceStatus } from "../../api/instances";
@@ -31,10 +31,30 @@ describe("Create Feasibility Assessment Task wizard", () => {
           { id: "dest.storage", title: "Check destination free space", status: "error", message: "1.0 GiB free for 9.0 GiB", impact: "", remedy: "free space", evidence: {}, duration_ms: 1 },
         ];
       if (cmd === "source_preparations")
-        return [
-          { id: "account", text: "CREATE ROLE postgres LOGIN REPLICATION;" },
-          { id: "hba", text: "host    replication postgres 127.0.0.1/32 scram-sha-256" },
-        ];
+        return {
+          role: "postgres",
+          checked: true,
+          unchecked_reason: null,
+          preparations: [
+            {
+              id: "account",
+              state: "missing",
+              requirements: [
+                { what: "role postgres exists and may log in", met: true },
+                { what: "the REPLICATION attribute", met: true },
+                { what: "membership in pg_monitor (or pg_read_all_stats)", met: false },
+              ],
+              text: "GRANT pg_monitor TO postgres;",
+            },
+            {
+              id: "fencing",
+              state: "met",
+              requirements: [{ what: "superuser: may perform every step of the fence", met: true }],
+              text: "",
+            },
+            { id: "hba", state: "unchecked", requirements: [], text: "host    replication postgres 127.0.0.1/32 scram-sha-256" },
+          ],
+        };
       if (cmd === "assessment_start") return "job-1";
       throw new Error(`unexpected ${cmd}`);
     });
@@ -47,7 +67,18 @@ describe("Create Feasibility Assessment Task wizard", () => {
     expect(screen.getByText("1.0 GiB free for 9.0 GiB")).toBeTruthy();
     fireEvent.click(screen.getByTestId("wizard-next"));
     expect((await screen.findByTestId("prep-hba")).textContent).toContain("host    replication postgres 127.0.0.1/32");
-    expect(screen.getByText(/Create the migration account/)).toBeTruthy();
+    // Checked on the live source: each requirement met or missing, SQL only for what is missing.
+    expect(screen.getByTestId("prep-checked").textContent).toContain("Checked on the source as postgres");
+    const account = screen.getByTestId("prep-account");
+    expect(account.getAttribute("data-state")).toBe("missing");
+    expect(within(account).getAllByTestId("prep-requirement").map((r) => r.getAttribute("data-met"))).toEqual(["true", "true", "false"]);
+    expect(account.textContent).toContain("GRANT pg_monitor TO postgres;");
+    expect(account.textContent).not.toContain("CREATE ROLE");
+    expect(account.textContent).toContain("The migration account (LOGIN, REPLICATION, pg_monitor)");
+    const fencing = screen.getByTestId("prep-fencing");
+    expect(fencing.getAttribute("data-state")).toBe("met");
+    expect(fencing.textContent).toContain("What the switchover's SQL fence needs");
+    expect(fencing.textContent).toContain("In place");
     fireEvent.click(screen.getByTestId("wizard-next"));
     expect((await screen.findByTestId("wizard-connection")).textContent).toContain("5433");
     fireEvent.click(screen.getByTestId("wizard-submit"));
@@ -101,7 +132,8 @@ describe("Create Feasibility Assessment Task wizard", () => {
   it("registers a new endpoint first, and stops with the reason when that fails", async () => {
     mockIPC((cmd) => {
       if (cmd === "instance_list") return { instances: [dest], creating: [] };
-      if (cmd === "source_preparations") return [];
+      if (cmd === "source_preparations")
+        return { role: "migrator", checked: false, unchecked_reason: "the source is not registered yet", preparations: [] };
       if (cmd === "instance_register")
         throw { code: "unreachable", message: "cannot reach db9:5432: connection refused" };
       throw new Error(`unexpected ${cmd}`);

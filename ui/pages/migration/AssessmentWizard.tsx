@@ -12,11 +12,13 @@ import {
   Space,
   Spin,
   Steps,
+  Tag,
   Typography,
 } from "antd";
 import { useEffect, useState } from "react";
 import { destinationPrerequisites, sourcePreparations, startAssessment } from "../../api/assessments";
 import type { CheckResult, Mode } from "../../api/assessments";
+import type { PrepState } from "../../api/generated/PrepState";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
 import { listInstances, registerInstance, setCredential } from "../../api/instances";
@@ -378,22 +380,56 @@ function SourceStep({
       ),
     [scenario],
   );
+  const list = preps.data;
   return (
     <div data-testid="wizard-source-prep">
       <Typography.Paragraph type="secondary">{t("wizard.sourceIntro")}</Typography.Paragraph>
       {preps.error && <ErrorAlert error={preps.error} title={t("common.failedToLoad")} />}
-      {preps.loading && !preps.data && <Spin />}
-      {preps.data?.map((p) => (
-        <div key={p.id} style={{ marginBottom: 16 }} data-testid={`prep-${p.id}`}>
-          <Checkbox
-            checked={done.includes(p.id)}
-            onChange={(e) => setDone(e.target.checked ? [...done, p.id] : done.filter((d) => d !== p.id))}
-          >
-            <Typography.Text strong>{t(`wizard.prep.${p.id}` as MessageKey)}</Typography.Text>
-          </Checkbox>
-          <CopyBlock text={p.text} />
+      {preps.loading && !list && <Spin />}
+      {list && (
+        <Alert
+          type={list.checked ? "success" : "info"}
+          showIcon
+          style={{ marginBottom: 16 }}
+          data-testid="prep-checked"
+          title={
+            list.checked
+              ? t("wizard.prepChecked", { role: list.role })
+              : t("wizard.prepUnchecked", { reason: list.unchecked_reason ?? "" })
+          }
+        />
+      )}
+      {list?.preparations.map((p) => (
+        <div key={p.id} style={{ marginBottom: 16 }} data-testid={`prep-${p.id}`} data-state={p.state}>
+          <Space size={8} wrap>
+            {p.state === "met" ? (
+              <Typography.Text strong>
+                <CheckStatusIcon status="success" /> {t(`wizard.prep.${p.id}` as MessageKey)}
+              </Typography.Text>
+            ) : (
+              <Checkbox
+                checked={done.includes(p.id)}
+                onChange={(e) => setDone(e.target.checked ? [...done, p.id] : done.filter((d) => d !== p.id))}
+              >
+                <Typography.Text strong>{t(`wizard.prep.${p.id}` as MessageKey)}</Typography.Text>
+              </Checkbox>
+            )}
+            <Tag color={PREP_COLOR[p.state]}>{t(`wizard.prepState.${p.state}`)}</Tag>
+          </Space>
+          {p.requirements.length > 0 && (
+            <ul style={{ listStyle: "none", paddingLeft: 24, margin: "4px 0" }}>
+              {p.requirements.map((r) => (
+                <li key={r.what} data-testid="prep-requirement" data-met={r.met}>
+                  <CheckStatusIcon status={r.met ? "success" : "error"} /> {r.what}
+                </li>
+              ))}
+            </ul>
+          )}
+          {p.text && <CopyBlock text={p.text} />}
         </div>
       ))}
     </div>
   );
 }
+
+const PREP_COLOR: Record<PrepState, string> = { met: "success", missing: "error", unchecked: "default" };

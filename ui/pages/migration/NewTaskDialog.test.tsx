@@ -45,12 +45,24 @@ const report: Report = {
   ],
 };
 
+const fresh = {
+  report_id: "r1",
+  assessed_at: "2026-11-24T08:00:00Z",
+  age_secs: 600,
+  assessed_bytes: 100 * 1024 ** 2,
+  current_bytes: 101 * 1024 ** 2,
+  measure_error: null,
+  old: false,
+  size_changed: false,
+};
+
 describe("Create Cloud Migration Task", () => {
   it("starts from a successful assessment with the tablespace targets it proposed", async () => {
     const created: unknown[] = [];
     mockIPC((cmd, args) => {
       if (cmd === "assessment_list") return [row, { ...row, report_id: "r0", status: "error" }];
       if (cmd === "report_get") return report;
+      if (cmd === "report_freshness") return { ...fresh, report_id: "r1" };
       if (cmd === "task_create") {
         created.push((args as { request: unknown }).request);
         return { id: "t1" };
@@ -68,6 +80,7 @@ describe("Create Cloud Migration Task", () => {
     fireEvent.change(screen.getByPlaceholderText("100M"), { target: { value: "50M" } });
     fireEvent.click(screen.getByTestId("new-task-ok"));
 
+    expect(screen.queryByTestId("new-task-stale")).toBeNull();
     await waitFor(() => expect(onCreated).toHaveBeenCalled());
     expect(created).toEqual([
       {
@@ -92,5 +105,31 @@ describe("Create Cloud Migration Task", () => {
     fireEvent.click(screen.getByTestId("new-task-to-assessment"));
     expect(onClose).toHaveBeenCalled();
     expect(navigate).toHaveBeenCalledWith({ page: "instance", name: "sandbox-dest", section: "migration", tab: "assessment" });
+  });
+
+  it("says when the assessment is old and the source has grown since, and re-runs it", async () => {
+    const started: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === "assessment_list") return [row];
+      if (cmd === "report_get") return report;
+      if (cmd === "report_freshness")
+        return { ...fresh, age_secs: 3 * 3600, old: true, current_bytes: 250 * 1024 ** 2, size_changed: true };
+      if (cmd === "assessment_start") {
+        const a = args as { source: string; destination: string; mode: string };
+        started.push({ source: a.source, destination: a.destination, mode: a.mode });
+        return "job-2";
+      }
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const navigate = vi.fn();
+    const onClose = vi.fn();
+    render(<NewTaskDialog open mode="migration" destination="sandbox-dest" onClose={onClose} onCreated={vi.fn()} navigate={navigate} />);
+    const notice = await screen.findByTestId("new-task-stale");
+    expect(notice.textContent).toContain("It was made 3 h 0 min ago.");
+    expect(notice.textContent).toContain("It measured the source at 100.0 MiB; the source is 250.0 MiB now");
+    fireEvent.click(screen.getByTestId("new-task-rerun"));
+    await waitFor(() => expect(navigate).toHaveBeenCalledWith({ page: "instance", name: "sandbox-dest", section: "migration", tab: "assessment" }));
+    expect(started).toEqual([{ source: "sandbox-source", destination: "sandbox-dest", mode: "migration" }]);
+    expect(onClose).toHaveBeenCalled();
   });
 });

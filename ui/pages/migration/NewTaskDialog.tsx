@@ -1,7 +1,7 @@
 import { Alert, Button, Form, Input, Modal, Select, Typography } from "antd";
 import { useEffect, useState } from "react";
-import { getReport, listAssessments } from "../../api/assessments";
-import type { Mode, Report } from "../../api/assessments";
+import { getReport, listAssessments, reportFreshness, startAssessment } from "../../api/assessments";
+import type { Freshness, Mode, Report } from "../../api/assessments";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
 import { createTask } from "../../api/tasks";
@@ -12,7 +12,7 @@ import { validated } from "../../hooks/validated";
 import { t } from "../../i18n";
 import { instanceRoute } from "../../router";
 import type { Navigate } from "../../router";
-import { formatTime } from "../../units";
+import { formatBytes, formatDuration, formatTime } from "../../units";
 
 interface Values {
   report_id: string;
@@ -32,6 +32,36 @@ export function proposedMappings(report: Report): { old: string; new: string }[]
         typeof ts === "object" && ts !== null && !Array.isArray(ts) && typeof ts.location === "string" && typeof ts.target === "string",
     )
     .map((ts) => ({ old: ts.location, new: ts.target }));
+}
+
+/** What makes an assessment out of date, in words (empty: it is current). */
+export function staleReasons(f: Freshness): string[] {
+  const why: string[] = [];
+  if (f.old) why.push(t("newTask.staleAge", { age: formatDuration(f.age_secs * 1000) }));
+  if (f.size_changed && f.assessed_bytes != null && f.current_bytes != null)
+    why.push(t("newTask.staleSize", { then: formatBytes(f.assessed_bytes), now: formatBytes(f.current_bytes) }));
+  return why;
+}
+
+/** The chosen assessment is old, or the source's size moved since: say so, offer a re-run. */
+function StaleNotice({ freshness, onRerun, rerunning }: { freshness: Freshness; onRerun: () => void; rerunning: boolean }) {
+  const why = staleReasons(freshness);
+  if (why.length === 0) return null;
+  return (
+    <Alert
+      type="warning"
+      showIcon
+      style={{ marginBottom: 16 }}
+      data-testid="new-task-stale"
+      title={t("newTask.stale")}
+      description={why.join(" ")}
+      action={
+        <Button size="small" onClick={onRerun} loading={rerunning} data-testid="new-task-rerun">
+          {t("newTask.rerun")}
+        </Button>
+      }
+    />
+  );
 }
 
 /** Create Cloud Migration Task / Create DR Construction Task: from a successful assessment. */
@@ -59,6 +89,9 @@ export default function NewTaskDialog({
   );
   const chosen: string | undefined = Form.useWatch("report_id", form);
   const report = useLoad(() => (chosen ? getReport(chosen) : Promise.resolve(null)), [chosen]);
+  // Measured live on the source: a failure only hides the notice, it never blocks the task.
+  const freshness = useLoad(() => (chosen ? reportFreshness(chosen) : Promise.resolve(null)), [chosen]);
+  const [rerunning, setRerunning] = useState(false);
   const first = usable[0]?.report_id ?? undefined;
 
   // The newest successful assessment is preselected once the list arrives.
@@ -98,6 +131,23 @@ export default function NewTaskDialog({
     }
   };
 
+  // A fresh assessment of the same pair, followed on the assessment tab.
+  const rerun = async () => {
+    const row = usable.find((r) => r.report_id === chosen);
+    if (!row) return;
+    setRerunning(true);
+    setError(undefined);
+    try {
+      await startAssessment(row.source, destination, mode, () => {});
+      onClose();
+      navigate(instanceRoute(destination, "migration", "assessment"));
+    } catch (e) {
+      setError(asCommandError(e));
+    } finally {
+      setRerunning(false);
+    }
+  };
+
   return (
     <Modal
       open={open}
@@ -132,6 +182,9 @@ export default function NewTaskDialog({
             </Button>
           }
         />
+      )}
+      {freshness.data && freshness.data.report_id === chosen && (
+        <StaleNotice freshness={freshness.data} onRerun={() => void rerun()} rerunning={rerunning} />
       )}
       <Form form={form} layout="vertical" initialValues={{ compression: "none" }}>
         <Form.Item name="report_id" label={t("newTask.assessment")} extra={t("newTask.assessmentHelp")} rules={[{ required: true }]}>

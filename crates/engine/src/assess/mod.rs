@@ -5,6 +5,7 @@ pub mod check;
 pub mod checks;
 pub mod context;
 pub mod export;
+pub mod freshness;
 pub mod host;
 pub mod model;
 pub mod queries;
@@ -16,4 +17,5 @@ pub use assessment::{assess, destination_prerequisites, AssessError, AssessReque
 pub use check::{Check, CheckSpec, Outcome};
 pub use checks::default_tablespace_target;
 pub use context::Options;
+pub use freshness::{freshness, Freshness};
 pub use model::{CheckResult, Group, Level, Mode, Report, Status, Verdict};
