@@ -311,6 +311,15 @@ async fn sandbox_to_switchover_through_every_page() {
         Duration::from_secs(30),
     )
     .await;
+    // The slot card says what the switchover's record holds, not the last sample's "reserved".
+    app.wait_until(
+        "the slot card to show the switchover's outcome",
+        "document.querySelector('[data-testid=slot-after]')?.textContent.includes('old source')",
+        Duration::from_secs(30),
+    )
+    .await;
+    let slot = app.content("[data-testid=slot]").await;
+    assert!(!slot.contains("reserved"), "{slot}");
     app.screenshot("console-23-task-completed").await;
 
     // The destination now answers as a primary, with the source's data.
