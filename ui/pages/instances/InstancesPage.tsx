@@ -21,7 +21,7 @@ import type { Navigate } from "../../router";
 import AdoptInstanceDialog from "./AdoptInstanceDialog";
 import CreateInstanceDialog from "./CreateInstanceDialog";
 import InstancesTable from "./InstancesTable";
-import RegisterInstanceDialog from "./RegisterInstanceDialog";
+import RegisterInstanceDialog, { sameEndpointWarning } from "./RegisterInstanceDialog";
 import SandboxDialog from "./SandboxDialog";
 import StartRetiredDialog from "./StartRetiredDialog";
 import { instanceRows } from "./status";
@@ -175,11 +175,8 @@ export default function InstancesPage({ navigate }: { navigate: Navigate }) {
           setDialog(null);
           void notice.success(t("register.done", { name: r.name }));
           // A second name for a known server is allowed, never silent (the CLI warns the same way).
-          if (same.length > 0)
-            void notice.warning({
-              content: t("register.sameEndpoint", { address: `${r.endpoint.host}:${r.endpoint.port}`, names: same.join(", ") }),
-              duration: 12,
-            });
+          const warning = sameEndpointWarning(r, same);
+          if (warning) void notice.warning({ content: warning, duration: 12 });
           void list.reload();
         }}
       />

@@ -127,6 +127,12 @@ export function ConnectionFields({ withName = true, passwordHelp }: { withName?:
   );
 }
 
+/** The warning for a second name of a known server (the CLI prints the same sentence). */
+export function sameEndpointWarning(record: InstanceRecord, names: string[]): string | null {
+  if (names.length === 0) return null;
+  return t("register.sameEndpoint", { address: `${record.endpoint.host}:${record.endpoint.port}`, names: names.join(", ") });
+}
+
 /** Register Instance: an external instance, tested before anything is stored. */
 export default function RegisterInstanceDialog({
   open,

@@ -83,7 +83,7 @@ describe("Create Feasibility Assessment Task wizard", () => {
     expect((await screen.findByTestId("wizard-connection")).textContent).toContain("5433");
     fireEvent.click(screen.getByTestId("wizard-submit"));
 
-    await waitFor(() => expect(onStarted).toHaveBeenCalledWith("job-1"));
+    await waitFor(() => expect(onStarted).toHaveBeenCalledWith("job-1", undefined));
     const start = calls.find((c) => c.cmd === "assessment_start")!;
     expect(start.args.source).toBe("sandbox-source");
     expect(start.args.destination).toBe("sandbox-dest");
@@ -150,5 +150,36 @@ describe("Create Feasibility Assessment Task wizard", () => {
 
     expect((await screen.findByTestId("wizard-error")).textContent).toContain("connection refused (unreachable)");
     expect(onStarted).not.toHaveBeenCalled();
+  });
+
+  it("registers a new endpoint that is a known server and hands on the engine's warning", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "instance_list") return { instances: [dest], creating: [] };
+      if (cmd === "source_preparations")
+        return { role: "migrator", checked: false, unchecked_reason: "the source is not registered yet", preparations: [] };
+      if (cmd === "instance_register")
+        return {
+          instance: { ...instance("legacy", 5434), kind: "external", endpoint: { host: "127.0.0.1", port: 5434, user: "migrator", dbname: "postgres", sslmode: "prefer" } },
+          connection: null,
+          same_endpoint: ["sandbox-dest"],
+        };
+      if (cmd === "assessment_start") return "job-3";
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const onStarted = vi.fn();
+    render(<AssessmentWizard open destination={dest} onClose={vi.fn()} onStarted={onStarted} />);
+    fireEvent.click(await screen.findByText("A new endpoint"));
+    fireEvent.change(await screen.findByLabelText("Name to register the source under"), { target: { value: "legacy" } });
+    fireEvent.change(screen.getByLabelText("Endpoint"), { target: { value: "127.0.0.1" } });
+    fireEvent.change(screen.getByLabelText("User"), { target: { value: "migrator" } });
+    for (let i = 0; i < 3; i += 1) fireEvent.click(screen.getByTestId("wizard-next"));
+    await screen.findByTestId("register-password");
+    fireEvent.click(screen.getByTestId("wizard-submit"));
+    await waitFor(() =>
+      expect(onStarted).toHaveBeenCalledWith(
+        "job-3",
+        "127.0.0.1:5434 is already registered as sandbox-dest: both names reach the same server; do not use one as the source and the other as the destination.",
+      ),
+    );
   });
 });

@@ -33,7 +33,7 @@ import { parsePort, portRules } from "../../hooks/portRules";
 import { validated } from "../../hooks/validated";
 import { t } from "../../i18n";
 import type { MessageKey } from "../../i18n";
-import { ConnectionFields, connectionOf } from "../instances/RegisterInstanceDialog";
+import { ConnectionFields, connectionOf, sameEndpointWarning } from "../instances/RegisterInstanceDialog";
 import type { ConnectionValues } from "../instances/RegisterInstanceDialog";
 
 type SourceType = "registered" | "new";
@@ -63,7 +63,8 @@ export default function AssessmentWizard({
   open: boolean;
   destination: InstanceStatus;
   onClose: () => void;
-  onStarted: (jobId: string) => void;
+  /** `warning`: what registering a new source found (a second name of a known server). */
+  onStarted: (jobId: string, warning?: string) => void;
 }) {
   const [step, setStep] = useState(0);
   const [scenario, setScenario] = useState<Scenario>({ mode: "migration", sourceType: "registered" });
@@ -114,17 +115,19 @@ export default function AssessmentWizard({
     setError(undefined);
     setStarting(true);
     let source = scenario.source ?? "";
+    let warning: string | undefined;
     try {
       if (scenario.sourceType === "new") {
         const values = await validated(startForm);
         if (!values) return;
         try {
-          const { instance } = await registerInstance({
+          const { instance, same_endpoint } = await registerInstance({
             name: scenario.newName!.trim(),
             connection: connectionOf(values),
             password: values.password || undefined,
           });
           source = instance.name;
+          warning = sameEndpointWarning(instance, same_endpoint) ?? undefined;
         } catch (e) {
           setError({ title: t("wizard.registerFailed"), error: asCommandError(e) });
           return;
@@ -134,7 +137,7 @@ export default function AssessmentWizard({
         if (password) await setCredential(source, password);
       }
       const jobId = await startAssessment(source, destination.name, scenario.mode, () => {});
-      onStarted(jobId);
+      onStarted(jobId, warning);
     } catch (e) {
       setError({ title: t("wizard.submit"), error: asCommandError(e) });
     } finally {

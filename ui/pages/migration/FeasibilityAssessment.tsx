@@ -1,5 +1,5 @@
 import { PlusOutlined } from "@ant-design/icons";
-import { Button, Empty, Popconfirm, Progress, Space, Table, Tag, Typography } from "antd";
+import { Alert, Button, Empty, Popconfirm, Progress, Space, Table, Tag, Typography } from "antd";
 import { useEffect, useRef, useState } from "react";
 import { deleteAssessment, listAssessments, watchAssessment } from "../../api/assessments";
 import type { AssessmentRow } from "../../api/assessments";
@@ -28,6 +28,8 @@ const rowKey = (r: AssessmentRow) => r.report_id ?? r.job_id ?? r.created_at;
 /** Feasibility Assessment: the wizard and the assessment task table of this destination. */
 export default function FeasibilityAssessment({ instance, navigate }: { instance: InstanceStatus; navigate: Navigate }) {
   const [wizard, setWizard] = useState(false);
+  // What registering the wizard's new source found, until dismissed.
+  const [registered, setRegistered] = useState<string>();
   const list = useLoad(listAssessments, []);
   const exporter = useExport();
   const [progress, setProgress] = useState<Record<string, number>>({});
@@ -158,6 +160,16 @@ export default function FeasibilityAssessment({ instance, navigate }: { instance
       {list.error && <ErrorAlert error={list.error} title={t("common.failedToLoad")} />}
       {exporter.error && <ErrorAlert error={exporter.error} title={t("report.exportFailed")} />}
       <CouldNotRun rows={rows} />
+      {registered && (
+        <Alert
+          type="warning"
+          showIcon
+          closable={{ onClose: () => setRegistered(undefined) }}
+          title={registered}
+          style={{ marginBottom: 16 }}
+          data-testid="same-endpoint-warning"
+        />
+      )}
       <Table<AssessmentRow>
         // Wider than the window (names and endpoints do not break): the table scrolls, not the page.
         scroll={{ x: true }}
@@ -175,8 +187,9 @@ export default function FeasibilityAssessment({ instance, navigate }: { instance
         open={wizard}
         destination={instance}
         onClose={() => setWizard(false)}
-        onStarted={() => {
+        onStarted={(_, warning) => {
           setWizard(false);
+          setRegistered(warning);
           void list.reload();
         }}
       />
