@@ -123,6 +123,17 @@ fn sandbox_create_and_remove() {
         "{plan}"
     );
 
+    // The source checklist, checked live: the sandbox's superuser account is in place, and a
+    // managed source is fenced by shutdown, so no fencing grants are listed.
+    let prepared = cli.ok(&["instance", "prepare", "sandbox-source"]);
+    assert!(prepared.contains("checked as postgres"), "{prepared}");
+    assert!(
+        prepared.contains("migration account (LOGIN, REPLICATION, pg_monitor): met"),
+        "{prepared}"
+    );
+    assert!(!prepared.contains("SQL fence"), "{prepared}");
+    assert!(!prepared.contains("CREATE ROLE"), "{prepared}");
+
     // Registering a managed instance's endpoint again (under another loopback name) is
     // accepted, with a warning naming the instance already there.
     let port = source_port.to_string();
