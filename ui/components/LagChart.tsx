@@ -1,6 +1,6 @@
 import { Empty, Space, Typography } from "antd";
 import { t } from "../i18n";
-import { formatBytes } from "../units";
+import { formatBytes, formatSeconds } from "../units";
 
 /** One point of the lag chart. */
 export interface LagPoint {
@@ -78,7 +78,7 @@ export default function LagChart({ points }: { points: LagPoint[] }) {
                 {formatBytes(Math.round(maxBytes * f))}
               </text>
               <text x={W - PAD.right + 6} y={y + 4} fontSize="11" fill={SECONDS_COLOR}>
-                {`${+(maxSecs * f).toFixed(1)} s`}
+                {formatSeconds(maxSecs * f, 1, true)}
               </text>
             </g>
           );
@@ -93,7 +93,7 @@ export default function LagChart({ points }: { points: LagPoint[] }) {
         {secs.length > 0 && <polyline points={secsLine} fill="none" stroke={SECONDS_COLOR} strokeWidth="2" strokeDasharray="5 4" />}
         {points.map((p) => (
           <circle key={p.at} cx={x(p.at)} cy={yBytes(p.bytes)} r="2.5" fill={BYTES_COLOR} data-testid="lag-point">
-            <title>{`${clock(p.at)} · ${formatBytes(p.bytes)}${p.seconds != null ? ` · ${p.seconds.toFixed(1)} s` : ""}`}</title>
+            <title>{`${clock(p.at)} · ${formatBytes(p.bytes)}${p.seconds != null ? ` · ${formatSeconds(p.seconds)}` : ""}`}</title>
           </circle>
         ))}
       </svg>
