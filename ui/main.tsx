@@ -1,5 +1,6 @@
 import { ConfigProvider } from "antd";
 import "antd/dist/reset.css";
+import "./console.css";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import App from "./App";

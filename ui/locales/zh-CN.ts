@@ -287,7 +287,7 @@ const zhCN: Record<MessageKey, string> = {
   "basic.host": "主机",
   "basic.dataDir": "数据目录",
   "basic.binDir": "服务器程序",
-  "basic.osUser": "运行用户（操作系统）",
+  "basic.osUser": "运行用户",
   "basic.storage": "存储空间",
   "basic.created": "添加时间",
   "basic.problem": "状态检查",
