@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LOCALES, getLocale, setLocale, t, tables } from "./i18n";
+import { LOCALES, getLocale, labelled, setLocale, t, tables } from "./i18n";
 import type { MessageKey } from "./i18n";
 import { chooseLocale, preferredLocale } from "./locale";
 import { formatBytes, formatDuration, formatSeconds, formatTime } from "./units";
@@ -56,6 +56,12 @@ describe("translation tables", () => {
     setLocale("fr-FR");
     expect(getLocale()).toBe("en");
     expect(t("instances.title")).toBe("Instances");
+  });
+
+  it("puts the language's colon after a label", () => {
+    expect(labelled("report.impact")).toBe("Impact: ");
+    setLocale("zh-CN");
+    expect(labelled("report.impact")).toBe("影响：");
   });
 });
 

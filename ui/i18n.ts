@@ -806,3 +806,8 @@ export function t(key: MessageKey, vars?: Record<string, string | number>): stri
   if (!vars) return text;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
 }
+
+/** `label` followed by the language's colon: "Impact: " / "影响：". */
+export function labelled(label: MessageKey): string {
+  return `${t(label)}${locale === "zh-CN" ? "：" : ": "}`;
+}
