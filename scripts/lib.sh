@@ -22,8 +22,9 @@ as_root() {
 }
 
 # System packages: the desktop toolkit, PostgreSQL 15 (verifier and baseline for tests),
-# the keyring, the virtual display and the WebDriver for the end-to-end tests.
-APP_PACKAGES=(build-essential pkg-config curl ca-certificates libssl-dev
+# the keyring, the virtual display and the WebDriver for the end-to-end tests;
+# fonts-wqy-microhei: a CJK font, so the Chinese console (and its screenshots) shows glyphs.
+APP_PACKAGES=(build-essential pkg-config curl ca-certificates libssl-dev fonts-wqy-microhei
     libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
     gnome-keyring dbus dbus-x11 libsecret-tools openssh-client
     postgresql postgresql-contrib)

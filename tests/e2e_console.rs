@@ -1,6 +1,7 @@
 //! The console driven end to end in the real window against real PostgreSQL servers:
 //! the sandbox, the feasibility assessment wizard, the report and its export, a cloud
-//! migration task to incremental sync with its lag chart, and the switchover.
+//! migration task to incremental sync with its lag chart, and the switchover. Its main pages
+//! are also pictured at 1024×700 and 1440×900 in English and Chinese (`journey_shots`).
 
 mod support;
 
@@ -50,6 +51,7 @@ async fn sandbox_to_switchover_through_every_page() {
     assert!(dest_row.contains("Managed here"), "{dest_row}");
     assert!(dest_row.contains("PostgreSQL 15."), "{dest_row}");
     app.screenshot("console-03-instances-sandbox").await;
+    app.journey_shots("instances", "实例列表").await;
 
     // The destination's console: every section of its left navigation.
     app.click_text("[data-testid=instance-row-sandbox-dest] a", "sandbox-dest")
@@ -174,6 +176,7 @@ async fn sandbox_to_switchover_through_every_page() {
     let verdict = app.content("[data-testid=report-verdict]").await;
     assert!(verdict.starts_with("Successful"), "{verdict}");
     app.screenshot("console-15-report").await;
+    app.journey_shots("report", "评估报告").await;
     let report = app.content("[data-testid=report-view]").await;
     assert!(report.contains("Source connectivity"), "{report}");
     app.click("[data-testid=export]").await;
@@ -224,6 +227,7 @@ async fn sandbox_to_switchover_through_every_page() {
         .await;
     assert!(phase.starts_with("Incremental sync"), "{phase}");
     app.screenshot("console-19-task-increment").await;
+    app.journey_shots("migration", "增量同步").await;
 
     // Task details: the timeline and a lag chart that fills with samples.
     app.click("[data-testid=action-details]").await;
@@ -245,6 +249,7 @@ async fn sandbox_to_switchover_through_every_page() {
     let log = app.content("[data-testid=event-log]").await;
     assert!(log.contains("Incremental sync"), "{log}");
     app.screenshot("console-20-task-details").await;
+    app.journey_shots("task-details", "事件日志").await;
 
     // State lives in Rust: a reloaded page re-subscribes and draws the same history.
     let before = app
@@ -290,6 +295,7 @@ async fn sandbox_to_switchover_through_every_page() {
         app.click(&format!("[data-testid=ack-{ack}]")).await;
     }
     app.screenshot("console-21-switchover-dialog").await;
+    app.journey_shots("switchover", "立即切换").await;
     app.click("[data-testid=switch-now]").await;
     app.wait_for("[data-testid=switch-success]", SWITCHOVER)
         .await;

@@ -6,14 +6,16 @@ import {
   MenuFoldOutlined,
   MenuUnfoldOutlined,
 } from "@ant-design/icons";
-import { Alert, Breadcrumb, Button, Layout, Menu, Space, Tag, Typography, theme } from "antd";
+import { Alert, Breadcrumb, Button, ConfigProvider, Layout, Menu, Segmented, Space, Tag, Typography, theme } from "antd";
 import { useEffect, useState } from "react";
 import logo from "../icons/128x128.png";
 import { appInfo } from "./api/app";
 import type { AppInfo } from "./api/app";
 import type { CommandError } from "./api/core";
 import PageErrorBoundary from "./components/PageErrorBoundary";
-import { t } from "./i18n";
+import { LOCALES, t } from "./i18n";
+import type { Locale } from "./i18n";
+import { ANTD_LOCALES, chooseLocale, useLocale } from "./locale";
 import HostsPage from "./pages/hosts/HostsPage";
 import InstanceDetail from "./pages/instance-detail/InstanceDetail";
 import InstancesPage from "./pages/instances/InstancesPage";
@@ -22,8 +24,19 @@ import TaskDetails from "./pages/migration/TaskDetails";
 import { href, instanceRoute, useRoute } from "./router";
 import type { Route } from "./router";
 
-/** The console frame: top bar, left navigation, the current page, and a status footer. */
+/** The console in the chosen language, antd's own strings (pagination, modal buttons) too. */
 export default function App() {
+  // Every string is read from the table at render: a new language re-renders the console.
+  const locale = useLocale();
+  return (
+    <ConfigProvider locale={ANTD_LOCALES[locale]}>
+      <Frame locale={locale} />
+    </ConfigProvider>
+  );
+}
+
+/** The console frame: top bar, left navigation, the current page, and a status footer. */
+function Frame({ locale }: { locale: Locale }) {
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [infoError, setInfoError] = useState<CommandError | null>(null);
   const [route, navigate] = useRoute();
@@ -58,6 +71,19 @@ export default function App() {
             {t("app.version", { version: info.version })}
           </Tag>
         )}
+        <Segmented
+          size="small"
+          style={{ marginInlineStart: "auto" }}
+          value={locale}
+          onChange={chooseLocale}
+          options={LOCALES.map((l) => ({
+            value: l.id,
+            label: <span data-testid={`language-${l.id}`}>{l.label}</span>,
+          }))}
+          // In both languages, so a reader of either finds the switch.
+          aria-label="Language / 语言"
+          data-testid="language-switch"
+        />
       </Layout.Header>
       <Layout>
         <Layout.Sider

@@ -1,5 +1,7 @@
-// Every string the console shows, in one table per language. English is the source;
-// another language supplies any subset and falls back to English for the rest.
+// Every string the console shows, in one table per language. English is the source, here;
+// the other languages live in ./locales, each typed to carry every key of this table.
+
+import zhCN from "./locales/zh-CN";
 
 const en = {
   "app.name": "pgrelocate",
@@ -771,15 +773,48 @@ const en = {
 /** A key of the message table. */
 export type MessageKey = keyof typeof en;
 
-type Table = Partial<Record<MessageKey, string>>;
+/** A language of the console. */
+export type Locale = "en" | "zh-CN";
 
-const tables: Record<string, Table> = { en };
+/** The languages the switch offers, each named in itself. */
+export const LOCALES: readonly { id: Locale; label: string }[] = [
+  { id: "en", label: "English" },
+  { id: "zh-CN", label: "简体中文" },
+];
 
+type Table = Record<MessageKey, string>;
+
+/** The full table of each language (exported for the missing-key test). */
+export const tables: Record<Locale, Table> = { en, "zh-CN": zhCN };
+
+let locale: Locale = "en";
 let current: Table = en;
+const listeners = new Set<() => void>();
 
-/** Chooses the language; unknown languages fall back to English. */
-export function setLocale(locale: string): void {
-  current = tables[locale] ?? tables[locale.split("-")[0]] ?? en;
+/** The console language for a BCP 47 tag: any Chinese is Simplified Chinese, the rest English. */
+export function resolveLocale(tag: string): Locale {
+  return tag.toLowerCase().startsWith("zh") ? "zh-CN" : "en";
+}
+
+/** Chooses the language and tells the subscribers (the console re-renders in it). */
+export function setLocale(tag: string): void {
+  const next = resolveLocale(tag);
+  if (typeof document !== "undefined") document.documentElement.lang = next;
+  if (next === locale) return;
+  locale = next;
+  current = tables[next];
+  listeners.forEach((l) => l());
+}
+
+/** The language in use. */
+export function getLocale(): Locale {
+  return locale;
+}
+
+/** Calls `listener` whenever the language changes; returns the unsubscribe. */
+export function subscribeLocale(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
 }
 
 /** Whether `key` (built at run time, e.g. from an id) is in the table. */
@@ -792,4 +827,9 @@ export function t(key: MessageKey, vars?: Record<string, string | number>): stri
   const text = current[key] ?? en[key];
   if (!vars) return text;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
+}
+
+/** `label` followed by the language's colon: "Impact: " / "影响：". */
+export function labelled(label: MessageKey): string {
+  return `${t(label)}${locale === "zh-CN" ? "：" : ": "}`;
 }

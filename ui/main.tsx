@@ -1,16 +1,17 @@
 import { ConfigProvider } from "antd";
-import enUS from "antd/locale/en_US";
 import "antd/dist/reset.css";
+import "./console.css";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import App from "./App";
 import { setLocale } from "./i18n";
+import { preferredLocale } from "./locale";
 
-setLocale(navigator.language);
+setLocale(preferredLocale());
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
-    <ConfigProvider locale={enUS} theme={{ token: { borderRadius: 4 } }}>
+    <ConfigProvider theme={{ token: { borderRadius: 4 } }}>
       <App />
     </ConfigProvider>
   </StrictMode>,

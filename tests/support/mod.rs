@@ -22,6 +22,8 @@ use pgrelocate_engine::port_range::{PortRange, PORTS_ENV};
 use pgrelocate_engine::task::{ReplicationState, TaskId, TaskRequest, Tasks};
 use tempfile::TempDir;
 
+mod shots;
+
 /// Where `scripts/test-desktop.sh` installs tauri-driver (`cargo install --root`).
 const TOOLS_DIR: &str = ".cache/pgrelocate/tools/bin";
 
@@ -585,6 +587,11 @@ impl Driver {
             ])
             .env("PGRELOCATE_HOME", home)
             .env(PORTS_ENV, ports.to_string())
+            // The webview's local storage (the chosen language, the folded menu) per test, so
+            // a test left in Chinese, or the developer's own choice, never leaks into another;
+            // and English as the system language the console starts in.
+            .env("XDG_DATA_HOME", home.join("webview-data"))
+            .env("LANGUAGE", "en")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .process_group(0)

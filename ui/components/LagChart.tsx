@@ -1,7 +1,7 @@
 import { Empty, Space, Typography } from "antd";
 import { useEffect, useState } from "react";
 import { t } from "../i18n";
-import { formatBytes } from "../units";
+import { formatBytes, formatSeconds } from "../units";
 
 /** One point of the lag chart. */
 export interface LagPoint {
@@ -125,7 +125,7 @@ export default function LagChart({ points }: { points: LagPoint[] }) {
         })}
         {secsAxis.ticks.map((s) => (
           <text key={`s${s}`} x={W - PAD.right + 6} y={ySecs(s) + 4} fontSize="11" fill={SECONDS_COLOR} data-testid="tick-seconds">
-            {`${s} s`}
+            {formatSeconds(s, 3, true)}
           </text>
         ))}
         <text x={PAD.left} y={H - 8} fontSize="11" fill="#8c8c8c">
@@ -138,7 +138,7 @@ export default function LagChart({ points }: { points: LagPoint[] }) {
         {secs.length > 0 && <polyline points={secsLine} fill="none" stroke={SECONDS_COLOR} strokeWidth="2" strokeDasharray="5 4" />}
         {points.map((p) => (
           <circle key={p.at} cx={x(p.at)} cy={yBytes(p.bytes)} r="2.5" fill={BYTES_COLOR} data-testid="lag-point">
-            <title>{`${clock(p.at)} · ${formatBytes(p.bytes)}${p.seconds != null ? ` · ${p.seconds.toFixed(1)} s` : ""}`}</title>
+            <title>{`${clock(p.at)} · ${formatBytes(p.bytes)}${p.seconds != null ? ` · ${formatSeconds(p.seconds)}` : ""}`}</title>
           </circle>
         ))}
       </svg>

@@ -2,6 +2,7 @@
 import { cleanup, configure } from "@testing-library/react";
 import { clearMocks } from "@tauri-apps/api/mocks";
 import { afterEach } from "vitest";
+import { setLocale } from "../i18n";
 
 if (!window.matchMedia) {
   window.matchMedia = (query: string) =>
@@ -35,4 +36,7 @@ configure({ asyncUtilTimeout: 5000 });
 afterEach(() => {
   cleanup();
   clearMocks();
+  // A test that switched the language must not leave the next one in it.
+  window.localStorage.clear();
+  setLocale("en");
 });

@@ -2,7 +2,7 @@ import { Typography } from "antd";
 import type { CheckResult } from "../../api/assessments";
 import EvidenceTable from "../../components/EvidenceTable";
 import RemedyBlocks from "../../components/RemedyBlocks";
-import { t } from "../../i18n";
+import { labelled, t } from "../../i18n";
 
 /** A check's expanded row: finding, impact, remedy (its commands copyable) and evidence. */
 export default function CheckDetails({ check }: { check: CheckResult }) {
@@ -10,12 +10,12 @@ export default function CheckDetails({ check }: { check: CheckResult }) {
   return (
     <div style={{ padding: "4px 8px" }} data-testid={`check-details-${check.id}`}>
       <Typography.Paragraph style={{ marginBottom: 8 }}>
-        <Typography.Text strong>{t("report.message")}: </Typography.Text>
+        <Typography.Text strong>{labelled("report.message")}</Typography.Text>
         {check.message}
       </Typography.Paragraph>
       {check.impact && (
         <Typography.Paragraph style={{ marginBottom: 8 }}>
-          <Typography.Text strong>{t("report.impact")}: </Typography.Text>
+          <Typography.Text strong>{labelled("report.impact")}</Typography.Text>
           {check.impact}
         </Typography.Paragraph>
       )}

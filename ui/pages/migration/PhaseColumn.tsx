@@ -1,7 +1,7 @@
 import { Progress, Space, Tag, Tooltip, Typography } from "antd";
 import type { Phase, TaskStatus } from "../../api/tasks";
 import { t } from "../../i18n";
-import { formatBytes } from "../../units";
+import { formatBytes, formatSeconds } from "../../units";
 import { copyFigures, copyLine } from "./copyFigures";
 
 const PHASE_COLOR: Record<Phase, string> = {
@@ -26,7 +26,7 @@ export function lagText(task: Pick<TaskStatus, "sample">): string | null {
   if (!s || s.replay_lag_bytes == null) return null;
   const bytes = formatBytes(s.replay_lag_bytes);
   const ms = s.replay_lag_ms ?? null;
-  return ms == null ? bytes : `${bytes}, ${(ms / 1000).toFixed(1)} s`;
+  return ms == null ? bytes : `${bytes}, ${formatSeconds(ms / 1000)}`;
 }
 
 /** The text of the Cloud Migration Phase column for a task. */

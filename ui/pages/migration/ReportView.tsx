@@ -2,7 +2,7 @@ import { Card, Descriptions, Space, Tag, Typography } from "antd";
 import type { Report, Verdict } from "../../api/assessments";
 import NoBreak from "../../components/NoBreak";
 import ShortId from "../../components/ShortId";
-import { t } from "../../i18n";
+import { labelled, t } from "../../i18n";
 import { formatBytes, formatDuration, formatTime } from "../../units";
 import ReportChecks from "./ReportChecks";
 import ReportCounts from "./ReportCounts";
@@ -26,9 +26,9 @@ export default function ReportView({ report, actions }: { report: Report; action
               <ReportCounts report={report} />
             </Space>
             <Typography.Text type="secondary">
-              {t("report.mode")}: {t(`assess.mode.${report.mode}`)} · {t("report.created")}: {formatTime(report.created_at)} ·{" "}
-              {t("report.duration")}: {formatDuration(report.duration_ms)} · <NoBreak>
-                {t("report.id")}: <ShortId id={report.id} testId="report-id" />
+              {labelled("report.mode")}{t(`assess.mode.${report.mode}`)} · {labelled("report.created")}{formatTime(report.created_at)} ·{" "}
+              {labelled("report.duration")}{formatDuration(report.duration_ms)} · <NoBreak>
+                {labelled("report.id")}<ShortId id={report.id} testId="report-id" />
               </NoBreak>
             </Typography.Text>
           </Space>
@@ -42,7 +42,7 @@ export default function ReportView({ report, actions }: { report: Report; action
             style={{ flex: 1 }}
             title={
               <>
-                {t("report.source")}: <NoBreak>{s.name}</NoBreak>
+                {labelled("report.source")}<NoBreak>{s.name}</NoBreak>
               </>
             }
             items={[
@@ -59,7 +59,7 @@ export default function ReportView({ report, actions }: { report: Report; action
             style={{ flex: 1 }}
             title={
               <>
-                {t("report.destination")}: <NoBreak>{d.name}</NoBreak>
+                {labelled("report.destination")}<NoBreak>{d.name}</NoBreak>
               </>
             }
             items={[

@@ -1,0 +1,144 @@
+//! The journey's screenshots at two window sizes in both console languages (issue 17): each
+//! page is pictured as it is, re-rendered through the header's language switch and the
+//! window resized, without walking the journey again.
+
+use std::time::{Duration, Instant};
+
+use super::DesktopApp;
+
+/// The window sizes of the screenshots: the smallest supported, and a common laptop's.
+pub const SIZES: [(u32, u32); 2] = [(1024, 700), (1440, 900)];
+
+/// The languages of the screenshots, as the console's switch names them.
+pub const LANGUAGES: [&str; 2] = ["en", "zh-CN"];
+
+/// Every key of the console's message table, read from its source: a page must never show one.
+fn message_keys() -> Vec<&'static str> {
+    include_str!("../../ui/i18n.ts")
+        .lines()
+        .filter_map(|l| l.strip_prefix("  \"")?.split_once("\":").map(|(k, _)| k))
+        .collect()
+}
+
+/// What a page tells about itself in the current language and size.
+#[derive(Debug, serde::Deserialize)]
+struct PageFacts {
+    lang: String,
+    /// Message keys shown as text (a lookup that fell through to its key).
+    raw_keys: Vec<String>,
+    /// How far the page is wider than the window, in CSS pixels (0: no horizontal scroll).
+    overflow: i64,
+}
+
+const PAGE_FACTS: &str = "const keys = arguments[0];\
+    const text = document.body.innerText;\
+    const words = new Set(text.split(/[\\s,:;()（）：，。'\"`]+/));\
+    return {\
+      lang: document.documentElement.lang,\
+      raw_keys: keys.filter(k => words.has(k)),\
+      overflow: Math.max(0, document.documentElement.scrollWidth - window.innerWidth),\
+    };";
+
+impl DesktopApp {
+    /// Sets the size of the window's web view to `width` × `height` CSS pixels.
+    pub async fn set_viewport(&self, width: u32, height: u32) {
+        let frame = self
+            .eval(
+                "[window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]",
+            )
+            .await;
+        let dw = frame[0].as_u64().unwrap_or(0) as u32;
+        let dh = frame[1].as_u64().unwrap_or(0) as u32;
+        self.client()
+            .set_window_size(width + dw, height + dh)
+            .await
+            .expect("set the window size");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let inner = self.eval("[window.innerWidth, window.innerHeight]").await;
+            if inner[0] == width && inner[1] == height {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the web view stays at {inner} after asking for {width}x{height}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Switches the console language with the header's switch, as a user does (with a dialog
+    /// open its mask covers the header: then the switch is clicked from script).
+    pub async fn switch_language(&self, language: &str) {
+        let switch = format!("[data-testid=language-{language}]");
+        let dialog_open = self
+            .eval("Array.from(document.querySelectorAll('.ant-modal-wrap')).some(w => getComputedStyle(w).display !== 'none')")
+            .await;
+        if dialog_open == true {
+            self.eval(&format!(
+                "(document.querySelector({switch:?}).click(), true)"
+            ))
+            .await;
+        } else {
+            self.click(&switch).await;
+        }
+        self.wait_until(
+            &format!("the console in {language}"),
+            &format!("document.documentElement.lang === '{language}'"),
+            Duration::from_secs(10),
+        )
+        .await;
+    }
+
+    /// Pictures the current page at each size in each language as
+    /// `<language>-<width>x<height>-<page>.png`, then restores English and the window size.
+    /// In Chinese the page must show `chinese` (e.g. its title), no message key as text, and
+    /// be no wider than the English page at the same size.
+    pub async fn journey_shots(&self, page: &str, chinese: &str) {
+        let keys = message_keys();
+        let start = self.eval("[window.innerWidth, window.innerHeight]").await;
+        let mut english_overflow = [0i64; SIZES.len()];
+        for language in LANGUAGES {
+            self.switch_language(language).await;
+            for (i, (width, height)) in SIZES.into_iter().enumerate() {
+                self.set_viewport(width, height).await;
+                let facts: PageFacts = serde_json::from_value(
+                    self.client()
+                        .execute(PAGE_FACTS, vec![serde_json::json!(keys)])
+                        .await
+                        .expect("read the page"),
+                )
+                .expect("page facts");
+                let name = format!("{language}-{width}x{height}-{page}");
+                self.screenshot(&name).await;
+                assert_eq!(facts.lang, language, "{name}");
+                assert!(
+                    facts.raw_keys.is_empty(),
+                    "{name} shows message keys: {:?}",
+                    facts.raw_keys
+                );
+                if language == "en" {
+                    english_overflow[i] = facts.overflow;
+                } else {
+                    let text = self.eval("document.body.innerText").await;
+                    assert!(
+                        text.as_str().unwrap_or("").contains(chinese),
+                        "{name} does not show {chinese:?}: {text}"
+                    );
+                    assert!(
+                        facts.overflow <= english_overflow[i],
+                        "{name} is {} px wider than the window, the English page {} px",
+                        facts.overflow,
+                        english_overflow[i]
+                    );
+                }
+            }
+        }
+        self.switch_language("en").await;
+        let (w, h) = (
+            start[0].as_u64().unwrap_or(1280),
+            start[1].as_u64().unwrap_or(800),
+        );
+        self.set_viewport(w as u32, h as u32).await;
+    }
+}
