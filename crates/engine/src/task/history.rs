@@ -656,6 +656,108 @@ mod tests {
     use super::*;
 
     #[test]
+    fn samples_stored_before_the_aggregates_are_folded_in_before_retention_drops_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let task = super::super::store::tests::task("0123456789ab");
+        super::super::store::insert(&store, &task).unwrap();
+        let now = Timestamp::now().as_second();
+        // Three days at one sample a minute, stored as this build stores them...
+        let ageing = Ageing {
+            from: now - 3 * 86_400,
+            to: now,
+            every_secs: 60,
+            bytes: 10,
+            outages: vec![],
+        };
+        age(&store, &task.id, &ageing).unwrap();
+        let hours = |store: &Store| -> i64 {
+            store
+                .conn()
+                .query_row(
+                    "SELECT coalesce(sum(samples), 0) FROM lag_rollups WHERE width = 3600",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert!(hours(&store) >= 3 * 1440 - 2);
+        // ...then as an older build left them: raw samples only (the migration marks them).
+        let raw: i64 = {
+            let conn = store.conn();
+            conn.execute_batch(
+                "DELETE FROM lag_rollups;
+                 INSERT INTO history_legacy SELECT task_id, max(seq) FROM task_events GROUP BY task_id;",
+            )
+            .unwrap();
+            let raw = conn
+                .query_row(
+                    "SELECT count(*) FROM task_events WHERE kind = 'sample'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            prune(&conn, task.id.as_str(), now).unwrap();
+            raw
+        };
+        assert!(
+            raw < 1500,
+            "retention already ran on the newest build's samples: {raw}"
+        );
+        // Every sample that was still stored is in the aggregates again, once.
+        let folded = hours(&store);
+        assert_eq!(folded, raw);
+        prune(&store.conn(), task.id.as_str(), now).unwrap();
+        assert_eq!(hours(&store), folded, "folded once only");
+    }
+
+    #[test]
+    fn first_seq_at_finds_the_boundary_by_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let task = super::super::store::tests::task("0123456789ac");
+        super::super::store::insert(&store, &task).unwrap();
+        let start = 1_700_000_000;
+        age(
+            &store,
+            &task.id,
+            &Ageing {
+                from: start,
+                to: start + 1000,
+                every_secs: 10,
+                bytes: 1,
+                outages: vec![],
+            },
+        )
+        .unwrap();
+        let conn = store.conn();
+        let at = |seq: i64| -> i64 {
+            let at: String = conn
+                .query_row("SELECT at FROM task_events WHERE seq = ?1", [seq], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            unix_secs(&at).unwrap()
+        };
+        assert_eq!(
+            at(first_seq_at(&conn, task.id.as_str(), start - 5)
+                .unwrap()
+                .unwrap()),
+            start
+        );
+        for probe in [start, start + 1, start + 505, start + 990] {
+            let seq = first_seq_at(&conn, task.id.as_str(), probe)
+                .unwrap()
+                .unwrap();
+            assert!(at(seq) >= probe && at(seq) < probe + 10, "{probe}");
+        }
+        assert_eq!(
+            first_seq_at(&conn, task.id.as_str(), start + 991).unwrap(),
+            None
+        );
+    }
+
+    #[test]
     fn widths_stay_under_the_bucket_limit_and_land_on_stored_resolutions() {
         assert_eq!(width_for(15 * 60), 5);
         assert_eq!(width_for(3600), 5);

@@ -643,12 +643,13 @@ pub fn mirror(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::assess::model::Mode;
     use crate::task::model::{CopyOptions, Phase, TaskInstance, TaskLayout};
 
-    fn task(id: &str) -> Task {
+    /// A stored-shape task for unit tests of the store.
+    pub(crate) fn task(id: &str) -> Task {
         let id = TaskId::from_stored(id);
         Task::new(
             id.clone(),
