@@ -444,8 +444,10 @@ pub enum TaskCommand {
     },
     /// Show a task's phase, replication state and lag.
     Status(TaskArgs),
-    /// Follow a task's events (JSON lines with --json).
-    Follow(TaskArgs),
+    /// Follow a task's events from now (JSON lines with --json; --since/--all for history).
+    Follow(FollowArgs),
+    /// A task's replication lag over a period, from its stored history.
+    History(HistoryArgs),
     /// Cancel a task before switchover and restore the destination.
     Cancel(TaskArgs),
     /// Start a failed task again from the beginning (a new full copy).
@@ -463,6 +465,60 @@ pub struct TaskArgs {
     /// Do not ask for confirmation (cancel).
     #[arg(long)]
     pub yes: bool,
+}
+
+/// `task follow`
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// Task id.
+    pub task_id: String,
+    /// JSON lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Start at a time: RFC 3339 (`2026-12-01T08:00:00Z`) or an age (`90s`, `30m`, `2h`, `7d`).
+    #[arg(long, value_parser = parse_since, conflicts_with = "all")]
+    pub since: Option<jiff::Timestamp>,
+    /// Start with the task's whole stored history.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `--since`: a time, or how long ago.
+fn parse_since(s: &str) -> Result<jiff::Timestamp, String> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is neither an RFC 3339 time nor an age like 30m, 2h or 7d"))?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{s:?}: the age's unit must be s, m, h or d")),
+    };
+    let ago = n
+        .checked_mul(secs)
+        .ok_or_else(|| format!("{s:?} is too long ago"))?;
+    jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_secs(ago))
+        .map_err(|_| format!("{s:?} is too long ago"))
+}
+
+/// `task history`
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Task id.
+    pub task_id: String,
+    /// The period, ending now: 15m, 1h, 24h, 7d, 30d or all.
+    #[arg(long, default_value = "24h")]
+    pub period: pgrelocate_engine::task::history::Period,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `switchover`

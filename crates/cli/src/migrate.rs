@@ -13,7 +13,7 @@ use pgrelocate_engine::task::{CopyOptions, TaskError, TaskRequest, Tasks};
 use crate::args::{self, MigrateArgs};
 use crate::exit::CliError;
 use crate::state::open;
-use crate::task::{follow, Until};
+use crate::task::{follow, Start, Until};
 
 /// Runs `migrate`.
 pub async fn run(args: MigrateArgs) -> Result<i32, CliError> {
@@ -67,7 +67,7 @@ pub async fn run(args: MigrateArgs) -> Result<i32, CliError> {
     } else {
         Until::Streaming
     };
-    follow(&tasks, &task.id, args.json, until, true).await
+    follow(&tasks, &task.id, args.json, until, true, Start::All).await
 }
 
 /// Runs the assessment the task needs; `false` when it found blocking errors.

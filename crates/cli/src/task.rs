@@ -12,7 +12,7 @@ use pgrelocate_engine::task::{
 };
 use pgrelocate_engine::ErrorCode;
 
-use crate::args::{TaskArgs, TaskCommand};
+use crate::args::{HistoryArgs, TaskArgs, TaskCommand};
 use crate::exit::CliError;
 use crate::output::{print_json, print_table};
 use crate::prompt::confirm;
@@ -37,15 +37,35 @@ pub async fn run(command: TaskCommand) -> Result<i32, CliError> {
                     if driving { "; driven from here" } else { "" }
                 );
             }
-            follow(&tasks, &task.id, args.json, Until::Ended, false).await
+            let start = if args.all {
+                Start::All
+            } else if let Some(since) = &args.since {
+                Start::After(
+                    tasks
+                        .seq_before(&task.id, &since.to_string())
+                        .map_err(CliError::from)?,
+                )
+            } else {
+                Start::Now
+            };
+            follow(&tasks, &task.id, args.json, Until::Ended, false, start).await
         }
+        TaskCommand::History(args) => history(&tasks, &args),
         TaskCommand::Cancel(args) => cancel(&tasks, &args).await,
         TaskCommand::Retry(args) => {
             let task = tasks.retry(&args.task_id).await.map_err(CliError::from)?;
             if !args.json {
                 eprintln!("retrying task {} (attempt {})", task.id, task.attempts + 1);
             }
-            follow(&tasks, &task.id, args.json, Until::Streaming, true).await
+            follow(
+                &tasks,
+                &task.id,
+                args.json,
+                Until::Streaming,
+                true,
+                Start::All,
+            )
+            .await
         }
     }
 }
@@ -301,6 +321,65 @@ async fn cancel(tasks: &Tasks, args: &TaskArgs) -> Result<i32, CliError> {
     Ok(0)
 }
 
+/// `task history`: the lag over a period, one line per bucket (or one JSON document).
+fn history(tasks: &Tasks, args: &HistoryArgs) -> Result<i32, CliError> {
+    let task = tasks.get(&args.task_id).map_err(CliError::from)?;
+    let history = tasks.lag(&task.id, args.period).map_err(CliError::from)?;
+    if args.json {
+        print_json(&history)?;
+        return Ok(0);
+    }
+    println!(
+        "task {}: lag from {} to {}, {} s per line (most behind in each)",
+        task.id, history.from, history.to, history.width_secs
+    );
+    let rows: Vec<[String; 5]> = history
+        .buckets
+        .iter()
+        .map(|b| {
+            [
+                b.start.clone(),
+                b.samples.to_string(),
+                b.bytes_max
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                b.secs_max
+                    .map(|v| format!("{v:.1}"))
+                    .unwrap_or_else(|| "-".into()),
+                match b.worst {
+                    Some(w) if b.not_streaming > 0 => {
+                        format!("{w} ({} samples not streaming)", b.not_streaming)
+                    }
+                    Some(w) => w.to_string(),
+                    None => "-".into(),
+                },
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "START",
+            "SAMPLES",
+            "BYTES BEHIND",
+            "SECONDS BEHIND",
+            "STATE",
+        ],
+        &rows,
+    );
+    Ok(0)
+}
+
+/// Where `follow` starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// The task's whole stored history (a task just started: all of it is new).
+    All,
+    /// The present: JSON lines from the next event; text after a few recent ones.
+    Now,
+    /// After this stored event.
+    After(i64),
+}
+
 /// When `follow` returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Until {
@@ -318,18 +397,28 @@ pub async fn follow(
     json: bool,
     until: Until,
     cancel_on_interrupt: bool,
+    start: Start,
 ) -> Result<i32, CliError> {
     let mut printer = Printer::new(json);
-    let after = if until == Until::Ended && !json {
-        // Start with recent history rather than every stored sample.
-        let all = tasks.events(id, 0).map_err(CliError::from)?;
-        let skip = all.len().saturating_sub(20);
-        for e in &all[skip..] {
-            printer.event(e);
+    let after = match start {
+        Start::All => 0,
+        Start::After(seq) => seq,
+        Start::Now if json => tasks.newest_seq(id).map_err(CliError::from)?,
+        Start::Now => {
+            // A few recent events for context, read newest first: a months-old task's whole
+            // history is never loaded.
+            let mut recent = tasks
+                .events_before(id, None, 20, true)
+                .map_err(CliError::from)?;
+            recent.reverse();
+            for e in &recent {
+                printer.event(e);
+            }
+            match recent.last() {
+                Some(e) => e.seq,
+                None => tasks.newest_seq(id).map_err(CliError::from)?,
+            }
         }
-        all.last().map(|e| e.seq).unwrap_or(0)
-    } else {
-        0
     };
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);

@@ -651,7 +651,7 @@ async fn a_migration_into_a_host_is_driven_and_switched_over_there_surviving_the
     let log = nothing_lost(writer, &dest).await;
     assert!(log.acked_by(0) > 0 && log.acked_by(1) > 0);
     // The history here holds the switchover's steps as the host recorded them.
-    let follow = run(&mut cli, &["task", "follow", &task_id, "--json"]);
+    let follow = run(&mut cli, &["task", "follow", &task_id, "--json", "--all"]);
     let history = String::from_utf8_lossy(&follow.stdout);
     assert!(
         history.contains(r#""promoted""#) && history.contains(r#""fencing""#),

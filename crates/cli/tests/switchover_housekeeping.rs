@@ -132,7 +132,7 @@ async fn a_switchover_killed_after_success_has_its_housekeeping_finished_by_the_
         aside.display()
     );
     assert_destination_login_works(&mut cli);
-    let events = cli.ok(&["task", "follow", &task_id, "--json"]);
+    let events = cli.ok(&["task", "follow", &task_id, "--json", "--all"]);
     assert!(
         events.contains("housekeeping after promotion was not finished"),
         "{events}"
@@ -191,7 +191,7 @@ async fn a_housekeeping_step_that_fails_is_reported_and_retried_by_the_next_comm
     assert!(!out.status.success(), "{}", stderr(&out));
 
     // Every command retried it; the event log says so once, not once per read.
-    let events = cli.ok(&["task", "follow", &task_id, "--json"]);
+    let events = cli.ok(&["task", "follow", &task_id, "--json", "--all"]);
     assert_eq!(
         events
             .matches("housekeeping step remove_aside_dir failed")

@@ -124,6 +124,31 @@ pub const MIGRATIONS: &[&str] = &[
     // 8: a managed instance adopted from an existing cluster: removing it forgets it and
     // leaves the server running and its files in place.
     "ALTER TABLE instances ADD COLUMN adopted INTEGER NOT NULL DEFAULT 0;",
+    // 9: a task's lag history per minute and per hour (`task/history.rs`), written with each
+    // sample so raw samples can be dropped after a day. `history_legacy` marks the samples
+    // stored before this migration, which retention folds in before deleting them.
+    "CREATE TABLE lag_rollups (
+        task_id       TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        width         INTEGER NOT NULL CHECK (width IN (60, 3600)),
+        bucket        INTEGER NOT NULL,
+        samples       INTEGER NOT NULL,
+        bytes_min     INTEGER,
+        bytes_max     INTEGER,
+        bytes_last    INTEGER,
+        secs_min      REAL,
+        secs_max      REAL,
+        secs_last     REAL,
+        not_streaming INTEGER NOT NULL DEFAULT 0,
+        worst         TEXT,
+        last_at       TEXT NOT NULL,
+        PRIMARY KEY (task_id, width, bucket)
+    ) WITHOUT ROWID;
+    CREATE TABLE history_legacy (
+        task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+        seq     INTEGER NOT NULL
+    );
+    INSERT INTO history_legacy
+        SELECT task_id, max(seq) FROM task_events WHERE kind = 'sample' GROUP BY task_id;",
 ];
 
 /// The schema version this build writes.

@@ -14,6 +14,7 @@
 mod basebackup;
 pub mod cancel;
 pub mod event;
+pub mod history;
 pub mod housekeeping;
 mod increment;
 mod lease;
@@ -519,6 +520,54 @@ impl Tasks {
     /// Stored events of a task after `after` (0: from the start), oldest first.
     pub fn events(&self, id: &TaskId, after: i64) -> Result<Vec<TaskEvent>, TaskError> {
         Ok(store::events_since(self.inner.store(), id, after, 10_000)?)
+    }
+
+    /// The newest events of a task before `before` (`None`: the newest), newest first, at
+    /// most `limit`, samples left out unless asked for: the event log pages backwards.
+    pub fn events_before(
+        &self,
+        id: &TaskId,
+        before: Option<i64>,
+        limit: usize,
+        samples: bool,
+    ) -> Result<Vec<TaskEvent>, TaskError> {
+        Ok(store::events_before(
+            self.inner.store(),
+            id,
+            before,
+            limit,
+            samples,
+        )?)
+    }
+
+    /// The newest stored event's `seq` (0: none): where a follower "from now" starts.
+    pub fn newest_seq(&self, id: &TaskId) -> Result<i64, TaskError> {
+        Ok(store::newest_seq(self.inner.store(), id)?)
+    }
+
+    /// The `seq` just before the first event at or after `at` (RFC 3339), for a follower
+    /// that starts at a time.
+    pub fn seq_before(&self, id: &TaskId, at: &str) -> Result<i64, TaskError> {
+        let store = self.inner.store();
+        Ok(match store::first_seq_since(store, id, at)? {
+            Some(seq) => seq - 1,
+            None => store::newest_seq(store, id)?,
+        })
+    }
+
+    /// The task's lag over `period` (ending now), in at most [`history::MAX_BUCKETS`]
+    /// buckets from the finest stored resolution that covers it.
+    pub fn lag(
+        &self,
+        id: &TaskId,
+        period: history::Period,
+    ) -> Result<history::LagHistory, TaskError> {
+        let task = store::get(self.inner.store(), id.as_str())?;
+        Ok(history::LagHistory::read(
+            self.inner.store(),
+            &task,
+            period,
+        )?)
     }
 
     /// A task by id or unambiguous id prefix.

@@ -11,6 +11,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use super::event::{EventKind, TaskEvent};
+use super::history;
 use super::model::{now, Task, TaskId};
 use crate::inventory::{InstanceId, Store, StoreError};
 
@@ -282,19 +283,53 @@ pub fn append_event(
     task: &TaskId,
     kind: EventKind,
 ) -> Result<TaskEvent, TaskStoreError> {
-    let at = now();
-    let body = serde_json::to_string(&kind).expect("an event always serialises");
-    let conn = store.conn();
-    conn.execute(
+    let mut events = append_events_at(store, task, vec![(now(), kind)])?;
+    Ok(events.pop().expect("one event in, one out"))
+}
+
+/// Appends events that happened at the given times (RFC 3339), oldest first, in one
+/// transaction: the write path of [`append_event`], for tools that replay or age a store
+/// (the tests and benchmarks of a months-old task). A sample is folded into the task's lag
+/// history as it is stored, and retention runs as the event time advances.
+pub fn append_events_at(
+    store: &Store,
+    task: &TaskId,
+    events: Vec<(String, EventKind)>,
+) -> Result<Vec<TaskEvent>, TaskStoreError> {
+    let mut conn = store.conn();
+    let tx = conn.transaction()?;
+    let mut out = Vec::with_capacity(events.len());
+    for (at, kind) in events {
+        let seq = insert_event(&tx, task.as_str(), &at, &kind)?;
+        out.push(TaskEvent {
+            seq,
+            task_id: task.clone(),
+            at,
+            kind,
+        });
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+/// Stores one event (and a sample's aggregates) and returns its sequence number.
+fn insert_event(
+    conn: &rusqlite::Connection,
+    task: &str,
+    at: &str,
+    kind: &EventKind,
+) -> Result<i64, TaskStoreError> {
+    let body = serde_json::to_string(kind).expect("an event always serialises");
+    conn.prepare_cached(
         "INSERT INTO task_events (task_id, at, kind, body) VALUES (?1, ?2, ?3, ?4)",
-        params![task.as_str(), at, kind.tag(), body],
-    )?;
-    Ok(TaskEvent {
-        seq: conn.last_insert_rowid(),
-        task_id: task.clone(),
-        at,
-        kind,
-    })
+    )?
+    .execute(params![task, at, kind.tag(), body])?;
+    let seq = conn.last_insert_rowid();
+    if let EventKind::Sample(sample) = kind {
+        history::record(conn, task, at, sample)?;
+        history::maybe_prune(conn, task, at)?;
+    }
+    Ok(seq)
 }
 
 /// Events of a task after `after` (0 for all), oldest first, at most `limit`.
@@ -328,6 +363,78 @@ pub fn events_since(
             })
         })
         .collect()
+}
+
+/// The newest events of a task before `before` (`None`: the newest of all), newest first, at
+/// most `limit`; samples left out when `samples` is false (the event log pages backwards
+/// through what happened, the chart reads [`history::lag`]).
+pub fn events_before(
+    store: &Store,
+    task: &TaskId,
+    before: Option<i64>,
+    limit: usize,
+    samples: bool,
+) -> Result<Vec<TaskEvent>, TaskStoreError> {
+    let conn = store.conn();
+    let mut stmt = conn.prepare(
+        "SELECT seq, at, body FROM task_events WHERE task_id = ?1 AND seq < ?2 \
+         AND (?3 OR kind <> 'sample') ORDER BY seq DESC LIMIT ?4",
+    )?;
+    let rows: Vec<(i64, String, String)> = stmt
+        .query_map(
+            params![
+                task.as_str(),
+                before.unwrap_or(i64::MAX),
+                samples,
+                limit as i64
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(|(seq, at, body)| parse_event(task, seq, at, &body))
+        .collect()
+}
+
+/// The first event at or after `at` (RFC 3339): where a follower asked to start at a time
+/// begins (`None` when nothing is that recent).
+pub fn first_seq_since(
+    store: &Store,
+    task: &TaskId,
+    at: &str,
+) -> Result<Option<i64>, TaskStoreError> {
+    let secs = at
+        .parse::<jiff::Timestamp>()
+        .map(|t| t.as_second())
+        .unwrap_or(i64::MIN);
+    Ok(history::first_seq_at(&store.conn(), task.as_str(), secs)?)
+}
+
+/// The newest event's sequence number (0 when there is none).
+pub fn newest_seq(store: &Store, task: &TaskId) -> Result<i64, TaskStoreError> {
+    Ok(store.conn().query_row(
+        "SELECT coalesce(max(seq), 0) FROM task_events WHERE task_id = ?1",
+        [task.as_str()],
+        |r| r.get(0),
+    )?)
+}
+
+fn parse_event(
+    task: &TaskId,
+    seq: i64,
+    at: String,
+    body: &str,
+) -> Result<TaskEvent, TaskStoreError> {
+    let kind = serde_json::from_str(body).map_err(|e| TaskStoreError::Corrupt {
+        id: task.to_string(),
+        reason: format!("event {seq}: {e}"),
+    })?;
+    Ok(TaskEvent {
+        seq,
+        task_id: task.clone(),
+        at,
+        kind,
+    })
 }
 
 /// The newest event of a kind (`copy`, `sample`, …) of a task.
@@ -524,11 +631,7 @@ pub fn mirror(
     )?;
     let mut newest = seen;
     for e in events.iter().filter(|e| e.seq > seen) {
-        let body = serde_json::to_string(&e.kind).expect("an event always serialises");
-        tx.execute(
-            "INSERT INTO task_events (task_id, at, kind, body) VALUES (?1, ?2, ?3, ?4)",
-            params![task.id.as_str(), e.at, e.kind.tag(), body],
-        )?;
+        insert_event(&tx, task.id.as_str(), &e.at, &e.kind)?;
         newest = newest.max(e.seq);
     }
     tx.execute(
@@ -540,12 +643,13 @@ pub fn mirror(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::assess::model::Mode;
     use crate::task::model::{CopyOptions, Phase, TaskInstance, TaskLayout};
 
-    fn task(id: &str) -> Task {
+    /// A stored-shape task for unit tests of the store.
+    pub(crate) fn task(id: &str) -> Task {
         let id = TaskId::from_stored(id);
         Task::new(
             id.clone(),
