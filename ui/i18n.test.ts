@@ -23,6 +23,7 @@ const SAME_IN_CHINESE = new Set<MessageKey>([
   "taskDetail.copyDone",
   "switch.method.pg_promote",
   "switch.method.pg_ctl",
+  "sandbox.version",
 ]);
 
 describe("translation tables", () => {
