@@ -39,6 +39,8 @@ const COMMANDS: &[&str] = &[
     "task_cancel",
     "task_retry",
     "task_watch",
+    "task_events_before",
+    "task_lag",
     "task_unwatch",
     "switchover_preview",
     "switchover_start",

@@ -17,6 +17,7 @@ use pgrelocate_engine::preparation::SourceChecklist;
 use pgrelocate_engine::sandbox::SandboxPlan;
 use pgrelocate_engine::server::Installation;
 use pgrelocate_engine::switchover::{FailoverPreview, Outcome, Preview};
+use pgrelocate_engine::task::history::{LagHistory, Period};
 use pgrelocate_engine::task::{Task, TaskEvent, TaskStatus};
 use pgrelocate_engine::ErrorCode;
 use ts_rs::{Config, ExportError, TS};
@@ -25,7 +26,7 @@ use crate::commands::assessments::{AssessmentEvent, AssessmentRow};
 use crate::commands::credentials::Credential;
 use crate::commands::instances::{AdoptInput, ConnectionInput, InstanceList};
 use crate::commands::switchover::SwitchEvent;
-use crate::commands::tasks::TaskStream;
+use crate::commands::tasks::{EventPage, TaskStream};
 use crate::commands::AppInfo;
 use crate::error::ErrorBody;
 
@@ -43,6 +44,9 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
     Outcome::export_all(&cfg)?;
     Task::export_all(&cfg)?;
     TaskStatus::export_all(&cfg)?;
+    LagHistory::export_all(&cfg)?;
+    Period::export_all(&cfg)?;
+    EventPage::export_all(&cfg)?;
     TaskEvent::export_all(&cfg)?;
     TaskStream::export_all(&cfg)?;
     Preview::export_all(&cfg)?;

@@ -79,6 +79,8 @@ pub fn run() {
             commands::tasks::task_cancel,
             commands::tasks::task_retry,
             commands::tasks::task_watch,
+            commands::tasks::task_events_before,
+            commands::tasks::task_lag,
             commands::tasks::task_unwatch,
             commands::switchover::switchover_preview,
             commands::switchover::switchover_start,

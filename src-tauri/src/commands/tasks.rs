@@ -3,6 +3,7 @@
 
 use pgrelocate_engine::assess::Mode;
 use pgrelocate_engine::backup::{Compression, MaxRate, TablespaceMapping};
+use pgrelocate_engine::task::history::{LagHistory, Period};
 use pgrelocate_engine::task::{CopyOptions, Task, TaskEvent, TaskRequest, TaskStatus};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
@@ -143,6 +144,44 @@ pub async fn task_watch(
         }
     });
     Ok(console.watches.add(forwarder))
+}
+
+/// A page of a task's event log, newest first, and where live events start.
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct EventPage {
+    /// The events (samples left out: the chart reads `task_lag`), newest first.
+    pub events: Vec<TaskEvent>,
+    /// The newest stored event's `seq` of any kind: `task_watch` from here sends only what
+    /// is new, so an old task's page never replays its history.
+    pub newest_seq: i64,
+}
+
+/// The newest `limit` events before `before` (none: the newest of all), newest first.
+#[tauri::command]
+pub async fn task_events_before(
+    console: State<'_, Console>,
+    id: String,
+    before: Option<i64>,
+    limit: usize,
+) -> Result<EventPage, CommandError> {
+    let tasks = console.tasks()?;
+    let task = tasks.get(&id)?;
+    Ok(EventPage {
+        newest_seq: tasks.newest_seq(&task.id)?,
+        events: tasks.events_before(&task.id, before, limit.min(1000), false)?,
+    })
+}
+
+/// The task's lag over a period ending now, from the finest stored resolution covering it.
+#[tauri::command]
+pub async fn task_lag(
+    console: State<'_, Console>,
+    id: String,
+    period: Period,
+) -> Result<LagHistory, CommandError> {
+    let tasks = console.tasks()?;
+    let task = tasks.get(&id)?;
+    Ok(tasks.lag(&task.id, period)?)
 }
 
 /// Ends a subscription (the page left).
