@@ -221,3 +221,110 @@ async fn a_source_host_the_destinations_host_cannot_reach_gets_the_sql_fence_and
     // The source was fenced by SQL, never stopped.
     assert_eq!(cluster_state(&source), ClusterState::Other(IN_PRODUCTION));
 }
+
+/// Waits until the source's postmaster is gone (the fence stopped it on its host); fails
+/// with the switchover's answer when it ended first.
+async fn wait_stopped(
+    source: &Cluster,
+    switchover: tokio::task::JoinHandle<serde_json::Value>,
+) -> tokio::task::JoinHandle<serde_json::Value> {
+    let pid_file = source.data_dir().join("postmaster.pid");
+    let started = std::time::Instant::now();
+    while pid_file.exists() {
+        if switchover.is_finished() {
+            let answer = switchover.await.unwrap();
+            panic!("the switchover ended before the fence stopped the source: {answer:#}");
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the fence never stopped the source"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    switchover
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollback_starts_the_source_again_on_its_host_or_says_it_is_stopped() {
+    instance_support::require_keyring();
+    const PASSWORD: &str = "roll-back";
+    let mut a = SshServer::start().await.unwrap();
+    let b = SshServer::start().await.unwrap();
+    a.authorize(&b.outbound_public_key()).unwrap();
+    let source = Cluster::builder(MAJOR)
+        .superuser_password(PASSWORD)
+        .start()
+        .await
+        .unwrap();
+    Writer::prepare(&source.params()).await.unwrap();
+    let writer = Writer::start(vec![source.params()]);
+    let mut cli = host_cli(&a);
+    let (task_id, dest) = streaming_task(&mut cli, &a, &b, &source, PASSWORD, &writer).await;
+    // The destination receives but does not replay: no catch-up can finish.
+    let standby = dest.connect().await.unwrap();
+    standby
+        .batch_execute("SELECT pg_wal_replay_pause()")
+        .await
+        .unwrap();
+
+    // The catch-up times out after the stop on a: the rollback starts the source there.
+    let out = cli.run(&["switchover", &task_id, "--json", "--yes", "--timeout", "15"]);
+    let result = body(&out);
+    assert_eq!(result["outcome"], "rolled_back", "{result:#}");
+    assert!(
+        result["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["step"] == "fenced" && s["strategy"] == "shutdown"),
+        "it was fenced by a shutdown on a first: {result:#}"
+    );
+    assert_eq!(cluster_state(&source), ClusterState::Other(IN_PRODUCTION));
+    assert!(
+        writer
+            .wait_for(20, std::time::Duration::from_secs(60))
+            .await,
+        "the source takes writes again"
+    );
+    // The standby streams from the restarted source again (a paused startup process does
+    // not restart its WAL receiver: resumed meanwhile, then paused again).
+    standby
+        .batch_execute("SELECT pg_wal_replay_resume()")
+        .await
+        .unwrap();
+    wait_status(&mut cli, &task_id, "streaming again", |s| {
+        s["phase"] == "increment" && s["replication"] == "streaming"
+    });
+    standby
+        .batch_execute("SELECT pg_wal_replay_pause()")
+        .await
+        .unwrap();
+
+    // Again, and a's sshd (with the agent b reached it through) goes away once the source
+    // is stopped: the rollback cannot start it, and says so.
+    let mut child = cli
+        .command()
+        .args(["switchover", &task_id, "--json", "--yes", "--timeout", "30"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let answer = tokio::task::spawn_blocking(move || {
+        let value: serde_json::Value = serde_json::from_reader(stdout).unwrap();
+        child.wait().unwrap();
+        value
+    });
+    let answer = wait_stopped(&source, answer).await;
+    a.stop();
+    let out = answer.await.unwrap();
+    assert_eq!(out["outcome"], "rollback_incomplete", "{out:#}");
+    assert_eq!(out["code"], "rollback_incomplete", "{out:#}");
+    let message = out["error"].as_str().unwrap();
+    assert!(
+        message.contains("the source on host a is stopped"),
+        "{message}"
+    );
+    assert_eq!(cluster_state(&source), ClusterState::ShutDown);
+    writer.stop().await;
+}

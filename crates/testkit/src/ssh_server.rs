@@ -273,8 +273,9 @@ impl SshServer {
 
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            // Sessions are sshd's children; they outlive the listener unless ended too.
-            for pid in children_of(child.id()) {
+            // Sessions are sshd's descendants (privilege separation puts the connection in
+            // a grandchild, the agent below it); they outlive the listener unless ended too.
+            for pid in descendants_of(child.id()) {
                 // SAFETY: kill has no memory effects.
                 unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
             }
@@ -319,6 +320,19 @@ fn running_from(dir: &Path) -> Vec<u32> {
             program || data_dir
         })
         .collect()
+}
+
+/// Every pid below `root` in the process tree, parents before their children.
+fn descendants_of(root: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut next = vec![root];
+    while let Some(pid) = next.pop() {
+        for child in children_of(pid) {
+            out.push(child);
+            next.push(child);
+        }
+    }
+    out
 }
 
 /// The pids whose parent is `parent` (from /proc).
