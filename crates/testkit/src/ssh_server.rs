@@ -71,7 +71,7 @@ impl SshServer {
             user.chown(&path)?;
         }
         set_mode(&dir.path().join("remote"), 0o755)?;
-        outbound_ssh(dir.path(), &user)?;
+        outbound_ssh(dir.path(), user)?;
         std::fs::write(dir.path().join("known_hosts"), "")
             .map_err(Error::io("write", dir.path()))?;
         let client = format!(

@@ -119,7 +119,7 @@ pub struct FenceRecord {
     /// task was started (no secret), so whoever undoes the fence can reach it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
-    pub host: Option<crate::inventory::HostRecord>,
+    pub host: Option<Box<crate::inventory::HostRecord>>,
 }
 
 impl FenceRecord {
@@ -351,7 +351,7 @@ impl<'a> Fence<'a> {
         if let (None, Some(remote)) = (&source.managed, source.remote()) {
             // Journaled first: if the host's answer is lost, the source may be stopped.
             self.record.stopped = true;
-            self.record.host = Some(remote.host.clone());
+            self.record.host = Some(Box::new(remote.host.clone()));
             journal(&self.record);
             self.stopped_control = Some(remote.stop().await?);
             return Ok(());
