@@ -642,6 +642,7 @@ const en = {
   "guardrail.title.replication.streaming": "Replication streaming",
   "guardrail.title.replication.lag": "Lag under the threshold",
   "guardrail.title.fence.strategy": "Fence strategy available",
+  "guardrail.title.fence.source_host": "Shutdown fence on the source's host",
   "guardrail.title.source.long_transactions": "Long-running transactions",
   "guardrail.title.source.prepared_transactions": "Prepared transactions",
   "guardrail.title.source.superuser_sessions": "Sessions the fence cannot end",
@@ -672,9 +673,12 @@ const en = {
     "The destination is {lag} behind, above the threshold of {threshold}: writes would stop for as long as it takes to replay that; wait until it catches up.",
   "guardrail.finding.positions_unreadable": "The WAL positions of the source and the destination cannot be read.",
   "guardrail.finding.fence.shutdown": "Fence: shutdown.",
+  "guardrail.finding.fence.shutdown_on_host": "Fence: shutdown, on host {host} (reached from the destination's host).",
   "guardrail.finding.fence.sql.superuser": "Fence: sql (superuser).",
   "guardrail.finding.fence.sql.granted": "Fence: sql (granted privileges).",
   "guardrail.finding.shutdown_not_managed": "Fence: shutdown needs a source managed on this host; this one is not.",
+  "guardrail.finding.source_host_unreachable":
+    "No shutdown fence: the source is managed on host {host}, which the destination's host cannot fence it on ({code}: {error}). Let the destination's login user reach {host} over SSH with the same host key to get it.",
   "guardrail.finding.fence_not_granted":
     "Fence: none. {role} cannot fence the source with SQL; it lacks {missing}. Run on the source as a superuser: {grants}",
   "guardrail.finding.privileges_unreadable": "The account's privileges cannot be read: {error}",

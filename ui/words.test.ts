@@ -20,6 +20,24 @@ describe("engine values in words", () => {
     expect(guardrailLine(stored)).toBe("Source lost: the source still answers");
   });
 
+  it("says where a shutdown fence runs and why a source's host gives none", () => {
+    const remote: Guardrail = { id: "fence.strategy", status: "pass", kind: "fence", strategy: "shutdown", host: "db-a" };
+    expect(guardrailLine(remote)).toBe("Fence strategy available: Fence: shutdown, on host db-a (reached from the destination's host).");
+    const local: Guardrail = { id: "fence.strategy", status: "pass", kind: "fence", strategy: "shutdown" };
+    expect(guardrailMessage(local)).toBe("Fence: shutdown.");
+    const unreached: Guardrail = {
+      id: "fence.source_host",
+      status: "warning",
+      kind: "source_host_unreachable",
+      host: "db-a",
+      code: "ssh_auth_failed",
+      error: "SSH refused the login to db-a",
+    };
+    expect(guardrailLine(unreached)).toMatch(
+      /^Shutdown fence on the source's host: No shutdown fence: the source is managed on host db-a, which the destination's host cannot fence it on \(ssh_auth_failed: SSH refused the login to db-a\)/,
+    );
+  });
+
   it("words a logged step", () => {
     expect(stepText({ step: "promoted", method: "pg_promote", timeline: 2, elapsed_ms: 120 })).toBe(
       "Promoted with pg_promote() in 120 ms; new timeline 2",

@@ -62,7 +62,9 @@ export function guardrailMessage(g: Guardrail): string {
       return t("guardrail.finding.destination_replayed", { received: lsn(g.received), replayed: lsn(g.replayed) });
     case "fence":
       return g.strategy === "shutdown"
-        ? t("guardrail.finding.fence.shutdown")
+        ? g.host
+          ? t("guardrail.finding.fence.shutdown_on_host", { host: g.host })
+          : t("guardrail.finding.fence.shutdown")
         : t(g.superuser ? "guardrail.finding.fence.sql.superuser" : "guardrail.finding.fence.sql.granted");
     case "fence_not_granted":
       return t("guardrail.finding.fence_not_granted", { role: g.role, missing: g.missing.join(", "), grants: g.grants.join(" ") });

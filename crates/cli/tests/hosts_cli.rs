@@ -7,16 +7,10 @@ mod instance_support;
 
 use std::process::Output;
 
+use instance_support::hosts::{add_host, body, host_cli, nothing_lost, wait_status};
 use instance_support::{files_under, migration, stderr, Cli};
 use pgrelocate_testkit::{Cluster, SshServer};
 use sha2::{Digest, Sha256};
-
-/// A workstation whose ssh reads the test's own config, never the machine's (each test
-/// runs in its own process under nextest, so the variable is this test's alone).
-fn host_cli(ssh: &SshServer) -> Cli {
-    std::env::set_var("PGRELOCATE_SSH_CONFIG", ssh.client_config());
-    Cli::new()
-}
 
 fn run(cli: &mut Cli, args: &[&str]) -> Output {
     cli.run(args)
@@ -24,16 +18,6 @@ fn run(cli: &mut Cli, args: &[&str]) -> Output {
 
 fn args(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
-}
-
-fn body(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            stderr(out)
-        )
-    })
 }
 
 fn sha256(path: &std::path::Path) -> String {
@@ -284,27 +268,6 @@ async fn bad_input_a_refused_login_and_a_dead_host_are_named() {
     assert_eq!(body(&out)["code"], "connection_refused", "{}", stderr(&out));
 }
 
-/// Adds the test's sshd as host `name`, accepting its key.
-fn add_host(cli: &mut Cli, ssh: &SshServer, name: &str) {
-    let port = ssh.port().to_string();
-    let key = ssh.user_key().display().to_string();
-    let fingerprint = ssh.host_key_fingerprint().unwrap();
-    cli.json(&[
-        "host",
-        "add",
-        name,
-        "--ssh",
-        &ssh.destination(),
-        "--port",
-        &port,
-        "--identity",
-        &key,
-        "--accept-host-key",
-        &fingerprint,
-        "--json",
-    ]);
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_managed_instance_on_a_host_lives_there_and_its_password_stays_here() {
     instance_support::require_keyring();
@@ -463,58 +426,6 @@ async fn the_assessment_of_a_destination_on_a_host_runs_there_and_is_kept_on_bot
         );
     }
     cli.ok(&["instance", "remove", "dst", "--yes"]);
-}
-
-/// After a switchover to `dest`: the writer commits there, and nothing the source
-/// acknowledged is missing on it. Returns the writer's log.
-async fn nothing_lost(
-    writer: pgrelocate_testkit::Writer,
-    dest: &pgrelocate_testkit::ConnParams,
-) -> pgrelocate_testkit::writer::WriterLog {
-    assert!(
-        writer
-            .wait_for_target(1, 50, std::time::Duration::from_secs(60))
-            .await,
-        "the writer does not commit on the new primary"
-    );
-    let log = writer.stop().await;
-    let missing = log
-        .missing_on(&dest.connect().await.unwrap())
-        .await
-        .unwrap();
-    assert!(
-        missing.is_empty(),
-        "{} acknowledged commit(s) lost, e.g. {:?}",
-        missing.len(),
-        &missing[..missing.len().min(10)]
-    );
-    log
-}
-
-/// Polls `task status` until `done` holds (generous: a loaded 2-core machine).
-fn wait_status(
-    cli: &mut Cli,
-    id: &str,
-    what: &str,
-    done: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let started = std::time::Instant::now();
-    loop {
-        let out = run(cli, &["task", "status", id, "--json"]);
-        if out.status.success() {
-            let status = body(&out);
-            if done(&status) {
-                return status;
-            }
-            assert_ne!(status["phase"], "failed", "{status:#}");
-            if started.elapsed() > std::time::Duration::from_secs(300) {
-                panic!("{what}: still {status:#}");
-            }
-        } else if started.elapsed() > std::time::Duration::from_secs(300) {
-            panic!("{what}: {}", stderr(&out));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -22,6 +22,7 @@ fn source(cluster: &Cluster, user: &str, password: &str) -> Source {
             .unwrap(),
         password: Some(Password::new(password)),
         managed: None,
+        on_host: None,
     }
 }
 

@@ -31,6 +31,7 @@ async fn interrupt_after_fencing(env: &Env, task: &Task) -> FenceRecord {
         .unwrap(),
         password: Some(Password::new(PASSWORD)),
         managed: None,
+        on_host: None,
     };
     let mut fence = Fence::new(FenceStrategy::Sql, &source);
     fence.prepare().await.unwrap();

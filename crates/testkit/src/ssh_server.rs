@@ -71,6 +71,7 @@ impl SshServer {
             user.chown(&path)?;
         }
         set_mode(&dir.path().join("remote"), 0o755)?;
+        outbound_ssh(dir.path(), user)?;
         std::fs::write(dir.path().join("known_hosts"), "")
             .map_err(Error::io("write", dir.path()))?;
         let client = format!(
@@ -155,7 +156,8 @@ impl SshServer {
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\n\
              AuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.pid\nUsePAM no\n\
              StrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-             AllowUsers {login}\nSetEnv PGRELOCATE_HOME={d}/remote/home XDG_CACHE_HOME={d}/remote/cache\n\
+             AllowUsers {login}\nSetEnv PGRELOCATE_HOME={d}/remote/home XDG_CACHE_HOME={d}/remote/cache \
+             PGRELOCATE_SSH_CONFIG={d}/remote/ssh/config\n\
              MaxSessions 50\nMaxStartups 50\nLogLevel VERBOSE\n",
             port = self.port,
             d = d.display(),
@@ -211,6 +213,26 @@ impl SshServer {
         self.dir.path().join("remote/data")
     }
 
+    /// The public key the login user of this "host" logs in to *other* hosts with (its
+    /// sessions' ssh reads `remote/ssh/config`: this key only, its own known_hosts, no
+    /// machine-wide files). No server accepts it until [`SshServer::authorize`] is called.
+    pub fn outbound_public_key(&self) -> PathBuf {
+        self.dir.path().join("remote/ssh/id_ed25519.pub")
+    }
+
+    /// Lets the holder of `public_key` (e.g. another server's
+    /// [`SshServer::outbound_public_key`]) log in here too.
+    pub fn authorize(&self, public_key: &Path) -> Result<()> {
+        use std::io::Write;
+        let key = std::fs::read_to_string(public_key).map_err(Error::io("read", public_key))?;
+        let path = self.dir.path().join("authorized_keys");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(Error::io("open", &path))?;
+        writeln!(file, "{}", key.trim()).map_err(Error::io("write", &path))
+    }
+
     /// The host key's fingerprint, `SHA256:…`, as an administrator would read it off the host.
     pub fn host_key_fingerprint(&self) -> Result<String> {
         let out = std::process::Command::new("ssh-keygen")
@@ -251,8 +273,9 @@ impl SshServer {
 
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            // Sessions are sshd's children; they outlive the listener unless ended too.
-            for pid in children_of(child.id()) {
+            // Sessions are sshd's descendants (privilege separation puts the connection in
+            // a grandchild, the agent below it); they outlive the listener unless ended too.
+            for pid in descendants_of(child.id()) {
                 // SAFETY: kill has no memory effects.
                 unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
             }
@@ -299,6 +322,19 @@ fn running_from(dir: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// Every pid below `root` in the process tree, parents before their children.
+fn descendants_of(root: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut next = vec![root];
+    while let Some(pid) = next.pop() {
+        for child in children_of(pid) {
+            out.push(child);
+            next.push(child);
+        }
+    }
+    out
+}
+
 /// The pids whose parent is `parent` (from /proc).
 fn children_of(parent: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -317,6 +353,36 @@ fn children_of(parent: u32) -> Vec<u32> {
                 == Some(parent)
         })
         .collect()
+}
+
+/// The login user's own ssh client set-up under `dir/remote/ssh`: a key, a known_hosts file
+/// and a config naming only those (its sessions get `PGRELOCATE_SSH_CONFIG` pointing there),
+/// so a "host" can reach other test hosts without the machine's or the user's real files.
+fn outbound_ssh(dir: &Path, user: &ServerUser) -> Result<()> {
+    let ssh = dir.join("remote/ssh");
+    std::fs::create_dir_all(&ssh).map_err(Error::io("create", &ssh))?;
+    set_mode(&ssh, 0o700)?;
+    keygen(&ssh.join("id_ed25519"))?;
+    let known = ssh.join("known_hosts");
+    std::fs::write(&known, "").map_err(Error::io("write", &known))?;
+    let config = ssh.join("config");
+    let text = format!(
+        "Host *\n  IdentitiesOnly yes\n  IdentityFile {id}\n  UserKnownHostsFile {known}\n  GlobalKnownHostsFile /dev/null\n",
+        id = ssh.join("id_ed25519").display(),
+        known = known.display(),
+    );
+    std::fs::write(&config, text).map_err(Error::io("write", &config))?;
+    set_mode(&config, 0o600)?;
+    for path in [
+        ssh.clone(),
+        ssh.join("id_ed25519"),
+        ssh.join("id_ed25519.pub"),
+        known,
+        config,
+    ] {
+        user.chown(&path)?;
+    }
+    Ok(())
 }
 
 fn keygen(path: &Path) -> Result<()> {

@@ -214,4 +214,37 @@ describe("Switchover dialog", () => {
     await waitFor(() => expect(previews).toBe(2));
     expect(screen.queryByTestId("switch-start-error")).toBeNull();
   });
+  it("shows why a source managed on another host gets the sql fence", async () => {
+    setup({
+      ...ready,
+      guardrails: [
+        ...ready.guardrails,
+        { id: "fence.strategy", status: "pass", kind: "fence", strategy: "sql", superuser: true },
+        {
+          id: "fence.source_host",
+          status: "warning",
+          kind: "source_host_unreachable",
+          host: "db-a",
+          code: "ssh_auth_failed",
+          error: "SSH refused the login to db-a",
+        },
+      ],
+    });
+    const row = await screen.findByTestId("guardrail-fence.source_host");
+    expect(row.getAttribute("data-status")).toBe("warning");
+    expect(row.textContent).toContain("Shutdown fence on the source's host");
+    expect(row.textContent).toContain("managed on host db-a");
+    expect(row.textContent).toContain("ssh_auth_failed: SSH refused the login to db-a");
+    expect(screen.getByTestId("switch-fence").textContent).toMatch(/^sql/);
+  });
+
+  it("says a shutdown fence runs on the source's host", async () => {
+    setup({
+      ...ready,
+      strategy: "shutdown",
+      guardrails: [...ready.guardrails, { id: "fence.strategy", status: "pass", kind: "fence", strategy: "shutdown", host: "db-a" }],
+    });
+    const row = await screen.findByTestId("guardrail-fence.strategy");
+    expect(row.textContent).toContain("Fence: shutdown, on host db-a (reached from the destination's host).");
+  });
 });

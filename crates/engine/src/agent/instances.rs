@@ -12,6 +12,8 @@ use crate::instances::{
 use crate::inventory::InstanceRecord;
 use crate::secrets::memory::Memory;
 use crate::secrets::CredentialStore;
+use crate::switchover::pg_control::{self, ControlFile};
+use crate::switchover::LocalServer;
 
 /// The host's instances, knowing `password` for instance `name` when given.
 async fn open(name: &str, password: Option<&Secret>) -> Result<Instances, InstanceError> {
@@ -70,6 +72,47 @@ pub async fn start(name: &str, confirm_primary: Option<&str>) -> Result<Started,
 /// `instance stop` on the host.
 pub async fn stop(name: &str) -> Result<InstanceRecord, InstanceError> {
     open(name, None).await?.stop(name).await
+}
+
+/// Why the `shutdown` fence of a source managed here failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FenceStopError {
+    #[error(transparent)]
+    Instance(#[from] InstanceError),
+    #[error(transparent)]
+    Fence(#[from] crate::switchover::fence::FenceError),
+}
+
+impl crate::Coded for FenceStopError {
+    fn code(&self) -> crate::ErrorCode {
+        match self {
+            FenceStopError::Instance(e) => e.code(),
+            FenceStopError::Fence(e) => e.code(),
+        }
+    }
+}
+
+/// The `shutdown` fence of a source managed on this host, asked by the destination's host:
+/// a fast shutdown waited for as a local fence waits, then its pg_control read here.
+pub async fn fence_stop(name: &str) -> Result<ControlFile, FenceStopError> {
+    let instances = open(name, None).await?;
+    let record = instances
+        .store()
+        .instance_by_name(name)
+        .map_err(InstanceError::from)?;
+    let m = match record.managed {
+        Some(m) if m.host.is_none() => m,
+        _ => return Err(InstanceError::NotManaged(name.to_string()).into()),
+    };
+    let server = LocalServer {
+        os_user: crate::server::OsUser::for_servers(m.os_user.as_deref())
+            .map_err(crate::switchover::fence::FenceError::from)?,
+        data_dir: m.data_dir,
+        bin_dir: m.bin_dir,
+    };
+    crate::switchover::fence::shut_down(&server).await?;
+    tracing::info!(name, "source stopped for the destination's shutdown fence");
+    Ok(pg_control::read(&server.data_dir).map_err(crate::switchover::fence::FenceError::from)?)
 }
 
 /// `instance status` on the host.

@@ -18,7 +18,7 @@ use crate::server::Installation;
 use crate::ErrorCode;
 
 /// The protocol number; bumped on any change an older peer would misread.
-pub const PROTOCOL: u32 = 3;
+pub const PROTOCOL: u32 = 4;
 
 /// The agent's greeting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +78,12 @@ pub enum Request {
     TaskOperate(RemoteOperate),
     /// The switchover or failover dialog's content for a task driven on the host.
     TaskPreview(RemoteOperate),
+    /// The `shutdown` fence of a source managed on this host, asked by the destination's
+    /// host during a switchover: a fast shutdown, waited for, then the stopped cluster's
+    /// pg_control facts (its state and shutdown checkpoint), read here where the files are.
+    /// Answers a [`crate::switchover::pg_control::ControlFile`]. The undo is
+    /// [`Request::InstanceStart`].
+    FenceStop { name: String },
     /// Key parameters of a running instance.
     InstanceParameters {
         name: String,
@@ -202,6 +208,11 @@ pub struct SwitchOptions {
     pub strategy: Option<crate::switchover::FenceStrategy>,
     /// Transactions older than this are reported as long-running.
     pub long_transaction_ms: u64,
+    /// The registered host the source is managed on, when it is neither the destination's
+    /// host nor unmanaged: the destination's host reaches it itself for the `shutdown`
+    /// fence (no secret: the login, port, identity path and accepted key fingerprint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_host: Option<crate::inventory::HostRecord>,
 }
 
 impl From<&crate::switchover::Options> for SwitchOptions {
@@ -211,6 +222,7 @@ impl From<&crate::switchover::Options> for SwitchOptions {
             max_lag_bytes: o.max_lag_bytes,
             strategy: o.strategy,
             long_transaction_ms: o.long_transaction.as_millis() as u64,
+            source_host: o.source_host.clone(),
         }
     }
 }
@@ -223,6 +235,7 @@ impl From<&SwitchOptions> for crate::switchover::Options {
             max_lag_bytes: o.max_lag_bytes,
             strategy: o.strategy,
             long_transaction: Duration::from_millis(o.long_transaction_ms),
+            source_host: o.source_host.clone(),
         }
     }
 }
@@ -350,7 +363,7 @@ mod tests {
             version: "1.2.3".into(),
         });
         let text = serde_json::to_string(&hello).unwrap();
-        assert_eq!(text, r#"{"frame":"hello","protocol":3,"version":"1.2.3"}"#);
+        assert_eq!(text, r#"{"frame":"hello","protocol":4,"version":"1.2.3"}"#);
         let error = Frame::Error {
             id: 7,
             code: ErrorCode::NoInstallation,
@@ -366,6 +379,15 @@ mod tests {
         let options = crate::switchover::Options {
             catchup_timeout: std::time::Duration::from_millis(1500),
             strategy: Some(crate::switchover::FenceStrategy::Sql),
+            source_host: Some(crate::inventory::HostRecord {
+                name: "a".into(),
+                ssh_user: Some("postgres".into()),
+                ssh_host: "db-a".into(),
+                ssh_port: Some(2222),
+                identity: Some("/home/dba/.ssh/id_ed25519".into()),
+                host_key: Some("SHA256:abc".into()),
+                added_at: "2026-01-01T00:00:00Z".into(),
+            }),
             ..Default::default()
         };
         let call = Call {
@@ -389,6 +411,7 @@ mod tests {
         assert_eq!(again.strategy, options.strategy);
         assert_eq!(again.max_lag_bytes, options.max_lag_bytes);
         assert_eq!(again.long_transaction, options.long_transaction);
+        assert_eq!(again.source_host, options.source_host);
     }
 
     #[test]

@@ -102,6 +102,7 @@ async fn answer(request: Request, emit: Emit<'_>) -> Answer {
             confirm_primary,
         } => encode(on_host::start(&name, confirm_primary.as_deref()).await),
         Request::InstanceStop { name } => encode(on_host::stop(&name).await),
+        Request::FenceStop { name } => encode(on_host::fence_stop(&name).await),
         Request::TaskCreate(req) => encode(super::tasks::create(req).await),
         Request::TaskStatus(req) => encode(super::tasks::status(req).await),
         Request::TaskOperate(req) => encode(super::tasks::operate(req, emit).await),

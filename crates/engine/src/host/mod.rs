@@ -6,10 +6,13 @@
 //!   connection per host.
 //! - [`host_key`]: the key a host offers and accepting it explicitly.
 //! - [`install`]: the agent binary on the host (installed, cached or uploaded).
+//! - `reach`: a host another pgrelocate registered, reached from here (the source's host,
+//!   from the destination's, for the `shutdown` fence).
 
 pub mod host_key;
 pub mod install;
 mod pool;
+mod reach;
 pub mod ssh;
 pub mod target;
 

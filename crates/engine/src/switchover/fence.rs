@@ -1,7 +1,8 @@
 //! The fence: stop every write on the source in the strongest way available, say what it
 //! guarantees, and undo it exactly when the switchover rolls back.
 //!
-//! - `shutdown` (source managed on this host): CHECKPOINT, then a fast shutdown. A clean
+//! - `shutdown` (source managed on this host, or on another registered host this process
+//!   reached — see [`super::source_host`]): CHECKPOINT, then a fast shutdown. A clean
 //!   shutdown stops its WAL senders only after the shutdown checkpoint was sent and confirmed,
 //!   so the destination then holds every byte the source ever wrote.
 //! - `sql` (any source the account may fence): from a control connection in
@@ -28,7 +29,8 @@ use tokio_postgres::Client;
 use super::access::CONTROL_DATABASE;
 use super::pg_control::{self, ClusterState, ControlFileError};
 use super::promote::PromoteError;
-use super::Source;
+use super::source_host::RemoteError;
+use super::{LocalServer, Source};
 use crate::endpoint::Endpoint;
 use crate::quote::sql::ident;
 use crate::secrets::Password;
@@ -113,6 +115,11 @@ pub struct FenceRecord {
     /// `shutdown`: the source was (being) stopped.
     #[serde(default)]
     pub stopped: bool,
+    /// `shutdown` of a source managed on another host: that host, as registered where the
+    /// task was started (no secret), so whoever undoes the fence can reach it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub host: Option<Box<crate::inventory::HostRecord>>,
 }
 
 impl FenceRecord {
@@ -125,6 +132,7 @@ impl FenceRecord {
             read_only_before: false,
             terminated_sessions: 0,
             stopped: false,
+            host: None,
         }
     }
 }
@@ -180,6 +188,9 @@ pub enum FenceError {
     ControlFile(#[from] ControlFileError),
     #[error("the source is not managed on this host, so it cannot be fenced by shutting it down")]
     NotManaged,
+    /// The source's host (a `shutdown` fence there) failed or was lost.
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
     #[error("the source did not finish its shutdown within {0} s")]
     StopTimeout(u64),
     #[error("the source did not shut down cleanly (pg_control state {0:?}); its last WAL may not have reached the destination")]
@@ -199,6 +210,8 @@ pub struct Fence<'a> {
     source: &'a Source,
     record: FenceRecord,
     control: Option<Client>,
+    /// `shutdown` on another host: the pg_control facts read there after the stop.
+    stopped_control: Option<pg_control::ControlFile>,
 }
 
 /// Which rows of `pg_stat_activity` are client sessions to end: `client backend`, and rows
@@ -265,6 +278,7 @@ impl<'a> Fence<'a> {
             source,
             record: FenceRecord::new(strategy),
             control: None,
+            stopped_control: None,
         }
     }
 
@@ -274,6 +288,7 @@ impl<'a> Fence<'a> {
             source,
             record,
             control: None,
+            stopped_control: None,
         }
     }
 
@@ -299,7 +314,9 @@ impl<'a> Fence<'a> {
                 self.record.control_database = Some(db);
             }
             FenceStrategy::Shutdown => {
-                self.source.managed.as_ref().ok_or(FenceError::NotManaged)?;
+                if self.source.managed.is_none() && self.source.remote().is_none() {
+                    return Err(FenceError::NotManaged);
+                }
                 let client = sql::connect(
                     &self.source.endpoint,
                     self.source.password.as_ref(),
@@ -330,25 +347,19 @@ impl<'a> Fence<'a> {
         &mut self,
         journal: &(dyn Fn(&FenceRecord) + Send + Sync),
     ) -> Result<(), FenceError> {
+        let source = self.source;
+        if let (None, Some(remote)) = (&source.managed, source.remote()) {
+            // Journaled first: if the host's answer is lost, the source may be stopped.
+            self.record.stopped = true;
+            self.record.host = Some(Box::new(remote.host.clone()));
+            journal(&self.record);
+            self.stopped_control = Some(remote.stop().await?);
+            return Ok(());
+        }
         let managed = self.source.managed.as_ref().ok_or(FenceError::NotManaged)?;
         self.record.stopped = true;
         journal(&self.record);
-        control::request_fast_stop(
-            &managed.bin_dir,
-            &managed.data_dir,
-            managed.os_user.as_ref(),
-        )
-        .await?;
-        // The postmaster removes its pid file last, after the shutdown checkpoint was sent.
-        let pid_file = managed.data_dir.join("postmaster.pid");
-        let started = Instant::now();
-        while pid_file.exists() {
-            if started.elapsed() > control::WAIT {
-                return Err(FenceError::StopTimeout(control::WAIT.as_secs()));
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        Ok(())
+        shut_down(managed).await
     }
 
     async fn apply_sql(
@@ -500,8 +511,11 @@ impl<'a> Fence<'a> {
     pub async fn target(&mut self) -> Result<CatchupTarget, FenceError> {
         match self.record.strategy {
             FenceStrategy::Shutdown => {
-                let managed = self.source.managed.as_ref().ok_or(FenceError::NotManaged)?;
-                let control = pg_control::read(&managed.data_dir)?;
+                let control = match (&self.source.managed, self.stopped_control) {
+                    (Some(managed), _) => pg_control::read(&managed.data_dir)?,
+                    (None, Some(read_there)) => read_there,
+                    (None, None) => return Err(FenceError::NotManaged),
+                };
                 if control.state != ClusterState::ShutDown {
                     return Err(FenceError::NotCleanlyStopped(control.state));
                 }
@@ -589,8 +603,26 @@ impl<'a> Fence<'a> {
         if !self.record.stopped {
             return Vec::new();
         }
+        let source = self.source;
+        if let (None, Some(remote)) = (&source.managed, source.remote()) {
+            return match remote.start().await {
+                Ok(()) => {
+                    self.record.stopped = false;
+                    Vec::new()
+                }
+                Err(e) => vec![UndoError::StartOnHost {
+                    host: remote.host.name.clone(),
+                    source: e,
+                }],
+            };
+        }
         let Some(managed) = self.source.managed.as_ref() else {
-            return vec![UndoError::NotManaged];
+            return vec![match &self.record.host {
+                Some(host) => UndoError::HostNotReached {
+                    host: host.name.clone(),
+                },
+                None => UndoError::NotManaged,
+            }];
         };
         match control::start(
             &managed.bin_dir,
@@ -669,6 +701,22 @@ impl<'a> Fence<'a> {
     }
 }
 
+/// A fast shutdown of a server managed on this host, waited for by its pid file (the
+/// postmaster removes it last, after the shutdown checkpoint was sent): 5 ms polls where
+/// pg_ctl's own wait polls every 100 ms.
+pub async fn shut_down(server: &LocalServer) -> Result<(), FenceError> {
+    control::request_fast_stop(&server.bin_dir, &server.data_dir, server.os_user.as_ref()).await?;
+    let pid_file = server.data_dir.join("postmaster.pid");
+    let started = Instant::now();
+    while pid_file.exists() {
+        if started.elapsed() > control::WAIT {
+            return Err(FenceError::StopTimeout(control::WAIT.as_secs()));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(())
+}
+
 /// The insert position `inserted` as a record end: at the start of a page the server
 /// reports it past the page header (`file_offset` is the position within its segment; the
 /// first page of a segment has the long header), where no record ends.
@@ -709,6 +757,27 @@ pub enum UndoError {
     /// The stopped source did not start again.
     #[error("the source did not start again: {0}")]
     Start(#[source] ServerError),
+    /// The source on another host did not start again (its agent lost, or the start failed
+    /// there): it is stopped.
+    #[error(
+        "the source on host {host} is stopped and did not start again ({source}); start it \
+         there (pgrelocate instance start) before it can take writes"
+    )]
+    StartOnHost {
+        /// The source's host.
+        host: String,
+        /// Why.
+        source: RemoteError,
+    },
+    /// A source stopped on another host, which this process did not reach.
+    #[error(
+        "the source on host {host} is stopped and that host was not reached from here; start \
+         it there (pgrelocate instance start) before it can take writes"
+    )]
+    HostNotReached {
+        /// The source's host.
+        host: String,
+    },
     /// No control connection to the source: the whole fence is still in force.
     #[error(
         "cannot reconnect to the source to undo the fence: {source}; {}",
@@ -815,6 +884,7 @@ impl crate::Coded for FenceError {
             FenceError::Sql(e) => e.code(),
             FenceError::Server(e) => e.code(),
             FenceError::NotManaged => ErrorCode::NotManaged,
+            FenceError::Remote(e) => e.code(),
             FenceError::ControlFile(_)
             | FenceError::StopTimeout(_)
             | FenceError::NotCleanlyStopped(_)

@@ -76,6 +76,7 @@ impl Guardrail {
             "replication.streaming" => "Replication streaming",
             "replication.lag" => "Lag under the threshold",
             "fence.strategy" => "Fence strategy available",
+            "fence.source_host" => "Shutdown fence on the source's host",
             "source.long_transactions" => "Long-running transactions",
             "source.prepared_transactions" => "Prepared transactions",
             "source.superuser_sessions" => "Sessions the fence cannot end",
@@ -186,9 +187,24 @@ pub enum Finding {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         superuser: Option<bool>,
+        /// `shutdown` of a source managed on another registered host: that host (its
+        /// agent stops the source; this host reached it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        host: Option<String>,
     },
     /// `shutdown` was asked for and the source is not managed here.
     ShutdownNotManaged,
+    /// The source is managed on another registered host, which this host (where the
+    /// switchover runs) cannot reach or which does not run it: no `shutdown` fence.
+    SourceHostUnreachable {
+        /// The source's host.
+        host: String,
+        /// What the failure is (`ssh_auth_failed`, `host_key_mismatch`, …).
+        code: crate::ErrorCode,
+        /// For people.
+        error: String,
+    },
     /// The account cannot fence the source with SQL.
     FenceNotGranted {
         /// The account.
@@ -357,15 +373,20 @@ impl std::fmt::Display for Finding {
             }
             Finding::Fence {
                 strategy: FenceStrategy::Shutdown,
+                host,
                 ..
             } => write!(
                 f,
-                "fence: shutdown. Guarantee: {}",
+                "fence: shutdown{}. Guarantee: {}",
+                host.as_deref()
+                    .map(|h| format!(" (on host {h}, reached from here)"))
+                    .unwrap_or_default(),
                 FenceStrategy::Shutdown.guarantee()
             ),
             Finding::Fence {
                 strategy: FenceStrategy::Sql,
                 superuser,
+                ..
             } => write!(
                 f,
                 "fence: sql ({}). Guarantee: {}",
@@ -379,6 +400,13 @@ impl std::fmt::Display for Finding {
             Finding::ShutdownNotManaged => {
                 f.write_str("fence: shutdown needs a source managed on this host; this one is not")
             }
+            Finding::SourceHostUnreachable { host, code, error } => write!(
+                f,
+                "fence: no shutdown fence. The source is managed on host {host}, which the \
+                 destination's host cannot fence it on ({code}: {error}); let the destination's \
+                 login user reach {host} over SSH with the same host key for a shutdown fence",
+                code = code.as_str(),
+            ),
             Finding::FenceNotGranted {
                 role,
                 missing,
@@ -648,6 +676,16 @@ pub async fn evaluate(plan: &Plan, options: &Options) -> Evaluation {
 
     let (fence_check, strategy) = fence_strategy(plan, options, source_client.as_ref().ok()).await;
     checks.push(fence_check);
+    if strategy == Some(FenceStrategy::Sql) {
+        // The weaker fence because the source's host was not reached: say why.
+        if let Some(finding) = unreached(plan) {
+            checks.push(Guardrail::of(
+                "fence.source_host",
+                GuardrailStatus::Warning,
+                finding,
+            ));
+        }
+    }
     if let (Ok(client), Some(strategy)) = (&source_client, strategy) {
         checks.extend(session_warnings(client, strategy, options).await);
     }
@@ -674,11 +712,13 @@ async fn fence_strategy(
 ) -> (Guardrail, Option<FenceStrategy>) {
     use GuardrailStatus::*;
     let check = |status, finding| Guardrail::of("fence.strategy", status, finding);
-    let managed = plan
+    let local = plan
         .source
         .managed
         .as_ref()
         .is_some_and(|m| m.data_dir.join("PG_VERSION").is_file());
+    let remote = plan.source.remote().map(|r| r.host.name.clone());
+    let managed = local || remote.is_some();
     let wanted = options.strategy.unwrap_or(if managed {
         FenceStrategy::Shutdown
     } else {
@@ -691,11 +731,15 @@ async fn fence_strategy(
                 Finding::Fence {
                     strategy: FenceStrategy::Shutdown,
                     superuser: None,
+                    host: if local { None } else { remote },
                 },
             ),
             Some(FenceStrategy::Shutdown),
         ),
-        FenceStrategy::Shutdown => (check(Error, Finding::ShutdownNotManaged), None),
+        FenceStrategy::Shutdown => match unreached(plan) {
+            Some(finding) => (check(Error, finding), None),
+            None => (check(Error, Finding::ShutdownNotManaged), None),
+        },
         FenceStrategy::Sql => {
             let Some(client) = source else {
                 return (check(Error, Finding::SourceNotChecked), None);
@@ -707,6 +751,7 @@ async fn fence_strategy(
                         Finding::Fence {
                             strategy: FenceStrategy::Sql,
                             superuser: Some(access.superuser),
+                            host: None,
                         },
                     ),
                     Some(FenceStrategy::Sql),
@@ -733,6 +778,18 @@ async fn fence_strategy(
                 ),
             }
         }
+    }
+}
+
+/// Why a source managed on another host cannot be fenced there, when it cannot.
+fn unreached(plan: &Plan) -> Option<Finding> {
+    match &plan.source.on_host {
+        Some(super::SourceHost::Unreachable(u)) => Some(Finding::SourceHostUnreachable {
+            host: u.host.clone(),
+            code: u.code,
+            error: u.error.clone(),
+        }),
+        _ => None,
     }
 }
 
@@ -848,6 +905,34 @@ mod tests {
             .message()
             .starts_with("the destination is 900.0 MiB behind, above the threshold of 64.0 MiB"));
         assert_eq!(serde_json::from_value::<Guardrail>(json).unwrap(), g);
+    }
+
+    #[test]
+    fn an_unreached_source_host_is_a_value_with_its_cause_code() {
+        let g = Guardrail::of(
+            "fence.source_host",
+            GuardrailStatus::Warning,
+            Finding::SourceHostUnreachable {
+                host: "db-a".into(),
+                code: crate::ErrorCode::SshAuthFailed,
+                error: "SSH refused the login to db-a".into(),
+            },
+        );
+        let json = serde_json::to_value(&g).unwrap();
+        assert_eq!(json["kind"], "source_host_unreachable");
+        assert_eq!(json["code"], "ssh_auth_failed");
+        assert_eq!(json["host"], "db-a");
+        assert_eq!(g.title(), "Shutdown fence on the source's host");
+        assert!(g
+            .message()
+            .contains("(ssh_auth_failed: SSH refused the login to db-a)"));
+        assert_eq!(serde_json::from_value::<Guardrail>(json).unwrap(), g);
+        // A stored local shutdown fence (no host) still reads, and says nothing of hosts.
+        let local: Guardrail = serde_json::from_value(serde_json::json!({
+            "id": "fence.strategy", "status": "pass", "kind": "fence", "strategy": "shutdown"
+        }))
+        .unwrap();
+        assert!(local.message().starts_with("fence: shutdown. Guarantee"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod next_steps;
 pub mod pg_control;
 pub mod promote;
 pub mod slot;
+pub mod source_host;
 pub mod window;
 
 use std::path::PathBuf;
@@ -37,6 +38,7 @@ pub use guardrails::{Finding, Guardrail, GuardrailStatus};
 pub use next_steps::NextStep;
 pub use promote::{PromoteMethod, WriteProof};
 pub use slot::SlotOutcome;
+pub use source_host::{RemoteServer, SourceHost, Unreached};
 pub use window::{StepTime, WriteWindow};
 
 use crate::endpoint::Endpoint;
@@ -68,6 +70,19 @@ pub struct Source {
     pub password: Option<Password>,
     /// Present when the source is managed on this host (the `shutdown` fence).
     pub managed: Option<LocalServer>,
+    /// Present when the source is managed on another registered host, which this process
+    /// tried to reach (the `shutdown` fence runs there when it was reached).
+    pub on_host: Option<SourceHost>,
+}
+
+impl Source {
+    /// The source reached on another host, when it was.
+    pub fn remote(&self) -> Option<&RemoteServer> {
+        match &self.on_host {
+            Some(SourceHost::Reached(r)) => Some(r),
+            _ => None,
+        }
+    }
 }
 
 /// The destination: a managed standby of the source.
@@ -107,6 +122,10 @@ pub struct Options {
     pub strategy: Option<FenceStrategy>,
     /// Transactions older than this are reported as long-running.
     pub long_transaction: Duration,
+    /// The registered host the source is managed on, as the workstation that registered it
+    /// knows it: handed to the destination's host, which reaches it itself for the
+    /// `shutdown` fence. `None`: looked up in this machine's own store.
+    pub source_host: Option<crate::inventory::HostRecord>,
 }
 
 /// The catch-up timeout when the DBA does not give one.
@@ -119,6 +138,7 @@ impl Default for Options {
             max_lag_bytes: 64 << 20,
             strategy: None,
             long_transaction: Duration::from_secs(60),
+            source_host: None,
         }
     }
 }

@@ -16,7 +16,8 @@ const CHECKPOINT_OFFSET: usize = 32;
 const KNOWN_VERSIONS: std::ops::RangeInclusive<u32> = 1002..=1899;
 
 /// `DBState` as stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ClusterState {
     /// `shut down`: a clean shutdown of a primary.
     ShutDown,
@@ -26,8 +27,9 @@ pub enum ClusterState {
     Other(u32),
 }
 
-/// What the control file says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the control file says (also the answer of a source's host to a remote `shutdown`
+/// fence, read there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ControlFile {
     /// The cluster's state.
     pub state: ClusterState,

@@ -20,7 +20,7 @@ use crate::assess::Mode;
 use crate::server::OsUser;
 use crate::switchover::{
     self, Destination, FailoverPreview, FailoverReport, FenceRecord, Finding, Guardrail,
-    GuardrailStatus, LocalServer, Options, Plan, Preview, Progress, ProgressFn, Source,
+    GuardrailStatus, LocalServer, Options, Plan, Preview, Progress, ProgressFn, Source, SourceHost,
     SwitchoverError, SwitchoverReport,
 };
 use crate::Coded;
@@ -42,6 +42,7 @@ async fn plan(inner: &Inner, task: &Task) -> Result<Plan, TaskError> {
             endpoint: access.source.endpoint.clone(),
             password: access.source_password.clone(),
             managed: source_managed,
+            on_host: None,
         },
         destination: Destination {
             endpoint: access.dest_endpoint,
@@ -56,6 +57,48 @@ async fn plan(inner: &Inner, task: &Task) -> Result<Plan, TaskError> {
         application_name: task.layout.application_name.clone(),
         passfile: Some(task.layout.passfile.clone()),
     })
+}
+
+/// The source's host reached from here, when the source is managed on another registered
+/// host: the one the workstation handed over in `options`, else this machine's own record
+/// of it. `None` for a source managed here or not managed at all.
+async fn reach_source_host(
+    inner: &Inner,
+    task: &Task,
+    options: &Options,
+    known: Option<&crate::inventory::HostRecord>,
+) -> Result<Option<SourceHost>, TaskError> {
+    let source = inner.instance(&task.source)?;
+    if source.managed.as_ref().is_some_and(|m| m.host.is_none()) {
+        return Ok(None); // managed on this host: the local shutdown fence
+    }
+    let hosts = inner.instances.hosts()?;
+    let host = match (known.or(options.source_host.as_ref()), &source.managed) {
+        (Some(h), _) => h.clone(),
+        (None, Some(m)) => match &m.host {
+            Some(name) => match hosts.get(name) {
+                Ok(h) => h,
+                Err(e) => {
+                    return Ok(Some(SourceHost::Unreachable(switchover::Unreached {
+                        host: name.clone(),
+                        code: e.code(),
+                        error: e.to_string(),
+                    })))
+                }
+            },
+            None => return Ok(None),
+        },
+        (None, None) => return Ok(None),
+    };
+    // Undoing a recorded fence (`known`), the source is expected stopped there.
+    let stopped_ok = known.is_some();
+    let reached =
+        switchover::source_host::reach(&hosts, &host, source.name.as_str(), &source.id, stopped_ok)
+            .await;
+    if let SourceHost::Unreachable(u) = &reached {
+        tracing::info!(task = %task.id, host = %u.host, error = %u.error, "the source's host is not reached: no shutdown fence");
+    }
+    Ok(Some(reached))
 }
 
 /// The task-level guardrail: the phase (and, for a failover, the mode).
@@ -111,7 +154,8 @@ impl Tasks {
     ) -> Result<Preview, TaskError> {
         let id = self.get(id)?.id;
         if let Some(host) = self.host_of_task(&id)? {
-            let operation = TaskOperation::Switchover(options.into());
+            let options = self.with_source_host(&id, &host, options)?;
+            let operation = TaskOperation::Switchover((&options).into());
             return self.preview_on_host(&id, &host, operation).await;
         }
         let task = reconcile(&self.inner, &id).await?;
@@ -124,7 +168,9 @@ impl Tasks {
                 ready: false,
             }
         } else {
-            switchover::preview(&plan(&self.inner, &task).await?, options).await
+            let mut plan = plan(&self.inner, &task).await?;
+            plan.source.on_host = reach_source_host(&self.inner, &task, options, None).await?;
+            switchover::preview(&plan, options).await
         };
         preview.ready &= phase.status != GuardrailStatus::Error;
         preview.guardrails.insert(0, phase);
@@ -166,7 +212,8 @@ impl Tasks {
     ) -> Result<SwitchoverReport, TaskError> {
         let task = self.get(id)?.id;
         if let Some(host) = self.host_of_task(&task)? {
-            let operation = TaskOperation::Switchover(options.into());
+            let options = self.with_source_host(&task, &host, options)?;
+            let operation = TaskOperation::Switchover((&options).into());
             return self
                 .operate_on_host(&task, &host, operation, progress)
                 .await;
@@ -189,6 +236,30 @@ impl Tasks {
                 .await;
         }
         self.operate(&Failover, id, progress).await
+    }
+
+    /// `options` with the host the task's source is managed on, when that is a registered
+    /// host other than `dest_host` (where the task runs): that host reaches it itself.
+    fn with_source_host(
+        &self,
+        id: &TaskId,
+        dest_host: &str,
+        options: &Options,
+    ) -> Result<Options, TaskError> {
+        let task = self.inner.get(id)?;
+        let source = self.inner.instance(&task.source)?;
+        let mut options = options.clone();
+        if let Some(host) = source.managed.as_ref().and_then(|m| m.host.as_deref()) {
+            if host != dest_host {
+                let hosts = self.inner.instances.hosts()?;
+                options.source_host = Some(
+                    hosts
+                        .get(host)
+                        .map_err(crate::instances::InstanceError::from)?,
+                );
+            }
+        }
+        Ok(options)
     }
 
     /// A switchover or failover under the task's lease: the task's own guardrail first,
@@ -309,6 +380,15 @@ trait Operate: Sync {
     fn refused(checks: Vec<Guardrail>) -> SwitchoverError;
     /// The note recorded when the operation is requested.
     fn requested(&self) -> String;
+    /// Completes the plan before the checks (a switchover reaches the source's host).
+    async fn complete(
+        &self,
+        _inner: &Inner,
+        _task: &Task,
+        _plan: &mut Plan,
+    ) -> Result<(), TaskError> {
+        Ok(())
+    }
     /// The guardrails, reported through `progress`; an error when they forbid the operation.
     async fn check(
         &self,
@@ -351,6 +431,11 @@ impl Operate for Switchover<'_> {
             "switchover requested (catch-up timeout {} s)",
             self.options.catchup_timeout.as_secs()
         )
+    }
+
+    async fn complete(&self, inner: &Inner, task: &Task, plan: &mut Plan) -> Result<(), TaskError> {
+        plan.source.on_host = reach_source_host(inner, task, self.options, None).await?;
+        Ok(())
     }
 
     async fn check(
@@ -466,7 +551,8 @@ async fn run<O: Operate>(
     progress: ProgressFn<'_>,
 ) -> Result<O::Report, TaskError> {
     let task = inner.get(id)?;
-    let plan = plan(inner, &task).await?;
+    let mut plan = plan(inner, &task).await?;
+    op.complete(inner, &task, &mut plan).await?;
     let record = recorder(inner, id, progress);
     inner.note(id, op.requested());
     // The task's own guardrail leads the list the DBA sees.
@@ -567,7 +653,17 @@ pub(crate) async fn reconcile(inner: &Arc<Inner>, id: &TaskId) -> Result<Task, T
 
 async fn recover(inner: &Inner, id: &TaskId) -> Result<(), TaskError> {
     let mut task = inner.get(id)?;
-    let plan = plan(inner, &task).await?;
+    let mut plan = plan(inner, &task).await?;
+    // A source stopped on another host is started again through that host, as recorded.
+    if let Some(host) = task
+        .switch
+        .as_ref()
+        .and_then(|s| s.fence.as_ref())
+        .and_then(|f| f.host.as_ref())
+    {
+        plan.source.on_host =
+            reach_source_host(inner, &task, &Options::default(), Some(host)).await?;
+    }
     // The control database: the fence may have blocked the others there too.
     let dest = match switchover::fence::destination_control(
         &plan.destination.endpoint,
