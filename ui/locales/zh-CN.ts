@@ -642,6 +642,10 @@ const zhCN: Record<MessageKey, string> = {
   "guardrail.finding.lag_over": "目标实例落后 {lag}，超过阈值 {threshold}：写入将停止，直到回放完这些数据为止；请等待其追上。",
   "guardrail.finding.positions_unreadable": "无法读取源实例和目标实例的 WAL 位置。",
   "guardrail.finding.fence.shutdown": "隔离方式：shutdown。",
+  "guardrail.finding.fence.shutdown_on_host": "隔离方式：shutdown，在主机 {host} 上执行（由目标实例所在主机连接）。",
+  "guardrail.finding.source_host_unreachable":
+    "无法使用 shutdown 隔离：源实例由主机 {host} 管理，目标实例所在主机无法在那里执行隔离（{code}：{error}）。请让目标主机的登录用户能以相同的主机密钥通过 SSH 连接 {host}。",
+  "guardrail.title.fence.source_host": "源实例主机上的 shutdown 隔离",
   "guardrail.finding.fence.sql.superuser": "隔离方式：sql（超级用户）。",
   "guardrail.finding.fence.sql.granted": "隔离方式：sql（已授予的权限）。",
   "guardrail.finding.shutdown_not_managed": "隔离方式：shutdown 要求源实例由本机托管；此源实例不是。",
