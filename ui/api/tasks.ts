@@ -1,3 +1,6 @@
+import type { EventPage } from "./generated/EventPage";
+import type { LagHistory } from "./generated/LagHistory";
+import type { Period } from "./generated/Period";
 // Migration and DR tasks (the engine's task/ module), their event stream, switchover and failover.
 
 import { call, channel } from "./core";
@@ -61,6 +64,13 @@ export const retryTask = (id: string) => call<Task>("task_retry", { id });
 export const watchTask = (id: string, after: number, onEvent: (e: TaskStreamEvent) => void) =>
   call<number>("task_watch", { id, after, onEvent: channel(onEvent) });
 
+/** A page of the event log before `before` (null: the newest), newest first, and the newest seq. */
+export const eventsBefore = (id: string, before: number | null, limit: number) =>
+  call<EventPage>("task_events_before", { id, before, limit });
+
+/** The task's lag over a period ending now, bucketed from its stored history. */
+export const taskLag = (id: string, period: Period) => call<LagHistory>("task_lag", { id, period });
+
 /** Ends a subscription. */
 export const unwatchTask = (watch: number) => call<null>("task_unwatch", { watch });
 
@@ -83,3 +93,5 @@ export const failoverPreview = (id: string) => call<FailoverPreview>("failover_p
 /** Starts a failover (DR): promote now without the source. */
 export const startFailover = (id: string, onEvent: (e: SwitchoverEvent) => void) =>
   call<null>("failover_start", { id, onEvent: channel(onEvent) });
+
+export type { EventPage, LagHistory, Period };

@@ -69,23 +69,38 @@ function useWidth(): [(el: HTMLDivElement | null) => void, number] {
   return [setEl, width];
 }
 
-function clock(ms: number): string {
+const DAY_MS = 24 * 3600 * 1000;
+
+function clock(ms: number, withDate = false): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, "0");
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  const time = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return withDate ? `${p(d.getMonth() + 1)}-${p(d.getDate())} ${time.slice(0, 5)}` : time;
 }
 
 /**
  * Replication lag over time: bytes behind (left axis, solid) and seconds behind (right axis,
  * dashed). A small SVG, so the bundle carries no chart library.
  */
-export default function LagChart({ points }: { points: LagPoint[] }) {
+export default function LagChart({
+  points,
+  domain,
+  outages = [],
+}: {
+  points: LagPoint[];
+  /** The period drawn (ms since the epoch), when it is wider than the points. */
+  domain?: [number, number];
+  /** Stretches the standby was disconnected: drawn as bands, so an outage shows whatever the period. */
+  outages?: { at: number; widthMs: number }[];
+}) {
   const [ref, W] = useWidth();
-  if (points.length === 0) {
+  if (points.length === 0 && outages.length === 0) {
     return <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t("taskDetail.noSamples")} data-testid="lag-chart-empty" />;
   }
-  const t0 = points[0].at;
-  const t1 = Math.max(points[points.length - 1].at, t0 + 1000);
+  const first = points[0]?.at ?? outages[0].at;
+  const last = points[points.length - 1]?.at ?? outages[outages.length - 1].at;
+  const t0 = domain ? Math.min(domain[0], first) : first;
+  const t1 = Math.max(domain ? domain[1] : last, t0 + 1000);
   // At least 16 KiB and 1 s, so an idle, caught-up standby draws a flat line at zero.
   const bytesAxis = niceAxis(Math.max(16 * 1024, ...points.map((p) => p.bytes)), 1024);
   const secs = points.filter((p) => p.seconds != null) as (LagPoint & { seconds: number })[];
@@ -129,11 +144,24 @@ export default function LagChart({ points }: { points: LagPoint[] }) {
           </text>
         ))}
         <text x={PAD.left} y={H - 8} fontSize="11" fill="#8c8c8c">
-          {clock(t0)}
+          {clock(t0, t1 - t0 > DAY_MS)}
         </text>
         <text x={W - PAD.right} y={H - 8} fontSize="11" fill="#8c8c8c" textAnchor="end">
-          {clock(t1)}
+          {clock(t1, t1 - t0 > DAY_MS)}
         </text>
+        {outages.map((o) => (
+          <rect
+            key={`o${o.at}`}
+            x={x(o.at)}
+            y={PAD.top}
+            width={Math.max(2, x(o.at + o.widthMs) - x(o.at))}
+            height={H - PAD.top - PAD.bottom}
+            fill="rgba(255,77,79,0.18)"
+            data-testid="lag-outage"
+          >
+            <title>{`${clock(o.at)} · ${t("tasks.replication.disconnect")}`}</title>
+          </rect>
+        ))}
         <polyline points={bytesLine} fill="none" stroke={BYTES_COLOR} strokeWidth="2" />
         {secs.length > 0 && <polyline points={secsLine} fill="none" stroke={SECONDS_COLOR} strokeWidth="2" strokeDasharray="5 4" />}
         {points.map((p) => (

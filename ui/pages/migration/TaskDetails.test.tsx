@@ -5,7 +5,16 @@ import { describe, expect, it, vi } from "vitest";
 import type { TaskEvent, TaskStatus, TaskStreamEvent } from "../../api/tasks";
 import { emptySample, failoverReport, lease, streamingTask, switchoverReport } from "../../test/fixtures";
 import { formatTime } from "../../units";
-import TaskDetails, { SlotCard } from "./TaskDetails";
+import TaskDetails, { LOG_PAGE, SlotCard } from "./TaskDetails";
+
+/** The page's IPC: an empty log and chart unless a test answers them itself. */
+function mockTask(handler: (cmd: string, args: unknown) => unknown) {
+  mockIPC((cmd, args) => {
+    if (cmd === "task_events_before") return { events: [], newest_seq: 0 };
+    if (cmd === "task_lag") return { period: "1h", from: "2026-11-24T08:00:00Z", to: "2026-11-24T09:00:00Z", width_secs: 5, buckets: [] };
+    return handler(cmd, args as unknown);
+  });
+}
 
 const status: TaskStatus = streamingTask({
   id: "706666f6b76b",
@@ -36,11 +45,57 @@ const sampleEvent = (seq: number, at: string, bytes: number): TaskEvent => ({
 });
 
 describe("Task details", () => {
-  it("replays the stored history, then plots live lag samples and logs phase changes", async () => {
+  it("shows the newest page of the log and the period's chart, then only new events, and pages back", async () => {
     let stream: Channel<TaskStreamEvent> | undefined;
     const watched: unknown[] = [];
+    const lagAsked: string[] = [];
+    const before: (number | null)[] = [];
+    const phase = (seq: number, from: string, to: string): TaskEvent =>
+      ({ seq, task_id: status.id, at: "2026-11-24T08:58:02Z", event: "phase", from, to }) as TaskEvent;
+    const full = Array.from({ length: LOG_PAGE }, (_, i) => ({
+      seq: 500 - i,
+      task_id: status.id,
+      at: "2026-11-24T08:58:02Z",
+      event: "note" as const,
+      message: `note ${500 - i}`,
+    }));
     mockIPC((cmd, args) => {
       if (cmd === "task_status") return status;
+      if (cmd === "task_events_before") {
+        const a = args as { before: number | null; limit: number };
+        before.push(a.before);
+        return a.before == null
+          ? { events: full, newest_seq: 640 }
+          : { events: [phase(3, "startup", "increment")], newest_seq: 640 };
+      }
+      if (cmd === "task_lag") {
+        const a = args as { period: string };
+        lagAsked.push(a.period);
+        const bucket = (start: string, bytes: number | null, worst: string) => ({
+          start,
+          width_secs: 5,
+          samples: 1,
+          bytes_min: bytes,
+          bytes_max: bytes,
+          bytes_last: bytes,
+          secs_min: 0.2,
+          secs_max: 0.2,
+          secs_last: 0.2,
+          not_streaming: worst === "streaming" ? 0 : 1,
+          worst,
+        });
+        return {
+          period: a.period,
+          from: "2026-11-24T07:58:10Z",
+          to: "2026-11-24T08:58:10Z",
+          width_secs: 5,
+          buckets: [
+            bucket("2026-11-24T08:58:00Z", 0, "streaming"),
+            bucket("2026-11-24T08:58:05Z", null, "disconnect"),
+            bucket("2026-11-24T08:58:10Z", 2048, "streaming"),
+          ],
+        };
+      }
       if (cmd === "task_watch") {
         const a = args as { id: string; after: number; onEvent: Channel<TaskStreamEvent> };
         watched.push({ id: a.id, after: a.after });
@@ -53,24 +108,30 @@ describe("Task details", () => {
 
     const { unmount } = render(<TaskDetails id={status.id} navigate={vi.fn()} />);
     await waitFor(() => expect(stream).toBeDefined());
-    expect(watched).toEqual([{ id: status.id, after: 0 }]);
-    const send = (e: TaskEvent) => act(() => stream!.onmessage({ event: "task_event", data: e }));
-    send({ seq: 1, task_id: status.id, at: "2026-11-24T08:58:02Z", event: "phase", from: "startup", to: "increment" });
-    send(sampleEvent(2, "2026-11-24T08:58:05Z", 0));
-    send(sampleEvent(3, "2026-11-24T08:58:10Z", 2048));
-    send(sampleEvent(3, "2026-11-24T08:58:10Z", 2048)); // a replayed duplicate is ignored
-
+    // Live events start after the newest stored one: nothing of the history is replayed.
+    expect(watched).toEqual([{ id: status.id, after: 640 }]);
     expect((await screen.findByTestId("lag-chart")).getAttribute("data-points")).toBe("2");
-    expect(screen.getAllByTestId("lag-point")).toHaveLength(2);
-    expect(screen.getByTestId("event-log").textContent).toContain("Link setup → Incremental sync");
-    expect(screen.getByTestId("slot").textContent).toContain("64.0 KiB");
+    expect(screen.getAllByTestId("lag-outage")).toHaveLength(1);
+    expect(lagAsked).toEqual(["1h"]);
+    const send = (e: TaskEvent) => act(() => stream!.onmessage({ event: "task_event", data: e }));
+    send(phase(641, "increment", "switch"));
+    send(phase(641, "increment", "switch")); // a replayed duplicate is ignored
+    send(sampleEvent(642, "2026-11-24T08:58:15Z", 4096));
+    expect(screen.getByTestId("event-log").textContent).toContain("Incremental sync → Switchover");
     expect(screen.getByTestId("slot").textContent).toContain("reserved");
+    // A full page means there may be older events: the button reads the page before it.
+    fireEvent.click(screen.getByTestId("older-events"));
+    await waitFor(() => expect(before).toEqual([null, 401]));
+    await waitFor(() => expect(screen.queryByTestId("older-events")).toBeNull());
+    // Another period asks the engine for that period's buckets.
+    fireEvent.click(screen.getByText("30 days"));
+    await waitFor(() => expect(lagAsked).toContain("30d"));
 
     unmount();
   });
 
   it("opens the switchover dialog from its Switchover button", async () => {
-    mockIPC((cmd) => {
+    mockTask((cmd) => {
       if (cmd === "task_status") return status;
       if (cmd === "task_watch") return 1;
       if (cmd === "switchover_preview")
@@ -85,7 +146,7 @@ describe("Task details", () => {
   it("says since when a task is disconnected and that its figures were read live when nobody monitors it", async () => {
     const since = "2026-11-24T09:15:02Z";
     const sampled = "2026-11-24T09:20:00Z";
-    mockIPC((cmd) => {
+    mockTask((cmd) => {
       if (cmd === "task_status")
         return { ...status, driver: null, replication: "disconnect", replication_since: since, sample_at: sampled, sample_live: true };
       if (cmd === "task_watch") return 1;
@@ -100,7 +161,7 @@ describe("Task details", () => {
   });
 
   it("shows a streaming task without a since", async () => {
-    mockIPC((cmd) => {
+    mockTask((cmd) => {
       if (cmd === "task_status") return { ...status, replication_since: "2026-11-24T08:58:02Z", sample_at: "2026-11-24T08:58:05Z" };
       if (cmd === "task_watch") return 1;
       return null;
@@ -121,7 +182,7 @@ describe("Task details", () => {
       sample_at: sampled,
       sample: { ...emptySample, replication: "disconnect" as const, dest_replay_delay_ms: 60_000 },
     };
-    mockIPC((cmd) => {
+    mockTask((cmd) => {
       if (cmd === "task_status") return dr;
       if (cmd === "task_watch") return 1;
       if (cmd === "failover_preview") return new Promise(() => {});
@@ -139,7 +200,7 @@ describe("Task details", () => {
   });
 
   it("shows no alert while the standby streams", async () => {
-    mockIPC((cmd) => {
+    mockTask((cmd) => {
       if (cmd === "task_status") return { ...status, mode: "dr" };
       if (cmd === "task_watch") return 1;
       return null;
@@ -157,7 +218,7 @@ describe("Task details", () => {
       phase: "success",
       switch: { operation: "failover", started_at: "2026-11-24T09:20:00Z" },
     };
-    mockIPC((cmd, args) => {
+    mockTask((cmd, args) => {
       if (cmd === "task_status") return done;
       if (cmd === "task_watch") {
         stream = (args as { onEvent: Channel<TaskStreamEvent> }).onEvent;

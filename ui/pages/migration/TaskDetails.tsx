@@ -1,9 +1,9 @@
-import { Alert, Button, Card, Descriptions, Popconfirm, Progress, Space, Spin, Steps, Table, Tag, Typography } from "antd";
+import { Alert, Button, Card, Descriptions, Popconfirm, Progress, Segmented, Space, Spin, Steps, Table, Tag, Typography } from "antd";
 import { useEffect, useMemo, useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
-import { cancelTask, PHASE_ORDER, taskStatus, unwatchTask, watchTask } from "../../api/tasks";
-import type { CopyProgress, Phase, Sample, TaskEvent, TaskStatus } from "../../api/tasks";
+import { cancelTask, eventsBefore, PHASE_ORDER, taskLag, taskStatus, unwatchTask, watchTask } from "../../api/tasks";
+import type { CopyProgress, LagHistory, Period, Phase, Sample, TaskEvent, TaskStatus } from "../../api/tasks";
 import type { Operation } from "../../api/generated/Operation";
 import CopyBlock from "../../components/CopyBlock";
 import ErrorAlert from "../../components/ErrorAlert";
@@ -24,18 +24,23 @@ import { copyFigures } from "./copyFigures";
 import PhaseColumn from "./PhaseColumn";
 import SwitchoverDialog from "./SwitchoverDialog";
 
-/** Most events kept on the page (the store keeps them all). */
-const MAX_EVENTS = 5000;
+/** Events read per page of the log (newest first; older pages on demand). */
+export const LOG_PAGE = 100;
 
-/** The lag chart's points from the task's sample events. */
-export function lagPoints(events: TaskEvent[]): LagPoint[] {
+/** The chart's periods, shortest first. */
+export const PERIODS: Period[] = ["15m", "1h", "24h", "7d", "30d", "all"];
+
+/** The lag chart's points and outage bands from a period's buckets (at most ~720 of them). */
+export function lagPoints(history: LagHistory | undefined): { points: LagPoint[]; outages: { at: number; widthMs: number }[] } {
   const points: LagPoint[] = [];
-  for (const e of events) {
-    if (e.event !== "sample" || e.replay_lag_bytes == null) continue;
-    const ms = e.replay_lag_ms ?? e.dest_replay_delay_ms ?? null;
-    points.push({ at: Date.parse(e.at), bytes: e.replay_lag_bytes, seconds: ms == null ? null : ms / 1000 });
+  const outages: { at: number; widthMs: number }[] = [];
+  for (const b of history?.buckets ?? []) {
+    const at = Date.parse(b.start);
+    // The worst of the bucket, so a spike or an outage is never averaged away.
+    if (b.bytes_max != null) points.push({ at, bytes: b.bytes_max, seconds: b.secs_max });
+    if (b.worst === "disconnect") outages.push({ at, widthMs: b.width_secs * 1000 });
   }
-  return points;
+  return { points, outages };
 }
 
 /** A phase's word; `switch` is "Failover" when the operation was one. */
@@ -143,33 +148,50 @@ function describe(e: TaskEvent): string {
 /** Task details: phase timeline, full-copy progress, lag chart, slot, event log. */
 export default function TaskDetails({ id, from, navigate }: { id: string; from?: string; navigate: Navigate }) {
   const status = useLoad(() => taskStatus(id), [id], 5000);
-  const [events, setEvents] = useState<TaskEvent[]>([]);
+  const [period, setPeriod] = useState<Period>("1h");
+  const lag = useLoad(() => taskLag(id, period), [id, period], 5000);
+  // The event log, newest first, without samples: read a page at a time, then live events.
+  const [log, setLog] = useState<TaskEvent[]>([]);
+  const [hasOlder, setHasOlder] = useState(false);
+  const [liveSample, setLiveSample] = useState<Sample | null>(null);
   const [progress, setProgress] = useState<CopyProgress | null>(null);
   const [watchError, setWatchError] = useState<CommandError>();
   const [dialog, setDialog] = useState<"switchover" | "failover" | null>(null);
   const [actionError, setActionError] = useState<CommandError>();
 
-  // The whole stored history first, then live events: a reloaded page shows the same chart.
+  // The newest page of the log, then only what is new: an old task's page never replays its
+  // months of history, and a reload shows the same picture at once.
   useEffect(() => {
     let live = true;
     let watch: number | null = null;
-    setEvents([]);
-    watchTask(id, 0, (msg) => {
-      if (!live || msg.event !== "task_event") return;
-      const e = msg.data;
-      if (e.event === "copy") setProgress(e);
-      if (e.event === "phase" && e.to !== "basebackup") setProgress(null);
-      // Copy progress arrives several times a second: the log keeps only the stored kinds.
-      if (e.event === "copy") return;
-      setEvents((list) => (list.some((x) => x.seq === e.seq) ? list : [...list, e].slice(-MAX_EVENTS)));
-      if (e.event === "phase" || e.event === "replication") void status.reload();
-    }).then(
-      (w) => {
-        watch = w;
-        if (!live) void unwatchTask(w);
-      },
-      (e) => setWatchError(asCommandError(e)),
-    );
+    setLog([]);
+    setLiveSample(null);
+    eventsBefore(id, null, LOG_PAGE)
+      .then((page) => {
+        if (!live) return null;
+        setLog(page.events);
+        setHasOlder(page.events.length === LOG_PAGE);
+        return watchTask(id, page.newest_seq, (msg) => {
+          if (!live || msg.event !== "task_event") return;
+          const e = msg.data;
+          if (e.event === "copy") setProgress(e);
+          if (e.event === "phase" && e.to !== "basebackup") setProgress(null);
+          if (e.event === "sample") setLiveSample(e);
+          // Copy progress arrives several times a second and samples every few: the chart reads
+          // the stored history; the log keeps what happened.
+          if (e.event === "copy" || e.event === "sample") return;
+          setLog((list) => (list.some((x) => x.seq === e.seq) ? list : [e, ...list]));
+          if (e.event === "phase" || e.event === "replication") void status.reload();
+        });
+      })
+      .then(
+        (w) => {
+          if (w == null) return;
+          watch = w;
+          if (!live) void unwatchTask(w);
+        },
+        (e) => setWatchError(asCommandError(e)),
+      );
     return () => {
       live = false;
       if (watch != null) void unwatchTask(watch);
@@ -177,16 +199,21 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [id]);
 
-  const points = useMemo(() => lagPoints(events), [events]);
+  const loadOlder = () => {
+    const oldest = log[log.length - 1];
+    if (!oldest) return;
+    eventsBefore(id, oldest.seq, LOG_PAGE).then(
+      (page) => {
+        setLog((list) => [...list, ...page.events.filter((e) => !list.some((x) => x.seq === e.seq))]);
+        setHasOlder(page.events.length === LOG_PAGE);
+      },
+      (e) => setWatchError(asCommandError(e)),
+    );
+  };
+
+  const chart = useMemo(() => lagPoints(lag.data), [lag.data]);
   const task = status.data;
-  const latestSample: Sample | null = useMemo(() => {
-    for (let i = events.length - 1; i >= 0; i -= 1) {
-      const e = events[i];
-      if (e.event === "sample") return e;
-    }
-    return task?.sample ?? null;
-  }, [events, task]);
-  const log = events.filter((e) => e.event !== "sample" && e.event !== "copy").reverse();
+  const latestSample: Sample | null = liveSample ?? task?.sample ?? null;
   const back = () => navigate(from ? instanceRoute(from, "migration", task?.mode === "dr" ? "dr" : "migration") : { page: "instances" });
 
   if (!task) {
@@ -322,7 +349,19 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
         </Card>
       )}
       <Card size="small" title={t("taskDetail.lag")} style={{ marginBottom: 16 }}>
-        <LagChart points={points} />
+        <Segmented<Period>
+          size="small"
+          value={period}
+          onChange={setPeriod}
+          options={PERIODS.map((p) => ({ value: p, label: t(`taskDetail.period.${p}`) }))}
+          style={{ marginBottom: 8 }}
+          data-testid="lag-period"
+        />
+        <LagChart
+          points={chart.points}
+          outages={chart.outages}
+          domain={lag.data ? [Date.parse(lag.data.from), Date.parse(lag.data.to)] : undefined}
+        />
         {task.sample_at && (
           <Typography.Text type={task.sample_live ? "warning" : "secondary"} data-testid="sample-taken">
             {t(task.sample_live ? "taskDetail.sampleLive" : "taskDetail.sampleStored", { time: formatTime(task.sample_at) })}
@@ -337,6 +376,15 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
           rowKey="seq"
           size="small"
           pagination={{ pageSize: 15, hideOnSinglePage: true }}
+          footer={
+            hasOlder
+              ? () => (
+                  <Button size="small" onClick={loadOlder} data-testid="older-events">
+                    {t("taskDetail.olderEvents")}
+                  </Button>
+                )
+              : undefined
+          }
           dataSource={log}
           columns={[
             { title: "", dataIndex: "at", width: 170, render: (at: string) => formatTime(at) },
