@@ -38,6 +38,7 @@ const en = {
   "common.copyId": "Copy the full ID",
   "common.fullId": "ID {id}",
   "common.optional": "optional",
+  "common.listSeparator": ", ",
 
   "hosts.title": "Hosts",
   "hosts.add": "Add Host",

@@ -28,6 +28,14 @@ struct PageFacts {
     raw_keys: Vec<String>,
     /// How far the page is wider than the window, in CSS pixels (0: no horizontal scroll).
     overflow: i64,
+    /// Each visible page title that does not sit on one line at its full width: its text, the
+    /// lines it takes and how much of it is cut off (a title squeezed by its actions).
+    squeezed_titles: Vec<serde_json::Value>,
+    /// Each open dialog that reaches past the window's left or right edge: its left and right.
+    clipped_dialogs: Vec<serde_json::Value>,
+    /// Words of titles, step names, column heads, labels, buttons and tags that wrap inside
+    /// themselves ("Switcho/ver"): a word whose text lies on more than one line.
+    broken_words: Vec<String>,
 }
 
 const PAGE_FACTS: &str = "const keys = arguments[0];\
@@ -36,7 +44,37 @@ const PAGE_FACTS: &str = "const keys = arguments[0];\
     return {\
       lang: document.documentElement.lang,\
       raw_keys: keys.filter(k => words.has(k)),\
-      overflow: Math.max(0, document.documentElement.scrollWidth - window.innerWidth),\
+      overflow: Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth),\
+      squeezed_titles: Array.from(document.querySelectorAll('[data-testid=page-title]'))\
+        .filter(el => el.offsetParent !== null)\
+        .map(el => {\
+          const style = getComputedStyle(el);\
+          const line = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.5;\
+          return { text: el.innerText, lines: Math.round(el.clientHeight / line), cut: el.scrollWidth - el.clientWidth };\
+        })\
+        .filter(t => t.lines > 1 || t.cut > 0),\
+      clipped_dialogs: Array.from(document.querySelectorAll('.ant-modal'))\
+        .filter(el => el.offsetParent !== null || getComputedStyle(el).position === 'fixed')\
+        .map(el => el.getBoundingClientRect())\
+        .filter(r => r.width > 0 && (r.left < 0 || r.right > document.documentElement.clientWidth))\
+        .map(r => [r.left, r.right]),\
+      broken_words: Array.from(document.querySelectorAll(\
+          '[data-testid=page-title], .ant-steps-item-title, th.ant-table-cell, .ant-descriptions-item-label, .ant-btn, .ant-tag'))\
+        .filter(el => el.getClientRects().length > 0)\
+        .flatMap(el => {\
+          const broken = [];\
+          const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);\
+          for (let n = walker.nextNode(); n; n = walker.nextNode()) {\
+            for (const m of n.data.matchAll(/\\S+/g)) {\
+              const range = document.createRange();\
+              range.setStart(n, m.index);\
+              range.setEnd(n, m.index + m[0].length);\
+              const tops = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0).map(r => Math.round(r.top)));\
+              if (tops.size > 1) broken.push(m[0]);\
+            }\
+          }\
+          return broken;\
+        }),\
     };";
 
 impl DesktopApp {
@@ -92,15 +130,16 @@ impl DesktopApp {
 
     /// Pictures the current page at each size in each language as
     /// `<language>-<width>x<height>-<page>.png`, then restores English and the window size.
-    /// In Chinese the page must show `chinese` (e.g. its title), no message key as text, and
-    /// be no wider than the English page at the same size.
+    /// In either language and at either size the page must show no message key as text, not
+    /// scroll sideways, keep its title on one line, break no title, step, column head, label,
+    /// button or tag inside a word, and keep its dialogs inside the window; in
+    /// Chinese it must show `chinese` (e.g. its title).
     pub async fn journey_shots(&self, page: &str, chinese: &str) {
         let keys = message_keys();
         let start = self.eval("[window.innerWidth, window.innerHeight]").await;
-        let mut english_overflow = [0i64; SIZES.len()];
         for language in LANGUAGES {
             self.switch_language(language).await;
-            for (i, (width, height)) in SIZES.into_iter().enumerate() {
+            for (width, height) in SIZES {
                 self.set_viewport(width, height).await;
                 let facts: PageFacts = serde_json::from_value(
                     self.client()
@@ -117,19 +156,33 @@ impl DesktopApp {
                     "{name} shows message keys: {:?}",
                     facts.raw_keys
                 );
-                if language == "en" {
-                    english_overflow[i] = facts.overflow;
-                } else {
+                // The console must fit the smallest supported window (issue 17): no sideways
+                // scrolling, titles on one line beside or above their actions, dialogs inside.
+                assert!(
+                    facts.squeezed_titles.is_empty(),
+                    "{name} squeezes its title: {:?}",
+                    facts.squeezed_titles
+                );
+                assert_eq!(
+                    facts.overflow, 0,
+                    "{name} scrolls sideways by {} px",
+                    facts.overflow
+                );
+                assert!(
+                    facts.broken_words.is_empty(),
+                    "{name} breaks words inside: {:?}",
+                    facts.broken_words
+                );
+                assert!(
+                    facts.clipped_dialogs.is_empty(),
+                    "{name} has a dialog past the window's edge: {:?}",
+                    facts.clipped_dialogs
+                );
+                if language != "en" {
                     let text = self.eval("document.body.innerText").await;
                     assert!(
                         text.as_str().unwrap_or("").contains(chinese),
                         "{name} does not show {chinese:?}: {text}"
-                    );
-                    assert!(
-                        facts.overflow <= english_overflow[i],
-                        "{name} is {} px wider than the window, the English page {} px",
-                        facts.overflow,
-                        english_overflow[i]
                     );
                 }
             }

@@ -6,3 +6,17 @@ export default function NoBreak({ children, testId }: { children: React.ReactNod
     </span>
   );
 }
+
+/** Text that wraps at its spaces only, never at a hyphen or a colon inside a word ("2026-12-/04"). */
+export function Words({ text }: { text: string }) {
+  return (
+    <>
+      {text.split(/\s+/).filter((w) => w !== "").map((w, i) => (
+        <span key={i}>
+          {i > 0 && " "}
+          <span style={{ whiteSpace: "nowrap" }}>{w}</span>
+        </span>
+      ))}
+    </>
+  );
+}

@@ -38,6 +38,7 @@ const zhCN: Record<MessageKey, string> = {
   "common.copyId": "复制完整 ID",
   "common.fullId": "ID {id}",
   "common.optional": "可选",
+  "common.listSeparator": "，",
 
   "hosts.title": "主机",
   "hosts.add": "添加主机",

@@ -8,7 +8,7 @@ import type { InstanceStatus } from "../../api/instances";
 import { cancelTask, listTasks, retryTask } from "../../api/tasks";
 import type { TaskStatus } from "../../api/tasks";
 import ErrorAlert from "../../components/ErrorAlert";
-import NoBreak from "../../components/NoBreak";
+import NoBreak, { Words } from "../../components/NoBreak";
 import { useLoad } from "../../hooks/useLoad";
 import { t } from "../../i18n";
 import { href } from "../../router";
@@ -154,7 +154,7 @@ export default function MigrationTasks({
           { title: t("tasks.col.source"), key: "source", render: (_, task) => <NoBreak>{task.source.name}</NoBreak> },
           { title: t("tasks.col.phase"), key: "phase", render: (_, task) => <PhaseColumn task={task} /> },
           { title: t("tasks.col.status"), key: "status", render: (_, task) => <TaskState task={task} /> },
-          { title: t("tasks.col.created"), dataIndex: "created_at", render: (c: string) => formatTime(c) },
+          { title: t("tasks.col.created"), dataIndex: "created_at", render: (c: string) => <Words text={formatTime(c)} /> },
           { title: t("tasks.col.actions"), key: "actions", render: (_, task) => actions(task) },
         ]}
         data-testid="tasks"

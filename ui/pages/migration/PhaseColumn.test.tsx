@@ -5,6 +5,7 @@ import type { InstanceStatus } from "../../api/instances";
 import type { Phase, Sample, TaskStatus } from "../../api/tasks";
 import { copyOptions, emptySample, taskLayout } from "../../test/fixtures";
 import MigrationTasks from "./MigrationTasks";
+import { setLocale } from "../../i18n";
 import PhaseColumn, { phaseLabel } from "./PhaseColumn";
 
 function task(phase: Phase, more: Partial<TaskStatus> = {}): TaskStatus {
@@ -75,6 +76,15 @@ describe("Cloud Migration Phase column", () => {
 
     expect(phaseLabel(task("increment", { sample: sample(3 * 1024 ** 2, 2500) }))).toBe("Incremental sync (3.0 MiB, 2.5 s)");
     expect(phaseLabel(task("increment", { sample: sample(0, null) }))).toBe("Incremental sync (0 B)");
+  });
+
+  it("joins the lag's bytes and seconds with the language's separator", () => {
+    setLocale("zh-CN");
+    try {
+      expect(phaseLabel(task("increment", { sample: sample(0, 100) }))).toBe("增量同步（0 B，0.1 秒）");
+    } finally {
+      setLocale("en");
+    }
   });
 
   it("says where a failed task failed", () => {

@@ -26,7 +26,7 @@ export function lagText(task: Pick<TaskStatus, "sample">): string | null {
   if (!s || s.replay_lag_bytes == null) return null;
   const bytes = formatBytes(s.replay_lag_bytes);
   const ms = s.replay_lag_ms ?? null;
-  return ms == null ? bytes : `${bytes}, ${formatSeconds(ms / 1000)}`;
+  return ms == null ? bytes : [bytes, formatSeconds(ms / 1000)].join(t("common.listSeparator"));
 }
 
 /** The text of the Cloud Migration Phase column for a task. */

@@ -1,4 +1,4 @@
-import { Alert, Button, Card, Descriptions, Popconfirm, Progress, Segmented, Space, Spin, Steps, Table, Tag, Typography } from "antd";
+import { Alert, Button, Card, Descriptions, Grid, Popconfirm, Progress, Segmented, Space, Spin, Steps, Table, Tag, Typography } from "antd";
 import { useEffect, useMemo, useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
@@ -8,7 +8,7 @@ import type { Operation } from "../../api/generated/Operation";
 import CopyBlock from "../../components/CopyBlock";
 import ErrorAlert from "../../components/ErrorAlert";
 import LagChart from "../../components/LagChart";
-import NoBreak from "../../components/NoBreak";
+import NoBreak, { Words } from "../../components/NoBreak";
 import ReplicationTag from "./ReplicationTag";
 import type { LagPoint } from "../../components/LagChart";
 import PageHeader from "../../components/PageHeader";
@@ -158,6 +158,9 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
   const [watchError, setWatchError] = useState<CommandError>();
   const [dialog, setDialog] = useState<"switchover" | "failover" | null>(null);
   const [actionError, setActionError] = useState<CommandError>();
+  // Below 1200 px six phases side by side leave each title too little room ("Switcho/ver"):
+  // there the titles go under the icons.
+  const narrow = Grid.useBreakpoint().xl === false;
 
   // The newest page of the log, then only what is new: an old task's page never replays its
   // months of history, and a reload shows the same picture at once.
@@ -318,12 +321,13 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
       <Card size="small" title={t("taskDetail.timeline")} style={{ marginBottom: 16 }}>
         <Steps
           size="small"
+          titlePlacement={narrow ? "vertical" : "horizontal"}
           current={Math.max(0, phaseIndex)}
           status={task.phase === "failed" ? "error" : task.phase === "success" ? "finish" : "process"}
           data-testid="phase-timeline"
           items={PHASE_ORDER.map((p) => ({
             title: phaseWord(p, task.switch?.operation),
-            description: task.phase_times[p] ? formatTime(task.phase_times[p]!) : undefined,
+            description: task.phase_times[p] ? <Words text={formatTime(task.phase_times[p]!)} /> : undefined,
           }))}
         />
       </Card>
