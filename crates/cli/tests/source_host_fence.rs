@@ -104,6 +104,25 @@ fn guardrails(result: &serde_json::Value) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The `src.fencing` check of the assessment `migrate` ran first (on b, the destination's
+/// host): its forecast of the fence.
+fn fencing_forecast(cli: &mut Cli) -> serde_json::Value {
+    let reports = cli.json(&["report", "list", "--json"]);
+    let id = reports[0]["id"]
+        .as_str()
+        .expect("a stored report")
+        .to_string();
+    let report: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["report", "show", &id, "--format", "json"])).unwrap();
+    report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["checks"].as_array().cloned().unwrap_or_default())
+        .find(|c| c["id"] == "src.fencing")
+        .unwrap_or_else(|| panic!("no src.fencing check: {report:#}"))
+}
+
 fn guardrail<'a>(checks: &'a [serde_json::Value], id: &str) -> Option<&'a serde_json::Value> {
     checks.iter().find(|c| c["id"] == id)
 }
@@ -125,6 +144,12 @@ async fn the_destinations_host_shuts_down_a_source_managed_on_another_host() {
     let writer = Writer::start(vec![source.params()]);
     let mut cli = host_cli(&a);
     let (task_id, dest) = streaming_task(&mut cli, &a, &b, &source, PASSWORD, &writer).await;
+
+    // The assessment forecast the fence the switchover will use.
+    let forecast = fencing_forecast(&mut cli);
+    assert_eq!(forecast["status"], "success", "{forecast:#}");
+    assert_eq!(forecast["evidence"]["strategy"], "shutdown", "{forecast:#}");
+    assert_eq!(forecast["evidence"]["host"], "a", "{forecast:#}");
 
     let preview = preview(&mut cli, &task_id);
     assert!(
@@ -188,6 +213,27 @@ async fn a_source_host_the_destinations_host_cannot_reach_gets_the_sql_fence_and
     let writer = Writer::start(vec![source.params()]);
     let mut cli = host_cli(&a);
     let (task_id, dest) = streaming_task(&mut cli, &a, &b, &source, PASSWORD, &writer).await;
+
+    // The assessment (run on b) forecast the sql fence, why, and how to get the shutdown one.
+    let forecast = fencing_forecast(&mut cli);
+    assert_eq!(forecast["status"], "warning", "{forecast:#}");
+    assert_eq!(forecast["evidence"]["strategy"], "sql", "{forecast:#}");
+    assert_eq!(forecast["evidence"]["source_host"], "a", "{forecast:#}");
+    assert_eq!(
+        forecast["evidence"]["source_host_code"], "ssh_auth_failed",
+        "{forecast:#}"
+    );
+    assert!(
+        forecast["evidence"]["source_host_error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{forecast:#}"
+    );
+    let remedy = forecast["remedy"].as_str().unwrap();
+    assert!(
+        remedy.contains("host a over SSH") && remedy.contains("authorized_keys"),
+        "{forecast:#}"
+    );
 
     // The preview (run on b) says why there is no shutdown fence; nothing is touched.
     let preview = preview(&mut cli, &task_id);

@@ -16,7 +16,7 @@ pub async fn run(
     progress: &(dyn Fn(&CheckResult) + Sync),
 ) -> Result<Report, AssessError> {
     let (instances, source) = prepare(&req).await?;
-    assess::assess(
+    assess::assess_here(
         &instances,
         AssessRequest {
             source,
@@ -24,6 +24,7 @@ pub async fn run(
             mode: req.mode,
             options: req.options,
         },
+        req.source_host,
         progress,
     )
     .await

@@ -147,6 +147,10 @@ pub struct RemoteAssess {
     pub mode: crate::assess::Mode,
     /// Tunables.
     pub options: crate::assess::Options,
+    /// The registered host the source is managed on, when it is not the agent's host (as
+    /// [`SwitchOptions::source_host`]): `src.fencing` tries the reach the switchover will.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_host: Option<crate::inventory::HostRecord>,
 }
 
 /// What [`Request::TaskCreate`] carries.

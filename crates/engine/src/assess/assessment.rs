@@ -72,10 +72,6 @@ pub async fn assess(
     request: AssessRequest,
     progress: &(dyn Fn(&CheckResult) + Sync),
 ) -> Result<Report, AssessError> {
-    let created_at = jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .unwrap_or_else(|_| jiff::Timestamp::now())
-        .to_string();
     let dest_record = instances
         .store()
         .instance_by_name(&request.dest)
@@ -83,11 +79,40 @@ pub async fn assess(
     if let Some(host) = crate::instances::host_of(&dest_record) {
         return super::remote::assess_on_host(instances, host, request, progress).await;
     }
+    // A source managed on a registered host: the local switchover reaches it there.
+    let source_host = match instances
+        .store()
+        .instance_by_name(&request.source)
+        .map_err(InstanceError::from)?
+        .managed
+        .and_then(|m| m.host)
+    {
+        Some(host) => Some(instances.hosts()?.get(&host).map_err(InstanceError::from)?),
+        None => None,
+    };
+    assess_here(instances, request, source_host, progress).await
+}
+
+/// [`assess`] on this machine; `source_host`: the registered host the source is managed
+/// on, reached from here by `src.fencing` (a destination's agent, handed it over).
+pub(crate) async fn assess_here(
+    instances: &Instances,
+    request: AssessRequest,
+    source_host: Option<crate::inventory::HostRecord>,
+    progress: &(dyn Fn(&CheckResult) + Sync),
+) -> Result<Report, AssessError> {
+    let created_at = jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+        .to_string();
     let started = Instant::now();
     let source = side(instances, &request.source).await?;
     let dest = side(instances, &request.dest).await?;
     let timeout = request.options.check_timeout;
-    let ctx = Context::new(request.mode, request.options, source, dest);
+    let mut ctx = Context::new(request.mode, request.options, source, dest);
+    if let Some(host) = source_host {
+        ctx = ctx.with_source_host(instances.hosts()?, host);
+    }
     let groups =
         run_checks_observed(&ctx, &checks::catalogue(request.mode), timeout, progress).await?;
     let report = Report {

@@ -446,6 +446,7 @@ pub struct Context {
     contents: OnceCell<Vec<DatabaseContents>>,
     replication: OnceCell<Result<(SystemIdentity, ReplicationAuth), Arc<WireError>>>,
     dest_dirs: OnceCell<Option<ServerDirs>>,
+    source_host: Option<(crate::host::Hosts, crate::inventory::HostRecord)>,
 }
 
 impl Context {
@@ -464,7 +465,36 @@ impl Context {
             contents: OnceCell::new(),
             replication: OnceCell::new(),
             dest_dirs: OnceCell::new(),
+            source_host: None,
         }
+    }
+
+    /// The source is managed on `host`, another registered host, reached from here through
+    /// `hosts` (the workstation handed its record over).
+    pub fn with_source_host(
+        mut self,
+        hosts: crate::host::Hosts,
+        host: crate::inventory::HostRecord,
+    ) -> Self {
+        self.source_host = Some((hosts, host));
+        self
+    }
+
+    /// The source's host reached from here as the switchover's plan reaches it (the same
+    /// code): `None` when the source is not managed on another host.
+    pub async fn source_host(&self) -> Option<crate::switchover::SourceHost> {
+        let (hosts, host) = self.source_host.as_ref()?;
+        let source = &self.source.record;
+        Some(
+            crate::switchover::source_host::reach(
+                hosts,
+                host,
+                source.name.as_str(),
+                &source.id,
+                false,
+            )
+            .await,
+        )
     }
 
     /// The TCP (or Unix-socket) probe of the source.

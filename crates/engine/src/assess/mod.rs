@@ -13,6 +13,7 @@ pub mod remedy;
 mod remote;
 pub mod runner;
 
+pub(crate) use assessment::assess_here;
 pub use assessment::{assess, destination_prerequisites, AssessError, AssessRequest};
 pub use check::{Check, CheckSpec, Outcome};
 pub use checks::default_tablespace_target;

@@ -63,7 +63,16 @@ async fn remote_assess(
         .instance_by_name(source)
         .map_err(InstanceError::from)?;
     let dest = store.instance_by_name(dest).map_err(InstanceError::from)?;
+    // A source managed on another registered host: the destination's host reaches it
+    // itself for the `shutdown` fence (as `Tasks::with_source_host` for the switchover).
+    let source_host = match source.managed.as_ref().and_then(|m| m.host.as_deref()) {
+        Some(host) if Some(host) != crate::instances::host_of(&dest) => {
+            Some(instances.hosts()?.get(host).map_err(InstanceError::from)?)
+        }
+        _ => None,
+    };
     Ok(RemoteAssess {
+        source_host,
         source_password: password(instances, &source).await,
         dest_password: password(instances, &dest).await,
         source,

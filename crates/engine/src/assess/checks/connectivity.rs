@@ -4,12 +4,13 @@
 use std::net::IpAddr;
 
 use super::{by_mode, check, shell_word, CONNECTIVITY};
-use crate::assess::check::{Check, Outcome};
+use crate::assess::check::{Check, Outcome, OutcomeStatus};
 use crate::assess::context::{Context, Reach};
 use crate::assess::model::{Level, Mode};
 use crate::assess::remedy::hba_line;
 use crate::quote::sql::ident;
 use crate::sql::SqlError;
+use crate::switchover::{SourceHost, Unreached};
 use crate::wire::WireError;
 
 pub(super) fn checks(mode: Mode) -> Vec<Check<Context>> {
@@ -362,7 +363,7 @@ async fn fencing(ctx: &Context) -> Outcome {
         Ok(f) => f,
         Err(o) => return o,
     };
-    if let Some(m) = ctx.source.managed() {
+    if let Some(m) = ctx.source.managed().filter(|m| m.host.is_none()) {
         if m.data_dir.join("PG_VERSION").is_file() {
             return Outcome::pass(
                 "fence: shutdown. The source is managed on this host: at switchover it gets a \
@@ -373,6 +374,68 @@ async fn fencing(ctx: &Context) -> Outcome {
             .evidence("data_dir", m.data_dir.display().to_string());
         }
     }
+    // Managed on another registered host: the switchover tries this same reach.
+    let unreached = match ctx.source_host().await {
+        Some(SourceHost::Reached(on)) => {
+            return Outcome::pass(format!(
+                "fence: shutdown (on host {}). The source is managed on host {}, which this \
+                 host reaches over SSH: at switchover its agent there gives it a checkpoint \
+                 and a fast shutdown, which sends every WAL byte to the destination before it \
+                 stops (the full guarantee)",
+                on.host.name, on.host.name
+            ))
+            .evidence("strategy", "shutdown")
+            .evidence("host", on.host.name.as_str());
+        }
+        Some(SourceHost::Unreachable(u)) => Some(u),
+        None => None,
+    };
+    let outcome = sql_fence(ctx, f).await;
+    match unreached {
+        Some(u) => without_source_host(outcome, &u),
+        None => outcome,
+    }
+}
+
+/// `outcome` (the `sql` fence's, or none) told why the source's host cannot give the
+/// `shutdown` fence: a warning at least, the reach's cause as evidence, and its remedy.
+fn without_source_host(outcome: Outcome, u: &Unreached) -> Outcome {
+    let why = format!(
+        "; the shutdown fence on host {} cannot be used: this host does not reach it ({}: {})",
+        u.host,
+        u.code.as_str(),
+        u.error
+    );
+    let remedy = format!(
+        "let this host's login user (the one pgrelocate's agent runs as here) log in to host \
+         {} over SSH without a prompt: add its public key to the authorized_keys of the login \
+         registered for {}; the host key it offers must stay the one accepted when {} was \
+         added. Then assess again (fence: shutdown on host {})",
+        u.host, u.host, u.host, u.host
+    );
+    let mut out = Outcome {
+        message: format!("{}{why}", outcome.message),
+        remedy: if outcome.remedy.is_empty() {
+            remedy
+        } else {
+            format!("{}\nor {remedy}", outcome.remedy)
+        },
+        ..outcome
+    }
+    .evidence("source_host", u.host.as_str())
+    .evidence("source_host_code", u.code.as_str())
+    .evidence("source_host_error", u.error.as_str());
+    if out.status == OutcomeStatus::Pass {
+        out.status = OutcomeStatus::Warn;
+        out.impact = "the switchover fences with SQL, not by shutting the source down on its \
+                      host: the SQL fence's guarantee only"
+            .into();
+    }
+    out
+}
+
+/// The `sql` fence as the source account can perform it, or none.
+async fn sql_fence(ctx: &Context, f: &crate::assess::context::ServerFacts) -> Outcome {
     let sql_guarantee = "logins are blocked, the instance is made read-only and client \
                          sessions are terminated; the destination then catches up to the \
                          source's last WAL position before promotion";
