@@ -141,13 +141,25 @@ impl DesktopApp {
             self.switch_language(language).await;
             for (width, height) in SIZES {
                 self.set_viewport(width, height).await;
-                let facts: PageFacts = serde_json::from_value(
-                    self.client()
-                        .execute(PAGE_FACTS, vec![serde_json::json!(keys)])
-                        .await
-                        .expect("read the page"),
-                )
-                .expect("page facts");
+                // A resize lays the page out again over a few frames (a chart re-measures its
+                // card): read the facts until they settle, then judge the last reading.
+                let settle = Instant::now() + Duration::from_secs(5);
+                let facts = loop {
+                    let facts: PageFacts = serde_json::from_value(
+                        self.client()
+                            .execute(PAGE_FACTS, vec![serde_json::json!(keys)])
+                            .await
+                            .expect("read the page"),
+                    )
+                    .expect("page facts");
+                    let fits = facts.overflow == 0
+                        && facts.squeezed_titles.is_empty()
+                        && facts.broken_words.is_empty();
+                    if fits || Instant::now() > settle {
+                        break facts;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                };
                 let name = format!("{language}-{width}x{height}-{page}");
                 self.screenshot(&name).await;
                 assert_eq!(facts.lang, language, "{name}");

@@ -126,7 +126,7 @@ export default function LagChart({
           {t("taskDetail.lagSeconds")}
         </Typography.Text>
       </Space>
-      <svg viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" aria-label={t("taskDetail.lag")} style={{ display: "block" }}>
+      <svg viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" aria-label={t("taskDetail.lag")} style={{ display: "block", maxWidth: "100%", height: "auto" }}>
         {bytesAxis.ticks.map((b) => {
           const y = yBytes(b);
           return (
