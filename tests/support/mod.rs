@@ -525,6 +525,39 @@ impl DesktopApp {
         path
     }
 
+    /// The app's own process (not the driver's, not WebKit's web process): the one running
+    /// the app binary with this test's `PGRELOCATE_HOME`.
+    pub fn app_pid(&self) -> Option<u32> {
+        let home = format!("PGRELOCATE_HOME={}", self.home.path().display());
+        let binary = app_binary();
+        std::fs::read_dir("/proc")
+            .ok()?
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .find(|pid| {
+                // A rebuilt binary shows as "<path> (deleted)": compare the start of the link.
+                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+                let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                exe.to_string_lossy()
+                    .starts_with(&*binary.to_string_lossy())
+                    && environ.split(|b| *b == 0).any(|v| v == home.as_bytes())
+            })
+    }
+
+    /// Resident memory of process `pid` in bytes (`VmRSS` of /proc/PID/status).
+    pub fn rss_bytes(pid: u32) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let kb = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<u64>()
+            .ok()?;
+        Some(kb * 1024)
+    }
+
     /// Ends the session (WebKitWebDriver closes the window), then stops the driver.
     pub async fn close(mut self) {
         if let Some(client) = self.client.take() {

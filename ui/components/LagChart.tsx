@@ -113,7 +113,7 @@ export default function LagChart({
   const bytesLine = points.map((p) => `${x(p.at).toFixed(1)},${yBytes(p.bytes).toFixed(1)}`).join(" ");
   const secsLine = secs.map((p) => `${x(p.at).toFixed(1)},${ySecs(p.seconds).toFixed(1)}`).join(" ");
   return (
-    <div ref={ref} data-testid="lag-chart" data-points={points.length} data-width={W}>
+    <div ref={ref} data-testid="lag-chart" data-points={points.length} data-width={W} data-span={Math.round((t1 - t0) / 1000)}>
       <Space size="large" style={{ marginBottom: 4 }}>
         <Typography.Text>
           <span style={{ display: "inline-block", width: 16, height: 2, background: BYTES_COLOR, verticalAlign: "middle", marginRight: 6 }} />
