@@ -15,10 +15,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use pgrelocate_engine::assess::model::Mode;
-use pgrelocate_engine::inventory::{InstanceId, Store};
+use pgrelocate_engine::inventory::Store;
 use pgrelocate_engine::task::history::{self, Ageing, LagHistory, Period};
-use pgrelocate_engine::task::model::{CopyOptions, Task, TaskId, TaskInstance, TaskLayout};
 use pgrelocate_engine::task::store;
 
 const EVERY_SECS: i64 = 5;
@@ -29,38 +27,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn dr_task(created_at: i64) -> Task {
-    let id = TaskId::generate();
-    let mut task = Task::new(
-        id.clone(),
-        Mode::Dr,
-        TaskInstance {
-            id: InstanceId::generate(),
-            name: "src".into(),
-        },
-        TaskInstance {
-            id: InstanceId::generate(),
-            name: "dst".into(),
-        },
-        "report".into(),
-        CopyOptions::default(),
-        TaskLayout {
-            slot_name: id.slot_name(),
-            application_name: id.slot_name(),
-            data_dir: "/d".into(),
-            aside_dir: "/a".into(),
-            copy_dir: "/c".into(),
-            passfile: "/p".into(),
-            standby_files: vec![],
-            tablespaces: vec![],
-        },
-    );
-    task.created_at = jiff::Timestamp::from_second(created_at)
-        .unwrap()
-        .to_string();
-    task
 }
 
 /// The store's files (closed, so its WAL is checkpointed into the state file).
@@ -93,7 +59,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let now = jiff::Timestamp::now().as_second();
     let from = now - days * DAY;
-    let task = dr_task(from);
+    let task = history::made_up_dr_task("src", "dst", from);
     {
         let store = Store::open(dir.path()).unwrap();
         store::insert(&store, &task).unwrap();

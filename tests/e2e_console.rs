@@ -108,7 +108,7 @@ async fn sandbox_to_switchover_through_every_page() {
     )
     .await;
     app.screenshot("console-09-wizard-scenario").await;
-    next_wizard_step(&app, 1).await;
+    app.next_wizard_step(1).await;
     app.wait_until(
         "the destination prerequisites",
         "document.querySelectorAll('[data-testid=wizard-destination] li[data-status]').length >= 5",
@@ -124,7 +124,7 @@ async fn sandbox_to_switchover_through_every_page() {
         "the sandbox destination meets its prerequisites: {prereqs}"
     );
     app.screenshot("console-10-wizard-destination").await;
-    next_wizard_step(&app, 2).await;
+    app.next_wizard_step(2).await;
     app.wait_for("[data-testid=prep-hba]", Duration::from_secs(30))
         .await;
     let hba = app.content("[data-testid=prep-hba]").await;
@@ -145,7 +145,7 @@ async fn sandbox_to_switchover_through_every_page() {
         0
     );
     app.screenshot("console-11-wizard-source").await;
-    next_wizard_step(&app, 3).await;
+    app.next_wizard_step(3).await;
     app.wait_for("[data-testid=wizard-connection]", Duration::from_secs(10))
         .await;
     app.screenshot("console-12-wizard-start").await;
@@ -335,17 +335,6 @@ async fn sandbox_to_switchover_through_every_page() {
     app.close().await;
 }
 
-/// Presses Next in the assessment wizard and waits until it shows step `step` (0-based).
-async fn next_wizard_step(app: &DesktopApp, step: u32) {
-    app.click("[data-testid=wizard-next]").await;
-    app.wait_until(
-        &format!("wizard step {step}"),
-        &format!("document.querySelector('[data-testid=wizard-step]')?.dataset.step === '{step}'"),
-        Duration::from_secs(30),
-    )
-    .await;
-}
-
 /// The role the server reports (`primary` / `standby`), asked through the engine with the
 /// stored credential, as the app itself would.
 async fn destination_role(home: &std::path::Path, name: &str) -> String {
@@ -383,7 +372,7 @@ async fn a_failing_assessment_shows_the_error_and_its_remedy() {
     )
     .await;
     for step in 1..=3 {
-        next_wizard_step(&app, step).await;
+        app.next_wizard_step(step).await;
     }
     app.click("[data-testid=wizard-submit]").await;
     let status = app

@@ -6,12 +6,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use pgrelocate_engine::assess::model::Mode;
-use pgrelocate_engine::inventory::{InstanceId, Store, STORE_FILE};
+use pgrelocate_engine::inventory::{Store, STORE_FILE};
 use pgrelocate_engine::task::history::{self, Ageing};
-use pgrelocate_engine::task::model::{
-    CopyOptions, Phase, ReplicationState, Task, TaskId, TaskInstance, TaskLayout,
-};
+use pgrelocate_engine::task::model::{Phase, ReplicationState, TaskId};
 use pgrelocate_engine::task::store::{self, LeaseHolder};
 use support::{DesktopApp, Launch};
 
@@ -35,42 +32,14 @@ const PERIODS: [(&str, u64, u64); 6] = [
     ("All", 360 * 86_400, 370 * 86_400),
 ];
 
-fn rfc3339(secs: i64) -> String {
-    jiff::Timestamp::from_second(secs).unwrap().to_string()
-}
-
 /// A DR task created a year ago, in incremental sync (streaming) since, with an hour-long
 /// outage three weeks ago, stored in `home` through the engine's own write path.
 fn year_old_dr_task(home: &std::path::Path) -> TaskId {
     let store = Store::open(home).expect("open the app's state store");
-    let id = TaskId::generate();
-    let mut task = Task::new(
-        id.clone(),
-        Mode::Dr,
-        TaskInstance {
-            id: InstanceId::generate(),
-            name: "dc1-primary".into(),
-        },
-        TaskInstance {
-            id: InstanceId::generate(),
-            name: "dc2-standby".into(),
-        },
-        "report".into(),
-        CopyOptions::default(),
-        TaskLayout {
-            slot_name: id.slot_name(),
-            application_name: id.slot_name(),
-            data_dir: "/d".into(),
-            aside_dir: "/a".into(),
-            copy_dir: "/c".into(),
-            passfile: "/p".into(),
-            standby_files: vec![],
-            tablespaces: vec![],
-        },
-    );
     let now = jiff::Timestamp::now().as_second();
     let year_ago = now - 365 * 86_400;
-    task.created_at = rfc3339(year_ago);
+    let mut task = history::made_up_dr_task("dc1-primary", "dc2-standby", year_ago);
+    let id = task.id.clone();
     task.phase = Phase::Increment;
     task.replication = ReplicationState::Streaming;
     store::insert(&store, &task).expect("store the task");

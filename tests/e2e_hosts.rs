@@ -262,7 +262,7 @@ async fn a_migration_into_a_host_is_assessed_started_and_switched_over_from_the_
         Duration::from_secs(30),
     )
     .await;
-    next_wizard_step(&app, 1).await;
+    app.next_wizard_step(1).await;
     app.wait_until(
         "the destination prerequisites, checked on the host",
         "document.querySelectorAll('[data-testid=wizard-destination] li[data-status]').length >= 1",
@@ -277,8 +277,8 @@ async fn a_migration_into_a_host_is_assessed_started_and_switched_over_from_the_
         "the new instance on the host meets its prerequisites: {prereqs}"
     );
     app.screenshot("hosts-1x-05-wizard-destination").await;
-    next_wizard_step(&app, 2).await;
-    next_wizard_step(&app, 3).await;
+    app.next_wizard_step(2).await;
+    app.next_wizard_step(3).await;
     app.wait_for("[data-testid=wizard-connection]", Duration::from_secs(30))
         .await;
     app.click("[data-testid=wizard-submit]").await;
@@ -435,14 +435,3 @@ fn data_dirs_under(dir: &std::path::Path) -> Vec<PathBuf> {
 /// The open dialogs' text (what a failed switchover says).
 const PAGE_DIALOGS: &str =
     "Array.from(document.querySelectorAll('.ant-modal')).map(m => m.innerText).join('\\n')";
-
-/// Presses Next in the assessment wizard and waits until it shows step `step` (0-based).
-async fn next_wizard_step(app: &DesktopApp, step: u32) {
-    app.click("[data-testid=wizard-next]").await;
-    app.wait_until(
-        &format!("wizard step {step}"),
-        &format!("document.querySelector('[data-testid=wizard-step]')?.dataset.step === '{step}'"),
-        Duration::from_secs(60),
-    )
-    .await;
-}

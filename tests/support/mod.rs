@@ -426,6 +426,36 @@ impl DesktopApp {
         );
     }
 
+    /// Presses Next in the assessment wizard and waits until it shows step `step` (0-based).
+    /// A step whose content is still arriving (the live source checklist) moves the dialog's
+    /// footer under the pointer, and a click can land where Next was: while the wizard still
+    /// shows the step before, Next is pressed again (never once it moved on, so no step is
+    /// skipped).
+    pub async fn next_wizard_step(&self, step: u32) {
+        const SHOWN: &str = "document.querySelector('[data-testid=wizard-step]')?.dataset.step";
+        let before = step.checked_sub(1).expect("the wizard opens on step 0");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let shown = self.eval(SHOWN).await;
+            if shown == serde_json::json!(step.to_string()) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out after 60s waiting for wizard step {step} (it shows {shown}); the page shows:\n{}",
+                self.eval("document.body.innerText").await
+            );
+            if shown == serde_json::json!(before.to_string()) {
+                self.click("[data-testid=wizard-next]").await;
+            }
+            let moved = format!("{SHOWN} !== '{before}'");
+            let settle = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < settle && self.eval(&moved).await != serde_json::json!(true) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+
     /// Opens the antd Select matching `css` and picks the option whose text is `option`;
     /// waits until the Select shows it.
     pub async fn choose(&self, css: &str, option: &str) {

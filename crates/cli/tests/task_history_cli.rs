@@ -3,10 +3,9 @@
 
 use std::process::Command;
 
-use pgrelocate_engine::assess::model::Mode;
-use pgrelocate_engine::inventory::{InstanceId, Store};
+use pgrelocate_engine::inventory::Store;
 use pgrelocate_engine::task::history::{self, Ageing};
-use pgrelocate_engine::task::model::{CopyOptions, Phase, Task, TaskId, TaskInstance, TaskLayout};
+use pgrelocate_engine::task::model::{Phase, TaskId};
 use pgrelocate_engine::task::store;
 
 fn pgrelocate(home: &std::path::Path, args: &[&str]) -> (i32, String, String) {
@@ -26,35 +25,9 @@ fn pgrelocate(home: &std::path::Path, args: &[&str]) -> (i32, String, String) {
 /// three-hour outage ten days ago; the last day sampled every 5 s.
 fn aged_task(home: &std::path::Path) -> (TaskId, i64) {
     let store = Store::open(home).unwrap();
-    let id = TaskId::generate();
     let now = jiff::Timestamp::now().as_second();
-    let mut task = Task::new(
-        id.clone(),
-        Mode::Dr,
-        TaskInstance {
-            id: InstanceId::generate(),
-            name: "src".into(),
-        },
-        TaskInstance {
-            id: InstanceId::generate(),
-            name: "dst".into(),
-        },
-        "report".into(),
-        CopyOptions::default(),
-        TaskLayout {
-            slot_name: id.slot_name(),
-            application_name: id.slot_name(),
-            data_dir: "/d".into(),
-            aside_dir: "/a".into(),
-            copy_dir: "/c".into(),
-            passfile: "/p".into(),
-            standby_files: vec![],
-            tablespaces: vec![],
-        },
-    );
-    task.created_at = jiff::Timestamp::from_second(now - 40 * 86_400)
-        .unwrap()
-        .to_string();
+    let mut task = history::made_up_dr_task("src", "dst", now - 40 * 86_400);
+    let id = task.id.clone();
     task.phase = Phase::Cancelled;
     store::insert(&store, &task).unwrap();
     let outage = (now - 10 * 86_400, now - 10 * 86_400 + 3 * 3600);

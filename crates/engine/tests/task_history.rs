@@ -4,44 +4,11 @@
 
 use std::time::Instant;
 
-use pgrelocate_engine::assess::model::Mode;
-use pgrelocate_engine::inventory::{InstanceId, Store};
+use pgrelocate_engine::inventory::Store;
 use pgrelocate_engine::task::event::EventKind;
 use pgrelocate_engine::task::history::{self, Ageing, LagHistory, Period};
-use pgrelocate_engine::task::model::{
-    CopyOptions, ReplicationState, Task, TaskId, TaskInstance, TaskLayout,
-};
+use pgrelocate_engine::task::model::ReplicationState;
 use pgrelocate_engine::task::store;
-
-fn dr_task(created_at: &str) -> Task {
-    let id = TaskId::generate();
-    let mut task = Task::new(
-        id.clone(),
-        Mode::Dr,
-        TaskInstance {
-            id: InstanceId::generate(),
-            name: "src".into(),
-        },
-        TaskInstance {
-            id: InstanceId::generate(),
-            name: "dst".into(),
-        },
-        "report".into(),
-        CopyOptions::default(),
-        TaskLayout {
-            slot_name: id.slot_name(),
-            application_name: id.slot_name(),
-            data_dir: "/d".into(),
-            aside_dir: "/a".into(),
-            copy_dir: "/c".into(),
-            passfile: "/p".into(),
-            standby_files: vec![],
-            tablespaces: vec![],
-        },
-    );
-    task.created_at = created_at.into();
-    task
-}
 
 fn secs_to_rfc3339(secs: i64) -> String {
     jiff::Timestamp::from_second(secs).unwrap().to_string()
@@ -53,7 +20,7 @@ fn a_year_old_dr_task_keeps_a_small_store_and_its_outages() {
     let store = Store::open(dir.path()).unwrap();
     let now = jiff::Timestamp::now().as_second();
     let year_ago = now - 365 * 24 * 3600;
-    let task = dr_task(&secs_to_rfc3339(year_ago));
+    let task = history::made_up_dr_task("src", "dst", year_ago);
     store::insert(&store, &task).unwrap();
     // An hour-long disconnect three weeks ago, and a short one this morning.
     let outage = (now - 21 * 24 * 3600, now - 21 * 24 * 3600 + 3600);

@@ -601,6 +601,41 @@ pub struct Ageing {
     pub outages: Vec<(i64, i64)>,
 }
 
+/// A DR task record with no servers behind it, from `source` to `destination` (names only),
+/// created at `created_at` (unix seconds): what the tests and benchmarks of a months-old
+/// task store and then [`age`].
+pub fn made_up_dr_task(source: &str, destination: &str, created_at: i64) -> super::model::Task {
+    use super::model::{CopyOptions, Task, TaskInstance, TaskLayout};
+    use crate::inventory::InstanceId;
+    let id = TaskId::generate();
+    let mut task = Task::new(
+        id.clone(),
+        crate::assess::model::Mode::Dr,
+        TaskInstance {
+            id: InstanceId::generate(),
+            name: source.into(),
+        },
+        TaskInstance {
+            id: InstanceId::generate(),
+            name: destination.into(),
+        },
+        "report".into(),
+        CopyOptions::default(),
+        TaskLayout {
+            slot_name: id.slot_name(),
+            application_name: id.slot_name(),
+            data_dir: "/d".into(),
+            aside_dir: "/a".into(),
+            copy_dir: "/c".into(),
+            passfile: "/p".into(),
+            standby_files: vec![],
+            tablespaces: vec![],
+        },
+    );
+    task.created_at = rfc3339(created_at);
+    task
+}
+
 /// Ages a task's store with made-up samples through the same write path the monitor uses
 /// ([`super::store::append_events_at`]: aggregates folded as each sample is stored,
 /// retention as event time advances), in transactions of a day's samples. For the tests and
