@@ -113,14 +113,7 @@ fn main() {
     );
 
     let store = Store::open(dir.path()).unwrap();
-    for period in [
-        Period::Minutes15,
-        Period::Hour1,
-        Period::Hours24,
-        Period::Days7,
-        Period::Days30,
-        Period::All,
-    ] {
+    for period in Period::ALL {
         let mut buckets = 0;
         let times = (0..runs)
             .map(|_| {

@@ -350,18 +350,7 @@ pub fn events_since(
         })?
         .collect::<Result<_, _>>()?;
     rows.into_iter()
-        .map(|(seq, at, body)| {
-            let kind = serde_json::from_str(&body).map_err(|e| TaskStoreError::Corrupt {
-                id: task.to_string(),
-                reason: format!("event {seq}: {e}"),
-            })?;
-            Ok(TaskEvent {
-                seq,
-                task_id: task.clone(),
-                at,
-                kind,
-            })
-        })
+        .map(|(seq, at, body)| parse_event(task, seq, at, &body))
         .collect()
 }
 
@@ -419,6 +408,7 @@ pub fn newest_seq(store: &Store, task: &TaskId) -> Result<i64, TaskStoreError> {
     )?)
 }
 
+/// A stored event row as a [`TaskEvent`] (an unreadable body is `Corrupt`, naming it).
 fn parse_event(
     task: &TaskId,
     seq: i64,
@@ -452,19 +442,8 @@ pub fn latest_event(
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    row.map(|(seq, at, body)| {
-        let kind = serde_json::from_str(&body).map_err(|e| TaskStoreError::Corrupt {
-            id: task.to_string(),
-            reason: format!("event {seq}: {e}"),
-        })?;
-        Ok(TaskEvent {
-            seq,
-            task_id: task.clone(),
-            at,
-            kind,
-        })
-    })
-    .transpose()
+    row.map(|(seq, at, body)| parse_event(task, seq, at, &body))
+        .transpose()
 }
 
 /// Takes (or renews) the lease on `task` for `ttl`. Fails when another live process holds it.
