@@ -1,6 +1,6 @@
 //! Benchmark (not a test): a DR task's store after a year of samples every 5 s, as the
 //! monitor takes them, written through the engine's own write path (`history::age` →
-//! `store::append_events_at`: aggregates folded in with each sample, retention as event time
+//! `events::append_events_at`: aggregates folded in with each sample, retention as event time
 //! advances). Prints the samples written and the time taken, the state file's size, the time
 //! of `LagHistory::read` for each period and of the newest page of the log
 //! (`events_before(None, 100)`), and the size against what the same samples would take
@@ -15,9 +15,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use pgrelocate_engine::inventory::Store;
+use pgrelocate_engine::store::Store;
+use pgrelocate_engine::store::{events, tasks};
 use pgrelocate_engine::task::history::{self, Ageing, LagHistory, Period};
-use pgrelocate_engine::task::store;
 
 const EVERY_SECS: i64 = 5;
 const DAY: i64 = 86_400;
@@ -62,7 +62,7 @@ fn main() {
     let task = history::made_up_dr_task("src", "dst", from);
     {
         let store = Store::open(dir.path()).unwrap();
-        store::insert(&store, &task).unwrap();
+        tasks::insert(&store, &task).unwrap();
     }
     // An hour-long outage three weeks ago, so the state changes are part of the store.
     let outages = vec![(now - 21 * DAY, now - 21 * DAY + 3600)];
@@ -131,7 +131,7 @@ fn main() {
     let times = (0..runs)
         .map(|_| {
             let started = Instant::now();
-            let page = store::events_before(&store, &task.id, None, 100, false).unwrap();
+            let page = events::events_before(&store, &task.id, None, 100, false).unwrap();
             assert!(!page.is_empty());
             started.elapsed()
         })

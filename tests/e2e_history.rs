@@ -6,10 +6,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use pgrelocate_engine::inventory::{Store, STORE_FILE};
+use pgrelocate_engine::store::leases::LeaseHolder;
+use pgrelocate_engine::store::{leases, tasks};
+use pgrelocate_engine::store::{Store, STORE_FILE};
 use pgrelocate_engine::task::history::{self, Ageing};
 use pgrelocate_engine::task::model::{Phase, ReplicationState, TaskId};
-use pgrelocate_engine::task::store::{self, LeaseHolder};
 use support::{DesktopApp, Launch};
 
 /// The page side of "open the task, pick 24 hours, see the buckets and the newest state".
@@ -42,7 +43,7 @@ fn year_old_dr_task(home: &std::path::Path) -> TaskId {
     let id = task.id.clone();
     task.phase = Phase::Increment;
     task.replication = ReplicationState::Streaming;
-    store::insert(&store, &task).expect("store the task");
+    tasks::insert(&store, &task).expect("store the task");
     let outage = (now - 21 * 86_400, now - 21 * 86_400 + 3600);
     // What retention leaves does not depend on how densely the old part was sampled (a minute
     // or an hour bucket is one row either way, and raw samples older than a day are dropped),
@@ -85,7 +86,7 @@ async fn a_year_old_dr_task_opens_fast_shows_its_outage_and_stays_small() {
     // stored state, which is what the issue times.
     let store = Store::open(launch.home()).unwrap();
     let me = LeaseHolder::this_process();
-    store::acquire_lease(&store, &id, &me, Duration::from_secs(3600))
+    leases::acquire_lease(&store, &id, &me, Duration::from_secs(3600))
         .unwrap()
         .expect("nobody else drives the task");
     let app = DesktopApp::launch_with(launch).await;
@@ -188,7 +189,7 @@ async fn a_year_old_dr_task_opens_fast_shows_its_outage_and_stays_small() {
     );
     assert!(rss < RSS_BOUND, "the app holds {rss} bytes");
 
-    store::release_lease(&store, &id, &me).unwrap();
+    leases::release_lease(&store, &id, &me).unwrap();
     app.close().await;
 }
 

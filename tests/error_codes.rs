@@ -102,7 +102,8 @@ async fn the_cli_and_the_app_carry_the_same_code_for_the_same_failure() {
         &["report", "show", "nosuchreport", "--format", "json"],
         "",
     );
-    let app = ipc(pgrelocate_engine::reports::get(instances.store(), "nosuchreport").unwrap_err());
+    let app =
+        ipc(pgrelocate_engine::store::reports::get(instances.store(), "nosuchreport").unwrap_err());
     assert_eq!(
         (status, &doc["code"]),
         (2, &Value::from("report_not_found")),

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use pgrelocate_engine::host::Hosts;
 use pgrelocate_engine::instances::Instances;
-use pgrelocate_engine::inventory::Store;
+use pgrelocate_engine::store::Store;
 use pgrelocate_engine::task::Tasks;
 
 use crate::commands::assessments::AssessmentEvent;

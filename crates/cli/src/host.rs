@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use pgrelocate_engine::host::{AddHostRequest, HostCheck, HostError, HostProgress, Hosts};
-use pgrelocate_engine::inventory::{HostRecord, Store};
+use pgrelocate_engine::store::{HostRecord, Store};
 use serde::Serialize;
 
 use crate::args::{HostAddArgs, HostCommand};

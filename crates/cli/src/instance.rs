@@ -140,7 +140,7 @@ async fn register(instances: &Instances, args: RegisterArgs) -> Result<i32, CliE
     if args.json {
         #[derive(Serialize)]
         struct Registered<'a> {
-            instance: &'a pgrelocate_engine::inventory::InstanceRecord,
+            instance: &'a pgrelocate_engine::store::InstanceRecord,
             connection: &'a Option<ConnectionTest>,
             same_endpoint: &'a [String],
         }
@@ -203,7 +203,7 @@ async fn prepare(instances: &Instances, name: &str, json: bool) -> Result<i32, C
 
 /// The warning about a second name for a known server (the app words it the same way).
 fn same_endpoint_warning(
-    record: &pgrelocate_engine::inventory::InstanceRecord,
+    record: &pgrelocate_engine::store::InstanceRecord,
     same: &[String],
 ) -> String {
     format!(

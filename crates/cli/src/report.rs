@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use pgrelocate_engine::assess::export::{self, Format};
-use pgrelocate_engine::reports;
+use pgrelocate_engine::store::reports;
 
 use crate::args::{ReportArgs, ReportCommand, ReportFormat};
 use crate::exit::CliError;
@@ -53,7 +53,7 @@ pub async fn run(command: ReportCommand) -> Result<i32, CliError> {
     }
 }
 
-fn output(store: &pgrelocate_engine::inventory::Store, args: ReportArgs) -> Result<i32, CliError> {
+fn output(store: &pgrelocate_engine::store::Store, args: ReportArgs) -> Result<i32, CliError> {
     let report = reports::get(store, &args.report_id).map_err(CliError::from)?;
     let format = match args.format {
         ReportFormat::Json => Format::Json,

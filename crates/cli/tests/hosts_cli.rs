@@ -405,8 +405,8 @@ async fn the_assessment_of_a_destination_on_a_host_runs_there_and_is_kept_on_bot
     assert_eq!(shown["id"], id);
     assert_eq!(shown["verdict"], report["verdict"]);
     // … and in the agent's own store on the host, which mirrors the source by id.
-    let remote = pgrelocate_engine::inventory::Store::open(&ssh.remote_state_dir()).unwrap();
-    let kept = pgrelocate_engine::reports::get(&remote, id).unwrap();
+    let remote = pgrelocate_engine::store::Store::open(&ssh.remote_state_dir()).unwrap();
+    let kept = pgrelocate_engine::store::reports::get(&remote, id).unwrap();
     assert_eq!(
         kept.verdict,
         serde_json::from_value(report["verdict"].clone()).unwrap()

@@ -5,8 +5,8 @@
 mod instance_support;
 
 use instance_support::{contains, files_under, require_keyring, stderr, Cli};
-use pgrelocate_engine::inventory::InstanceId;
 use pgrelocate_engine::secrets::{CredentialStore, Keyring};
+use pgrelocate_engine::store::InstanceId;
 use pgrelocate_engine::Password;
 use pgrelocate_testkit::Cluster;
 

@@ -3,10 +3,10 @@
 
 use std::process::Command;
 
-use pgrelocate_engine::inventory::Store;
+use pgrelocate_engine::store::tasks;
+use pgrelocate_engine::store::Store;
 use pgrelocate_engine::task::history::{self, Ageing};
 use pgrelocate_engine::task::model::{Phase, TaskId};
-use pgrelocate_engine::task::store;
 
 fn pgrelocate(home: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_pgrelocate"))
@@ -29,7 +29,7 @@ fn aged_task(home: &std::path::Path) -> (TaskId, i64) {
     let mut task = history::made_up_dr_task("src", "dst", now - 40 * 86_400);
     let id = task.id.clone();
     task.phase = Phase::Cancelled;
-    store::insert(&store, &task).unwrap();
+    tasks::insert(&store, &task).unwrap();
     let outage = (now - 10 * 86_400, now - 10 * 86_400 + 3 * 3600);
     for (from, to, every_secs) in [
         (now - 40 * 86_400, now - 86_400, 60),

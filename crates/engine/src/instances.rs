@@ -15,16 +15,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::endpoint::{Endpoint, EndpointError, SslMode};
 use crate::home::HomeError;
-use crate::inventory::{
-    InstanceId, InstanceKind, InstanceName, InstanceRecord, ManagedDetails, NameError, Store,
-    StoreError,
-};
 use crate::port_range::{PortRange, PortRangeError};
 use crate::retirement::{self, Retirement};
 use crate::secrets::{self, CredentialStore, Keyring, Password, SecretError};
 use crate::server::ServerError;
 use crate::server::{self, config, control, discover, initdb, Installation, OsUser, RunState};
 use crate::sql::{self, ConnectionTest, SqlError};
+use crate::store::{
+    InstanceId, InstanceKind, InstanceName, InstanceRecord, ManagedDetails, NameError, Store,
+    StoreError,
+};
 use crate::version::{MAX_MAJOR, MIN_MAJOR};
 
 mod adopt;
@@ -123,7 +123,7 @@ pub enum InstanceError {
         served: PathBuf,
     },
     #[error(transparent)]
-    Tasks(#[from] crate::task::store::TaskStoreError),
+    Tasks(#[from] crate::store::tasks::TaskStoreError),
     #[error("background task failed: {0}")]
     Join(String),
 }

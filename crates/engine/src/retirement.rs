@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::inventory::{InstanceId, Store};
 use crate::server::{OsUser, ServerError};
+use crate::store::tasks;
+use crate::store::tasks::TaskStoreError;
+use crate::store::{InstanceId, Store};
 use crate::task::model::TaskId;
-use crate::task::store::{self, TaskStoreError};
 use crate::task::switch::Operation;
 
 /// First line of the `recovery.conf` written here, so only ours is ever removed.
@@ -37,7 +38,7 @@ pub struct Retirement {
 /// The task that retired `instance`, if any.
 pub fn of(store: &Store, instance: &InstanceId) -> Result<Option<Retirement>, TaskStoreError> {
     Ok(
-        store::retiring_task(store, instance)?.map(|task| Retirement {
+        tasks::retiring_task(store, instance)?.map(|task| Retirement {
             at: task
                 .phase_times
                 .get(&crate::task::model::Phase::Success)

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::instances::{CreateRequest, InstanceError, Instances};
-use crate::inventory::InstanceRecord;
 use crate::quote::sql::{ident, literal};
 use crate::server::OsUser;
 use crate::sql::{self, SqlError};
+use crate::store::InstanceRecord;
 use crate::version::ServerVersion;
 
 /// Name of the sandbox source instance.

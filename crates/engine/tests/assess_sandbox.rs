@@ -11,7 +11,8 @@ use std::time::Instant;
 use assess_support::{expect, expect_warning, options, Env};
 use pgrelocate_engine::assess::export::{self, Format, REPORT_JSON_SCHEMA};
 use pgrelocate_engine::assess::{Mode, Status, Verdict};
-use pgrelocate_engine::{reports, sandbox};
+use pgrelocate_engine::sandbox;
+use pgrelocate_engine::store::reports;
 
 fn artifacts_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../artifacts");

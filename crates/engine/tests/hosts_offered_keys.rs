@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use pgrelocate_engine::host::ssh::SSH_CONFIG_ENV;
 use pgrelocate_engine::host::{AddHostRequest, Hosts};
-use pgrelocate_engine::inventory::Store;
+use pgrelocate_engine::store::Store;
 use pgrelocate_engine::Coded;
 use pgrelocate_testkit::SshServer;
 

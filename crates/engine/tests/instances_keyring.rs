@@ -5,8 +5,8 @@
 //! --unlock --components=secrets >/dev/null; cargo nextest run -p pgrelocate-engine
 //! --test instances_keyring'`
 
-use pgrelocate_engine::inventory::InstanceId;
 use pgrelocate_engine::secrets::{CredentialStore, Keyring, SecretError};
+use pgrelocate_engine::store::InstanceId;
 use pgrelocate_engine::Password;
 
 const HOW_TO_RUN: &str = "this test needs a D-Bus session with an unlocked Secret Service; run \

@@ -8,10 +8,11 @@ mod switchover_support;
 use std::time::Duration;
 
 use pgrelocate_engine::assess::Mode;
+use pgrelocate_engine::store::tasks;
 use pgrelocate_engine::switchover::fence::{Fence, FenceRecord};
 use pgrelocate_engine::switchover::{FenceStrategy, Source};
 use pgrelocate_engine::task::switch::{Operation, SwitchRecord};
-use pgrelocate_engine::task::{store, Phase, Task};
+use pgrelocate_engine::task::{Phase, Task};
 use pgrelocate_engine::{Password, SslMode};
 use switchover_support::*;
 
@@ -48,7 +49,7 @@ async fn interrupt_after_fencing(env: &Env, task: &Task) -> FenceRecord {
         switchover: None,
         failover: None,
     });
-    store::save(env.instances.store(), &t).unwrap();
+    tasks::save(env.instances.store(), &t).unwrap();
     record
 }
 

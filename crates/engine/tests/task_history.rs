@@ -4,11 +4,11 @@
 
 use std::time::Instant;
 
-use pgrelocate_engine::inventory::Store;
+use pgrelocate_engine::store::Store;
+use pgrelocate_engine::store::{events, tasks};
 use pgrelocate_engine::task::event::EventKind;
 use pgrelocate_engine::task::history::{self, Ageing, LagHistory, Period};
 use pgrelocate_engine::task::model::ReplicationState;
-use pgrelocate_engine::task::store;
 
 fn secs_to_rfc3339(secs: i64) -> String {
     jiff::Timestamp::from_second(secs).unwrap().to_string()
@@ -21,7 +21,7 @@ fn a_year_old_dr_task_keeps_a_small_store_and_its_outages() {
     let now = jiff::Timestamp::now().as_second();
     let year_ago = now - 365 * 24 * 3600;
     let task = history::made_up_dr_task("src", "dst", year_ago);
-    store::insert(&store, &task).unwrap();
+    tasks::insert(&store, &task).unwrap();
     // An hour-long disconnect three weeks ago, and a short one this morning.
     let outage = (now - 21 * 24 * 3600, now - 21 * 24 * 3600 + 3600);
     let recent = (now - 2 * 3600, now - 2 * 3600 + 120);
@@ -58,7 +58,7 @@ fn a_year_old_dr_task_keeps_a_small_store_and_its_outages() {
     let store = Store::open(dir.path()).unwrap();
 
     // Raw samples cover only the last day (and a retention period of slack).
-    let oldest_raw = store::events_before(&store, &task.id, None, usize::MAX, true)
+    let oldest_raw = events::events_before(&store, &task.id, None, usize::MAX, true)
         .unwrap()
         .into_iter()
         .filter(|e| matches!(e.kind, EventKind::Sample(_)))
@@ -72,7 +72,7 @@ fn a_year_old_dr_task_keeps_a_small_store_and_its_outages() {
     );
 
     // Every state change is kept: the event log lists the outage of three weeks ago.
-    let changes: Vec<_> = store::events_before(&store, &task.id, None, 100, false)
+    let changes: Vec<_> = events::events_before(&store, &task.id, None, 100, false)
         .unwrap()
         .into_iter()
         .filter_map(|e| match e.kind {

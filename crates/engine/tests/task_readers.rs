@@ -9,8 +9,9 @@ mod task_support;
 use std::time::{Duration, Instant};
 
 use pgrelocate_engine::assess::Mode;
+use pgrelocate_engine::store::tasks;
 use pgrelocate_engine::task::{
-    store, CopyOptions, EventKind, Phase, ReplicationState, TaskSettings, TaskStatus, Tasks,
+    CopyOptions, EventKind, Phase, ReplicationState, TaskSettings, TaskStatus, Tasks,
 };
 use pgrelocate_testkit::Cluster;
 use task_support::*;
@@ -159,7 +160,7 @@ async fn a_task_left_in_startup_with_its_data_directory_gone_is_finished_by_the_
     assert!(layout.aside_dir.is_dir(), "the empty destination is aside");
     let mut left = env.tasks.get(task.id.as_str()).unwrap();
     left.phase = Phase::Startup;
-    store::save(env.instances.store(), &left).unwrap();
+    tasks::save(env.instances.store(), &left).unwrap();
     assert!(!layout.data_dir.exists());
 
     let reader = reader(&env);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use pgrelocate_engine::assess::model::Counts;
 use pgrelocate_engine::assess::{self, checks, AssessRequest, CheckResult, Mode, Options, Verdict};
 use pgrelocate_engine::preparation::{self, SourceChecklist, SourcePlan};
-use pgrelocate_engine::reports;
+use pgrelocate_engine::store::reports;
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;

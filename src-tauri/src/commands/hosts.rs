@@ -2,7 +2,7 @@
 //! (add with an explicitly trusted host key, list, check, remove).
 
 use pgrelocate_engine::host::{AddHostRequest, HostCheck, HostKey, HostProgress, Hosts};
-use pgrelocate_engine::inventory::HostRecord;
+use pgrelocate_engine::store::HostRecord;
 use tauri::ipc::Channel;
 use tauri::State;
 

@@ -7,10 +7,10 @@ use pgrelocate_engine::endpoint::{Endpoint, SslMode};
 use pgrelocate_engine::instances::{
     AdoptRequest, CreateRequest, InstanceStatus, RegisterRequest, Removal, Started,
 };
-use pgrelocate_engine::inventory::InstanceRecord;
 use pgrelocate_engine::sandbox::{self, Sandbox, SandboxPlan};
 use pgrelocate_engine::server::Installation;
 use pgrelocate_engine::sql::{self, ConnectionTest};
+use pgrelocate_engine::store::InstanceRecord;
 use serde::{Deserialize, Serialize};
 use tauri::State;
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use pgrelocate_engine::assess::export::{self, Format};
 use pgrelocate_engine::assess::{self, Freshness, Report};
-use pgrelocate_engine::reports;
+use pgrelocate_engine::store::reports;
 use serde::Serialize;
 use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;

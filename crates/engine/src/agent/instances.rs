@@ -9,9 +9,9 @@ use crate::inspect::{self, LogTail, Parameter};
 use crate::instances::{
     AdoptRequest, CreateRequest, InstanceError, InstanceStatus, Instances, Removal, Started,
 };
-use crate::inventory::InstanceRecord;
 use crate::secrets::memory::Memory;
 use crate::secrets::CredentialStore;
+use crate::store::InstanceRecord;
 use crate::switchover::pg_control::{self, ControlFile};
 use crate::switchover::LocalServer;
 

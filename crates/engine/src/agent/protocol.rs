@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use std::path::PathBuf;
 
-use crate::inventory::InstanceRecord;
 use crate::secrets::Password;
 use crate::server::Installation;
+use crate::store::InstanceRecord;
 use crate::ErrorCode;
 
 /// The protocol number; bumped on any change an older peer would misread.
@@ -150,7 +150,7 @@ pub struct RemoteAssess {
     /// The registered host the source is managed on, when it is not the agent's host (as
     /// [`SwitchOptions::source_host`]): `src.fencing` tries the reach the switchover will.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_host: Option<crate::inventory::HostRecord>,
+    pub source_host: Option<crate::store::HostRecord>,
 }
 
 /// What [`Request::TaskCreate`] carries.
@@ -216,7 +216,7 @@ pub struct SwitchOptions {
     /// host nor unmanaged: the destination's host reaches it itself for the `shutdown`
     /// fence (no secret: the login, port, identity path and accepted key fingerprint).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_host: Option<crate::inventory::HostRecord>,
+    pub source_host: Option<crate::store::HostRecord>,
 }
 
 impl From<&crate::switchover::Options> for SwitchOptions {
@@ -383,7 +383,7 @@ mod tests {
         let options = crate::switchover::Options {
             catchup_timeout: std::time::Duration::from_millis(1500),
             strategy: Some(crate::switchover::FenceStrategy::Sql),
-            source_host: Some(crate::inventory::HostRecord {
+            source_host: Some(crate::store::HostRecord {
                 name: "a".into(),
                 ssh_user: Some("postgres".into()),
                 ssh_host: "db-a".into(),

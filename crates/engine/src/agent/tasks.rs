@@ -16,9 +16,10 @@ use super::protocol::{
     Passwords, RemoteOperate, RemoteTask, RemoteTaskRead, Secret, TaskOperation, TaskView,
 };
 use crate::instances::{InstanceError, Instances};
-use crate::inventory::{InstanceId, InstanceRecord};
 use crate::secrets::memory::Memory;
 use crate::secrets::CredentialStore;
+use crate::store::leases;
+use crate::store::{InstanceId, InstanceRecord};
 use crate::switchover::Progress;
 use crate::task::{Phase, Task, TaskError, TaskId, TaskRequest, Tasks};
 use crate::{Coded, ErrorCode};
@@ -175,7 +176,7 @@ fn remote_refusal(code: ErrorCode, message: String) -> TaskError {
 /// The passwords of task `id`'s two instances, by the ids this host knows them by.
 fn task_passwords(id: &str, passwords: &Passwords) -> Result<Vec<(InstanceId, Secret)>, TaskError> {
     let plain = instances_with(&[])?;
-    let task = crate::task::store::get(plain.store(), id)?;
+    let task = crate::store::tasks::get(plain.store(), id)?;
     let store = plain.store();
     let source = store
         .instance(&task.source.id)
@@ -410,15 +411,14 @@ const HAND_OVER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// monitoring and gives the lease back) and waits until it has. A lease held by anything
 /// else is left alone: the switchover then reports the task busy.
 async fn hand_over(tasks: &Tasks, id: &TaskId) -> Result<(), TaskError> {
-    use crate::task::store;
     if tasks.get(id.as_str())?.phase != Phase::Increment {
         return Ok(()); // the task's own guardrail says why nothing happens
     }
     let store = tasks.instances().store();
-    let Some(lease) = store::lease(store, id)? else {
+    let Some(lease) = leases::lease(store, id)? else {
         return Ok(());
     };
-    if lease.is_stale() || lease.holder.host != store::host_name() {
+    if lease.is_stale() || lease.holder.host != leases::host_name() {
         return Ok(());
     }
     let pid = lease.holder.pid;
@@ -430,7 +430,7 @@ async fn hand_over(tasks: &Tasks, id: &TaskId) -> Result<(), TaskError> {
     unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
     let started = std::time::Instant::now();
     while started.elapsed() < HAND_OVER_WAIT {
-        match store::lease(store, id)? {
+        match leases::lease(store, id)? {
             Some(l) if l.holder.pid == pid && !l.is_stale() => {}
             _ => return Ok(()),
         }
@@ -467,10 +467,7 @@ async fn drive_loop(tasks: &Tasks, task: &Task, stop: &CancellationToken) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot read the task"),
         }
-        let store_file = tasks
-            .instances()
-            .state_dir()
-            .join(crate::inventory::STORE_FILE);
+        let store_file = tasks.instances().state_dir().join(crate::store::STORE_FILE);
         if !store_file.exists()
             || tasks
                 .instances()

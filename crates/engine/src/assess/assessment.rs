@@ -11,7 +11,7 @@ use super::model::{
 };
 use super::runner::{run_checks_observed, CatalogueError};
 use crate::instances::{InstanceError, Instances};
-use crate::reports::{self, ReportError};
+use crate::store::reports::{self, ReportError};
 
 /// What to assess.
 #[derive(Debug, Clone)]
@@ -52,7 +52,7 @@ async fn side(instances: &Instances, name: &str) -> Result<Side, AssessError> {
     };
     // Which task made it a primary, if any: a destination that serves is never offered
     // destructive remedies.
-    let promoted_by = crate::task::store::promoting_task(instances.store(), &record.id)
+    let promoted_by = crate::store::tasks::promoting_task(instances.store(), &record.id)
         .unwrap_or_else(|e| {
             tracing::warn!(instance = %record.name, error = %e, "tasks unreadable for the assessment");
             None
@@ -98,7 +98,7 @@ pub async fn assess(
 pub(crate) async fn assess_here(
     instances: &Instances,
     request: AssessRequest,
-    source_host: Option<crate::inventory::HostRecord>,
+    source_host: Option<crate::store::HostRecord>,
     progress: &(dyn Fn(&CheckResult) + Sync),
 ) -> Result<Report, AssessError> {
     let created_at = jiff::Timestamp::now()

@@ -15,9 +15,9 @@ use super::host::ServerDirs;
 use super::model::Mode;
 use super::queries;
 use crate::endpoint::Endpoint;
-use crate::inventory::{InstanceRecord, ManagedDetails};
 use crate::secrets::Password;
 use crate::sql::{self, SqlError};
+use crate::store::{InstanceRecord, ManagedDetails};
 use crate::version::ServerVersion;
 use crate::wire::{ConnectOptions, ReplicationConnection, SystemIdentity, WireError};
 
@@ -446,7 +446,7 @@ pub struct Context {
     contents: OnceCell<Vec<DatabaseContents>>,
     replication: OnceCell<Result<(SystemIdentity, ReplicationAuth), Arc<WireError>>>,
     dest_dirs: OnceCell<Option<ServerDirs>>,
-    source_host: Option<(crate::host::Hosts, crate::inventory::HostRecord)>,
+    source_host: Option<(crate::host::Hosts, crate::store::HostRecord)>,
 }
 
 impl Context {
@@ -474,7 +474,7 @@ impl Context {
     pub fn with_source_host(
         mut self,
         hosts: crate::host::Hosts,
-        host: crate::inventory::HostRecord,
+        host: crate::store::HostRecord,
     ) -> Self {
         self.source_host = Some((hosts, host));
         self

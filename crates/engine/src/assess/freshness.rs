@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::context::ServerFacts;
 use super::Report;
 use crate::instances::Instances;
-use crate::reports::{self, ReportError};
 use crate::sql;
+use crate::store::reports::{self, ReportError};
 
 /// A report older than this is worth re-running before a task starts from it.
 pub const MAX_AGE: Duration = Duration::from_secs(24 * 3600);

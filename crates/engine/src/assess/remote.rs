@@ -7,8 +7,8 @@ use super::model::{CheckResult, Report};
 use crate::agent::protocol::{RemoteAssess, Request, Secret};
 use crate::host::HostError;
 use crate::instances::{InstanceError, Instances};
-use crate::inventory::InstanceRecord;
-use crate::reports;
+use crate::store::reports;
+use crate::store::InstanceRecord;
 
 async fn password(instances: &Instances, record: &InstanceRecord) -> Option<Secret> {
     match instances.password_for(record).await {

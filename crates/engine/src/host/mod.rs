@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::binary::{self, BinaryError};
 use crate::agent::{AgentClient, AgentError, Facts};
-use crate::inventory::{HostRecord, InstanceName, NameError, Store, StoreError};
 use crate::quote::shell::word;
+use crate::store::{HostRecord, InstanceName, NameError, Store, StoreError};
 pub use host_key::HostKey;
 pub use install::AgentPlacement;
 use ssh::{Ssh, SshError};

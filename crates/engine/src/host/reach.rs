@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::{host_key, pool, HostError, Hosts};
 use crate::agent::AgentClient;
-use crate::inventory::HostRecord;
+use crate::store::HostRecord;
 
 /// The pool's name for a host reached for another pgrelocate (never a host registered
 /// here, whose name it cannot be: names have no `:`).

@@ -10,7 +10,7 @@ use std::process::Stdio;
 
 use tokio::process::Command;
 
-use crate::inventory::HostRecord;
+use crate::store::HostRecord;
 
 /// Environment variable naming an ssh_config file to use instead of `~/.ssh/config`
 /// (`ssh -F`); the tests use it to keep the machine's files out.

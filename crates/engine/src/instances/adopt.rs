@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use super::{absolute, InstanceError, Instances};
 use crate::endpoint::{Endpoint, SslMode};
-use crate::inventory::{InstanceId, InstanceName, InstanceRecord, ManagedDetails, StoreError};
 use crate::secrets::Password;
 use crate::server::{OsUser, ServerError};
+use crate::store::{InstanceId, InstanceName, InstanceRecord, ManagedDetails, StoreError};
 
 /// A request to adopt an existing cluster.
 #[derive(Debug, Clone)]
@@ -156,7 +156,7 @@ fn running_port(data_dir: &Path) -> Result<u16, InstanceError> {
         .next()
         .and_then(|l| l.trim().parse().ok())
         .ok_or_else(not_running)?;
-    if !crate::task::store::process_alive(pid) {
+    if !crate::store::leases::process_alive(pid) {
         return Err(not_running());
     }
     lines

@@ -9,9 +9,9 @@ use crate::agent::protocol::{RemoteAdopt, RemoteCreate, Request, Secret};
 use crate::agent::AgentClient;
 use crate::host::Hosts;
 use crate::inspect::{LogTail, Parameter};
-use crate::inventory::{InstanceName, InstanceRecord, Store, StoreError};
 use crate::retirement;
 use crate::secrets::Password;
+use crate::store::{InstanceName, InstanceRecord, Store, StoreError};
 use crate::Coded;
 
 /// The host a managed record runs on, if not this machine.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use keyring_core::{CredentialStore as KeyringStore, Entry, Error as KeyringError};
 
 use super::{CredentialStore, Password, SecretError};
-use crate::inventory::InstanceId;
+use crate::store::InstanceId;
 
 /// Keyring "service" under which every pgrelocate password is filed.
 pub const SERVICE: &str = "pgrelocate";

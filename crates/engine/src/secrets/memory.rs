@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{CredentialStore, Password, SecretError};
-use crate::inventory::InstanceId;
+use crate::store::InstanceId;
 
 /// A credential store that forgets everything when dropped.
 #[derive(Debug, Default)]

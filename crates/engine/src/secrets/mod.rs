@@ -16,7 +16,7 @@ pub use keyring::Keyring;
 pub use password::Password;
 
 use crate::endpoint::Endpoint;
-use crate::inventory::InstanceId;
+use crate::store::InstanceId;
 
 /// What the user can do when no OS keyring is reachable.
 pub const FALLBACKS: &str = "put the password in ~/.pgpass (or the file named by PGPASSFILE), \

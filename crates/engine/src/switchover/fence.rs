@@ -119,7 +119,7 @@ pub struct FenceRecord {
     /// task was started (no secret), so whoever undoes the fence can reach it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
-    pub host: Option<Box<crate::inventory::HostRecord>>,
+    pub host: Option<Box<crate::store::HostRecord>>,
 }
 
 impl FenceRecord {

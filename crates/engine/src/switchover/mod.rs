@@ -125,7 +125,7 @@ pub struct Options {
     /// The registered host the source is managed on, as the workstation that registered it
     /// knows it: handed to the destination's host, which reaches it itself for the
     /// `shutdown` fence. `None`: looked up in this machine's own store.
-    pub source_host: Option<crate::inventory::HostRecord>,
+    pub source_host: Option<crate::store::HostRecord>,
 }
 
 /// The catch-up timeout when the DBA does not give one.

@@ -16,7 +16,7 @@ use crate::agent::protocol::Request;
 use crate::agent::{AgentClient, AgentError};
 use crate::host::{HostError, Hosts};
 use crate::instances::{InstanceStatus, State};
-use crate::inventory::{HostRecord, InstanceId};
+use crate::store::{HostRecord, InstanceId};
 use crate::{Coded, ErrorCode};
 
 /// How the source's host came out.

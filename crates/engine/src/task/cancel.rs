@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::model::{Phase, Task, TaskId};
-use super::{flag_set, set_flag, store, Inner, TaskError};
+use super::{flag_set, set_flag, Inner, TaskError};
 use crate::server::control;
+use crate::store::{leases, tasks};
 use crate::wire::{ConnectOptions, ReplicationConnection, SlotName};
 
 /// How long a cancel waits for another process that drives the task to act on it.
@@ -47,9 +48,9 @@ pub(crate) async fn cancel(
             return Ok(task);
         }
     }
-    if let Some(lease) = store::lease(inner.store(), id)? {
+    if let Some(lease) = leases::lease(inner.store(), id)? {
         if lease.holder.holder != inner.me.holder && !lease.is_stale() {
-            store::request_cancel(inner.store(), id, true)?;
+            tasks::request_cancel(inner.store(), id, true)?;
             let started = Instant::now();
             loop {
                 tokio::time::sleep(Duration::from_millis(250)).await;
@@ -57,7 +58,7 @@ pub(crate) async fn cancel(
                 if task.phase == Phase::Cancelled {
                     return Ok(task);
                 }
-                let still = store::lease(inner.store(), id)?.filter(|l| !l.is_stale());
+                let still = leases::lease(inner.store(), id)?.filter(|l| !l.is_stale());
                 if still.is_none() {
                     break;
                 }
@@ -71,9 +72,9 @@ pub(crate) async fn cancel(
             }
         }
     }
-    store::acquire_lease(inner.store(), id, &inner.me, inner.settings.lease_ttl)??;
+    leases::acquire_lease(inner.store(), id, &inner.me, inner.settings.lease_ttl)??;
     let result = finish(inner, id).await;
-    let _ = store::release_lease(inner.store(), id, &inner.me);
+    let _ = leases::release_lease(inner.store(), id, &inner.me);
     result?;
     inner.get(id)
 }
@@ -94,7 +95,7 @@ pub(crate) async fn finish(inner: &Inner, id: &TaskId) -> Result<(), TaskError> 
     let from = task.phase;
     task.cancel()?;
     inner.save_phase(&task, from)?;
-    store::request_cancel(inner.store(), id, false)?;
+    tasks::request_cancel(inner.store(), id, false)?;
     Ok(())
 }
 

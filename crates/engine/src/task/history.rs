@@ -11,30 +11,27 @@
 //! covers the period answers, so a 15-minute chart sees every sample and a 30-day chart still
 //! shows an hour-long outage three weeks ago (its buckets keep the worst value and state).
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-
 use jiff::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::event::EventKind;
 use super::model::{ReplicationState, TaskId};
 use super::monitor::Sample;
-use super::store::TaskStoreError;
-use crate::inventory::Store;
+use crate::store::events;
+use crate::store::tasks::TaskStoreError;
+use crate::store::Store;
 
 /// Raw samples are kept this long (seconds).
 pub const RAW_KEPT: i64 = 24 * 3600;
 /// Per-minute aggregates are kept this long (seconds); per-hour ones for ever.
 pub const MINUTES_KEPT: i64 = 30 * 24 * 3600;
 /// Retention runs at most this often per task (seconds of event time).
-const PRUNE_EVERY: i64 = 600;
+pub(crate) const PRUNE_EVERY: i64 = 600;
 /// The most buckets [`width_for`] asks for: a chart's width in points, roughly.
 pub const MAX_BUCKETS: i64 = 720;
 /// The aggregate widths stored.
-const MINUTE: i64 = 60;
-const HOUR: i64 = 3600;
+pub(crate) const MINUTE: i64 = 60;
+pub(crate) const HOUR: i64 = 3600;
 
 /// One bucket of a task's lag history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -64,7 +61,7 @@ pub struct LagBucket {
 }
 
 /// How bad a state is, for "the worst state in a bucket".
-fn rank(state: ReplicationState) -> i64 {
+pub(crate) fn rank(state: ReplicationState) -> i64 {
     match state {
         ReplicationState::Streaming => 0,
         ReplicationState::Finish => 1,
@@ -74,26 +71,22 @@ fn rank(state: ReplicationState) -> i64 {
     }
 }
 
-/// The same ranking in SQL, for the stored `worst` column.
-const RANK_OF_WORST: &str = "CASE worst WHEN 'disconnect' THEN 4 WHEN 'catchup' THEN 3 \
-     WHEN 'unstarted' THEN 2 WHEN 'finish' THEN 1 WHEN 'streaming' THEN 0 ELSE -1 END";
-
-fn state_word(state: ReplicationState) -> &'static str {
+pub(crate) fn state_word(state: ReplicationState) -> &'static str {
     state.as_str()
 }
 
-fn state_of(word: &str) -> Option<ReplicationState> {
+pub(crate) fn state_of(word: &str) -> Option<ReplicationState> {
     serde_json::from_value(serde_json::Value::String(word.to_string())).ok()
 }
 
 /// The figures a sample contributes: bytes behind and seconds behind (the servers'
 /// `replay_lag`, else the time since the last replayed commit), as the chart has drawn them.
-fn figures(sample: &Sample) -> (Option<u64>, Option<f64>) {
+pub(crate) fn figures(sample: &Sample) -> (Option<u64>, Option<f64>) {
     let ms = sample.replay_lag_ms.or(sample.dest_replay_delay_ms);
     (sample.replay_lag_bytes, ms.map(|ms| ms / 1000.0))
 }
 
-fn unix_secs(at: &str) -> Option<i64> {
+pub(crate) fn unix_secs(at: &str) -> Option<i64> {
     at.parse::<Timestamp>().ok().map(|t| t.as_second())
 }
 
@@ -101,171 +94,6 @@ fn rfc3339(secs: i64) -> String {
     Timestamp::from_second(secs)
         .map(|t| t.to_string())
         .unwrap_or_default()
-}
-
-/// Folds one stored sample into its minute and hour aggregates. Called in the transaction
-/// that stores the sample, so the two never disagree.
-pub(crate) fn record(
-    conn: &Connection,
-    task: &str,
-    at: &str,
-    sample: &Sample,
-) -> rusqlite::Result<()> {
-    let Some(secs) = unix_secs(at) else {
-        return Ok(());
-    };
-    let (bytes, lag_secs) = figures(sample);
-    let not_streaming = i64::from(
-        sample
-            .replication
-            .is_some_and(|s| s != ReplicationState::Streaming),
-    );
-    let worst = sample.replication.map(state_word);
-    let worst_rank = sample.replication.map(rank).unwrap_or(-1);
-    let sql = format!(
-        "INSERT INTO lag_rollups (task_id, width, bucket, samples, bytes_min, bytes_max, \
-         bytes_last, secs_min, secs_max, secs_last, not_streaming, worst, last_at)
-         VALUES (?1, ?2, ?3, 1, ?4, ?4, ?4, ?5, ?5, ?5, ?6, ?7, ?8)
-         ON CONFLICT (task_id, width, bucket) DO UPDATE SET
-            samples = samples + 1,
-            bytes_min = min(coalesce(bytes_min, excluded.bytes_min), coalesce(excluded.bytes_min, bytes_min)),
-            bytes_max = max(coalesce(bytes_max, excluded.bytes_max), coalesce(excluded.bytes_max, bytes_max)),
-            bytes_last = coalesce(excluded.bytes_last, bytes_last),
-            secs_min = min(coalesce(secs_min, excluded.secs_min), coalesce(excluded.secs_min, secs_min)),
-            secs_max = max(coalesce(secs_max, excluded.secs_max), coalesce(excluded.secs_max, secs_max)),
-            secs_last = coalesce(excluded.secs_last, secs_last),
-            not_streaming = not_streaming + excluded.not_streaming,
-            worst = CASE WHEN ?9 > {RANK_OF_WORST} THEN excluded.worst ELSE worst END,
-            last_at = excluded.last_at"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    for width in [MINUTE, HOUR] {
-        stmt.execute(params![
-            task,
-            width,
-            secs.div_euclid(width) * width,
-            bytes.map(|b| b as i64),
-            lag_secs,
-            not_streaming,
-            worst,
-            at,
-            worst_rank
-        ])?;
-    }
-    Ok(())
-}
-
-/// When retention last ran for a task in this process (event time, unix seconds).
-fn last_pruned() -> &'static Mutex<HashMap<String, i64>> {
-    static LAST: OnceLock<Mutex<HashMap<String, i64>>> = OnceLock::new();
-    LAST.get_or_init(Default::default)
-}
-
-/// Runs [`prune`] when it has not run for this task in the last [`PRUNE_EVERY`] seconds of
-/// event time (so a store aged by a replay is pruned as it grows, like a live one).
-pub(crate) fn maybe_prune(conn: &Connection, task: &str, at: &str) -> rusqlite::Result<()> {
-    let Some(now) = unix_secs(at) else {
-        return Ok(());
-    };
-    {
-        let mut last = last_pruned().lock().unwrap_or_else(|e| e.into_inner());
-        match last.get(task) {
-            Some(&then) if now >= then && now - then < PRUNE_EVERY => return Ok(()),
-            _ => last.insert(task.to_string(), now),
-        };
-    }
-    prune(conn, task, now)
-}
-
-/// Applies retention to one task as of `now` (unix seconds): folds in the samples stored
-/// before aggregates existed, then drops raw samples older than [`RAW_KEPT`] and minute
-/// aggregates older than [`MINUTES_KEPT`].
-pub(crate) fn prune(conn: &Connection, task: &str, now: i64) -> rusqlite::Result<()> {
-    fold_legacy(conn, task)?;
-    if let Some(boundary) = first_seq_at(conn, task, now - RAW_KEPT)? {
-        conn.execute(
-            "DELETE FROM task_events WHERE task_id = ?1 AND kind = 'sample' AND seq < ?2",
-            params![task, boundary],
-        )?;
-    }
-    conn.execute(
-        "DELETE FROM lag_rollups WHERE task_id = ?1 AND width = ?2 AND bucket < ?3",
-        params![task, MINUTE, now - MINUTES_KEPT],
-    )?;
-    Ok(())
-}
-
-/// The first event of `task` at or after `secs` (unix seconds), `None` when none is. A
-/// binary search over `seq` (a task's events are stored in time order), so retention and
-/// "events since" read a few index pages instead of every event of a months-old task.
-pub(crate) fn first_seq_at(
-    conn: &Connection,
-    task: &str,
-    secs: i64,
-) -> rusqlite::Result<Option<i64>> {
-    let mut at_or_after = conn.prepare_cached(
-        "SELECT seq, at FROM task_events WHERE task_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT 1",
-    )?;
-    let mut probe = |seq: i64| -> rusqlite::Result<Option<(i64, i64)>> {
-        let row: Option<(i64, String)> = at_or_after
-            .query_row(params![task, seq], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        Ok(row.map(|(seq, at)| (seq, unix_secs(&at).unwrap_or(i64::MIN))))
-    };
-    let Some((mut lo, first_at)) = probe(0)? else {
-        return Ok(None);
-    };
-    if first_at >= secs {
-        return Ok(Some(lo));
-    }
-    let mut hi: i64 = conn.query_row(
-        "SELECT max(seq) FROM task_events WHERE task_id = ?1",
-        [task],
-        |r| r.get(0),
-    )?;
-    match probe(hi)? {
-        Some((_, at)) if at >= secs => {}
-        _ => return Ok(None),
-    }
-    // Invariant: the event at `lo` is older than `secs`, the one at `hi` is not.
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        match probe(mid)? {
-            Some((seq, at)) if at >= secs => hi = seq,
-            Some((seq, _)) => lo = if seq >= hi { hi - 1 } else { seq.max(mid) },
-            None => hi = mid,
-        }
-    }
-    Ok(Some(hi))
-}
-
-/// Samples stored before migration 9 have no aggregates: fold them once, before retention
-/// may delete them.
-fn fold_legacy(conn: &Connection, task: &str) -> rusqlite::Result<()> {
-    let upto: Option<i64> = conn
-        .query_row(
-            "SELECT max(seq) FROM history_legacy WHERE task_id = ?1",
-            [task],
-            |r| r.get(0),
-        )
-        .unwrap_or(None);
-    let Some(upto) = upto else {
-        return Ok(());
-    };
-    let rows: Vec<(String, String)> = conn
-        .prepare(
-            "SELECT at, body FROM task_events WHERE task_id = ?1 AND kind = 'sample' \
-             AND seq <= ?2 ORDER BY seq",
-        )?
-        .query_map(params![task, upto], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    for (at, body) in rows {
-        if let Ok(EventKind::Sample(sample)) = serde_json::from_str::<EventKind>(&body) {
-            record(conn, task, &at, &sample)?;
-        }
-    }
-    conn.execute("DELETE FROM history_legacy WHERE task_id = ?1", [task])?;
-    Ok(())
 }
 
 /// The bucket width for a chart of `span_secs`: at most [`MAX_BUCKETS`] buckets, whole
@@ -412,28 +240,11 @@ pub fn lag(
     if width < HOUR && from < now - MINUTES_KEPT {
         width = HOUR;
     }
-    let conn = store.conn();
     if width < MINUTE {
-        let Some(first) = first_seq_at(&conn, task.as_str(), from)? else {
-            return Ok(Vec::new());
-        };
-        let end = first_seq_at(&conn, task.as_str(), to.saturating_add(1))?.unwrap_or(i64::MAX);
-        let mut stmt = conn.prepare(
-            "SELECT at, body FROM task_events WHERE task_id = ?1 AND kind = 'sample' \
-             AND seq >= ?2 AND seq < ?3 ORDER BY seq",
-        )?;
-        let rows: Vec<(String, String)> = stmt
-            .query_map(params![task.as_str(), first, end], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        let points = rows.into_iter().filter_map(|(at, body)| {
-            let secs = unix_secs(&at)?;
-            match serde_json::from_str::<EventKind>(&body).ok()? {
-                EventKind::Sample(sample) => Some((secs, point(&sample))),
-                _ => None,
-            }
-        });
+        let samples = crate::store::history::samples_between(store, task, from, to)?;
+        let points = samples
+            .into_iter()
+            .map(|(secs, sample)| (secs, point(&sample)));
         return Ok(regroup(points, width));
     }
     let source = if width < HOUR {
@@ -443,35 +254,7 @@ pub fn lag(
         width = (width + HOUR - 1) / HOUR * HOUR;
         HOUR
     };
-    let mut stmt = conn.prepare(
-        "SELECT bucket, samples, bytes_min, bytes_max, bytes_last, secs_min, secs_max, \
-         secs_last, not_streaming, worst FROM lag_rollups \
-         WHERE task_id = ?1 AND width = ?2 AND bucket BETWEEN ?3 AND ?4 ORDER BY bucket",
-    )?;
-    let rows: Vec<(i64, LagBucket)> = stmt
-        .query_map(
-            params![task.as_str(), source, from.div_euclid(source) * source, to],
-            |r| {
-                let worst: Option<String> = r.get(9)?;
-                Ok((
-                    r.get(0)?,
-                    LagBucket {
-                        start: String::new(),
-                        width_secs: 0,
-                        samples: r.get(1)?,
-                        bytes_min: r.get::<_, Option<i64>>(2)?.map(|b| b as u64),
-                        bytes_max: r.get::<_, Option<i64>>(3)?.map(|b| b as u64),
-                        bytes_last: r.get::<_, Option<i64>>(4)?.map(|b| b as u64),
-                        secs_min: r.get(5)?,
-                        secs_max: r.get(6)?,
-                        secs_last: r.get(7)?,
-                        not_streaming: r.get(8)?,
-                        worst: worst.as_deref().and_then(state_of),
-                    },
-                ))
-            },
-        )?
-        .collect::<Result<_, _>>()?;
+    let rows = crate::store::history::rollups_between(store, task, source, from, to)?;
     Ok(regroup(rows, width))
 }
 
@@ -606,7 +389,7 @@ pub struct Ageing {
 /// task store and then [`age`].
 pub fn made_up_dr_task(source: &str, destination: &str, created_at: i64) -> super::model::Task {
     use super::model::{CopyOptions, Task, TaskInstance, TaskLayout};
-    use crate::inventory::InstanceId;
+    use crate::store::InstanceId;
     let id = TaskId::generate();
     let mut task = Task::new(
         id.clone(),
@@ -637,7 +420,7 @@ pub fn made_up_dr_task(source: &str, destination: &str, created_at: i64) -> supe
 }
 
 /// Ages a task's store with made-up samples through the same write path the monitor uses
-/// ([`super::store::append_events_at`]: aggregates folded as each sample is stored,
+/// ([`events::append_events_at`]: aggregates folded as each sample is stored,
 /// retention as event time advances), in transactions of a day's samples. For the tests and
 /// benchmarks of a months-old task; returns the number of samples written.
 pub fn age(store: &Store, task: &TaskId, ageing: &Ageing) -> Result<u64, TaskStoreError> {
@@ -681,7 +464,7 @@ pub fn age(store: &Store, task: &TaskId, ageing: &Ageing) -> Result<u64, TaskSto
             written += 1;
             t += ageing.every_secs.max(1);
         }
-        super::store::append_events_at(store, task, batch)?;
+        events::append_events_at(store, task, batch)?;
     }
     Ok(written)
 }
@@ -689,108 +472,6 @@ pub fn age(store: &Store, task: &TaskId, ageing: &Ageing) -> Result<u64, TaskSto
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn samples_stored_before_the_aggregates_are_folded_in_before_retention_drops_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let task = super::super::store::tests::task("0123456789ab");
-        super::super::store::insert(&store, &task).unwrap();
-        let now = Timestamp::now().as_second();
-        // Three days at one sample a minute, stored as this build stores them...
-        let ageing = Ageing {
-            from: now - 3 * 86_400,
-            to: now,
-            every_secs: 60,
-            bytes: 10,
-            outages: vec![],
-        };
-        age(&store, &task.id, &ageing).unwrap();
-        let hours = |store: &Store| -> i64 {
-            store
-                .conn()
-                .query_row(
-                    "SELECT coalesce(sum(samples), 0) FROM lag_rollups WHERE width = 3600",
-                    [],
-                    |r| r.get(0),
-                )
-                .unwrap()
-        };
-        assert!(hours(&store) >= 3 * 1440 - 2);
-        // ...then as an older build left them: raw samples only (the migration marks them).
-        let raw: i64 = {
-            let conn = store.conn();
-            conn.execute_batch(
-                "DELETE FROM lag_rollups;
-                 INSERT INTO history_legacy SELECT task_id, max(seq) FROM task_events GROUP BY task_id;",
-            )
-            .unwrap();
-            let raw = conn
-                .query_row(
-                    "SELECT count(*) FROM task_events WHERE kind = 'sample'",
-                    [],
-                    |r| r.get(0),
-                )
-                .unwrap();
-            prune(&conn, task.id.as_str(), now).unwrap();
-            raw
-        };
-        assert!(
-            raw < 1500,
-            "retention already ran on the newest build's samples: {raw}"
-        );
-        // Every sample that was still stored is in the aggregates again, once.
-        let folded = hours(&store);
-        assert_eq!(folded, raw);
-        prune(&store.conn(), task.id.as_str(), now).unwrap();
-        assert_eq!(hours(&store), folded, "folded once only");
-    }
-
-    #[test]
-    fn first_seq_at_finds_the_boundary_by_time() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let task = super::super::store::tests::task("0123456789ac");
-        super::super::store::insert(&store, &task).unwrap();
-        let start = 1_700_000_000;
-        age(
-            &store,
-            &task.id,
-            &Ageing {
-                from: start,
-                to: start + 1000,
-                every_secs: 10,
-                bytes: 1,
-                outages: vec![],
-            },
-        )
-        .unwrap();
-        let conn = store.conn();
-        let at = |seq: i64| -> i64 {
-            let at: String = conn
-                .query_row("SELECT at FROM task_events WHERE seq = ?1", [seq], |r| {
-                    r.get(0)
-                })
-                .unwrap();
-            unix_secs(&at).unwrap()
-        };
-        assert_eq!(
-            at(first_seq_at(&conn, task.id.as_str(), start - 5)
-                .unwrap()
-                .unwrap()),
-            start
-        );
-        for probe in [start, start + 1, start + 505, start + 990] {
-            let seq = first_seq_at(&conn, task.id.as_str(), probe)
-                .unwrap()
-                .unwrap();
-            assert!(at(seq) >= probe && at(seq) < probe + 10, "{probe}");
-        }
-        assert_eq!(
-            first_seq_at(&conn, task.id.as_str(), start + 991).unwrap(),
-            None
-        );
-    }
 
     #[test]
     fn widths_stay_under_the_bucket_limit_and_land_on_stored_resolutions() {

@@ -13,7 +13,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::model::{now, Task};
-use super::{store, Inner, TaskError};
+use super::{Inner, TaskError};
+use crate::store::tasks;
 
 /// The test-only fault point: with `PGRELOCATE_FAULT=exit-after-success` in its
 /// environment, a process exits (code [`FAULT_EXIT_CODE`]) right after it saved a task as
@@ -203,7 +204,7 @@ pub(crate) async fn run(inner: &Inner, task: &mut Task) {
             }
         }
         // Saved before the next step, so a stop between steps loses no outcome.
-        if let Err(e) = store::save(inner.store(), task) {
+        if let Err(e) = tasks::save(inner.store(), task) {
             tracing::warn!(task = %task.id, error = %e, "cannot save the housekeeping record");
         }
     }

@@ -9,7 +9,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::model::TaskId;
-use super::{set_flag, store, Inner, LeaseBusy, TaskStoreError};
+use super::{set_flag, Inner, LeaseBusy, TaskStoreError};
+use crate::store::{leases, tasks};
 
 /// The longest pause between two renewals (a third of the lease when that is shorter).
 const MAX_PERIOD: Duration = Duration::from_secs(1);
@@ -43,7 +44,7 @@ impl LeaseGuard {
         watch: Option<Watch>,
     ) -> Result<Result<LeaseGuard, LeaseBusy>, TaskStoreError> {
         if let Err(busy) =
-            store::acquire_lease(inner.store(), id, &inner.me, inner.settings.lease_ttl)?
+            leases::acquire_lease(inner.store(), id, &inner.me, inner.settings.lease_ttl)?
         {
             return Ok(Err(busy));
         }
@@ -89,7 +90,7 @@ impl Drop for LeaseGuard {
     fn drop(&mut self) {
         self.released.store(true, Ordering::SeqCst);
         self.stop_renewing();
-        let _ = store::release_lease(self.inner.store(), &self.id, &self.inner.me);
+        let _ = leases::release_lease(self.inner.store(), &self.id, &self.inner.me);
     }
 }
 
@@ -108,10 +109,10 @@ async fn renew(
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(period) => {}
         }
-        let renewed = store::acquire_lease(inner.store(), &id, &inner.me, ttl);
+        let renewed = leases::acquire_lease(inner.store(), &id, &inner.me, ttl);
         if released.load(Ordering::SeqCst) {
             // Dropped while this renewal ran: the renewal may have written the lease again.
-            let _ = store::release_lease(inner.store(), &id, &inner.me);
+            let _ = leases::release_lease(inner.store(), &id, &inner.me);
             return;
         }
         match renewed {
@@ -129,7 +130,7 @@ async fn renew(
             Err(e) => tracing::warn!(task = %id, error = %e, "cannot renew the lease"),
         }
         if let Some(w) = &watch {
-            if store::cancel_requested(inner.store(), &id).unwrap_or(false) {
+            if tasks::cancel_requested(inner.store(), &id).unwrap_or(false) {
                 set_flag(&w.cancel);
                 w.stop.cancel();
                 return;

@@ -28,7 +28,6 @@ pub mod run;
 mod settle;
 pub mod standby;
 mod startup;
-pub mod store;
 pub mod switch;
 pub mod warning;
 pub mod watch;
@@ -43,6 +42,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+pub use crate::store::leases::{Lease, LeaseBusy, LeaseHolder};
+pub use crate::store::tasks::TaskStoreError;
 pub use event::{CopyProgress, EventKind, TaskEvent};
 pub use housekeeping::{Housekeeping, HousekeepingEntry, HousekeepingState, HousekeepingStep};
 pub use model::{
@@ -50,7 +51,6 @@ pub use model::{
     TransitionError,
 };
 pub use monitor::{Sample, Thresholds};
-pub use store::{Lease, LeaseBusy, LeaseHolder, TaskStoreError};
 pub use warning::Warning;
 pub use watch::TaskWatch;
 
@@ -59,11 +59,12 @@ use crate::assess::model::{Mode, Verdict};
 use crate::assess::AssessError;
 use crate::backup::BackupError;
 use crate::instances::{InstanceError, Instances};
-use crate::inventory::{InstanceRecord, ManagedDetails, StoreError};
-use crate::reports::{self, ReportError};
 use crate::secrets::Password;
 use crate::server::{OsUser, ServerError};
 use crate::sql::SqlError;
+use crate::store::reports::{self, ReportError};
+use crate::store::{events, leases, tasks};
+use crate::store::{InstanceRecord, ManagedDetails, StoreError};
 use crate::wire::WireError;
 
 /// Why a task operation failed. Messages never contain a password.
@@ -347,24 +348,24 @@ impl std::fmt::Debug for Tasks {
 }
 
 impl Inner {
-    pub(crate) fn store(&self) -> &crate::inventory::Store {
+    pub(crate) fn store(&self) -> &crate::store::Store {
         self.instances.store()
     }
 
     pub(crate) fn get(&self, id: &TaskId) -> Result<Task, TaskError> {
-        Ok(store::get(self.store(), id.as_str())?)
+        Ok(tasks::get(self.store(), id.as_str())?)
     }
 
     /// Appends an event and broadcasts it.
     pub(crate) fn emit(&self, task: &TaskId, kind: EventKind) -> Result<TaskEvent, TaskError> {
-        let event = store::append_event(self.store(), task, kind)?;
+        let event = events::append_event(self.store(), task, kind)?;
         let _ = self.events.send(event.clone());
         Ok(event)
     }
 
     /// Saves the task after a phase transition from `from` and records it.
     pub(crate) fn save_phase(&self, task: &Task, from: Phase) -> Result<(), TaskError> {
-        store::save(self.store(), task)?;
+        tasks::save(self.store(), task)?;
         tracing::info!(task = %task.id, %from, to = %task.phase, "task phase");
         self.emit(
             &task.id,
@@ -394,7 +395,7 @@ impl Inner {
         state: ReplicationState,
     ) -> Result<(), TaskError> {
         if let Some(from) = task.observe_replication(state) {
-            store::save(self.store(), task)?;
+            tasks::save(self.store(), task)?;
             self.replication_changed(task, from)?;
         }
         Ok(())
@@ -519,7 +520,7 @@ impl Tasks {
 
     /// Stored events of a task after `after` (0: from the start), oldest first.
     pub fn events(&self, id: &TaskId, after: i64) -> Result<Vec<TaskEvent>, TaskError> {
-        Ok(store::events_since(self.inner.store(), id, after, 10_000)?)
+        Ok(events::events_since(self.inner.store(), id, after, 10_000)?)
     }
 
     /// The newest events of a task before `before` (`None`: the newest), newest first, at
@@ -531,7 +532,7 @@ impl Tasks {
         limit: usize,
         samples: bool,
     ) -> Result<Vec<TaskEvent>, TaskError> {
-        Ok(store::events_before(
+        Ok(events::events_before(
             self.inner.store(),
             id,
             before,
@@ -542,16 +543,16 @@ impl Tasks {
 
     /// The newest stored event's `seq` (0: none): where a follower "from now" starts.
     pub fn newest_seq(&self, id: &TaskId) -> Result<i64, TaskError> {
-        Ok(store::newest_seq(self.inner.store(), id)?)
+        Ok(events::newest_seq(self.inner.store(), id)?)
     }
 
     /// The `seq` just before the first event at or after `at` (RFC 3339), for a follower
     /// that starts at a time.
     pub fn seq_before(&self, id: &TaskId, at: &str) -> Result<i64, TaskError> {
         let store = self.inner.store();
-        Ok(match store::first_seq_since(store, id, at)? {
+        Ok(match events::first_seq_since(store, id, at)? {
             Some(seq) => seq - 1,
-            None => store::newest_seq(store, id)?,
+            None => events::newest_seq(store, id)?,
         })
     }
 
@@ -562,7 +563,7 @@ impl Tasks {
         id: &TaskId,
         period: history::Period,
     ) -> Result<history::LagHistory, TaskError> {
-        let task = store::get(self.inner.store(), id.as_str())?;
+        let task = tasks::get(self.inner.store(), id.as_str())?;
         Ok(history::LagHistory::read(
             self.inner.store(),
             &task,
@@ -572,12 +573,12 @@ impl Tasks {
 
     /// A task by id or unambiguous id prefix.
     pub fn get(&self, id: &str) -> Result<Task, TaskError> {
-        Ok(store::get(self.inner.store(), id)?)
+        Ok(tasks::get(self.inner.store(), id)?)
     }
 
     /// Every task, newest first.
     pub fn list(&self) -> Result<Vec<Task>, TaskError> {
-        Ok(store::list(self.inner.store())?)
+        Ok(tasks::list(self.inner.store())?)
     }
 
     /// A task with its driver and latest progress or sample, as the servers have it now.
@@ -592,10 +593,10 @@ impl Tasks {
         }
         resume::reconcile(&self.inner, &task.id).await?;
         let task = settle::startup(&self.inner, &task.id).await?;
-        let latest = |kind| store::latest_event(self.inner.store(), &task.id, kind);
+        let latest = |kind| events::latest_event(self.inner.store(), &task.id, kind);
         let (sample_event, sample_live) = settle::latest_sample(&self.inner, &task).await?;
         let task = self.inner.get(&task.id)?;
-        let driver = store::lease(self.inner.store(), &task.id)?.filter(|l| !l.is_stale());
+        let driver = leases::lease(self.inner.store(), &task.id)?.filter(|l| !l.is_stale());
         let progress = match latest("copy")? {
             Some(TaskEvent {
                 kind: EventKind::Copy(p),
@@ -745,7 +746,7 @@ impl Tasks {
             d.stop.cancel();
             let _ = d.handle.await;
         }
-        let _ = store::release_lease(self.inner.store(), id, &self.inner.me);
+        let _ = leases::release_lease(self.inner.store(), id, &self.inner.me);
     }
 
     /// Stops every driver of this process (at exit).
@@ -853,7 +854,7 @@ impl Tasks {
 }
 
 pub(crate) fn latest_report(
-    store: &crate::inventory::Store,
+    store: &crate::store::Store,
     source: &str,
     dest: &str,
     mode: Mode,

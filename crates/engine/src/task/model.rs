@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::standby::StandbyPlan;
 use crate::assess::model::Mode;
 use crate::backup::{Compression, MaxRate, TablespaceMapping};
-use crate::inventory::InstanceId;
+use crate::store::InstanceId;
 use crate::switchover::{FailoverReport, FenceRecord, SwitchoverReport};
 use crate::wire::Lsn;
 

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::inventory::InstanceRecord;
+use crate::store::InstanceRecord;
 
 /// Settings a hot standby needs at least as high as its primary's.
 pub const FLOOR_SETTINGS: [&str; 5] = [

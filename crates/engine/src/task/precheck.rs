@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use super::model::{TablespaceTarget, Task};
 use super::plan::{self, FLOOR_SETTINGS};
 use super::standby::StandbyPlan;
-use super::{check_report, store, Inner, TaskError};
+use super::{check_report, Inner, TaskError};
 use crate::assess;
 use crate::backup::placement::{self, DirState};
-use crate::inventory::InstanceRecord;
-use crate::reports;
 use crate::sql;
+use crate::store::reports;
+use crate::store::tasks;
+use crate::store::InstanceRecord;
 use crate::version::ServerVersion;
 
 /// What precheck reads on the source.
@@ -70,7 +71,7 @@ pub(crate) async fn precheck(inner: &Inner, task: &mut Task) -> Result<(), TaskE
         socket_dirs: dst.socket_dirs,
         floors: plan::standby_floors(&src.floors, &dst.floors),
     });
-    store::save(inner.store(), task)?;
+    tasks::save(inner.store(), task)?;
     Ok(())
 }
 

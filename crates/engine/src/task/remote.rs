@@ -3,15 +3,14 @@
 //! monitoring go on when the workstation sleeps, loses the network or closes. This machine
 //! keeps a mirror — the task row and its events, copied whenever it is read — so every
 //! reader (task list/status/follow, the app) shows the true state and full history.
-
-use super::store;
 use super::{Task, TaskError, TaskId, TaskRequest, TaskStatus, Tasks};
 use crate::agent::protocol::{
     Passwords, RemoteOperate, RemoteTask, RemoteTaskRead, Request, Secret, TaskOperation, TaskView,
 };
 use crate::host::HostError;
 use crate::instances::{host_of, InstanceError};
-use crate::inventory::InstanceRecord;
+use crate::store::tasks;
+use crate::store::InstanceRecord;
 use crate::switchover::{Progress, ProgressFn};
 
 fn agent_error(e: crate::agent::AgentError) -> TaskError {
@@ -21,7 +20,7 @@ fn agent_error(e: crate::agent::AgentError) -> TaskError {
 impl Tasks {
     /// The host a task is driven on, when not this machine.
     pub fn host_of_task(&self, id: &TaskId) -> Result<Option<String>, TaskError> {
-        Ok(store::remote_of(self.inner.store(), id)?.map(|(host, _)| host))
+        Ok(tasks::remote_of(self.inner.store(), id)?.map(|(host, _)| host))
     }
 
     async fn secret(&self, record: &InstanceRecord) -> Option<Secret> {
@@ -64,7 +63,7 @@ impl Tasks {
                     mode: request.mode.as_str(),
                 })?,
         };
-        let report = crate::reports::get(store, &report_id)?;
+        let report = crate::store::reports::get(store, &report_id)?;
         super::check_report(&report, &request.source, &request.dest, request.mode)?;
         let agent = self
             .inner
@@ -84,7 +83,7 @@ impl Tasks {
             }))
             .await
             .map_err(agent_error)?;
-        store::mirror(store, host, &view.status.task, &view.events)?;
+        tasks::mirror(store, host, &view.status.task, &view.events)?;
         tracing::info!(task = %view.status.task.id, host, "task started on the destination's host");
         Ok(view.status.task)
     }
@@ -93,7 +92,7 @@ impl Tasks {
     /// the host's status. `Ok(None)` for a task driven from this machine.
     pub async fn refresh(&self, id: &TaskId) -> Result<Option<TaskStatus>, TaskError> {
         let store = self.inner.store();
-        let Some((host, after)) = store::remote_of(store, id)? else {
+        let Some((host, after)) = tasks::remote_of(store, id)? else {
             return Ok(None);
         };
         let (agent, passwords) = self.agent_for(id, &host).await?;
@@ -105,7 +104,7 @@ impl Tasks {
             }))
             .await
             .map_err(agent_error)?;
-        store::mirror(store, &host, &view.status.task, &view.events)?;
+        tasks::mirror(store, &host, &view.status.task, &view.events)?;
         Ok(Some(view.status))
     }
 
@@ -180,7 +179,7 @@ impl Tasks {
         host: &str,
     ) -> Result<(std::sync::Arc<crate::agent::client::AgentClient>, Passwords), TaskError> {
         let store = self.inner.store();
-        let task = store::get(store, id.as_str())?;
+        let task = tasks::get(store, id.as_str())?;
         let source = store.instance(&task.source.id)?;
         let dest = store.instance(&task.destination.id)?;
         let agent = self
@@ -209,7 +208,7 @@ impl Tasks {
 
 /// The host the destination of `request` runs on, if not this machine.
 pub(super) fn dest_host(
-    store: &crate::inventory::Store,
+    store: &crate::store::Store,
     request: &TaskRequest,
 ) -> Result<Option<String>, TaskError> {
     let dest = store.instance_by_name(&request.dest)?;

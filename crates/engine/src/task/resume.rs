@@ -12,7 +12,8 @@
 use std::sync::Arc;
 
 use super::model::{Phase, Task, TaskId};
-use super::{cancel, store, Inner, TaskError};
+use super::{cancel, Inner, TaskError};
+use crate::store::leases;
 
 /// Marks a task whose driver died during precheck or basebackup as failed, after rolling
 /// back what it left. Does nothing while a live process drives it.
@@ -24,11 +25,11 @@ pub(crate) async fn reconcile(inner: &Arc<Inner>, id: &TaskId) -> Result<Task, T
     if !matches!(task.phase, Phase::Precheck | Phase::Basebackup) || inner.driving(id) {
         return Ok(task);
     }
-    let lease = store::lease(inner.store(), id)?;
+    let lease = leases::lease(inner.store(), id)?;
     if lease.as_ref().is_some_and(|l| !l.is_stale()) {
         return Ok(task);
     }
-    if store::acquire_lease(inner.store(), id, &inner.me, inner.settings.lease_ttl)?.is_err() {
+    if leases::acquire_lease(inner.store(), id, &inner.me, inner.settings.lease_ttl)?.is_err() {
         return Ok(task);
     }
     let result = async {
@@ -57,7 +58,7 @@ pub(crate) async fn reconcile(inner: &Arc<Inner>, id: &TaskId) -> Result<Task, T
         inner.save_phase(&task, from)
     }
     .await;
-    let _ = store::release_lease(inner.store(), id, &inner.me);
+    let _ = leases::release_lease(inner.store(), id, &inner.me);
     result?;
     inner.get(id)
 }
@@ -65,7 +66,7 @@ pub(crate) async fn reconcile(inner: &Arc<Inner>, id: &TaskId) -> Result<Task, T
 /// failed → precheck, after making sure nothing of the failed attempt is left. The caller
 /// then drives the task (this process keeps the lease).
 pub(crate) async fn retry(inner: &Arc<Inner>, id: &TaskId) -> Result<Task, TaskError> {
-    store::acquire_lease(inner.store(), id, &inner.me, inner.settings.lease_ttl)??;
+    leases::acquire_lease(inner.store(), id, &inner.me, inner.settings.lease_ttl)??;
     let result = async {
         let mut task = inner.get(id)?;
         if task.phase != Phase::Failed {
@@ -81,7 +82,7 @@ pub(crate) async fn retry(inner: &Arc<Inner>, id: &TaskId) -> Result<Task, TaskE
     }
     .await;
     if result.is_err() {
-        let _ = store::release_lease(inner.store(), id, &inner.me);
+        let _ = leases::release_lease(inner.store(), id, &inner.me);
     }
     result
 }

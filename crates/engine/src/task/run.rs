@@ -14,10 +14,11 @@ use tokio_util::sync::CancellationToken;
 use super::lease::LeaseGuard;
 use super::model::{Phase, Task, TaskId, TaskInstance, TaskLayout};
 use super::{
-    basebackup, cancel, check_report, flag_set, increment, precheck, startup, store, Inner,
-    TaskError, TaskRequest,
+    basebackup, cancel, check_report, flag_set, increment, precheck, startup, Inner, TaskError,
+    TaskRequest,
 };
-use crate::reports;
+use crate::store::reports;
+use crate::store::{leases, tasks};
 
 /// Creates the task row (phase precheck) after the checks that need no server.
 pub(crate) async fn create(inner: &Inner, request: TaskRequest) -> Result<Task, TaskError> {
@@ -31,7 +32,7 @@ pub(crate) async fn create(inner: &Inner, request: TaskRequest) -> Result<Task, 
         .managed
         .clone()
         .ok_or_else(|| TaskError::DestinationNotManaged(dest.name.to_string()))?;
-    if let Some(other) = store::live_task_for_destination(store, &dest.id)? {
+    if let Some(other) = tasks::live_task_for_destination(store, &dest.id)? {
         return Err(TaskError::DestinationBusy {
             dest: dest.name.to_string(),
             task: other.id,
@@ -68,9 +69,9 @@ pub(crate) async fn create(inner: &Inner, request: TaskRequest) -> Result<Task, 
         request.options,
         layout,
     );
-    store::insert(store, &task)?;
+    tasks::insert(store, &task)?;
     // Held from the start, so no other process takes the new task for an interrupted one.
-    store::acquire_lease(store, &task.id, &inner.me, inner.settings.lease_ttl)??;
+    leases::acquire_lease(store, &task.id, &inner.me, inner.settings.lease_ttl)??;
     inner.note(
         &task.id,
         format!(

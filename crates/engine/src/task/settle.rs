@@ -25,7 +25,8 @@ use super::event::{EventKind, TaskEvent};
 use super::housekeeping::{self, HousekeepingState};
 use super::model::{Phase, Task, TaskId};
 use super::monitor::Monitor;
-use super::{store, Inner, TaskError};
+use super::{Inner, TaskError};
+use crate::store::{events, leases};
 
 /// A sample this much older than the sample period is stale (a driver would have stored a
 /// newer one).
@@ -43,14 +44,14 @@ async fn under_lease<T>(
     if inner.driving(id) {
         return Ok(None);
     }
-    if store::lease(inner.store(), id)?.is_some_and(|l| !l.is_stale()) {
+    if leases::lease(inner.store(), id)?.is_some_and(|l| !l.is_stale()) {
         return Ok(None);
     }
-    if store::acquire_lease(inner.store(), id, &inner.me, inner.settings.lease_ttl)?.is_err() {
+    if leases::acquire_lease(inner.store(), id, &inner.me, inner.settings.lease_ttl)?.is_err() {
         return Ok(None);
     }
     let result = work.await;
-    let _ = store::release_lease(inner.store(), id, &inner.me);
+    let _ = leases::release_lease(inner.store(), id, &inner.me);
     result.map(Some)
 }
 
@@ -155,7 +156,7 @@ pub(crate) async fn latest_sample(
     inner: &Arc<Inner>,
     task: &Task,
 ) -> Result<(Option<TaskEvent>, bool), TaskError> {
-    let stored = store::latest_event(inner.store(), &task.id, "sample")?;
+    let stored = events::latest_event(inner.store(), &task.id, "sample")?;
     let stale = stored
         .as_ref()
         .is_none_or(|e| is_stale(&e.at, inner.settings.sample_interval));

@@ -9,9 +9,10 @@ use tokio_util::sync::CancellationToken;
 use super::increment::monitor_target;
 use super::model::{ReplicationState, Task};
 use super::monitor::Monitor;
-use super::{standby, store, Inner, TaskError};
+use super::{standby, Inner, TaskError};
 use crate::assess;
 use crate::server::control;
+use crate::store::tasks;
 
 /// startup → increment: puts the copy in place as a standby, starts it and waits up to
 /// `connect_timeout` for it to connect. Every step checks what is done, so a driver or a
@@ -113,7 +114,7 @@ async fn startup(
             .iter()
             .filter_map(|f| f.file_name().map(|n| layout.data_dir.join(n)))
             .collect();
-        store::save(inner.store(), task)?;
+        tasks::save(inner.store(), task)?;
         inner.note(&task.id, "standby configuration written; the destination keeps its own postgresql.conf and pg_hba.conf");
     } else if !standby::is_configured(&layout.data_dir, task.id.as_str()) {
         return Err(TaskError::Inconsistent(format!(

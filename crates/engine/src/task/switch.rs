@@ -14,10 +14,11 @@ use super::lease::LeaseGuard;
 pub use super::model::{Operation, SwitchRecord};
 use super::model::{Phase, Task, TaskId};
 use super::warning::Warning;
-use super::{housekeeping, store, Inner, TaskError, Tasks};
+use super::{housekeeping, Inner, TaskError, Tasks};
 use crate::agent::protocol::TaskOperation;
 use crate::assess::Mode;
 use crate::server::OsUser;
+use crate::store::{events, leases, tasks};
 use crate::switchover::{
     self, Destination, FailoverPreview, FailoverReport, FenceRecord, Finding, Guardrail,
     GuardrailStatus, LocalServer, Options, Plan, Preview, Progress, ProgressFn, Source, SourceHost,
@@ -66,7 +67,7 @@ async fn reach_source_host(
     inner: &Inner,
     task: &Task,
     options: &Options,
-    known: Option<&crate::inventory::HostRecord>,
+    known: Option<&crate::store::HostRecord>,
 ) -> Result<Option<SourceHost>, TaskError> {
     let source = inner.instance(&task.source)?;
     if source.managed.as_ref().is_some_and(|m| m.host.is_none()) {
@@ -296,7 +297,7 @@ fn unreachable_since(inner: &Inner, task: &Task) -> Result<Option<String>, TaskE
         return Ok(None);
     }
     Ok(
-        match store::latest_event(inner.store(), &task.id, "replication")? {
+        match events::latest_event(inner.store(), &task.id, "replication")? {
             Some(super::TaskEvent {
                 kind:
                     EventKind::Replication {
@@ -355,7 +356,7 @@ fn save_fence(inner: &Inner, id: &TaskId, record: &FenceRecord) -> Result<(), Ta
         .get_or_insert_with(|| SwitchRecord::new(Operation::Switchover));
     let nothing = record.blocked_databases.is_empty() && !record.read_only && !record.stopped;
     switch.fence = (!nothing).then(|| record.clone());
-    store::save(inner.store(), &task)?;
+    tasks::save(inner.store(), &task)?;
     Ok(())
 }
 
@@ -604,7 +605,7 @@ async fn run<O: Operate>(
         housekeeping::run(inner, &mut task).await;
     } else {
         // Promotion's outcome is unknown: the task stays in `switch`, fenced.
-        store::save(inner.store(), &task)?;
+        tasks::save(inner.store(), &task)?;
         inner.emit(
             id,
             EventKind::Error {
@@ -639,14 +640,14 @@ pub(crate) async fn reconcile(inner: &Arc<Inner>, id: &TaskId) -> Result<Task, T
     if task.phase != Phase::Switch || inner.driving(id) {
         return Ok(task);
     }
-    if store::lease(inner.store(), id)?.is_some_and(|l| !l.is_stale()) {
+    if leases::lease(inner.store(), id)?.is_some_and(|l| !l.is_stale()) {
         return Ok(task);
     }
-    if store::acquire_lease(inner.store(), id, &inner.me, inner.settings.lease_ttl)?.is_err() {
+    if leases::acquire_lease(inner.store(), id, &inner.me, inner.settings.lease_ttl)?.is_err() {
         return Ok(task);
     }
     let result = recover(inner, id).await;
-    let _ = store::release_lease(inner.store(), id, &inner.me);
+    let _ = leases::release_lease(inner.store(), id, &inner.me);
     result?;
     inner.get(id)
 }

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use pgrelocate_engine::assess::{self, AssessRequest, CheckResult, Mode, Options, Report, Status};
 use pgrelocate_engine::instances::{CreateRequest, Instances, RegisterRequest};
-use pgrelocate_engine::inventory::InstanceRecord;
 use pgrelocate_engine::secrets::Keyring;
 use pgrelocate_engine::server::OsUser;
+use pgrelocate_engine::store::InstanceRecord;
 use pgrelocate_engine::{Endpoint, Password, SslMode};
 use pgrelocate_testkit::Cluster;
 

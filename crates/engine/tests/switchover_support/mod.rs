@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use pgrelocate_engine::assess::{self, AssessRequest, Mode, Verdict};
 use pgrelocate_engine::instances::{CreateRequest, Instances, RegisterRequest};
-use pgrelocate_engine::inventory::InstanceRecord;
 use pgrelocate_engine::secrets::Keyring;
 use pgrelocate_engine::server::OsUser;
+use pgrelocate_engine::store::InstanceRecord;
 use pgrelocate_engine::switchover::{Progress, SwitchoverReport};
 use pgrelocate_engine::task::{CopyOptions, EventKind, ReplicationState, Task, TaskRequest, Tasks};
 use pgrelocate_engine::{Endpoint, Password, SslMode};

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use pgrelocate_engine::assess::{self, AssessRequest, Mode, Verdict};
 use pgrelocate_engine::instances::{CreateRequest, Instances, RegisterRequest};
-use pgrelocate_engine::inventory::InstanceRecord;
 use pgrelocate_engine::secrets::Keyring;
 use pgrelocate_engine::server::OsUser;
+use pgrelocate_engine::store::InstanceRecord;
 use pgrelocate_engine::task::{CopyOptions, EventKind, Task, TaskRequest, Tasks};
 use pgrelocate_engine::wire::Lsn;
 use pgrelocate_engine::{Endpoint, Password, SslMode};

@@ -1,12 +1,20 @@
 //! The local state store: one SQLite file in the state directory, shared by the CLI and the
-//! desktop app (WAL journal, busy timeout, schema migrations applied at open).
+//! desktop app (WAL journal, busy timeout, schema migrations applied at open). Every SQL
+//! statement against that file lives in this module; the services (`instances`, `task`,
+//! `assess`, the shells) call it.
 //!
-//! Tables: `instances` (and `bin_folders`) now; tasks, reports and events come with later
-//! migrations — see [`migrations`] for how to add one.
+//! Tables: `instances` (and `bin_folders`), `hosts`, `reports`, `tasks` (with `task_events`,
+//! `task_leases`, `remote_tasks`) and the lag history's `lag_rollups` — see [`migrations`]
+//! for how to add one.
 
+pub mod events;
+pub mod history;
 mod hosts;
 mod instances;
+pub mod leases;
 pub mod migrations;
+pub mod reports;
+pub mod tasks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -122,7 +130,7 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
-    /// The connection, for this module's submodules (and later ones: tasks, reports).
+    /// The connection, for this module's submodules.
     pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (statements are atomic).
         self.conn.lock().unwrap_or_else(|e| e.into_inner())

@@ -1,19 +1,15 @@
-//! Tasks, their events and leases in the state store (migration 3).
-//!
-//! A task row holds the whole [`Task`] as JSON plus the columns a list filters on. Events are
-//! append-only. A lease row names the one process that drives a task: holder (a random id per
-//! process), pid, host, and an expiry it renews while alive. A lease whose holder is a dead
-//! process on this host, or whose expiry passed, can be taken over.
-
-use std::time::Duration;
+//! Tasks in the state store (migration 3): a task row holds the whole [`Task`] as JSON plus
+//! the columns a list filters on; a remote task's row and events are mirrored from its agent.
+//! Its events are in [`super::events`], who drives it in [`super::leases`].
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
-use super::event::{EventKind, TaskEvent};
-use super::history;
-use super::model::{now, Task, TaskId};
-use crate::inventory::{InstanceId, Store, StoreError};
+use super::events::insert_event;
+use super::{InstanceId, Store, StoreError};
+use crate::task::event::TaskEvent;
+use crate::task::model::{now, Task};
+use crate::task::TaskId;
 
 /// Shortest id prefix accepted for a lookup.
 pub const MIN_PREFIX: usize = 4;
@@ -37,91 +33,6 @@ impl From<rusqlite::Error> for TaskStoreError {
     fn from(e: rusqlite::Error) -> Self {
         TaskStoreError::Store(StoreError::Sql(e))
     }
-}
-
-/// Who holds (or wants) a lease: one per process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
-pub struct LeaseHolder {
-    /// Random id of this process's task service.
-    pub holder: String,
-    /// OS process id.
-    pub pid: u32,
-    /// Host name.
-    pub host: String,
-}
-
-impl LeaseHolder {
-    /// This process.
-    pub fn this_process() -> LeaseHolder {
-        LeaseHolder {
-            holder: uuid::Uuid::new_v4().simple().to_string(),
-            pid: std::process::id(),
-            host: host_name(),
-        }
-    }
-}
-
-/// A lease as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
-pub struct Lease {
-    /// The holder.
-    #[serde(flatten)]
-    pub holder: LeaseHolder,
-    /// When it was taken.
-    pub acquired_at: String,
-    /// Expiry (Unix milliseconds).
-    pub expires_ms: i64,
-}
-
-impl Lease {
-    /// Whether the holder can no longer be driving the task: expired, or a process of this
-    /// host that is gone.
-    pub fn is_stale(&self) -> bool {
-        if self.expires_ms < unix_ms() {
-            return true;
-        }
-        self.holder.host == host_name() && !process_alive(self.holder.pid)
-    }
-}
-
-/// Another process drives the task.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("task {task} is driven by process {pid} on {host}")]
-pub struct LeaseBusy {
-    /// The task.
-    pub task: TaskId,
-    /// The other process.
-    pub pid: u32,
-    /// Its host.
-    pub host: String,
-}
-
-fn unix_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
-
-/// This host's name (for lease rows).
-pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into())
-}
-
-/// Whether a process with this pid exists (and is not a zombie).
-pub fn process_alive(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        // No /proc (not Linux): fall back on kill(pid, 0).
-        // SAFETY: signal 0 only checks for existence.
-        return !cfg!(target_os = "linux") && unsafe { libc::kill(pid as i32, 0) == 0 };
-    };
-    // The state follows the command name in parentheses: "pid (comm) S ...".
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next());
-    !matches!(state, Some("Z" | "X"))
 }
 
 fn word<T: Serialize>(value: T) -> String {
@@ -248,7 +159,10 @@ pub fn retiring_task(store: &Store, instance: &InstanceId) -> Result<Option<Task
         )
         .optional()?;
     let newest = row.map(|(id, body)| parse_task(&id, &body)).transpose()?;
-    Ok(newest.filter(|t| t.phase == super::model::Phase::Success && &t.source.id == instance))
+    Ok(
+        newest
+            .filter(|t| t.phase == crate::task::model::Phase::Success && &t.source.id == instance),
+    )
 }
 
 /// The newest finished task (`success`: switched or failed over) that promoted `dest`: the
@@ -275,247 +189,6 @@ fn finished_task(
         )
         .optional()?;
     row.map(|(id, body)| parse_task(&id, &body)).transpose()
-}
-
-/// Appends an event and returns it with its sequence number.
-pub fn append_event(
-    store: &Store,
-    task: &TaskId,
-    kind: EventKind,
-) -> Result<TaskEvent, TaskStoreError> {
-    let mut events = append_events_at(store, task, vec![(now(), kind)])?;
-    Ok(events.pop().expect("one event in, one out"))
-}
-
-/// Appends events that happened at the given times (RFC 3339), oldest first, in one
-/// transaction: the write path of [`append_event`], for tools that replay or age a store
-/// (the tests and benchmarks of a months-old task). A sample is folded into the task's lag
-/// history as it is stored, and retention runs as the event time advances.
-pub fn append_events_at(
-    store: &Store,
-    task: &TaskId,
-    events: Vec<(String, EventKind)>,
-) -> Result<Vec<TaskEvent>, TaskStoreError> {
-    let mut conn = store.conn();
-    let tx = conn.transaction()?;
-    let mut out = Vec::with_capacity(events.len());
-    for (at, kind) in events {
-        let seq = insert_event(&tx, task.as_str(), &at, &kind)?;
-        out.push(TaskEvent {
-            seq,
-            task_id: task.clone(),
-            at,
-            kind,
-        });
-    }
-    tx.commit()?;
-    Ok(out)
-}
-
-/// Stores one event (and a sample's aggregates) and returns its sequence number.
-fn insert_event(
-    conn: &rusqlite::Connection,
-    task: &str,
-    at: &str,
-    kind: &EventKind,
-) -> Result<i64, TaskStoreError> {
-    let body = serde_json::to_string(kind).expect("an event always serialises");
-    conn.prepare_cached(
-        "INSERT INTO task_events (task_id, at, kind, body) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![task, at, kind.tag(), body])?;
-    let seq = conn.last_insert_rowid();
-    if let EventKind::Sample(sample) = kind {
-        history::record(conn, task, at, sample)?;
-        history::maybe_prune(conn, task, at)?;
-    }
-    Ok(seq)
-}
-
-/// Events of a task after `after` (0 for all), oldest first, at most `limit`.
-pub fn events_since(
-    store: &Store,
-    task: &TaskId,
-    after: i64,
-    limit: usize,
-) -> Result<Vec<TaskEvent>, TaskStoreError> {
-    let conn = store.conn();
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, body FROM task_events WHERE task_id = ?1 AND seq > ?2 \
-         ORDER BY seq LIMIT ?3",
-    )?;
-    let rows: Vec<(i64, String, String)> = stmt
-        .query_map(params![task.as_str(), after, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    rows.into_iter()
-        .map(|(seq, at, body)| parse_event(task, seq, at, &body))
-        .collect()
-}
-
-/// The newest events of a task before `before` (`None`: the newest of all), newest first, at
-/// most `limit`; samples left out when `samples` is false (the event log pages backwards
-/// through what happened, the chart reads [`history::lag`]).
-pub fn events_before(
-    store: &Store,
-    task: &TaskId,
-    before: Option<i64>,
-    limit: usize,
-    samples: bool,
-) -> Result<Vec<TaskEvent>, TaskStoreError> {
-    let conn = store.conn();
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, body FROM task_events WHERE task_id = ?1 AND seq < ?2 \
-         AND (?3 OR kind <> 'sample') ORDER BY seq DESC LIMIT ?4",
-    )?;
-    let rows: Vec<(i64, String, String)> = stmt
-        .query_map(
-            params![
-                task.as_str(),
-                before.unwrap_or(i64::MAX),
-                samples,
-                limit as i64
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?
-        .collect::<Result<_, _>>()?;
-    rows.into_iter()
-        .map(|(seq, at, body)| parse_event(task, seq, at, &body))
-        .collect()
-}
-
-/// The first event at or after `at` (RFC 3339): where a follower asked to start at a time
-/// begins (`None` when nothing is that recent).
-pub fn first_seq_since(
-    store: &Store,
-    task: &TaskId,
-    at: &str,
-) -> Result<Option<i64>, TaskStoreError> {
-    let secs = at
-        .parse::<jiff::Timestamp>()
-        .map(|t| t.as_second())
-        .unwrap_or(i64::MIN);
-    Ok(history::first_seq_at(&store.conn(), task.as_str(), secs)?)
-}
-
-/// The newest event's sequence number (0 when there is none).
-pub fn newest_seq(store: &Store, task: &TaskId) -> Result<i64, TaskStoreError> {
-    Ok(store.conn().query_row(
-        "SELECT coalesce(max(seq), 0) FROM task_events WHERE task_id = ?1",
-        [task.as_str()],
-        |r| r.get(0),
-    )?)
-}
-
-/// A stored event row as a [`TaskEvent`] (an unreadable body is `Corrupt`, naming it).
-fn parse_event(
-    task: &TaskId,
-    seq: i64,
-    at: String,
-    body: &str,
-) -> Result<TaskEvent, TaskStoreError> {
-    let kind = serde_json::from_str(body).map_err(|e| TaskStoreError::Corrupt {
-        id: task.to_string(),
-        reason: format!("event {seq}: {e}"),
-    })?;
-    Ok(TaskEvent {
-        seq,
-        task_id: task.clone(),
-        at,
-        kind,
-    })
-}
-
-/// The newest event of a kind (`copy`, `sample`, …) of a task.
-pub fn latest_event(
-    store: &Store,
-    task: &TaskId,
-    kind: &str,
-) -> Result<Option<TaskEvent>, TaskStoreError> {
-    let row: Option<(i64, String, String)> = store
-        .conn()
-        .query_row(
-            "SELECT seq, at, body FROM task_events WHERE task_id = ?1 AND kind = ?2 \
-             ORDER BY seq DESC LIMIT 1",
-            params![task.as_str(), kind],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    row.map(|(seq, at, body)| parse_event(task, seq, at, &body))
-        .transpose()
-}
-
-/// Takes (or renews) the lease on `task` for `ttl`. Fails when another live process holds it.
-pub fn acquire_lease(
-    store: &Store,
-    task: &TaskId,
-    me: &LeaseHolder,
-    ttl: Duration,
-) -> Result<Result<(), LeaseBusy>, TaskStoreError> {
-    let mut conn = store.conn();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let current = lease_in(&tx, task)?;
-    if let Some(lease) = current {
-        if lease.holder.holder != me.holder && !lease.is_stale() {
-            return Ok(Err(LeaseBusy {
-                task: task.clone(),
-                pid: lease.holder.pid,
-                host: lease.holder.host,
-            }));
-        }
-    }
-    tx.execute(
-        "INSERT INTO task_leases (task_id, holder, pid, host, acquired_at, expires_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-         ON CONFLICT (task_id) DO UPDATE SET holder = ?2, pid = ?3, host = ?4, \
-         acquired_at = CASE WHEN task_leases.holder = ?2 THEN task_leases.acquired_at ELSE ?5 END, \
-         expires_ms = ?6",
-        params![
-            task.as_str(),
-            me.holder,
-            me.pid,
-            me.host,
-            now(),
-            unix_ms() + ttl.as_millis() as i64
-        ],
-    )?;
-    tx.commit()?;
-    Ok(Ok(()))
-}
-
-/// Gives the lease back (only if `me` holds it).
-pub fn release_lease(store: &Store, task: &TaskId, me: &LeaseHolder) -> Result<(), TaskStoreError> {
-    store.conn().execute(
-        "DELETE FROM task_leases WHERE task_id = ?1 AND holder = ?2",
-        params![task.as_str(), me.holder],
-    )?;
-    Ok(())
-}
-
-/// The lease on a task, if any (possibly stale).
-pub fn lease(store: &Store, task: &TaskId) -> Result<Option<Lease>, TaskStoreError> {
-    lease_in(&store.conn(), task)
-}
-
-fn lease_in(conn: &rusqlite::Connection, task: &TaskId) -> Result<Option<Lease>, TaskStoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT holder, pid, host, acquired_at, expires_ms FROM task_leases WHERE task_id = ?1",
-            [task.as_str()],
-            |r| {
-                Ok(Lease {
-                    holder: LeaseHolder {
-                        holder: r.get(0)?,
-                        pid: r.get(1)?,
-                        host: r.get(2)?,
-                    },
-                    acquired_at: r.get(3)?,
-                    expires_ms: r.get(4)?,
-                })
-            },
-        )
-        .optional()?)
 }
 
 /// Asks whichever process drives the task to cancel it (seen at its next heartbeat).
@@ -550,12 +223,6 @@ impl crate::Coded for TaskStoreError {
             TaskStoreError::Corrupt { .. } => ErrorCode::Store,
             TaskStoreError::Store(e) => e.code(),
         }
-    }
-}
-
-impl crate::Coded for LeaseBusy {
-    fn code(&self) -> crate::ErrorCode {
-        crate::ErrorCode::TaskBusy
     }
 }
 
@@ -625,6 +292,8 @@ pub fn mirror(
 pub(crate) mod tests {
     use super::*;
     use crate::assess::model::Mode;
+    use crate::store::events::{append_event, events_since};
+    use crate::task::event::EventKind;
     use crate::task::model::{CopyOptions, Phase, TaskInstance, TaskLayout};
 
     /// A stored-shape task for unit tests of the store.
@@ -744,46 +413,5 @@ pub(crate) mod tests {
             vec![a.clone(), b.clone()]
         );
         assert_eq!(events_since(&store, &t.id, a.seq, 100).unwrap(), vec![b]);
-    }
-
-    #[test]
-    fn a_lease_excludes_other_live_holders_and_passes_on_when_stale() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let t = task("bbbb11112222");
-        insert(&store, &t).unwrap();
-        let me = LeaseHolder::this_process();
-        let other = LeaseHolder::this_process();
-        let ttl = Duration::from_secs(30);
-        acquire_lease(&store, &t.id, &me, ttl).unwrap().unwrap();
-        acquire_lease(&store, &t.id, &me, ttl).unwrap().unwrap();
-        let busy = acquire_lease(&store, &t.id, &other, ttl)
-            .unwrap()
-            .unwrap_err();
-        assert_eq!(busy.pid, std::process::id());
-
-        // A holder whose process is gone (pid 0 never names a user process) is stale.
-        let dead = LeaseHolder {
-            pid: u32::MAX - 1,
-            ..LeaseHolder::this_process()
-        };
-        release_lease(&store, &t.id, &me).unwrap();
-        acquire_lease(&store, &t.id, &dead, ttl).unwrap().unwrap();
-        assert!(lease(&store, &t.id).unwrap().unwrap().is_stale());
-        acquire_lease(&store, &t.id, &other, ttl).unwrap().unwrap();
-        assert_eq!(lease(&store, &t.id).unwrap().unwrap().holder, other);
-
-        // An expired lease is stale even when its process lives.
-        acquire_lease(&store, &t.id, &other, Duration::ZERO)
-            .unwrap()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(5));
-        acquire_lease(&store, &t.id, &me, ttl).unwrap().unwrap();
-    }
-
-    #[test]
-    fn process_alive_tells_this_process_from_a_missing_one() {
-        assert!(process_alive(std::process::id()));
-        assert!(!process_alive(u32::MAX - 1));
     }
 }

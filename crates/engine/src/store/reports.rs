@@ -4,8 +4,8 @@
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
+use super::{Store, StoreError};
 use crate::assess::model::{Counts, Mode, Report, Verdict};
-use crate::inventory::{Store, StoreError};
 
 /// Shortest id prefix `get` accepts, so a typo cannot silently pick some report.
 pub const MIN_PREFIX: usize = 4;
