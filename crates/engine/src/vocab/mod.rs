@@ -1,0 +1,14 @@
+//! The shared vocabulary: pure value types every layer speaks, with no service behind them —
+//! where a server is and how to reach it ([`endpoint`]), which version it runs and what differs
+//! between majors ([`version`]), TLS settings with libpq's `sslmode` semantics ([`tls`]), which
+//! authentication methods a server may ask for ([`require_auth`]) and the ports new managed
+//! instances take ([`port_range`]).
+//!
+//! The crate root re-exports each module (`crate::endpoint`, `crate::version`, …), so paths stay
+//! short and callers do not change; this module is where they live.
+
+pub mod endpoint;
+pub mod port_range;
+pub mod require_auth;
+pub mod tls;
+pub mod version;
