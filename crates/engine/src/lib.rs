@@ -4,9 +4,6 @@
 
 pub mod agent;
 pub mod assess;
-pub mod backup;
-pub mod dial;
-pub mod error_code;
 pub mod home;
 pub mod host;
 pub mod inspect;
@@ -22,8 +19,8 @@ pub mod store;
 pub mod switchover;
 pub mod task;
 pub mod vocab;
-pub mod wire;
 
+pub use pgrelocate_replication::{backup, dial, error_code, wire};
 pub use vocab::{endpoint, port_range, require_auth, tls, version};
 
 pub use endpoint::{Endpoint, SslMode};

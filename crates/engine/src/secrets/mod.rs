@@ -7,13 +7,12 @@
 
 mod keyring;
 pub mod memory;
-mod password;
 pub mod pgpass;
 
 use std::path::PathBuf;
 
 pub use keyring::Keyring;
-pub use password::Password;
+pub use pgrelocate_replication::Password;
 
 use crate::endpoint::Endpoint;
 use crate::store::InstanceId;

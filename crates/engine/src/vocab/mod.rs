@@ -4,11 +4,9 @@
 //! authentication methods a server may ask for ([`require_auth`]) and the ports new managed
 //! instances take ([`port_range`]).
 //!
-//! The crate root re-exports each module (`crate::endpoint`, `crate::version`, …), so paths stay
-//! short and callers do not change; this module is where they live.
+//! All but `port_range` live in `pgrelocate-replication` (the protocol layer speaks them too)
+//! and are re-exported here. The crate root re-exports each module (`crate::endpoint`,
+//! `crate::version`, …), so paths stay short and callers do not change.
 
-pub mod endpoint;
 pub mod port_range;
-pub mod require_auth;
-pub mod tls;
-pub mod version;
+pub use pgrelocate_replication::vocab::{endpoint, require_auth, tls, version};

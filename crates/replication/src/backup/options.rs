@@ -113,7 +113,7 @@ impl FromStr for TablespaceMapping {
 }
 
 /// The path without trailing slashes or `.` components, so `/a/b/` matches `/a/b`.
-pub(crate) fn normalize(p: &Path) -> PathBuf {
+pub fn normalize(p: &Path) -> PathBuf {
     p.components().collect()
 }
 

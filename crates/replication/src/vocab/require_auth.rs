@@ -3,7 +3,7 @@
 //!
 //! The check runs when the server's authentication request arrives, before anything is
 //! sent, so a refused method never receives the password (or any hash of it). Both the
-//! replication client ([`crate::wire`]) and the SQL client ([`crate::sql`]) apply it.
+//! replication client ([`crate::wire`]) and the SQL client (the engine's `sql`) apply it.
 //!
 //! Without a setting, every method is allowed except a clear-text password over a
 //! connection that is not encrypted: a server that declines TLS under `sslmode=prefer` and

@@ -31,9 +31,9 @@ pub use options::{BackupOptions, Compression, MaxRate, OptionError, Owner, Table
 pub use progress::{BackupProgress, Phase};
 
 use crate::endpoint::Endpoint;
-use crate::secrets::Password;
 use crate::version::ServerVersion;
 use crate::wire::{ConnectOptions, Lsn, ReplicationConnection};
+use crate::Password;
 use command::{base_backup_command, CommandOptions};
 use extract::{prepare_dir, Extractor, Modes, PreparedDir};
 use options::normalize;

@@ -16,9 +16,9 @@ use super::messages::{decode, AuthRequest, BackendMessage, Column};
 use crate::dial::{self, Socket};
 use crate::endpoint::{Endpoint, SslMode};
 use crate::require_auth::{self, AuthMethod};
-use crate::secrets::Password;
 use crate::tls;
 use crate::version::ServerVersion;
+use crate::Password;
 
 /// Bytes asked of the socket per read: large reads keep a fast base backup cheap.
 const READ_CHUNK: usize = 256 * 1024;

@@ -1,4 +1,4 @@
-//! Opening the socket to a PostgreSQL server, shared by the SQL client ([`crate::sql`])
+//! Opening the socket to a PostgreSQL server, shared by the SQL client (the engine's `sql`)
 //! and the replication client ([`crate::wire`]): resolve the host, connect with the
 //! instance's connect timeout, and say what went wrong in a DBA's words.
 //!
