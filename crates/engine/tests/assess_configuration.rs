@@ -2,17 +2,17 @@
 //! and replication slots exhausted, a slot WAL limit below the copy's needs, large WAL
 //! retention under load, wal_keep beside a limited slot, and a failing archiver.
 
-mod assess_support;
+mod support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use assess_support::{expect, expect_error, expect_warning, options, Env};
 use pgrelocate_engine::assess::{Mode, Options, Status};
 use pgrelocate_engine::wire::{ConnectOptions, ReplicationConnection};
 use pgrelocate_engine::{Endpoint, Password, SslMode};
 use pgrelocate_testkit::Cluster;
+use support::{expect, expect_error, expect_warning, options, Env};
 
 async fn env_with(source: &Cluster) -> Env {
     let env = Env::new();

@@ -2,14 +2,14 @@
 //! a role without REPLICATION, no `replication` line in pg_hba.conf, no pg_monitor, no
 //! fence, plain traffic to a remote source, and an external destination.
 
-mod assess_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use assess_support::{expect, expect_error, expect_warning, options, Env};
 use pgrelocate_engine::assess::{Mode, Options, Status};
 use pgrelocate_engine::SslMode;
 use pgrelocate_testkit::Cluster;
+use support::{expect, expect_error, expect_warning, options, Env};
 
 #[tokio::test]
 async fn unreachable_host_and_refused_port_are_reported_within_the_timeout() {

@@ -1,13 +1,13 @@
 //! Source data on real servers: unlogged tables, logical slots, prepared and long
 //! transactions, missing checksums, configuration drift, and a source whose clock is off.
 
-mod assess_support;
+mod support;
 
 use std::time::Duration;
 
-use assess_support::{expect, expect_warning, options, Env};
 use pgrelocate_engine::assess::{Mode, Options, Status};
 use pgrelocate_testkit::Cluster;
+use support::{expect, expect_warning, options, Env};
 
 #[tokio::test]
 async fn what_a_physical_copy_does_not_carry_is_reported_as_warnings() {

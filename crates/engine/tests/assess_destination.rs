@@ -3,14 +3,14 @@
 //! the test, as root), tablespace mappings, extensions and C libraries missing from the
 //! destination's binaries, a locale only the source's server sees, and a memory limit.
 
-mod assess_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use assess_support::{expect, expect_error, expect_warning, options, stop_now, Env};
 use pgrelocate_engine::assess::{Mode, Options, Status};
 use pgrelocate_testkit::Cluster;
+use support::{expect, expect_error, expect_warning, options, stop_now, Env};
 
 #[tokio::test]
 async fn a_table_in_postgres_and_an_extra_database_make_the_destination_not_empty() {

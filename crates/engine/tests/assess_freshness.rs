@@ -2,11 +2,11 @@
 //! the source has grown by more than the threshold, and judged by age alone when the
 //! source cannot be read.
 
-mod assess_support;
+mod support;
 
-use assess_support::{options, Env};
 use pgrelocate_engine::assess::{self, Mode};
 use pgrelocate_testkit::Cluster;
+use support::{options, Env};
 
 #[tokio::test]
 async fn a_source_that_grew_since_its_assessment_makes_the_report_stale() {

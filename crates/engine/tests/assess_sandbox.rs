@@ -3,16 +3,16 @@
 //! export is sound — JSON valid against its schema, HTML rendered by headless Chromium,
 //! no password anywhere.
 
-mod assess_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use assess_support::{expect, expect_warning, options, Env};
 use pgrelocate_engine::assess::export::{self, Format, REPORT_JSON_SCHEMA};
 use pgrelocate_engine::assess::{Mode, Status, Verdict};
 use pgrelocate_engine::sandbox;
 use pgrelocate_engine::store::reports;
+use support::{expect, expect_warning, options, Env};
 
 fn artifacts_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../artifacts");

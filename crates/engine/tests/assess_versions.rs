@@ -1,12 +1,12 @@
 //! The whole catalogue against sources and managed destinations of majors 10 to 18: every
 //! version-specific query runs, nothing is skipped, and an ordinary source passes.
 
-mod assess_support;
+mod support;
 
-use assess_support::{options, Env};
 use pgrelocate_engine::assess::export;
 use pgrelocate_engine::assess::{Mode, Status, Verdict};
 use pgrelocate_testkit::Cluster;
+use support::{options, Env};
 
 async fn ordinary_source_passes(major: u32) {
     let source = Cluster::builder(major)

@@ -4,13 +4,12 @@
 //! (owner, mode and content of every file, checked before and after); what is accepted gets
 //! the modes the source's data_directory_mode asks for, not the archive's.
 
-mod backup_support;
+mod support;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use backup_support::{owner, work_dir};
 use pgrelocate_engine::backup::{
     self, progress, BackupError, BackupOptions, BackupOutcome, TablespaceMapping,
 };
@@ -18,6 +17,7 @@ use pgrelocate_engine::{Endpoint, SslMode};
 use pgrelocate_testkit::fake_source::{
     tar_archive, FakeBackup, FakeSource, FakeTablespace, TarEntry,
 };
+use support::{owner, work_dir};
 use tokio_util::sync::CancellationToken;
 
 const TS_OID: u32 = 16385;

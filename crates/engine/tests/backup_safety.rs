@@ -2,17 +2,17 @@
 //! compression, manifest checks that catch damage, and a target left as it was whenever a
 //! backup cannot finish (refusal, cancellation, a checksum failure on the source).
 
-mod backup_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use backup_support::{endpoint, owner, password, work_dir};
 use pgrelocate_engine::backup::{
     self, progress, BackupError, BackupOptions, BackupOutcome, Compression, MaxRate,
     TablespaceMapping,
 };
 use pgrelocate_testkit::{Cluster, Flavour, DEBIAN_MAJOR};
+use support::{endpoint, owner, password, work_dir};
 use tokio_util::sync::CancellationToken;
 
 const DATA: &str = "

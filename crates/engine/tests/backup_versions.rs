@@ -3,14 +3,14 @@
 //! copy starts as a standby on a slot, receives rows written after the backup, holds the
 //! same data as the source, and after promotion has the unlogged table empty.
 
-mod backup_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use backup_support::{endpoint, owner, password, replication, work_dir, Standby};
 use pgrelocate_engine::backup::{self, progress, BackupOptions, Phase, TablespaceMapping};
 use pgrelocate_engine::wire::SlotName;
 use pgrelocate_testkit::{Cluster, ConnParams};
+use support::{endpoint, owner, password, replication, work_dir, Standby};
 use tokio_util::sync::CancellationToken;
 
 const SETUP: &str = "

@@ -1,7 +1,7 @@
 //! Managed instances on real PostgreSQL 10, 13, 15 and 18: create (initdb, configure,
 //! start), test connection with the generated SCRAM password, stop, start, remove.
 
-mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,22 +13,16 @@ use pgrelocate_engine::sql;
 use pgrelocate_engine::Coded;
 
 fn state_dir() -> tempfile::TempDir {
-    common::state_dir("pgrelocate-instances-test-")
+    support::state_dir("pgrelocate-instances-test-")
 }
 
 fn instances(dir: &Path, keyring: &Arc<Keyring>) -> Instances {
-    common::instances(dir, keyring.clone())
+    support::instances(dir, keyring.clone())
 }
 
+/// The test kit's build of `major`.
 async fn bin_dir(major: u32) -> PathBuf {
-    tokio::task::spawn_blocking(move || {
-        pgrelocate_testkit::Installation::embedded(major)
-            .unwrap()
-            .bin_dir()
-            .to_path_buf()
-    })
-    .await
-    .unwrap()
+    support::embedded_bin_dir(major).await
 }
 
 /// Stops every server under `dir` if the test panics, so a failure leaves nothing running.

@@ -1,7 +1,7 @@
 //! The sandbox comes up with its content on the source and an empty destination of the
 //! same major, and goes away completely.
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 
@@ -12,9 +12,9 @@ use pgrelocate_engine::sql;
 
 #[tokio::test]
 async fn sandbox_comes_up_with_its_content_and_goes_away() {
-    let dir = common::state_dir("pgrelocate-sandbox-test-");
+    let dir = support::state_dir("pgrelocate-sandbox-test-");
     let keyring = Arc::new(Keyring::in_memory());
-    let inst = common::instances(dir.path(), keyring.clone());
+    let inst = support::instances(dir.path(), keyring.clone());
     // A folder the user added: the pinned 18 build.
     let bin =
         tokio::task::spawn_blocking(|| pgrelocate_testkit::Installation::embedded(18).unwrap())

@@ -2,13 +2,13 @@
 //! existing role without grants gets ALTER/GRANT for what it lacks (never CREATE ROLE), each
 //! grant of the fence is shown met or missing, and once granted everything reads as met.
 
-mod assess_support;
+mod support;
 
-use assess_support::Env;
 use pgrelocate_engine::preparation::{
     self, PrepState, Preparation, PreparationId, SourceChecklist,
 };
 use pgrelocate_testkit::Cluster;
+use support::Env;
 
 fn item(list: &SourceChecklist, id: PreparationId) -> &Preparation {
     list.preparations

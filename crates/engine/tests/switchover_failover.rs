@@ -3,7 +3,7 @@
 //! with the source still running, it states the gap and drops the slot. A migration task
 //! fails over only when its source no longer answers.
 
-mod switchover_support;
+mod support;
 
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use pgrelocate_engine::task::switch::Operation;
 use pgrelocate_engine::task::{EventKind, Phase, ReplicationState, TaskError};
 use pgrelocate_engine::Coded;
 use pgrelocate_testkit::Writer;
-use switchover_support::*;
+use support::*;
 
 fn remote(env: &Env) -> &pgrelocate_testkit::Cluster {
     match env.source.as_ref().unwrap() {
@@ -24,7 +24,7 @@ fn remote(env: &Env) -> &pgrelocate_testkit::Cluster {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failover_promotes_a_dr_destination_when_the_source_is_stopped() {
-    let mut env = Env::new(14);
+    let mut env = Env::with_major(14);
     let task = env.streaming_task(SourceKind::Remote, Mode::Dr).await;
     let source = env.source_params();
     let dest = env.dest_params();
@@ -128,7 +128,7 @@ async fn failover_promotes_a_dr_destination_when_the_source_is_stopped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failover_with_the_source_still_running_reports_the_gap_and_drops_the_slot() {
-    let mut env = Env::new(17);
+    let mut env = Env::with_major(17);
     let task = env.streaming_task(SourceKind::Remote, Mode::Dr).await;
     let source = env.source_params();
     // The writer knows only the source: it keeps writing there after the promotion.
@@ -159,7 +159,7 @@ async fn failover_with_the_source_still_running_reports_the_gap_and_drops_the_sl
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failover_of_a_migration_task_is_refused_while_its_source_answers() {
-    let mut env = Env::new(13);
+    let mut env = Env::with_major(13);
     let task = env
         .streaming_task(SourceKind::Remote, Mode::Migration)
         .await;

@@ -3,6 +3,8 @@
 //! database), what it cannot (a superuser's session, for an account that is not one), its
 //! exact undo; and the `shutdown` fence's reading of the stopped server's control file.
 
+mod support;
+
 use std::time::Duration;
 
 use pgrelocate_engine::switchover::access::sql_fence_access;
@@ -12,6 +14,7 @@ use pgrelocate_engine::switchover::{source_accepts_writes, FenceStrategy, Source
 use pgrelocate_engine::wire::Lsn;
 use pgrelocate_engine::{Endpoint, Password, SslMode};
 use pgrelocate_testkit::{Cluster, ConnParams};
+use support::current_lsn;
 use tokio_postgres::error::SqlState;
 
 const PASSWORD: &str = "fence-test";
@@ -28,15 +31,6 @@ fn source(cluster: &Cluster, user: &str, password: &str) -> Source {
 
 fn no_journal() -> impl Fn(&FenceRecord) + Send + Sync {
     |_: &FenceRecord| {}
-}
-
-async fn lsn(client: &tokio_postgres::Client) -> Lsn {
-    let text: String = client
-        .query_one("SELECT pg_current_wal_lsn()::text", &[])
-        .await
-        .unwrap()
-        .get(0);
-    text.parse().unwrap()
 }
 
 fn code(e: &tokio_postgres::Error) -> Option<&SqlState> {
@@ -65,7 +59,7 @@ async fn a_session_that_turns_read_only_off_cannot_commit_after_the_sql_fence(ma
         .batch_execute("INSERT INTO t VALUES (0)")
         .await
         .unwrap();
-    let start = lsn(&before).await;
+    let start = current_lsn(&before).await;
 
     let src = source(&cluster, cluster.superuser(), PASSWORD);
     let mut fence = Fence::new(FenceStrategy::Sql, &src);

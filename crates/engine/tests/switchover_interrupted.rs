@@ -3,7 +3,7 @@
 //! had not been promoted (the fence recorded in the task is undone), completed when it had
 //! (logins allowed again on the destination, standby settings removed, slot dropped).
 
-mod switchover_support;
+mod support;
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use pgrelocate_engine::switchover::{FenceStrategy, Source};
 use pgrelocate_engine::task::switch::{Operation, SwitchRecord};
 use pgrelocate_engine::task::{Phase, Task};
 use pgrelocate_engine::{Password, SslMode};
-use switchover_support::*;
+use support::*;
 
 /// Fences the source with the engine's own `sql` fence and leaves the task in `switch`
 /// with that record, as a process killed during the catch-up would.
@@ -55,7 +55,7 @@ async fn interrupt_after_fencing(env: &Env, task: &Task) -> FenceRecord {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_switchover_before_promotion_is_rolled_back() {
-    let mut env = Env::new(16);
+    let mut env = Env::with_major(16);
     let task = env
         .streaming_task(SourceKind::Remote, Mode::Migration)
         .await;
@@ -91,7 +91,7 @@ async fn an_interrupted_switchover_before_promotion_is_rolled_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_switchover_after_promotion_is_completed() {
-    let mut env = Env::new(13);
+    let mut env = Env::with_major(13);
     let task = env
         .streaming_task(SourceKind::Remote, Mode::Migration)
         .await;

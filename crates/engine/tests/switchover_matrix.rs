@@ -5,7 +5,7 @@
 //! source (a stopped one: the result names the slot to drop). The writer itself moves to
 //! the destination as soon as it takes writes, which measures the window from the client.
 
-mod switchover_support;
+mod support;
 
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use pgrelocate_engine::assess::Mode;
 use pgrelocate_engine::switchover::{FenceStrategy, Options, SlotOutcome};
 use pgrelocate_engine::task::{EventKind, Phase, ReplicationState};
 use pgrelocate_testkit::Writer;
-use switchover_support::*;
+use support::*;
 
 async fn switches_over_without_losing_a_commit(major: u32, kind: SourceKind) {
     switches_over(major, kind, false).await;
@@ -22,7 +22,7 @@ async fn switches_over_without_losing_a_commit(major: u32, kind: SourceKind) {
 /// With `async_commit`, the writer's commits are acknowledged before their WAL is flushed
 /// (`synchronous_commit = off` for its database, set before the copy).
 async fn switches_over(major: u32, kind: SourceKind, async_commit: bool) {
-    let mut env = Env::new(major);
+    let mut env = Env::with_major(major);
     if async_commit {
         env.before_copy("ALTER DATABASE postgres SET synchronous_commit = off");
     }

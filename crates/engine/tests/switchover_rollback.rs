@@ -4,7 +4,7 @@
 //! on the source, and once replay resumes a later switchover succeeds without losing a
 //! commit. A switchover the guardrails refuse changes nothing at all.
 
-mod switchover_support;
+mod support;
 
 use std::time::Duration;
 
@@ -12,10 +12,10 @@ use pgrelocate_engine::assess::Mode;
 use pgrelocate_engine::switchover::{GuardrailStatus, Options, Progress, SwitchoverError};
 use pgrelocate_engine::task::{EventKind, Phase, ReplicationState, TaskError};
 use pgrelocate_testkit::Writer;
-use switchover_support::*;
+use support::*;
 
 async fn rolls_back_when_catch_up_times_out_then_succeeds(major: u32, kind: SourceKind) {
-    let mut env = Env::new(major);
+    let mut env = Env::with_major(major);
     let task = env.streaming_task(kind, Mode::Migration).await;
     let source = env.source_params();
     let dest = env.dest_params();
@@ -140,7 +140,7 @@ async fn switchover_rolls_back_when_catch_up_times_out_with_the_shutdown_fence()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_switchover_the_guardrails_refuse_changes_nothing() {
-    let mut env = Env::new(15);
+    let mut env = Env::with_major(15);
     let task = env
         .streaming_task(SourceKind::Remote, Mode::Migration)
         .await;

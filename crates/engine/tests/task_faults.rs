@@ -2,7 +2,7 @@
 //! cancel during the full copy and during incremental sync, and a source whose own
 //! configuration must not leak into the destination's host settings.
 
-mod task_support;
+mod support;
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use pgrelocate_engine::task::{
     CopyOptions, EventKind, Phase, ReplicationState, TaskSettings, Tasks,
 };
 use pgrelocate_testkit::Cluster;
-use task_support::*;
+use support::*;
 
 fn no_sync() -> CopyOptions {
     CopyOptions {
@@ -33,8 +33,8 @@ async fn source_restart_during_increment_is_recorded_as_disconnect_then_streamin
         .unwrap();
     let env = Env::new();
     env.register_source(&source).await;
-    env.create_dest(14).await;
-    env.assess(Mode::Dr).await;
+    env.create_dest_of(14).await;
+    env.assess_pair(Mode::Dr).await;
     let task = env
         .tasks
         .create(env.request(Mode::Dr, no_sync()))
@@ -115,8 +115,8 @@ async fn cancel_during_basebackup_restores_the_empty_destination_and_drops_the_s
     let source = Cluster::builder(13).start().await.unwrap();
     let env = Env::new();
     env.register_source(&source).await;
-    env.create_dest(13).await;
-    env.assess(Mode::Migration).await;
+    env.create_dest_of(13).await;
+    env.assess_pair(Mode::Migration).await;
     let options = CopyOptions {
         // 32 kB/s: the copy of a fresh cluster takes many minutes.
         max_rate: Some(MaxRate::from_kb_per_sec(32).unwrap()),
@@ -167,8 +167,8 @@ async fn cancel_during_increment_restores_the_empty_destination_and_drops_the_sl
         .unwrap();
     let env = Env::new();
     env.register_source(&source).await;
-    env.create_dest(17).await;
-    env.assess(Mode::Migration).await;
+    env.create_dest_of(17).await;
+    env.assess_pair(Mode::Migration).await;
     let task = env
         .tasks
         .create(env.request(Mode::Migration, no_sync()))
@@ -191,7 +191,7 @@ async fn cancel_during_increment_restores_the_empty_destination_and_drops_the_sl
     );
     assert_destination_restored(&env).await;
     // The destination can be used for a new task.
-    env.assess(Mode::Migration).await;
+    env.assess_pair(Mode::Migration).await;
 }
 
 /// The source keeps `postgresql.conf` in its data directory with its own port, TLS
@@ -231,11 +231,11 @@ async fn source_configuration_in_the_data_directory_does_not_replace_the_destina
 
     let env = Env::new();
     env.register_source(&source).await;
-    let dest_record = env.create_dest(16).await;
+    let dest_record = env.create_dest_of(16).await;
     let data_dir = dest_record.managed.as_ref().unwrap().data_dir.clone();
     let own_conf = std::fs::read_to_string(data_dir.join("postgresql.conf")).unwrap();
     let own_hba = std::fs::read_to_string(data_dir.join("pg_hba.conf")).unwrap();
-    env.assess(Mode::Migration).await;
+    env.assess_pair(Mode::Migration).await;
     let task = env
         .tasks
         .create(env.request(Mode::Migration, no_sync()))
@@ -312,8 +312,8 @@ async fn an_unmapped_local_tablespace_goes_where_the_assessment_proposed() {
         .unwrap();
     let env = Env::new();
     env.register_source(&source).await;
-    env.create_dest(16).await;
-    let report = env.assess(Mode::Migration).await;
+    env.create_dest_of(16).await;
+    let report = env.assess_pair(Mode::Migration).await;
     assert!(!report.is_empty());
     let task = env
         .tasks

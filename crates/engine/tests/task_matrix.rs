@@ -3,14 +3,14 @@
 //! once the load pauses. The superuser password has quotes, a colon and a backslash: it must
 //! work through the password file and appear in no file of the destination's data directory.
 
-mod task_support;
+mod support;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use pgrelocate_engine::assess::Mode;
 use pgrelocate_engine::task::{CopyOptions, EventKind, Phase, ReplicationState};
 use pgrelocate_testkit::Cluster;
-use task_support::*;
+use support::*;
 
 async fn migrates_under_write_load(major: u32) {
     let source = Cluster::builder(major)
@@ -23,10 +23,10 @@ async fn migrates_under_write_load(major: u32) {
     // standby's walreceiver gets it in primary_conninfo, so streaming proves libpq took it.
     env.register_source_requiring(&source, Some("scram-sha-256"))
         .await;
-    env.create_dest(major).await;
+    env.create_dest_of(major).await;
     pgbench_init(&source, 1);
     let mut load = Load::start(&source);
-    env.assess(Mode::Migration).await;
+    env.assess_pair(Mode::Migration).await;
 
     let options = CopyOptions {
         sync: false,

@@ -4,7 +4,7 @@
 //! quit; and a task left in `startup` with its data directory moved aside is finished by
 //! the next status, not only by `task follow`.
 
-mod task_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use pgrelocate_engine::task::{
     CopyOptions, EventKind, Phase, ReplicationState, TaskSettings, TaskStatus, Tasks,
 };
 use pgrelocate_testkit::Cluster;
-use task_support::*;
+use support::*;
 
 fn no_sync() -> CopyOptions {
     CopyOptions {
@@ -67,8 +67,8 @@ async fn a_stopped_source_shows_as_disconnect_since_its_stop_in_the_status_of_a_
         .unwrap();
     let env = Env::new();
     env.register_source(&source).await;
-    env.create_dest(16).await;
-    env.assess(Mode::Dr).await;
+    env.create_dest_of(16).await;
+    env.assess_pair(Mode::Dr).await;
     let task = env
         .tasks
         .create(env.request(Mode::Dr, no_sync()))
@@ -132,8 +132,8 @@ async fn a_task_left_in_startup_with_its_data_directory_gone_is_finished_by_the_
         .unwrap();
     let env = Env::new();
     env.register_source(&source).await;
-    env.create_dest(13).await;
-    env.assess(Mode::Migration).await;
+    env.create_dest_of(13).await;
+    env.assess_pair(Mode::Migration).await;
     let task = env
         .tasks
         .create(env.request(Mode::Migration, no_sync()))

@@ -1,11 +1,11 @@
 //! The replication connection against real servers: every password method, TLS modes, and
 //! the clear errors DBAs get for the usual setup mistakes.
 
-mod backup_support;
+mod support;
 
-use backup_support::{endpoint, install_server_certificate, password, replication};
 use pgrelocate_engine::wire::{ConnectOptions, ReplicationConnection, SlotName, WireError};
 use std::time::Duration;
+use support::{endpoint, install_server_certificate, password, replication};
 
 use pgrelocate_engine::require_auth::AuthMethod;
 use pgrelocate_engine::sql;

@@ -1,11 +1,11 @@
 //! IDENTIFY_SYSTEM, SHOW and physical slots on every supported major (one test per major,
 //! so they run in parallel).
 
-mod backup_support;
+mod support;
 
-use backup_support::replication;
 use pgrelocate_engine::wire::SlotName;
 use pgrelocate_testkit::Cluster;
+use support::replication;
 
 async fn replication_commands_work(major: u32) {
     let cluster = Cluster::builder(major).start().await.unwrap();

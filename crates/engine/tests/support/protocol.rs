@@ -1,5 +1,5 @@
-//! Shared by the wire_* and backup_* tests: endpoints for test clusters, TLS certificates.
-#![allow(dead_code)]
+//! For the wire_* and backup_* tests: endpoints for test clusters, TLS certificates, scratch
+//! directories, and a copy started as a standby.
 
 use std::path::{Path, PathBuf};
 
