@@ -85,7 +85,7 @@ describe("lag chart", () => {
     expect(chart.getAttribute("data-points")).toBe("40");
     expect(chart.getAttribute("data-span")).toBe("900");
     // Few buckets: each is a dot on the bytes line.
-    expect(chart.querySelectorAll(".recharts-line-dots circle")).toHaveLength(40);
+    expect(screen.getAllByTestId("lag-point")).toHaveLength(40);
   });
 
   it("draws a band over each outage, one per run of disconnected buckets", () => {
@@ -162,7 +162,7 @@ describe("lag chart", () => {
     // The second half: 10 buckets 5 s apart, the period's span unchanged.
     expect(chart.getAttribute("data-view-span")).toBe("45");
     expect(chart.getAttribute("data-span")).toBe("95");
-    expect(chart.querySelectorAll(".recharts-line-dots circle")).toHaveLength(10);
+    expect(screen.getAllByTestId("lag-point")).toHaveLength(10);
     fireEvent.click(screen.getByTestId("lag-zoom-reset"));
     expect(chart.getAttribute("data-view-span")).toBe("95");
     expect(screen.queryByTestId("lag-zoom-reset")).toBeNull();

@@ -1,7 +1,7 @@
 import { Button, Empty, Space, Typography } from "antd";
 import { useEffect, useMemo, useState } from "react";
 import { Brush, CartesianGrid, ComposedChart, Line, ReferenceArea, Tooltip, XAxis, YAxis } from "recharts";
-import type { XAxisTickContentProps, YAxisTickContentProps } from "recharts";
+import type { DotItemDotProps, XAxisTickContentProps, YAxisTickContentProps } from "recharts";
 import type { ReplicationState } from "../api/generated/ReplicationState";
 import { getLocale, t } from "../i18n";
 import { formatBytes, formatDuration, formatSeconds, formatTime } from "../units";
@@ -165,12 +165,22 @@ function withRange(value: string, min: string | null, several: boolean): string 
   return several && min != null && min !== value ? t("lagChart.range", { value, min }) : value;
 }
 
+/** A card over the plot, as antd's popovers look. */
+const TOOLTIP_STYLE = {
+  padding: "6px 10px",
+  fontSize: 12,
+  lineHeight: "20px",
+  background: "#fff",
+  borderRadius: 6,
+  boxShadow: "0 6px 16px 0 rgba(0,0,0,0.08), 0 3px 6px -4px rgba(0,0,0,0.12), 0 9px 28px 8px rgba(0,0,0,0.05)",
+} as const;
+
 /** What the tooltip says about one bucket. */
 function LagTooltip({ point }: { point: LagPoint }) {
   const several = (point.samples ?? 1) > 1;
   const width = point.widthMs ?? 0;
   return (
-    <div className="ant-popover-inner" style={{ padding: "6px 10px", fontSize: 12 }} data-testid="lag-tooltip">
+    <div style={TOOLTIP_STYLE} data-testid="lag-tooltip">
       <div data-testid="lag-tooltip-time">
         {formatTime(new Date(point.at).toISOString())}
         {several && width > 0 && (
@@ -333,7 +343,7 @@ export default function LagChart({
               <rect
                 x={p.x}
                 y={p.y}
-                width={Math.max(2, p.width)}
+                width={Math.max(3, p.width)}
                 height={p.height}
                 fill={BAND_FILL[o.state ?? "disconnect"]}
                 data-testid={o.state === "catchup" ? "lag-catchup" : "lag-outage"}
@@ -348,7 +358,14 @@ export default function LagChart({
           dataKey="bytes"
           stroke={BYTES_COLOR}
           strokeWidth={2}
-          dot={points.length <= 120 ? { r: 2.5, fill: BYTES_COLOR, strokeWidth: 0 } : false}
+          // A dot per bucket while they are few enough to tell apart.
+          dot={
+            points.length <= 120
+              ? (p: DotItemDotProps) => (
+                  <circle key={p.index} cx={p.cx} cy={p.cy} r={2.5} fill={BYTES_COLOR} data-testid="lag-point" />
+                )
+              : false
+          }
           activeDot={{ r: 4 }}
           isAnimationActive={false}
         />

@@ -23,8 +23,10 @@ import { copyFigures } from "./copyFigures";
 import PhaseColumn from "./PhaseColumn";
 import SwitchoverDialog from "./SwitchoverDialog";
 
-// The chart library is loaded with the first task page, not with the console's start.
-const LagChart = lazy(() => import("../../components/LagChart"));
+// The chart library is loaded with the first task page, not with the console's start: the
+// page starts fetching it as it mounts, while its first reads are under way.
+const loadChart = () => import("../../components/LagChart");
+const LagChart = lazy(loadChart);
 
 /** Events read per page of the log (newest first; older pages on demand). */
 export const LOG_PAGE = 100;
@@ -180,6 +182,7 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
   // Below 1200 px six phases side by side leave each title too little room ("Switcho/ver"):
   // there the titles go under the icons.
   const narrow = Grid.useBreakpoint().xl === false;
+  useEffect(() => void loadChart(), []);
 
   // The newest page of the log, then only what is new: an old task's page never replays its
   // months of history, and a reload shows the same picture at once.
