@@ -14,10 +14,11 @@ use pgrelocate_engine::task::model::{Phase, ReplicationState, TaskId};
 use support::{DesktopApp, Launch};
 
 /// The page side of "open the task, pick 24 hours, see the buckets and the newest state".
-/// The issue asks for under a second: the debug app took 0.75 s on a quiet run and 1.5–1.9 s
-/// with other builds on the 2 cores (nearly all of it the first `task_status`, before
-/// which the page shows a spinner), so the test asserts a generous bound and prints the
-/// figure and its milestones; bench/history.rs times the store's reads alone.
+/// The issue asks for under a second: the debug app takes ~0.6 s on a quiet run and about
+/// 1 s with other builds on the 2 cores (the store's reads are under a millisecond since
+/// migration 10; the rest is the web view rendering the page and the chart), so the test
+/// asserts a generous bound and prints the figure, its milestones and each IPC call's
+/// times; bench/history.rs times the engine calls the page makes.
 const PAGE_BOUND_MS: f64 = 5000.0;
 
 /// Resident memory of the app's own process after every period was drawn.
@@ -107,10 +108,18 @@ async fn a_year_old_dr_task_opens_fast_shows_its_outage_and_stays_small() {
                 const t0 = performance.now();
                 const at = {{}};
                 const mark = (k) => {{ if (at[k] == null) at[k] = Math.round(performance.now() - t0); }};
+                // Each IPC call answered after navigation (ui/api/core.ts measures them): [command, sent,
+                // answered] in ms from navigation.
+                const finish = (result) => {{
+                    const ipc = performance.getEntriesByType('measure')
+                        .filter(m => m.name.startsWith('ipc ') && m.startTime + m.duration >= t0)
+                        .map(m => [m.name.slice(4), Math.round(m.startTime - t0), Math.round(m.startTime + m.duration - t0)]);
+                    done(typeof result === 'string' ? result : JSON.stringify({{ ...result, ipc }}));
+                }};
                 location.hash = '#/tasks/{id}';
                 let clicked = false;
                 const tick = () => {{
-                    if (performance.now() - t0 > 20000) return done('timed out: ' + JSON.stringify(at) + document.body.innerText.slice(0, 2000));
+                    if (performance.now() - t0 > 20000) return finish('timed out: ' + JSON.stringify(at) + document.body.innerText.slice(0, 2000));
                     if (!clicked) {{
                         const label = Array.from(document.querySelectorAll('[data-testid=lag-period] .ant-segmented-item'))
                             .find(e => e.textContent.trim() === '24 hours');
@@ -124,7 +133,7 @@ async fn a_year_old_dr_task_opens_fast_shows_its_outage_and_stays_small() {
                     if (sample) mark('stored sample');
                     const log = document.querySelectorAll('[data-testid=event-log] tbody tr.ant-table-row').length > 0;
                     if (log) mark('log');
-                    if (day && sample && log) return done(JSON.stringify({{ total: performance.now() - t0, at }}));
+                    if (day && sample && log) return finish({{ total: performance.now() - t0, at }});
                     requestAnimationFrame(tick);
                 }};
                 tick();"#,
@@ -142,6 +151,10 @@ async fn a_year_old_dr_task_opens_fast_shows_its_outage_and_stays_small() {
         .unwrap_or_else(|| panic!("the page did not show the 24-hour chart: {measured}"));
     let page_ms = figures["total"].as_f64().expect("the time taken");
     eprintln!("milestones (ms from navigation): {}", figures["at"]);
+    eprintln!(
+        "IPC calls [command, sent, answered] (ms from navigation): {}",
+        figures["ipc"]
+    );
     eprintln!(
         "task page → 24-hour chart and newest state: {page_ms:.0} ms in the page, {:.0?} with WebDriver",
         started.elapsed()
@@ -168,6 +181,35 @@ async fn a_year_old_dr_task_opens_fast_shows_its_outage_and_stays_small() {
     eprintln!("30-day chart: {bands} outage band(s)");
     assert!(bands.as_u64().unwrap_or(0) >= 1);
     app.screenshot("history-02-30-days").await;
+
+    // Hovering the band shows what the chart knows of that hour: when, and that the standby
+    // was disconnected (the mouse moves over the band's middle, as a user points at it).
+    app.eval(
+        "(() => { const band = document.querySelector('[data-testid=lag-outage]').getBoundingClientRect(); \
+         const plot = document.querySelector('[data-testid=lag-chart] .recharts-wrapper'); \
+         const at = { bubbles: true, clientX: band.left + band.width / 2, clientY: band.top + band.height / 2 }; \
+         plot.dispatchEvent(new MouseEvent('mouseover', at)); plot.dispatchEvent(new MouseEvent('mousemove', at)); \
+         return true; })()",
+    )
+    .await;
+    let tip = app
+        .wait_until(
+            "the outage's tooltip",
+            "document.querySelector('[data-testid=lag-tooltip]')?.innerText ?? ''",
+            Duration::from_secs(10),
+        )
+        .await;
+    eprintln!("tooltip over the outage: {tip}");
+    assert!(tip.as_str().unwrap_or("").contains("Disconnected"), "{tip}");
+    app.screenshot("history-03-outage-tooltip").await;
+    // The task page with its chart at both window sizes, in both languages (the pointer
+    // leaves the chart first, so the pictures show no stale tooltip).
+    app.eval(
+        "(document.querySelector('[data-testid=lag-chart] .recharts-wrapper') \
+         .dispatchEvent(new MouseEvent('mouseout', { bubbles: true, relatedTarget: document.body })), true)",
+    )
+    .await;
+    app.journey_shots("task-history", "复制延迟").await;
 
     // Every period, then the state file and the app's memory.
     for (label, low, high) in PERIODS {

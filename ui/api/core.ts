@@ -17,12 +17,26 @@ export function asCommandError(err: unknown): CommandError {
   return { code: "ipc", message: err instanceof Error ? err.message : String(err) };
 }
 
-/** Invokes a command; a rejection becomes a `CommandError`. */
+/** IPC measures kept before they are cleared. */
+const MEASURES_KEPT = 500;
+
+/** Invokes a command; a rejection becomes a `CommandError`. Each call leaves a User Timing
+ * measure (`ipc <command>`), so the Web Inspector and the window tests see what a page waits for. */
 export async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  const sent = performance.now();
   try {
     return await invoke<T>(cmd, args);
   } catch (err) {
     throw asCommandError(err);
+  } finally {
+    // Best effort: timing must never fail a command. The browser keeps measures until they
+    // are cleared: a page left open for weeks keeps the newest few hundred.
+    try {
+      if (performance.getEntriesByType("measure").length >= MEASURES_KEPT) performance.clearMeasures();
+      performance.measure(`ipc ${cmd}`, { start: sent, end: performance.now() });
+    } catch {
+      /* a browser without User Timing Level 3 */
+    }
   }
 }
 

@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { TaskEvent, TaskStatus, TaskStreamEvent } from "../../api/tasks";
 import { emptySample, failoverReport, lease, streamingTask, switchoverReport } from "../../test/fixtures";
 import { formatTime } from "../../units";
-import TaskDetails, { LOG_PAGE, SlotCard } from "./TaskDetails";
+import TaskDetails, { lagPoints, LOG_PAGE, SlotCard } from "./TaskDetails";
 
 /** The page's IPC: an empty log and chart unless a test answers them itself. */
 function mockTask(handler: (cmd: string, args: unknown) => unknown) {
@@ -239,6 +239,46 @@ describe("Task details", () => {
     expect(log).not.toContain("Switchover");
     expect(screen.getByTestId("phase-timeline").textContent).toContain("Failover");
     expect(screen.getByTestId("phase-timeline").textContent).not.toContain("Switchover");
+  });
+});
+
+describe("Lag chart data", () => {
+  it("draws one band per run of disconnected buckets and keeps each bucket's worst, min and count", () => {
+    const bucket = (start: string, worst: "streaming" | "disconnect" | "catchup", bytes: number | null = 4096) => ({
+      start,
+      width_secs: 3600,
+      samples: 720,
+      bytes_min: bytes == null ? null : 1024,
+      bytes_max: bytes,
+      bytes_last: bytes,
+      secs_min: 0.1,
+      secs_max: 2,
+      secs_last: 0.5,
+      not_streaming: worst === "streaming" ? 0 : 100,
+      worst,
+    });
+    const { points, outages } = lagPoints({
+      period: "30d",
+      from: "2026-11-04T00:00:00Z",
+      to: "2026-12-04T00:00:00Z",
+      width_secs: 3600,
+      buckets: [
+        bucket("2026-11-13T21:00:00Z", "streaming"),
+        bucket("2026-11-13T22:00:00Z", "disconnect"),
+        bucket("2026-11-13T23:00:00Z", "disconnect", null),
+        bucket("2026-11-14T00:00:00Z", "streaming"),
+        bucket("2026-11-20T05:00:00Z", "catchup"),
+        bucket("2026-11-20T07:00:00Z", "disconnect"),
+      ],
+    });
+    // A bucket with no figure (down all hour) has no point, but its band is there.
+    expect(points).toHaveLength(5);
+    expect(points[1]).toMatchObject({ bytes: 4096, bytesMin: 1024, seconds: 2, secondsMin: 0.1, samples: 720, worst: "disconnect" });
+    expect(outages).toEqual([
+      { at: Date.parse("2026-11-13T22:00:00Z"), widthMs: 2 * 3600_000, state: "disconnect" },
+      { at: Date.parse("2026-11-20T05:00:00Z"), widthMs: 3600_000, state: "catchup" },
+      { at: Date.parse("2026-11-20T07:00:00Z"), widthMs: 3600_000, state: "disconnect" },
+    ]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { Alert, Button, Card, Descriptions, Grid, Popconfirm, Progress, Segmented, Space, Spin, Steps, Table, Tag, Typography } from "antd";
-import { useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
 import { cancelTask, eventsBefore, PHASE_ORDER, taskLag, taskStatus, unwatchTask, watchTask } from "../../api/tasks";
@@ -7,10 +7,9 @@ import type { CopyProgress, LagHistory, Period, Phase, Sample, TaskEvent, TaskSt
 import type { Operation } from "../../api/generated/Operation";
 import CopyBlock from "../../components/CopyBlock";
 import ErrorAlert from "../../components/ErrorAlert";
-import LagChart from "../../components/LagChart";
 import NoBreak, { Words } from "../../components/NoBreak";
 import ReplicationTag from "./ReplicationTag";
-import type { LagPoint } from "../../components/LagChart";
+import type { LagBand, LagPoint } from "../../components/LagChart";
 import PageHeader from "../../components/PageHeader";
 import { useLoad } from "../../hooks/useLoad";
 import { t } from "../../i18n";
@@ -24,21 +23,43 @@ import { copyFigures } from "./copyFigures";
 import PhaseColumn from "./PhaseColumn";
 import SwitchoverDialog from "./SwitchoverDialog";
 
+// The chart library is loaded with the first task page, not with the console's start: the
+// page starts fetching it as it mounts, while its first reads are under way.
+const loadChart = () => import("../../components/LagChart");
+const LagChart = lazy(loadChart);
+
 /** Events read per page of the log (newest first; older pages on demand). */
 export const LOG_PAGE = 100;
 
 /** The chart's periods, shortest first. */
 export const PERIODS: Period[] = ["15m", "1h", "24h", "7d", "30d", "all"];
 
-/** The lag chart's points and outage bands from a period's buckets (at most ~720 of them). */
-export function lagPoints(history: LagHistory | undefined): { points: LagPoint[]; outages: { at: number; widthMs: number }[] } {
+/** The lag chart's points and state bands from a period's buckets (at most ~720 of them):
+ * one point per bucket, one band per run of buckets that were disconnected (or catching up). */
+export function lagPoints(history: LagHistory | undefined): { points: LagPoint[]; outages: LagBand[] } {
   const points: LagPoint[] = [];
-  const outages: { at: number; widthMs: number }[] = [];
+  const outages: LagBand[] = [];
   for (const b of history?.buckets ?? []) {
     const at = Date.parse(b.start);
+    const widthMs = b.width_secs * 1000;
     // The worst of the bucket, so a spike or an outage is never averaged away.
-    if (b.bytes_max != null) points.push({ at, bytes: b.bytes_max, seconds: b.secs_max });
-    if (b.worst === "disconnect") outages.push({ at, widthMs: b.width_secs * 1000 });
+    if (b.bytes_max != null) {
+      points.push({
+        at,
+        bytes: b.bytes_max,
+        seconds: b.secs_max,
+        widthMs,
+        samples: b.samples,
+        bytesMin: b.bytes_min,
+        secondsMin: b.secs_min,
+        worst: b.worst,
+      });
+    }
+    if (b.worst === "disconnect" || b.worst === "catchup") {
+      const prev = outages[outages.length - 1];
+      if (prev && prev.state === b.worst && prev.at + prev.widthMs >= at) prev.widthMs = at + widthMs - prev.at;
+      else outages.push({ at, widthMs, state: b.worst });
+    }
   }
   return { points, outages };
 }
@@ -161,6 +182,7 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
   // Below 1200 px six phases side by side leave each title too little room ("Switcho/ver"):
   // there the titles go under the icons.
   const narrow = Grid.useBreakpoint().xl === false;
+  useEffect(() => void loadChart(), []);
 
   // The newest page of the log, then only what is new: an old task's page never replays its
   // months of history, and a reload shows the same picture at once.
@@ -361,11 +383,13 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
           style={{ marginBottom: 8 }}
           data-testid="lag-period"
         />
-        <LagChart
-          points={chart.points}
-          outages={chart.outages}
-          domain={lag.data ? [Date.parse(lag.data.from), Date.parse(lag.data.to)] : undefined}
-        />
+        <Suspense fallback={<div style={{ height: 262 }} />}>
+          <LagChart
+            points={chart.points}
+            outages={chart.outages}
+            domain={lag.data ? [Date.parse(lag.data.from), Date.parse(lag.data.to)] : undefined}
+          />
+        </Suspense>
         {task.sample_at && (
           <Typography.Text type={task.sample_live ? "warning" : "secondary"} data-testid="sample-taken">
             {t(task.sample_live ? "taskDetail.sampleLive" : "taskDetail.sampleStored", { time: formatTime(task.sample_at) })}

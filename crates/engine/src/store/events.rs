@@ -86,6 +86,17 @@ pub fn events_since(
         .collect()
 }
 
+/// The newest events before a `seq`, of every kind.
+const EVENTS_BEFORE: &str = "SELECT seq, at, body FROM task_events \
+     WHERE task_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
+/// The same without samples: the log's page. It names the partial index's condition (not
+/// `(?3 OR kind <> 'sample')`), so it walks `task_events_log` instead of a day of samples.
+const LOG_BEFORE: &str = "SELECT seq, at, body FROM task_events \
+     WHERE task_id = ?1 AND seq < ?2 AND kind <> 'sample' ORDER BY seq DESC LIMIT ?3";
+/// The newest event of a kind, through `task_events_by_kind`.
+const LATEST_OF_KIND: &str = "SELECT seq, at, body FROM task_events \
+     WHERE task_id = ?1 AND kind = ?2 ORDER BY seq DESC LIMIT 1";
+
 /// The newest events of a task before `before` (`None`: the newest of all), newest first, at
 /// most `limit`; samples left out when `samples` is false (the event log pages backwards
 /// through what happened, the chart reads [`crate::task::history::lag`]).
@@ -97,18 +108,10 @@ pub fn events_before(
     samples: bool,
 ) -> Result<Vec<TaskEvent>, TaskStoreError> {
     let conn = store.conn();
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, body FROM task_events WHERE task_id = ?1 AND seq < ?2 \
-         AND (?3 OR kind <> 'sample') ORDER BY seq DESC LIMIT ?4",
-    )?;
+    let mut stmt = conn.prepare_cached(if samples { EVENTS_BEFORE } else { LOG_BEFORE })?;
     let rows: Vec<(i64, String, String)> = stmt
         .query_map(
-            params![
-                task.as_str(),
-                before.unwrap_or(i64::MAX),
-                samples,
-                limit as i64
-            ],
+            params![task.as_str(), before.unwrap_or(i64::MAX), limit as i64],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?
         .collect::<Result<_, _>>()?;
@@ -167,13 +170,63 @@ pub fn latest_event(
 ) -> Result<Option<TaskEvent>, TaskStoreError> {
     let row: Option<(i64, String, String)> = store
         .conn()
-        .query_row(
-            "SELECT seq, at, body FROM task_events WHERE task_id = ?1 AND kind = ?2 \
-             ORDER BY seq DESC LIMIT 1",
-            params![task.as_str(), kind],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .query_row(LATEST_OF_KIND, params![task.as_str(), kind], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
     row.map(|(seq, at, body)| parse_event(task, seq, at, &body))
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tasks::{insert, tests::task};
+    use crate::task::model::ReplicationState;
+
+    #[test]
+    fn a_page_finds_the_log_and_the_newest_event_of_a_kind_without_walking_the_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let t = task("cccc11112222");
+        insert(&store, &t).unwrap();
+        let change = append_event(
+            &store,
+            &t.id,
+            EventKind::Replication {
+                from: ReplicationState::Streaming,
+                to: ReplicationState::Disconnect,
+            },
+        )
+        .unwrap();
+        let rows = (0..500)
+            .map(|_| (now(), EventKind::Sample(Box::default())))
+            .collect();
+        append_events_at(&store, &t.id, rows).unwrap();
+        assert_eq!(
+            latest_event(&store, &t.id, "replication").unwrap(),
+            Some(change.clone())
+        );
+        assert_eq!(latest_event(&store, &t.id, "copy").unwrap(), None);
+        assert_eq!(
+            events_before(&store, &t.id, None, 100, false).unwrap(),
+            vec![change]
+        );
+        assert_eq!(
+            events_before(&store, &t.id, None, 100, true).unwrap().len(),
+            100
+        );
+        // What SQLite plans for them: an index seek, never the task's whole history.
+        let plan = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> String {
+            let conn = store.conn();
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let rows = stmt.query_map(args, |r| r.get::<_, String>(3)).unwrap();
+            rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+        };
+        let latest = plan(LATEST_OF_KIND, params![t.id.as_str(), "copy"]);
+        assert!(latest.contains("task_events_by_kind"), "{latest}");
+        let log = plan(LOG_BEFORE, params![t.id.as_str(), i64::MAX, 100]);
+        assert!(log.contains("task_events_log"), "{log}");
+        assert!(!log.contains("TEMP B-TREE"), "{log}");
+    }
 }

@@ -149,6 +149,11 @@ pub const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO history_legacy
         SELECT task_id, max(seq) FROM task_events WHERE kind = 'sample' GROUP BY task_id;",
+    // 10: a task page's first reads without walking the day of raw samples: the newest event
+    // of a kind (`latest_event`: the status's copy progress and replication change, which
+    // may be weeks old) and the newest page of the log, which leaves samples out.
+    "CREATE INDEX task_events_by_kind ON task_events (task_id, kind, seq);
+    CREATE INDEX task_events_log ON task_events (task_id, seq) WHERE kind <> 'sample';",
 ];
 
 /// The schema version this build writes.
