@@ -619,6 +619,7 @@ const en = {
   "switch.fence.sql":
     "sql — new logins are blocked, the source is made read-only and client sessions are terminated; the destination then catches up to the source's last WAL position before it is promoted.",
   "switch.fence.none": "none — the account can neither shut the source down nor fence it with SQL.",
+  "switch.fenceUnavailable": "Unavailable: {reason}",
   "switch.timeout": "Catch-up timeout (seconds)",
   "switch.timeoutInvalid": "A whole number of seconds from 10 to 86400, digits only.",
   "switch.ack.writes": "Writes to the source will be stopped and its sessions terminated",

@@ -590,6 +590,7 @@ const zhCN: Record<MessageKey, string> = {
   "switch.fence.sql":
     "sql — 阻止新的登录，将源实例设为只读并终止客户端会话；随后目标实例追上源实例最后的 WAL 位置，再被提升。",
   "switch.fence.none": "none — 该账号既不能关闭源实例，也不能用 SQL 隔离它。",
+  "switch.fenceUnavailable": "不可用：{reason}",
   "switch.timeout": "追赶超时（秒）",
   "switch.timeoutInvalid": "10 到 86400 之间的整数秒，仅限数字。",
   "switch.ack.writes": "将停止对源实例的写入并终止其会话",

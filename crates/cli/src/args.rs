@@ -529,12 +529,39 @@ pub struct SwitchoverArgs {
     /// Catch-up timeout in seconds before rolling back.
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
+    /// The fence to use instead of the strongest available (refused, with nothing
+    /// touched, when it cannot be used on this source).
+    #[arg(long, value_enum)]
+    pub fence: Option<Fence>,
+    /// Only show the guardrails and every fence with its guarantee, the chosen one marked.
+    #[arg(long, conflicts_with = "yes")]
+    pub preview: bool,
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
-    /// Print one JSON document at the end: the outcome, every step and the report.
+    /// Print one JSON document at the end: the outcome, every step and the report (with
+    /// `--preview`: the preview).
     #[arg(long)]
     pub json: bool,
+}
+
+/// A fence strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Fence {
+    /// CHECKPOINT and a clean shutdown of a source managed here or on a registered host.
+    Shutdown,
+    /// Logins blocked, read-only by default, client sessions terminated; the source keeps
+    /// running.
+    Sql,
+}
+
+impl From<Fence> for pgrelocate_engine::switchover::FenceStrategy {
+    fn from(f: Fence) -> Self {
+        match f {
+            Fence::Shutdown => Self::Shutdown,
+            Fence::Sql => Self::Sql,
+        }
+    }
 }
 
 /// `failover`

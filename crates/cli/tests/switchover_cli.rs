@@ -47,6 +47,49 @@ async fn switchover_rolls_back_with_exit_1_then_succeeds_printing_steps_and_the_
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--yes"));
 
+    // The preview lists every fence with its guarantee; this source is not managed, so
+    // shutdown is unavailable and says why, and choosing it is refused with nothing touched.
+    let preview = cli.json(&["switchover", &task_id, "--preview", "--json"]);
+    assert_eq!(preview["strategy"], "sql", "{preview:#}");
+    assert_eq!(preview["default_strategy"], "sql", "{preview:#}");
+    assert_eq!(preview["fences"][0]["strategy"], "shutdown");
+    assert_eq!(preview["fences"][0]["available"], false);
+    assert_eq!(
+        preview["fences"][0]["finding"]["kind"],
+        "shutdown_not_managed"
+    );
+    assert_eq!(preview["fences"][1]["available"], true);
+    let out = cli.run(&["switchover", &task_id, "--preview"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(text.contains("* sql (default): every commit"), "{text}");
+    assert!(
+        text.contains("  shutdown: unavailable: fence: shutdown needs"),
+        "{text}"
+    );
+    let out = cli.run(&[
+        "switchover",
+        &task_id,
+        "--fence",
+        "shutdown",
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["outcome"], "refused", "{doc:#}");
+    assert_eq!(doc["code"], "fence_unavailable", "{doc:#}");
+    let out = cli.run(&["switchover", &task_id, "--fence", "shutdown"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the shutdown fence cannot be used"),
+        "{}",
+        stderr(&out)
+    );
+    commit(&source.params()).await.unwrap();
+    let status = cli.json(&["task", "status", &task_id, "--json"]);
+    assert_eq!(status["phase"], "increment", "{status:#}");
+
     // Replay paused: the catch-up times out and the switchover rolls back.
     dest.connect()
         .await
@@ -93,7 +136,7 @@ async fn switchover_rolls_back_with_exit_1_then_succeeds_printing_steps_and_the_
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let out = cli.run(&["switchover", &task_id, "--yes"]);
+    let out = cli.run(&["switchover", &task_id, "--yes", "--fence", "sql"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     println!("{text}");
     assert!(out.status.success(), "{text}\n{}", stderr(&out));

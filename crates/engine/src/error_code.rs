@@ -233,6 +233,8 @@ codes! {
     PromoteFailed = "promote_failed",
     /// A fence could not be undone.
     UndoFailed = "undo_failed",
+    /// The fence asked for cannot be used on this source (nothing was touched).
+    FenceUnavailable = "fence_unavailable",
 
     // Set by the shells themselves.
     /// The command line is malformed (CLI) or the request is (desktop).

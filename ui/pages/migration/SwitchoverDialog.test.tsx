@@ -17,17 +17,36 @@ const ready: SwitchoverPreview = {
   strategy: "sql",
   guarantee: "every commit the source acknowledged is on the destination",
   ready: true,
+  // A preview of an earlier version lists no fences: the one in use is named alone.
+  fences: [],
+  default_strategy: "sql",
+};
+
+/** A managed source: both fences, shutdown the default. */
+const managed: SwitchoverPreview = {
+  ...ready,
+  strategy: "shutdown",
+  default_strategy: "shutdown",
+  fences: [
+    { strategy: "shutdown", guarantee: "full", available: true, finding: { kind: "fence", strategy: "shutdown" } },
+    { strategy: "sql", guarantee: "every acknowledged commit", available: true, finding: { kind: "fence", strategy: "sql", superuser: true } },
+  ],
 };
 
 /** Renders the dialog against a mocked shell; returns the channel the switchover streams to. */
 function setup(preview: SwitchoverPreview) {
   let events: Channel<SwitchoverEvent> | undefined;
   const started: unknown[] = [];
+  const previewed: (string | null)[] = [];
   mockIPC((cmd, args) => {
-    if (cmd === "switchover_preview") return preview;
+    if (cmd === "switchover_preview") {
+      const a = args as { strategy: string | null };
+      previewed.push(a.strategy);
+      return a.strategy ? { ...preview, strategy: a.strategy } : preview;
+    }
     if (cmd === "switchover_start") {
-      const a = args as { id: string; timeoutSecs: number; onEvent: Channel<SwitchoverEvent> };
-      started.push({ id: a.id, timeoutSecs: a.timeoutSecs });
+      const a = args as { id: string; timeoutSecs: number; strategy: string | null; onEvent: Channel<SwitchoverEvent> };
+      started.push(a.strategy ? { id: a.id, timeoutSecs: a.timeoutSecs, strategy: a.strategy } : { id: a.id, timeoutSecs: a.timeoutSecs });
       events = a.onEvent;
       return null;
     }
@@ -36,7 +55,7 @@ function setup(preview: SwitchoverPreview) {
   const onClose = vi.fn();
   render(<SwitchoverDialog open task={task} destinationEndpoint="127.0.0.1:5434" onClose={onClose} />);
   const send = (e: SwitchoverEvent) => act(() => events!.onmessage(e));
-  return { send, started, onClose };
+  return { send, started, previewed, onClose };
 }
 
 /** The input an antd control put its test id on (the input itself, or one inside). */
@@ -49,6 +68,52 @@ async function tickEverything() {
     fireEvent.click(inputOf(await screen.findByTestId(`ack-${ack}`)));
   }
 }
+
+describe("Switchover dialog's choice of fence", () => {
+  it("offers both fences of a managed source, the strongest chosen, and sends the one picked", async () => {
+    const { started, previewed } = setup(managed);
+    const shutdown = inputOf(await screen.findByTestId("fence-shutdown")) as HTMLInputElement;
+    const sql = inputOf(screen.getByTestId("fence-sql")) as HTMLInputElement;
+    expect(shutdown.checked).toBe(true);
+    expect(sql.checked).toBe(false);
+    expect(screen.getByTestId("fence-shutdown-guarantee").textContent).toMatch(/^shutdown — /);
+    expect(screen.getByTestId("fence-sql-guarantee").textContent).toMatch(/^sql — new logins are blocked/);
+
+    fireEvent.click(sql);
+    // The guardrails are evaluated again for the fence picked.
+    await waitFor(() => expect(previewed).toEqual([null, "sql"]));
+    await waitFor(() => expect((inputOf(screen.getByTestId("fence-sql")) as HTMLInputElement).checked).toBe(true));
+    await tickEverything();
+    fireEvent.click(screen.getByTestId("switch-now"));
+    await waitFor(() => expect(started).toEqual([{ id: "42ef39b6e467", timeoutSecs: 300, strategy: "sql" }]));
+  });
+
+  it("disables a fence that cannot be used and says why", async () => {
+    setup({
+      ...managed,
+      fences: [
+        managed.fences[0],
+        {
+          strategy: "sql",
+          guarantee: "every acknowledged commit",
+          available: false,
+          finding: {
+            kind: "fence_not_granted",
+            role: "migrator",
+            missing: ["membership in pg_signal_backend"],
+            grants: ["GRANT pg_signal_backend TO migrator;"],
+          },
+        },
+      ],
+    });
+    const sql = inputOf(await screen.findByTestId("fence-sql")) as HTMLInputElement;
+    expect(sql.disabled).toBe(true);
+    const reason = screen.getByTestId("fence-sql-reason").textContent!;
+    expect(reason).toMatch(/^Unavailable: /);
+    expect(reason).toContain("GRANT pg_signal_backend TO migrator;");
+    expect((inputOf(screen.getByTestId("fence-shutdown")) as HTMLInputElement).disabled).toBe(false);
+  });
+});
 
 describe("Switchover dialog", () => {
   it("keeps Switch Now disabled and says why when a guardrail failed", async () => {

@@ -1,11 +1,11 @@
 import { ReloadOutlined } from "@ant-design/icons";
-import { Alert, Button, Checkbox, Form, Input, Modal, Result, Space, Spin, Steps, Typography } from "antd";
+import { Alert, Button, Checkbox, Form, Input, Modal, Radio, Result, Space, Spin, Steps, Typography } from "antd";
 import { useEffect, useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
 import { DEFAULT_CATCHUP_TIMEOUT_SECS, startSwitchover, switchoverPreview, watchSwitchover } from "../../api/tasks";
 import type { NextStep } from "../../api/generated/NextStep";
-import type { GuardrailStatus, Task } from "../../api/tasks";
+import type { FenceChoice, FenceStrategy, GuardrailStatus, Task } from "../../api/tasks";
 import CheckStatusIcon from "../../components/CheckStatusIcon";
 import ErrorAlert from "../../components/ErrorAlert";
 import ItemList from "../../components/ItemList";
@@ -127,6 +127,45 @@ export function RunOutcome({ run, endpoint }: { run: SwitchRun; endpoint: string
   return null;
 }
 
+/** Why a fence cannot be used, in the words of its finding. */
+function unavailableReason(c: FenceChoice): string {
+  return guardrailMessage({ id: "fence.strategy", status: "error", ...c.finding });
+}
+
+/**
+ * Every fence as a radio, each with its guarantee; an unavailable one is disabled and says
+ * why. The strongest available is chosen until the DBA picks another.
+ */
+export function FenceChoices({
+  fences,
+  value,
+  onChange,
+}: {
+  fences: FenceChoice[];
+  value: FenceStrategy | null;
+  onChange: (s: FenceStrategy) => void;
+}) {
+  return (
+    <Radio.Group
+      value={value}
+      onChange={(e) => onChange(e.target.value as FenceStrategy)}
+      style={{ display: "grid", gap: 8, marginBottom: 16 }}
+      data-testid="switch-fences"
+    >
+      {fences.map((c) => (
+        <Radio key={c.strategy} value={c.strategy} disabled={!c.available} data-testid={`fence-${c.strategy}`}>
+          <span data-testid={`fence-${c.strategy}-guarantee`}>{t(`switch.fence.${c.strategy}`)}</span>
+          {!c.available && (
+            <Typography.Text type="secondary" style={{ display: "block" }} data-testid={`fence-${c.strategy}-reason`}>
+              {t("switch.fenceUnavailable", { reason: unavailableReason(c) })}
+            </Typography.Text>
+          )}
+        </Radio>
+      ))}
+    </Radio.Group>
+  );
+}
+
 /** The catch-up timeout typed, in seconds: digits only, 10 to 86400; `null` otherwise. */
 export function parseTimeout(typed: string): number | null {
   const text = typed.trim();
@@ -154,7 +193,12 @@ export default function SwitchoverDialog({
   onClose: (changed: boolean) => void;
 }) {
   useReturnFocus(open);
-  const plan = useLoad(() => (open && !watch ? switchoverPreview(task.id) : Promise.resolve(null)), [open, task.id, watch]);
+  // The fence the DBA picked (null: the strongest available); the preview is evaluated for it.
+  const [fence, setFence] = useState<FenceStrategy | null>(null);
+  const plan = useLoad(
+    () => (open && !watch ? switchoverPreview(task.id, fence) : Promise.resolve(null)),
+    [open, task.id, watch, fence],
+  );
   const [acks, setAcks] = useState<string[]>([]);
   // As typed: "12x" is refused, not read as 12, and 99999 is not clamped.
   const [timeoutText, setTimeoutText] = useState(String(DEFAULT_CATCHUP_TIMEOUT_SECS));
@@ -165,6 +209,7 @@ export default function SwitchoverDialog({
   useEffect(() => {
     if (!open) {
       setAcks([]);
+      setFence(null);
       setRun(null);
       setStartError(undefined);
       return;
@@ -185,7 +230,7 @@ export default function SwitchoverDialog({
     setStartError(undefined);
     setRun(initialRun());
     try {
-      await startSwitchover(task.id, timeout ?? DEFAULT_CATCHUP_TIMEOUT_SECS, (e) => setRun((r) => applyEvent(r ?? initialRun(), e)));
+      await startSwitchover(task.id, timeout ?? DEFAULT_CATCHUP_TIMEOUT_SECS, fence, (e) => setRun((r) => applyEvent(r ?? initialRun(), e)));
     } catch (e) {
       setRun(null);
       setStartError(asCommandError(e));
@@ -260,9 +305,17 @@ export default function SwitchoverDialog({
                 <Alert type="error" showIcon title={t("switch.guardrailFailed")} style={{ marginBottom: 16 }} data-testid="guardrail-failed" />
               )}
               <Typography.Title level={5}>{t("switch.fence")}</Typography.Title>
-              <Typography.Paragraph data-testid="switch-fence">
-                {t(`switch.fence.${plan.data.strategy ?? "none"}`)}
-              </Typography.Paragraph>
+              {plan.data.fences?.length ? (
+                <FenceChoices
+                  fences={plan.data.fences}
+                  value={fence ?? plan.data.strategy ?? plan.data.default_strategy}
+                  onChange={setFence}
+                />
+              ) : (
+                <Typography.Paragraph data-testid="switch-fence">
+                  {t(`switch.fence.${plan.data.strategy ?? "none"}`)}
+                </Typography.Paragraph>
+              )}
               <Form layout="vertical">
                 <Form.Item
                   label={t("switch.timeout")}

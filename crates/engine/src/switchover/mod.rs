@@ -34,7 +34,7 @@ pub use error::{
 };
 pub use failover::{failover, FailoverPreview, FailoverReady, FailoverReport};
 pub use fence::{CatchupTarget, FenceRecord, FenceStrategy, TargetKind, UndoError};
-pub use guardrails::{Finding, Guardrail, GuardrailStatus};
+pub use guardrails::{FenceChoice, Finding, Guardrail, GuardrailStatus};
 pub use next_steps::NextStep;
 pub use promote::{PromoteMethod, WriteProof};
 pub use slot::SlotOutcome;
@@ -305,6 +305,36 @@ pub struct Preview {
     pub guarantee: Option<String>,
     /// No guardrail forbids the switchover.
     pub ready: bool,
+    /// Every fence, strongest first: its guarantee, whether it is available and why not
+    /// (absent from previews of earlier versions).
+    #[serde(default)]
+    pub fences: Vec<FenceChoice>,
+    /// The fence used when the DBA chooses none: the strongest available.
+    #[serde(default)]
+    pub default_strategy: Option<FenceStrategy>,
+}
+
+impl Preview {
+    /// The refusal a preview that is not ready stands for: the fence asked for cannot be
+    /// used (`fence_unavailable`), or a guardrail forbids the switchover.
+    pub fn refusal(self, options: &Options) -> SwitchoverError {
+        let refused = options.strategy.and_then(|wanted| {
+            self.fences
+                .iter()
+                .find(|c| c.strategy == wanted && !c.available)
+                .cloned()
+        });
+        match refused {
+            Some(choice) => SwitchoverError::FenceUnavailable {
+                strategy: choice.strategy,
+                finding: choice.finding,
+                checks: self.guardrails,
+            },
+            None => SwitchoverError::Guardrails {
+                checks: self.guardrails,
+            },
+        }
+    }
 }
 
 /// The cause code of a rollback step stored before steps carried one.
@@ -323,6 +353,8 @@ pub async fn preview(plan: &Plan, options: &Options) -> Preview {
         guarantee: eval.strategy.map(|s| s.guarantee().to_string()),
         strategy: eval.strategy,
         guardrails: eval.checks,
+        default_strategy: guardrails::default_fence(&eval.fences),
+        fences: eval.fences,
     }
 }
 
@@ -347,6 +379,13 @@ pub async fn check(
     progress(&Progress::Guardrails {
         checks: eval.checks.clone(),
     });
+    if let Some(choice) = eval.refused_choice(options) {
+        return Err(SwitchoverError::FenceUnavailable {
+            strategy: choice.strategy,
+            finding: choice.finding.clone(),
+            checks: eval.checks,
+        });
+    }
     match (
         eval.strategy,
         eval.version,

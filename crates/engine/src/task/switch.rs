@@ -166,6 +166,8 @@ impl Tasks {
                 strategy: None,
                 guarantee: None,
                 ready: false,
+                fences: Vec::new(),
+                default_strategy: None,
             }
         } else {
             let mut plan = plan(&self.inner, &task).await?;
