@@ -212,7 +212,8 @@ describe("Switchover dialog focus order", () => {
     const expected = [
       dialog.getByLabelText("Close", { selector: "button" }),
       control(dialog, /Evaluate again/),
-      dialog.getByLabelText(/timeout/i),
+      dialog.getByLabelText(/Catch-up timeout/i),
+      dialog.getByLabelText(/^Command$/),
       ...acks,
       control(dialog, "Cancel"),
     ];

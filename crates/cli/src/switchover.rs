@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pgrelocate_engine::switchover::{
-    describe, FailoverPreview, FailoverReport, Guardrail, GuardrailStatus, NextStep, Options,
+    describe, FailoverPreview, FailoverReport, Guardrail, GuardrailStatus, Hook, NextStep, Options,
     Outcome as Ending, Preview, Progress, SlotOutcome, SwitchoverError, SwitchoverReport,
 };
 use pgrelocate_engine::task::{TaskError, Tasks};
@@ -159,9 +159,16 @@ fn failed(e: TaskError) -> (Ending, Option<ErrorCode>, Option<String>) {
 pub async fn run_switchover(args: SwitchoverArgs) -> Result<i32, CliError> {
     let tasks = Tasks::new(Arc::new(open()?));
     let task = tasks.get(&args.task_id).map_err(CliError::from)?;
+    let hook = match &args.hook {
+        Some(command) => Some(
+            Hook::new(command, args.hook_timeout, args.hook_at.into()).map_err(CliError::engine)?,
+        ),
+        None => None,
+    };
     let options = Options {
         catchup_timeout: Duration::from_secs(args.timeout),
         strategy: args.fence.map(Into::into),
+        hook,
         ..Options::default()
     };
     if args.preview || !args.yes {
@@ -254,6 +261,19 @@ fn print_switchover(r: &SwitchoverReport) {
             .join(", ")
     );
     println!("Fence: {}. Guarantee: {}", r.strategy, r.guarantee);
+    if let Some(h) = &r.hook {
+        println!(
+            "Endpoint hook ({}): {} in {} ms{}.",
+            h.at,
+            if h.succeeded() { "succeeded" } else { "FAILED" },
+            h.elapsed_ms,
+            if h.at == pgrelocate_engine::switchover::HookAt::BeforePromotion {
+                ", inside the window"
+            } else {
+                ", after the window"
+            }
+        );
+    }
     println!(
         "The destination replayed up to {} (the source's final position: {}).",
         r.replayed_lsn, r.source_final_lsn

@@ -136,7 +136,60 @@ async fn switchover_rolls_back_with_exit_1_then_succeeds_printing_steps_and_the_
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let out = cli.run(&["switchover", &task_id, "--yes", "--fence", "sql"]);
+    // A hook timeout that cannot be used is a usage error; a failing hook before promotion
+    // rolls back, its output and exit status in the steps.
+    let out = cli.run(&[
+        "switchover",
+        &task_id,
+        "--yes",
+        "--hook",
+        "true",
+        "--hook-timeout",
+        "0s",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = cli.run(&[
+        "switchover",
+        &task_id,
+        "--yes",
+        "--json",
+        "--hook",
+        "echo vip busy >&2; exit 3",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["outcome"], "rolled_back", "{doc:#}");
+    let finished = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "hook_finished")
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    assert_eq!(finished["run"]["exit_code"], 3);
+    assert!(finished["run"]["stderr"]
+        .as_str()
+        .unwrap()
+        .contains("vip busy"));
+    commit(&source.params()).await.unwrap();
+
+    // The switchover goes through with a hook that sees both endpoints.
+    let hook_dir = tempfile::tempdir().unwrap();
+    let seen = hook_dir.path().join("hook.env");
+    let hook = format!(
+        "echo \"$PGRELOCATE_OLD_PORT $PGRELOCATE_NEW_PORT $PGRELOCATE_TASK_ID\" > '{}'",
+        seen.display()
+    );
+    let out = cli.run(&[
+        "switchover",
+        &task_id,
+        "--yes",
+        "--fence",
+        "sql",
+        "--hook",
+        &hook,
+        "--hook-timeout",
+        "20s",
+    ]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     println!("{text}");
     assert!(out.status.success(), "{text}\n{}", stderr(&out));
@@ -147,10 +200,17 @@ async fn switchover_rolls_back_with_exit_1_then_succeeds_printing_steps_and_the_
         "promoted with pg_promote()",
         "Writes were unavailable for",
         "Fence: sql. Guarantee:",
+        "running the endpoint hook before promotion (timeout 20 s)",
+        "endpoint hook exited with status 0",
+        "Endpoint hook (before promotion): succeeded in",
         "What to do next:",
     ] {
         assert!(text.contains(expected), "{expected:?} missing:\n{text}");
     }
+    assert_eq!(
+        std::fs::read_to_string(&seen).unwrap(),
+        format!("{} {} {task_id}\n", source.port(), dest.port)
+    );
     let status = cli.json(&["task", "status", &task_id, "--json"]);
     assert_eq!(status["phase"], "success", "{status:#}");
     assert_eq!(status["switch"]["switchover"]["strategy"], "sql");

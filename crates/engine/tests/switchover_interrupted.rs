@@ -47,6 +47,7 @@ async fn interrupt_after_fencing(env: &Env, task: &Task) -> FenceRecord {
         error: None,
         switchover: None,
         failover: None,
+        hook: None,
     });
     store::save(env.instances.store(), &t).unwrap();
     record

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pgrelocate_engine::switchover::{
-    FailoverPreview, FailoverReport, FenceStrategy, Options, Preview, Progress, SwitchoverError,
-    SwitchoverReport,
+    FailoverPreview, FailoverReport, FenceStrategy, Hook, Options, Preview, Progress,
+    SwitchoverError, SwitchoverReport,
 };
 use pgrelocate_engine::task::{TaskError, Tasks};
 use pgrelocate_engine::{Coded, ErrorCode};
@@ -60,15 +60,16 @@ pub async fn switchover_preview(
     Ok(console.tasks()?.switchover_preview(&id, &options).await?)
 }
 
-/// Starts the switchover of task `id` with a catch-up timeout and the fence chosen (`None`:
-/// the strongest available; an unavailable one is refused with `fence_unavailable`); its
-/// steps go to `on_event`.
+/// Starts the switchover of task `id` with a catch-up timeout, the fence chosen (`None`:
+/// the strongest available; an unavailable one is refused with `fence_unavailable`) and the
+/// endpoint hook, if any; its steps go to `on_event`.
 #[tauri::command]
 pub async fn switchover_start(
     console: State<'_, Console>,
     id: String,
     timeout_secs: u64,
     strategy: Option<FenceStrategy>,
+    hook: Option<Hook>,
     on_event: Channel<SwitchEvent>,
 ) -> Result<(), CommandError> {
     if !(1..=MAX_TIMEOUT_SECS).contains(&timeout_secs) {
@@ -76,6 +77,13 @@ pub async fn switchover_start(
             "the catch-up timeout must be between 1 and {MAX_TIMEOUT_SECS} seconds"
         )));
     }
+    let hook = match hook {
+        Some(h) => Some(
+            Hook::new(&h.command, h.timeout(), h.at)
+                .map_err(|e| CommandError::Invalid(e.to_string()))?,
+        ),
+        None => None,
+    };
     let tasks = console.tasks()?;
     let task = tasks.get(&id)?;
     let job = console.switches.start_keyed(task.id.as_str())?;
@@ -84,6 +92,7 @@ pub async fn switchover_start(
     let options = Options {
         catchup_timeout: Duration::from_secs(timeout_secs),
         strategy,
+        hook,
         ..Options::default()
     };
     tauri::async_runtime::spawn(async move {

@@ -45,8 +45,13 @@ function setup(preview: SwitchoverPreview) {
       return a.strategy ? { ...preview, strategy: a.strategy } : preview;
     }
     if (cmd === "switchover_start") {
-      const a = args as { id: string; timeoutSecs: number; strategy: string | null; onEvent: Channel<SwitchoverEvent> };
-      started.push(a.strategy ? { id: a.id, timeoutSecs: a.timeoutSecs, strategy: a.strategy } : { id: a.id, timeoutSecs: a.timeoutSecs });
+      const a = args as { id: string; timeoutSecs: number; strategy: string | null; hook: unknown; onEvent: Channel<SwitchoverEvent> };
+      started.push({
+        id: a.id,
+        timeoutSecs: a.timeoutSecs,
+        ...(a.strategy ? { strategy: a.strategy } : {}),
+        ...(a.hook ? { hook: a.hook } : {}),
+      });
       events = a.onEvent;
       return null;
     }
@@ -112,6 +117,68 @@ describe("Switchover dialog's choice of fence", () => {
     expect(reason).toMatch(/^Unavailable: /);
     expect(reason).toContain("GRANT pg_signal_backend TO migrator;");
     expect((inputOf(screen.getByTestId("fence-shutdown")) as HTMLInputElement).disabled).toBe(false);
+  });
+});
+
+describe("Switchover dialog's endpoint hook", () => {
+  it("sends the hook typed, with its timeout and when it runs, and shows it as a step", async () => {
+    const { send, started } = setup(ready);
+    fireEvent.change(inputOf(await screen.findByTestId("switch-hook")), {
+      target: { value: 'dns-switch --to "$PGRELOCATE_NEW_HOST"' },
+    });
+    await tickEverything();
+    fireEvent.change(inputOf(screen.getByTestId("switch-hook-timeout")), { target: { value: "0" } });
+    expect(await screen.findByText("A whole number of seconds from 1 to 3600, digits only.")).toBeTruthy();
+    expect((screen.getByTestId("switch-now") as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.change(inputOf(screen.getByTestId("switch-hook-timeout")), { target: { value: "45" } });
+    fireEvent.click(inputOf(screen.getByTestId("switch-hook-at-after_promotion")));
+    fireEvent.click(screen.getByTestId("switch-now"));
+    await waitFor(() =>
+      expect(started).toEqual([
+        {
+          id: "42ef39b6e467",
+          timeoutSecs: 300,
+          hook: { command: 'dns-switch --to "$PGRELOCATE_NEW_HOST"', timeout_ms: 45000, at: "after_promotion" },
+        },
+      ]),
+    );
+    // After promotion, the hook's step follows the verification.
+    const order = () => screen.getAllByTestId(/^switch-step-/).map((e) => e.getAttribute("data-testid"));
+    expect(order().slice(-2)).toEqual(["switch-step-verify", "switch-step-hook"]);
+    send({ event: "step", data: { step: "hook_started", at: "after_promotion", command: "dns-switch", timeout_ms: 45000 } });
+    expect(screen.getByTestId("switch-step-hook").getAttribute("data-state")).toBe("running");
+    const rerun = "env PGRELOCATE_TASK_ID=42ef39b6e467 sh -c dns-switch";
+    send({
+      event: "step",
+      data: {
+        step: "hook_finished",
+        run: { at: "after_promotion", command: "dns-switch", exit_code: 2, timed_out: false, elapsed_ms: 1200, stdout: "", stderr: "boom", rerun },
+      },
+    });
+    expect(screen.getByTestId("switch-step-hook").getAttribute("data-state")).toBe("failed");
+    expect(screen.getByTestId("switch-step-hook").textContent).toContain("Endpoint hook exited with status 2 in 1.2 s");
+    send({
+      event: "succeeded",
+      data: switchoverReport({
+        strategy: "sql",
+        guarantee: "…",
+        window: { fence_started_at: "", writes_resumed_at: "", write_unavailable_ms: 900, steps: [] },
+        new_primary: "127.0.0.1:5434",
+        warnings: [`the endpoint hook failed (exit status 2): boom; run it again with: ${rerun}`],
+        next_steps: [{ kind: "rerun_hook", command: rerun }],
+      }),
+    });
+    expect(screen.getByTestId("switch-success")).toBeTruthy();
+    expect(screen.getByTestId("switch-next").textContent).toContain(`once its cause is fixed, run it again: ${rerun}`);
+  });
+
+  it("sends no hook when none is typed, and places a hook before promotion in the window", async () => {
+    const { started } = setup(ready);
+    await tickEverything();
+    expect(screen.queryByTestId("switch-hook-timeout")).toBeNull();
+    fireEvent.click(screen.getByTestId("switch-now"));
+    await waitFor(() => expect(started).toEqual([{ id: "42ef39b6e467", timeoutSecs: 300 }]));
+    expect(screen.queryByTestId("switch-step-hook")).toBeNull();
   });
 });
 

@@ -85,6 +85,9 @@ pub enum AbortCause {
     /// The promotion request failed and the destination is still in recovery.
     #[error("promotion failed: {0}")]
     Promotion(#[source] PromoteError),
+    /// The endpoint hook before promotion failed, timed out or did not start.
+    #[error(transparent)]
+    Hook(super::hook::HookError),
 }
 
 impl Coded for AbortCause {
@@ -93,6 +96,7 @@ impl Coded for AbortCause {
             AbortCause::Prepare(e) | AbortCause::Fence(e) | AbortCause::Target(e) => e.code(),
             AbortCause::Catchup(e) => e.code(),
             AbortCause::Promotion(e) => e.code(),
+            AbortCause::Hook(e) => e.code(),
         }
     }
 }
