@@ -623,8 +623,20 @@ const en = {
   "switch.fence.sql":
     "sql — new logins are blocked, the source is made read-only and client sessions are terminated; the destination then catches up to the source's last WAL position before it is promoted.",
   "switch.fence.none": "none — the account can neither shut the source down nor fence it with SQL.",
+  "switch.fenceUnavailable": "Unavailable: {reason}",
   "switch.timeout": "Catch-up timeout (seconds)",
   "switch.timeoutInvalid": "A whole number of seconds from 10 to 86400, digits only.",
+  "switch.hook": "Endpoint hook (optional)",
+  "switch.hookCommand": "Command",
+  "switch.hookCommandHelp":
+    "Moves the endpoint (DNS, a virtual IP, HAProxy, service discovery). Run by sh -c with PGRELOCATE_OLD_HOST/PORT, PGRELOCATE_NEW_HOST/PORT and PGRELOCATE_TASK_ID in its environment; never a password.",
+  "switch.hookTimeout": "Hook timeout (seconds)",
+  "switch.hookTimeoutInvalid": "A whole number of seconds from 1 to 3600, digits only.",
+  "switch.hookAt": "When it runs",
+  "switch.hookAt.before_promotion":
+    "Before promotion (source fenced, destination caught up): a failure rolls the switchover back. Inside the write window.",
+  "switch.hookAt.after_promotion":
+    "After promotion (destination writable): a failure is reported with the command to run it again.",
   "switch.ack.writes": "Writes to the source will be stopped and its sessions terminated",
   "switch.ack.reconnect": "Applications must reconnect to the destination endpoint",
   "switch.ack.readonly": "The source stays read-only afterwards",
@@ -636,6 +648,7 @@ const en = {
   "switch.step.catchupBehind": "Catch up: {bytes} behind",
   "switch.step.promote": "Promote the destination",
   "switch.step.verify": "Verify",
+  "switch.step.hook": "Endpoint hook",
   "switch.success": "Switchover complete",
   "switch.window": "Write-unavailability window: {ms}",
   "switch.newPrimary": "New primary endpoint: {endpoint}",
@@ -649,6 +662,7 @@ const en = {
   "switch.next.keep_off_unfenced_source":
     "The source was not fenced: if it still runs, stop it or keep applications off it; anything written there now is not on the destination.",
   "switch.next.drop_slot": "Slot {slot} is still on the source; if the source is ever started, drop it there at once: {drop_with}",
+  "switch.next.rerun_hook": "The endpoint hook failed after promotion: once its cause is fixed, run it again: {command}",
   "guardrail.title.source.reachable": "Source reachable",
   "guardrail.title.destination.healthy": "Destination healthy",
   "guardrail.title.replication.streaming": "Replication streaming",
@@ -736,6 +750,10 @@ const en = {
   "switch.line.rolled_back": "Rolled back: the source accepts writes again",
   "switch.line.rolled_back.incomplete": "Rollback incomplete: {problems}",
   "switch.line.nothing": "nothing",
+  "switch.line.hook_started": "Running the endpoint hook ({at}, timeout {timeout}): {command}",
+  "switch.line.hook_finished": "Endpoint hook exited with status {code} in {elapsed}",
+  "switch.line.hook_killed": "Endpoint hook killed after {elapsed}",
+  "switch.line.hook_timed_out": "Endpoint hook killed after {elapsed} (timeout)",
   "switch.rolledBack": "Switchover rolled back",
   "switch.rolledBackBody": "{reason} The source was unfenced and accepts writes again; the task is back in incremental sync.",
   "switch.failed": "Switchover failed",

@@ -4,6 +4,7 @@
 
 import type { Guardrail } from "./api/generated/Guardrail";
 import type { GuardrailStatus } from "./api/generated/GuardrailStatus";
+import type { HookRun } from "./api/generated/HookRun";
 import type { Progress } from "./api/generated/Progress";
 import type { SlotOutcome } from "./api/generated/SlotOutcome";
 import type { Warning } from "./api/generated/Warning";
@@ -156,9 +157,21 @@ export function stepText(p: Progress): string {
       return p.source_accepts_writes
         ? t("switch.line.rolled_back")
         : t("switch.line.rolled_back.incomplete", { problems: p.problems.join("; ") });
+    case "hook_started":
+      return t("switch.line.hook_started", { at: p.at, timeout: ms(p.timeout_ms), command: p.command });
+    case "hook_finished":
+      return hookText(p.run);
     case "note":
       return p.message;
   }
+}
+
+/** How the endpoint hook ended, in one line. */
+export function hookText(r: HookRun): string {
+  const elapsed = formatDuration(r.elapsed_ms);
+  if (r.timed_out) return t("switch.line.hook_timed_out", { elapsed });
+  if (r.exit_code == null) return t("switch.line.hook_killed", { elapsed });
+  return t("switch.line.hook_finished", { code: r.exit_code, elapsed });
 }
 
 /** What became of the slot, in one line. */

@@ -174,6 +174,8 @@ describe("Switchover dialog focus order", () => {
     strategy: "sql",
     guarantee: "every commit the source acknowledged is on the destination",
     ready: true,
+    fences: [],
+    default_strategy: "sql",
   };
 
   /** Opens a task row's Switchover (or, on the DR tab, Failover) dialog with Enter; returns that button. */
@@ -210,7 +212,8 @@ describe("Switchover dialog focus order", () => {
     const expected = [
       dialog.getByLabelText("Close", { selector: "button" }),
       control(dialog, /Evaluate again/),
-      dialog.getByLabelText(/timeout/i),
+      dialog.getByLabelText(/Catch-up timeout/i),
+      dialog.getByLabelText(/^Command$/),
       ...acks,
       control(dialog, "Cancel"),
     ];

@@ -8,6 +8,8 @@ import type { Mode } from "./assessments";
 import type { Compression } from "./generated/Compression";
 import type { Phase } from "./generated/Phase";
 import type { FailoverPreview } from "./generated/FailoverPreview";
+import type { FenceStrategy } from "./generated/FenceStrategy";
+import type { Hook } from "./generated/Hook";
 import type { Preview } from "./generated/Preview";
 import type { SwitchEvent } from "./generated/SwitchEvent";
 import type { Task } from "./generated/Task";
@@ -25,7 +27,11 @@ export type { Sample } from "./generated/Sample";
 export type { TaskEvent } from "./generated/TaskEvent";
 export type { GuardrailStatus } from "./generated/GuardrailStatus";
 export type { Guardrail } from "./generated/Guardrail";
-export type { FenceStrategy } from "./generated/FenceStrategy";
+export type { FenceStrategy };
+export type { FenceChoice } from "./generated/FenceChoice";
+export type { Hook } from "./generated/Hook";
+export type { HookAt } from "./generated/HookAt";
+export type { HookRun } from "./generated/HookRun";
 export type { Progress } from "./generated/Progress";
 export type { SwitchoverReport } from "./generated/SwitchoverReport";
 export type { FailoverReport } from "./generated/FailoverReport";
@@ -77,11 +83,21 @@ export const unwatchTask = (watch: number) => call<null>("task_unwatch", { watch
 /** The catch-up timeout the dialog proposes, in seconds. */
 export const DEFAULT_CATCHUP_TIMEOUT_SECS = 300;
 
-export const switchoverPreview = (id: string) => call<SwitchoverPreview>("switchover_preview", { id });
+/** The guardrails and every fence, evaluated for `strategy` (null: the strongest available). */
+export const switchoverPreview = (id: string, strategy: FenceStrategy | null = null) =>
+  call<SwitchoverPreview>("switchover_preview", { id, strategy });
 
-/** Starts the switchover; its steps go to `onEvent`. */
-export const startSwitchover = (id: string, timeoutSecs: number, onEvent: (e: SwitchoverEvent) => void) =>
-  call<null>("switchover_start", { id, timeoutSecs, onEvent: channel(onEvent) });
+/**
+ * Starts the switchover with the fence chosen (null: the strongest available) and the
+ * endpoint hook (null: none); its steps go to `onEvent`.
+ */
+export const startSwitchover = (
+  id: string,
+  timeoutSecs: number,
+  strategy: FenceStrategy | null,
+  hook: Hook | null,
+  onEvent: (e: SwitchoverEvent) => void,
+) => call<null>("switchover_start", { id, timeoutSecs, strategy, hook, onEvent: channel(onEvent) });
 
 /** Re-subscribes to a switchover or failover under way (after a reload). */
 export const watchSwitchover = (id: string, onEvent: (e: SwitchoverEvent) => void) =>

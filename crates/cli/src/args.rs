@@ -529,12 +529,91 @@ pub struct SwitchoverArgs {
     /// Catch-up timeout in seconds before rolling back.
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
+    /// The fence to use instead of the strongest available (refused, with nothing
+    /// touched, when it cannot be used on this source).
+    #[arg(long, value_enum)]
+    pub fence: Option<Fence>,
+    /// Only show the guardrails and every fence with its guarantee, the chosen one marked.
+    #[arg(long, conflicts_with = "yes")]
+    pub preview: bool,
+    /// A command that moves the endpoint (DNS, a virtual IP, HAProxy, service discovery),
+    /// run by `sh -c` at the cutover point with PGRELOCATE_OLD_HOST/PORT,
+    /// PGRELOCATE_NEW_HOST/PORT, PGRELOCATE_TASK_ID and PGRELOCATE_HOOK_AT in its
+    /// environment (never a password).
+    #[arg(long, value_name = "CMD")]
+    pub hook: Option<String>,
+    /// How long the hook may run before it is killed: seconds, or with a unit (`30s`, `2m`).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, requires = "hook")]
+    pub hook_timeout: std::time::Duration,
+    /// When the hook runs: before promotion (source fenced, destination caught up; a
+    /// failure rolls back) or after it (destination writable; a failure is a warning with
+    /// the command to run it again).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "before-promotion",
+        requires = "hook"
+    )]
+    pub hook_at: HookAt,
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
-    /// Print one JSON document at the end: the outcome, every step and the report.
+    /// Print one JSON document at the end: the outcome, every step and the report (with
+    /// `--preview`: the preview).
     #[arg(long)]
     pub json: bool,
+}
+
+/// When the endpoint hook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HookAt {
+    /// Source fenced, destination caught up, not yet promoted: a failure rolls back.
+    BeforePromotion,
+    /// Destination promoted and writable: a failure is reported with the rerun command.
+    AfterPromotion,
+}
+
+impl From<HookAt> for pgrelocate_engine::switchover::HookAt {
+    fn from(a: HookAt) -> Self {
+        match a {
+            HookAt::BeforePromotion => Self::BeforePromotion,
+            HookAt::AfterPromotion => Self::AfterPromotion,
+        }
+    }
+}
+
+/// `30`, `30s`, `2m`: a duration in whole seconds or minutes.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let (digits, unit) = match text.strip_suffix('s') {
+        Some(d) => (d, 1),
+        None => match text.strip_suffix('m') {
+            Some(d) => (d, 60),
+            None => (text, 1),
+        },
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if !digits.starts_with('+') => Ok(std::time::Duration::from_secs(n * unit)),
+        _ => Err(format!("{text:?} is not a duration like 30, 30s or 2m")),
+    }
+}
+
+/// A fence strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Fence {
+    /// CHECKPOINT and a clean shutdown of a source managed here or on a registered host.
+    Shutdown,
+    /// Logins blocked, read-only by default, client sessions terminated; the source keeps
+    /// running.
+    Sql,
+}
+
+impl From<Fence> for pgrelocate_engine::switchover::FenceStrategy {
+    fn from(f: Fence) -> Self {
+        match f {
+            Fence::Shutdown => Self::Shutdown,
+            Fence::Sql => Self::Sql,
+        }
+    }
 }
 
 /// `failover`

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pgrelocate_engine::switchover::{
-    describe, FailoverPreview, FailoverReport, Guardrail, GuardrailStatus, NextStep, Options,
-    Outcome as Ending, Progress, SlotOutcome, SwitchoverError, SwitchoverReport,
+    describe, FailoverPreview, FailoverReport, Guardrail, GuardrailStatus, Hook, NextStep, Options,
+    Outcome as Ending, Preview, Progress, SlotOutcome, SwitchoverError, SwitchoverReport,
 };
 use pgrelocate_engine::task::{TaskError, Tasks};
 use pgrelocate_engine::ErrorCode;
@@ -89,6 +89,32 @@ fn print_guardrails(checks: &[Guardrail]) {
     }
 }
 
+/// Every fence with its guarantee, the one that will be used marked `*` (an unavailable
+/// one says why not).
+fn print_fences(preview: &Preview) {
+    if preview.fences.is_empty() {
+        return;
+    }
+    println!("Fences:");
+    for c in &preview.fences {
+        let chosen = preview.strategy == Some(c.strategy);
+        let mark = if chosen { "*" } else { " " };
+        let default = if preview.default_strategy == Some(c.strategy) {
+            " (default)"
+        } else {
+            ""
+        };
+        if c.available {
+            println!("  {mark} {}{default}: {}", c.strategy, c.guarantee);
+        } else {
+            println!("  {mark} {}: unavailable: {}", c.strategy, c.finding);
+        }
+    }
+    if let Some(strategy) = preview.strategy {
+        println!("Fence: {strategy}. Guarantee: {}", strategy.guarantee());
+    }
+}
+
 /// Asks `question` on the terminal; without one, `--yes` is required.
 fn confirm(question: &str, yes: bool) -> Result<bool, CliError> {
     if yes {
@@ -133,26 +159,36 @@ fn failed(e: TaskError) -> (Ending, Option<ErrorCode>, Option<String>) {
 pub async fn run_switchover(args: SwitchoverArgs) -> Result<i32, CliError> {
     let tasks = Tasks::new(Arc::new(open()?));
     let task = tasks.get(&args.task_id).map_err(CliError::from)?;
+    let hook = match &args.hook {
+        Some(command) => Some(
+            Hook::new(command, args.hook_timeout, args.hook_at.into()).map_err(CliError::engine)?,
+        ),
+        None => None,
+    };
     let options = Options {
         catchup_timeout: Duration::from_secs(args.timeout),
+        strategy: args.fence.map(Into::into),
+        hook,
         ..Options::default()
     };
-    if !args.yes {
+    if args.preview || !args.yes {
         let preview = tasks
             .switchover_preview(task.id.as_str(), &options)
             .await
             .map_err(failure)?;
+        if args.preview && args.json {
+            print_json(&preview)?;
+            return Ok(0);
+        }
         if !args.json {
             print_guardrails(&preview.guardrails);
-            if let (Some(strategy), Some(guarantee)) = (preview.strategy, &preview.guarantee) {
-                println!("Fence: {strategy}. Guarantee: {guarantee}");
-            }
+            print_fences(&preview);
+        }
+        if args.preview {
+            return Ok(0);
         }
         if !preview.ready {
-            let refused = SwitchoverError::Guardrails {
-                checks: preview.guardrails,
-            };
-            return Err(CliError::engine(refused));
+            return Err(CliError::engine(preview.refusal(&options)));
         }
         let question = format!(
             "Switch task {} over from {} to {}? Writes to the source will be stopped and its \
@@ -225,6 +261,19 @@ fn print_switchover(r: &SwitchoverReport) {
             .join(", ")
     );
     println!("Fence: {}. Guarantee: {}", r.strategy, r.guarantee);
+    if let Some(h) = &r.hook {
+        println!(
+            "Endpoint hook ({}): {} in {} ms{}.",
+            h.at,
+            if h.succeeded() { "succeeded" } else { "FAILED" },
+            h.elapsed_ms,
+            if h.at == pgrelocate_engine::switchover::HookAt::BeforePromotion {
+                ", inside the window"
+            } else {
+                ", after the window"
+            }
+        );
+    }
     println!(
         "The destination replayed up to {} (the source's final position: {}).",
         r.replayed_lsn, r.source_final_lsn

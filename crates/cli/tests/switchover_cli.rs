@@ -47,6 +47,49 @@ async fn switchover_rolls_back_with_exit_1_then_succeeds_printing_steps_and_the_
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--yes"));
 
+    // The preview lists every fence with its guarantee; this source is not managed, so
+    // shutdown is unavailable and says why, and choosing it is refused with nothing touched.
+    let preview = cli.json(&["switchover", &task_id, "--preview", "--json"]);
+    assert_eq!(preview["strategy"], "sql", "{preview:#}");
+    assert_eq!(preview["default_strategy"], "sql", "{preview:#}");
+    assert_eq!(preview["fences"][0]["strategy"], "shutdown");
+    assert_eq!(preview["fences"][0]["available"], false);
+    assert_eq!(
+        preview["fences"][0]["finding"]["kind"],
+        "shutdown_not_managed"
+    );
+    assert_eq!(preview["fences"][1]["available"], true);
+    let out = cli.run(&["switchover", &task_id, "--preview"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(text.contains("* sql (default): every commit"), "{text}");
+    assert!(
+        text.contains("  shutdown: unavailable: fence: shutdown needs"),
+        "{text}"
+    );
+    let out = cli.run(&[
+        "switchover",
+        &task_id,
+        "--fence",
+        "shutdown",
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["outcome"], "refused", "{doc:#}");
+    assert_eq!(doc["code"], "fence_unavailable", "{doc:#}");
+    let out = cli.run(&["switchover", &task_id, "--fence", "shutdown"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the shutdown fence cannot be used"),
+        "{}",
+        stderr(&out)
+    );
+    commit(&source.params()).await.unwrap();
+    let status = cli.json(&["task", "status", &task_id, "--json"]);
+    assert_eq!(status["phase"], "increment", "{status:#}");
+
     // Replay paused: the catch-up times out and the switchover rolls back.
     dest.connect()
         .await
@@ -93,7 +136,60 @@ async fn switchover_rolls_back_with_exit_1_then_succeeds_printing_steps_and_the_
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let out = cli.run(&["switchover", &task_id, "--yes"]);
+    // A hook timeout that cannot be used is a usage error; a failing hook before promotion
+    // rolls back, its output and exit status in the steps.
+    let out = cli.run(&[
+        "switchover",
+        &task_id,
+        "--yes",
+        "--hook",
+        "true",
+        "--hook-timeout",
+        "0s",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = cli.run(&[
+        "switchover",
+        &task_id,
+        "--yes",
+        "--json",
+        "--hook",
+        "echo vip busy >&2; exit 3",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["outcome"], "rolled_back", "{doc:#}");
+    let finished = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "hook_finished")
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    assert_eq!(finished["run"]["exit_code"], 3);
+    assert!(finished["run"]["stderr"]
+        .as_str()
+        .unwrap()
+        .contains("vip busy"));
+    commit(&source.params()).await.unwrap();
+
+    // The switchover goes through with a hook that sees both endpoints.
+    let hook_dir = tempfile::tempdir().unwrap();
+    let seen = hook_dir.path().join("hook.env");
+    let hook = format!(
+        "echo \"$PGRELOCATE_OLD_PORT $PGRELOCATE_NEW_PORT $PGRELOCATE_TASK_ID\" > '{}'",
+        seen.display()
+    );
+    let out = cli.run(&[
+        "switchover",
+        &task_id,
+        "--yes",
+        "--fence",
+        "sql",
+        "--hook",
+        &hook,
+        "--hook-timeout",
+        "20s",
+    ]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     println!("{text}");
     assert!(out.status.success(), "{text}\n{}", stderr(&out));
@@ -104,10 +200,17 @@ async fn switchover_rolls_back_with_exit_1_then_succeeds_printing_steps_and_the_
         "promoted with pg_promote()",
         "Writes were unavailable for",
         "Fence: sql. Guarantee:",
+        "running the endpoint hook before promotion (timeout 20 s)",
+        "endpoint hook exited with status 0",
+        "Endpoint hook (before promotion): succeeded in",
         "What to do next:",
     ] {
         assert!(text.contains(expected), "{expected:?} missing:\n{text}");
     }
+    assert_eq!(
+        std::fs::read_to_string(&seen).unwrap(),
+        format!("{} {} {task_id}\n", source.port(), dest.port)
+    );
     let status = cli.json(&["task", "status", &task_id, "--json"]);
     assert_eq!(status["phase"], "success", "{status:#}");
     assert_eq!(status["switch"]["switchover"]["strategy"], "sql");

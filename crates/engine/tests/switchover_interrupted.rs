@@ -48,6 +48,7 @@ async fn interrupt_after_fencing(env: &Env, task: &Task) -> FenceRecord {
         error: None,
         switchover: None,
         failover: None,
+        hook: None,
     });
     tasks::save(env.instances.store(), &t).unwrap();
     record

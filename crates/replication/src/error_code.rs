@@ -233,6 +233,12 @@ codes! {
     PromoteFailed = "promote_failed",
     /// A fence could not be undone.
     UndoFailed = "undo_failed",
+    /// The fence asked for cannot be used on this source (nothing was touched).
+    FenceUnavailable = "fence_unavailable",
+    /// The endpoint hook failed (exit status, or it could not start).
+    HookFailed = "hook_failed",
+    /// The endpoint hook ran out of time and was killed.
+    HookTimeout = "hook_timeout",
 
     // Set by the shells themselves.
     /// The command line is malformed (CLI) or the request is (desktop).

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pgrelocate_engine::switchover::{
-    FailoverPreview, FailoverReport, Options, Preview, Progress, SwitchoverError, SwitchoverReport,
+    FailoverPreview, FailoverReport, FenceStrategy, Hook, Options, Preview, Progress,
+    SwitchoverError, SwitchoverReport,
 };
 use pgrelocate_engine::task::{TaskError, Tasks};
 use pgrelocate_engine::{Coded, ErrorCode};
@@ -43,24 +44,32 @@ pub enum SwitchEvent {
     Failed(ErrorBody),
 }
 
-/// The guardrails, freshly evaluated, and the fence that would be used. Changes nothing.
+/// The guardrails, freshly evaluated, every fence with its guarantee and availability, and
+/// the one that would be used (`strategy`, when given and available; else the strongest).
+/// Changes nothing.
 #[tauri::command]
 pub async fn switchover_preview(
     console: State<'_, Console>,
     id: String,
+    strategy: Option<FenceStrategy>,
 ) -> Result<Preview, CommandError> {
-    Ok(console
-        .tasks()?
-        .switchover_preview(&id, &Options::default())
-        .await?)
+    let options = Options {
+        strategy,
+        ..Options::default()
+    };
+    Ok(console.tasks()?.switchover_preview(&id, &options).await?)
 }
 
-/// Starts the switchover of task `id` with a catch-up timeout; its steps go to `on_event`.
+/// Starts the switchover of task `id` with a catch-up timeout, the fence chosen (`None`:
+/// the strongest available; an unavailable one is refused with `fence_unavailable`) and the
+/// endpoint hook, if any; its steps go to `on_event`.
 #[tauri::command]
 pub async fn switchover_start(
     console: State<'_, Console>,
     id: String,
     timeout_secs: u64,
+    strategy: Option<FenceStrategy>,
+    hook: Option<Hook>,
     on_event: Channel<SwitchEvent>,
 ) -> Result<(), CommandError> {
     if !(1..=MAX_TIMEOUT_SECS).contains(&timeout_secs) {
@@ -68,13 +77,22 @@ pub async fn switchover_start(
             "the catch-up timeout must be between 1 and {MAX_TIMEOUT_SECS} seconds"
         )));
     }
+    let hook = match hook {
+        Some(h) => Some(
+            Hook::new(&h.command, h.timeout(), h.at)
+                .map_err(|e| CommandError::Invalid(e.to_string()))?,
+        ),
+        None => None,
+    };
     let tasks = console.tasks()?;
     let task = tasks.get(&id)?;
     let job = console.switches.start_keyed(task.id.as_str())?;
     job.subscribe(Box::new(on_event));
-    tracing::info!(task = %task.id, timeout_secs, "switchover requested from the console");
+    tracing::info!(task = %task.id, timeout_secs, ?strategy, "switchover requested from the console");
     let options = Options {
         catchup_timeout: Duration::from_secs(timeout_secs),
+        strategy,
+        hook,
         ..Options::default()
     };
     tauri::async_runtime::spawn(async move {

@@ -15,7 +15,11 @@ slot: string,
 /**
  * The statement that drops it.
  */
-drop_with: string, } | { "kind": "text", 
+drop_with: string, } | { "kind": "rerun_hook", 
+/**
+ * The exact, shell-quoted command line.
+ */
+command: string, } | { "kind": "text", 
 /**
  * Its words.
  */

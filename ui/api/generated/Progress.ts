@@ -3,6 +3,8 @@ import type { ErrorCode } from "./ErrorCode";
 import type { FenceRecord } from "./FenceRecord";
 import type { FenceStrategy } from "./FenceStrategy";
 import type { Guardrail } from "./Guardrail";
+import type { HookAt } from "./HookAt";
+import type { HookRun } from "./HookRun";
 import type { Lsn } from "./Lsn";
 import type { PromoteMethod } from "./PromoteMethod";
 import type { SlotOutcome } from "./SlotOutcome";
@@ -83,7 +85,23 @@ timeline: number | null,
 /**
  * How long promotion took.
  */
-elapsed_ms: number, } | { "step": "destination_unfenced", 
+elapsed_ms: number, } | { "step": "hook_started", 
+/**
+ * When it runs.
+ */
+at: HookAt, 
+/**
+ * The command.
+ */
+command: string, 
+/**
+ * Its timeout.
+ */
+timeout_ms: number, } | { "step": "hook_finished", 
+/**
+ * How it ended.
+ */
+run: HookRun, } | { "step": "destination_unfenced", 
 /**
  * The databases.
  */

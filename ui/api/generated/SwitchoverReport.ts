@@ -2,6 +2,7 @@
 import type { FenceRecord } from "./FenceRecord";
 import type { FenceStrategy } from "./FenceStrategy";
 import type { Guardrail } from "./Guardrail";
+import type { HookRun } from "./HookRun";
 import type { Lsn } from "./Lsn";
 import type { NextStep } from "./NextStep";
 import type { PromoteMethod } from "./PromoteMethod";
@@ -72,4 +73,8 @@ warnings: Array<string>,
 /**
  * What the DBA does next.
  */
-next_steps: Array<NextStep>, };
+next_steps: Array<NextStep>, 
+/**
+ * The endpoint hook, when one ran (absent from reports of earlier versions).
+ */
+hook?: HookRun, };

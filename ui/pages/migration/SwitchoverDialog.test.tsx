@@ -17,17 +17,41 @@ const ready: SwitchoverPreview = {
   strategy: "sql",
   guarantee: "every commit the source acknowledged is on the destination",
   ready: true,
+  // A preview of an earlier version lists no fences: the one in use is named alone.
+  fences: [],
+  default_strategy: "sql",
+};
+
+/** A managed source: both fences, shutdown the default. */
+const managed: SwitchoverPreview = {
+  ...ready,
+  strategy: "shutdown",
+  default_strategy: "shutdown",
+  fences: [
+    { strategy: "shutdown", guarantee: "full", available: true, finding: { kind: "fence", strategy: "shutdown" } },
+    { strategy: "sql", guarantee: "every acknowledged commit", available: true, finding: { kind: "fence", strategy: "sql", superuser: true } },
+  ],
 };
 
 /** Renders the dialog against a mocked shell; returns the channel the switchover streams to. */
 function setup(preview: SwitchoverPreview) {
   let events: Channel<SwitchoverEvent> | undefined;
   const started: unknown[] = [];
+  const previewed: (string | null)[] = [];
   mockIPC((cmd, args) => {
-    if (cmd === "switchover_preview") return preview;
+    if (cmd === "switchover_preview") {
+      const a = args as { strategy: string | null };
+      previewed.push(a.strategy);
+      return a.strategy ? { ...preview, strategy: a.strategy } : preview;
+    }
     if (cmd === "switchover_start") {
-      const a = args as { id: string; timeoutSecs: number; onEvent: Channel<SwitchoverEvent> };
-      started.push({ id: a.id, timeoutSecs: a.timeoutSecs });
+      const a = args as { id: string; timeoutSecs: number; strategy: string | null; hook: unknown; onEvent: Channel<SwitchoverEvent> };
+      started.push({
+        id: a.id,
+        timeoutSecs: a.timeoutSecs,
+        ...(a.strategy ? { strategy: a.strategy } : {}),
+        ...(a.hook ? { hook: a.hook } : {}),
+      });
       events = a.onEvent;
       return null;
     }
@@ -36,7 +60,7 @@ function setup(preview: SwitchoverPreview) {
   const onClose = vi.fn();
   render(<SwitchoverDialog open task={task} destinationEndpoint="127.0.0.1:5434" onClose={onClose} />);
   const send = (e: SwitchoverEvent) => act(() => events!.onmessage(e));
-  return { send, started, onClose };
+  return { send, started, previewed, onClose };
 }
 
 /** The input an antd control put its test id on (the input itself, or one inside). */
@@ -49,6 +73,114 @@ async function tickEverything() {
     fireEvent.click(inputOf(await screen.findByTestId(`ack-${ack}`)));
   }
 }
+
+describe("Switchover dialog's choice of fence", () => {
+  it("offers both fences of a managed source, the strongest chosen, and sends the one picked", async () => {
+    const { started, previewed } = setup(managed);
+    const shutdown = inputOf(await screen.findByTestId("fence-shutdown")) as HTMLInputElement;
+    const sql = inputOf(screen.getByTestId("fence-sql")) as HTMLInputElement;
+    expect(shutdown.checked).toBe(true);
+    expect(sql.checked).toBe(false);
+    expect(screen.getByTestId("fence-shutdown-guarantee").textContent).toMatch(/^shutdown — /);
+    expect(screen.getByTestId("fence-sql-guarantee").textContent).toMatch(/^sql — new logins are blocked/);
+
+    fireEvent.click(sql);
+    // The guardrails are evaluated again for the fence picked.
+    await waitFor(() => expect(previewed).toEqual([null, "sql"]));
+    await waitFor(() => expect((inputOf(screen.getByTestId("fence-sql")) as HTMLInputElement).checked).toBe(true));
+    await tickEverything();
+    fireEvent.click(screen.getByTestId("switch-now"));
+    await waitFor(() => expect(started).toEqual([{ id: "42ef39b6e467", timeoutSecs: 300, strategy: "sql" }]));
+  });
+
+  it("disables a fence that cannot be used and says why", async () => {
+    setup({
+      ...managed,
+      fences: [
+        managed.fences[0],
+        {
+          strategy: "sql",
+          guarantee: "every acknowledged commit",
+          available: false,
+          finding: {
+            kind: "fence_not_granted",
+            role: "migrator",
+            missing: ["membership in pg_signal_backend"],
+            grants: ["GRANT pg_signal_backend TO migrator;"],
+          },
+        },
+      ],
+    });
+    const sql = inputOf(await screen.findByTestId("fence-sql")) as HTMLInputElement;
+    expect(sql.disabled).toBe(true);
+    const reason = screen.getByTestId("fence-sql-reason").textContent!;
+    expect(reason).toMatch(/^Unavailable: /);
+    expect(reason).toContain("GRANT pg_signal_backend TO migrator;");
+    expect((inputOf(screen.getByTestId("fence-shutdown")) as HTMLInputElement).disabled).toBe(false);
+  });
+});
+
+describe("Switchover dialog's endpoint hook", () => {
+  it("sends the hook typed, with its timeout and when it runs, and shows it as a step", async () => {
+    const { send, started } = setup(ready);
+    fireEvent.change(inputOf(await screen.findByTestId("switch-hook")), {
+      target: { value: 'dns-switch --to "$PGRELOCATE_NEW_HOST"' },
+    });
+    await tickEverything();
+    fireEvent.change(inputOf(screen.getByTestId("switch-hook-timeout")), { target: { value: "0" } });
+    expect(await screen.findByText("A whole number of seconds from 1 to 3600, digits only.")).toBeTruthy();
+    expect((screen.getByTestId("switch-now") as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.change(inputOf(screen.getByTestId("switch-hook-timeout")), { target: { value: "45" } });
+    fireEvent.click(inputOf(screen.getByTestId("switch-hook-at-after_promotion")));
+    fireEvent.click(screen.getByTestId("switch-now"));
+    await waitFor(() =>
+      expect(started).toEqual([
+        {
+          id: "42ef39b6e467",
+          timeoutSecs: 300,
+          hook: { command: 'dns-switch --to "$PGRELOCATE_NEW_HOST"', timeout_ms: 45000, at: "after_promotion" },
+        },
+      ]),
+    );
+    // After promotion, the hook's step follows the verification.
+    const order = () => screen.getAllByTestId(/^switch-step-/).map((e) => e.getAttribute("data-testid"));
+    expect(order().slice(-2)).toEqual(["switch-step-verify", "switch-step-hook"]);
+    send({ event: "step", data: { step: "hook_started", at: "after_promotion", command: "dns-switch", timeout_ms: 45000 } });
+    expect(screen.getByTestId("switch-step-hook").getAttribute("data-state")).toBe("running");
+    const rerun = "env PGRELOCATE_TASK_ID=42ef39b6e467 sh -c dns-switch";
+    send({
+      event: "step",
+      data: {
+        step: "hook_finished",
+        run: { at: "after_promotion", command: "dns-switch", exit_code: 2, timed_out: false, elapsed_ms: 1200, stdout: "", stderr: "boom", rerun },
+      },
+    });
+    expect(screen.getByTestId("switch-step-hook").getAttribute("data-state")).toBe("failed");
+    expect(screen.getByTestId("switch-step-hook").textContent).toContain("Endpoint hook exited with status 2 in 1.2 s");
+    send({
+      event: "succeeded",
+      data: switchoverReport({
+        strategy: "sql",
+        guarantee: "…",
+        window: { fence_started_at: "", writes_resumed_at: "", write_unavailable_ms: 900, steps: [] },
+        new_primary: "127.0.0.1:5434",
+        warnings: [`the endpoint hook failed (exit status 2): boom; run it again with: ${rerun}`],
+        next_steps: [{ kind: "rerun_hook", command: rerun }],
+      }),
+    });
+    expect(screen.getByTestId("switch-success")).toBeTruthy();
+    expect(screen.getByTestId("switch-next").textContent).toContain(`once its cause is fixed, run it again: ${rerun}`);
+  });
+
+  it("sends no hook when none is typed, and places a hook before promotion in the window", async () => {
+    const { started } = setup(ready);
+    await tickEverything();
+    expect(screen.queryByTestId("switch-hook-timeout")).toBeNull();
+    fireEvent.click(screen.getByTestId("switch-now"));
+    await waitFor(() => expect(started).toEqual([{ id: "42ef39b6e467", timeoutSecs: 300 }]));
+    expect(screen.queryByTestId("switch-step-hook")).toBeNull();
+  });
+});
 
 describe("Switchover dialog", () => {
   it("keeps Switch Now disabled and says why when a guardrail failed", async () => {

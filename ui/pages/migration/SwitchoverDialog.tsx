@@ -1,11 +1,11 @@
 import { ReloadOutlined } from "@ant-design/icons";
-import { Alert, Button, Checkbox, Form, Input, Modal, Result, Space, Spin, Steps, Typography } from "antd";
+import { Alert, Button, Checkbox, Form, Input, Modal, Radio, Result, Space, Spin, Steps, Typography } from "antd";
 import { useEffect, useState } from "react";
 import { asCommandError } from "../../api/core";
 import type { CommandError } from "../../api/core";
 import { DEFAULT_CATCHUP_TIMEOUT_SECS, startSwitchover, switchoverPreview, watchSwitchover } from "../../api/tasks";
 import type { NextStep } from "../../api/generated/NextStep";
-import type { GuardrailStatus, Task } from "../../api/tasks";
+import type { FenceChoice, FenceStrategy, GuardrailStatus, Hook, HookAt, Task } from "../../api/tasks";
 import CheckStatusIcon from "../../components/CheckStatusIcon";
 import ErrorAlert from "../../components/ErrorAlert";
 import ItemList from "../../components/ItemList";
@@ -15,7 +15,7 @@ import { t } from "../../i18n";
 import type { MessageKey } from "../../i18n";
 import { formatBytes, formatDuration } from "../../units";
 import { guardrailMessage, guardrailTitle } from "../../words";
-import { SWITCH_STEPS, applyEvent, initialRun, isOver } from "./switchRun";
+import { SWITCH_STEPS, applyEvent, initialRun, isOver, stepsOf } from "./switchRun";
 import type { SwitchRun, SwitchStep } from "./switchRun";
 
 const GUARDRAIL_ICON: Record<GuardrailStatus, "success" | "warning" | "error"> = {
@@ -72,6 +72,8 @@ export function nextStepText(s: NextStep): string {
       return t("switch.next.reconnect", { endpoint: s.endpoint });
     case "drop_slot":
       return t("switch.next.drop_slot", { slot: s.slot, drop_with: s.drop_with });
+    case "rerun_hook":
+      return t("switch.next.rerun_hook", { command: s.command });
     case "text":
       return s.text;
     default:
@@ -127,6 +129,60 @@ export function RunOutcome({ run, endpoint }: { run: SwitchRun; endpoint: string
   return null;
 }
 
+/** The hook timeout typed, in seconds: digits only, 1 to 3600; `null` otherwise. */
+export function parseHookTimeout(typed: string): number | null {
+  const text = typed.trim();
+  if (!/^[0-9]+$/.test(text)) return null;
+  const secs = Number(text);
+  return secs >= 1 && secs <= 3600 ? secs : null;
+}
+
+/** The hook as typed (`undefined`: a timeout that cannot be used; `null`: no hook). */
+export function hookOf(command: string, timeoutText: string, at: HookAt): Hook | null | undefined {
+  if (!command.trim()) return null;
+  const secs = parseHookTimeout(timeoutText);
+  return secs === null ? undefined : { command, timeout_ms: secs * 1000, at };
+}
+
+/** Why a fence cannot be used, in the words of its finding. */
+function unavailableReason(c: FenceChoice): string {
+  return guardrailMessage({ id: "fence.strategy", status: "error", ...c.finding });
+}
+
+/**
+ * Every fence as a radio, each with its guarantee; an unavailable one is disabled and says
+ * why. The strongest available is chosen until the DBA picks another.
+ */
+export function FenceChoices({
+  fences,
+  value,
+  onChange,
+}: {
+  fences: FenceChoice[];
+  value: FenceStrategy | null;
+  onChange: (s: FenceStrategy) => void;
+}) {
+  return (
+    <Radio.Group
+      value={value}
+      onChange={(e) => onChange(e.target.value as FenceStrategy)}
+      style={{ display: "grid", gap: 8, marginBottom: 16 }}
+      data-testid="switch-fences"
+    >
+      {fences.map((c) => (
+        <Radio key={c.strategy} value={c.strategy} disabled={!c.available} data-testid={`fence-${c.strategy}`}>
+          <span data-testid={`fence-${c.strategy}-guarantee`}>{t(`switch.fence.${c.strategy}`)}</span>
+          {!c.available && (
+            <Typography.Text type="secondary" style={{ display: "block" }} data-testid={`fence-${c.strategy}-reason`}>
+              {t("switch.fenceUnavailable", { reason: unavailableReason(c) })}
+            </Typography.Text>
+          )}
+        </Radio>
+      ))}
+    </Radio.Group>
+  );
+}
+
 /** The catch-up timeout typed, in seconds: digits only, 10 to 86400; `null` otherwise. */
 export function parseTimeout(typed: string): number | null {
   const text = typed.trim();
@@ -154,17 +210,30 @@ export default function SwitchoverDialog({
   onClose: (changed: boolean) => void;
 }) {
   useReturnFocus(open);
-  const plan = useLoad(() => (open && !watch ? switchoverPreview(task.id) : Promise.resolve(null)), [open, task.id, watch]);
+  // The fence the DBA picked (null: the strongest available); the preview is evaluated for it.
+  const [fence, setFence] = useState<FenceStrategy | null>(null);
+  const plan = useLoad(
+    () => (open && !watch ? switchoverPreview(task.id, fence) : Promise.resolve(null)),
+    [open, task.id, watch, fence],
+  );
   const [acks, setAcks] = useState<string[]>([]);
   // As typed: "12x" is refused, not read as 12, and 99999 is not clamped.
   const [timeoutText, setTimeoutText] = useState(String(DEFAULT_CATCHUP_TIMEOUT_SECS));
   const timeout = parseTimeout(timeoutText);
   const [run, setRun] = useState<SwitchRun | null>(null);
   const [startError, setStartError] = useState<CommandError>();
+  const [hookCommand, setHookCommand] = useState("");
+  const [hookTimeoutText, setHookTimeoutText] = useState("30");
+  const [hookAt, setHookAt] = useState<HookAt>("before_promotion");
+  const hook = hookOf(hookCommand, hookTimeoutText, hookAt);
 
   useEffect(() => {
     if (!open) {
       setAcks([]);
+      setFence(null);
+      setHookCommand("");
+      setHookTimeoutText("30");
+      setHookAt("before_promotion");
       setRun(null);
       setStartError(undefined);
       return;
@@ -179,13 +248,15 @@ export default function SwitchoverDialog({
 
   const guardrailsOk = plan.data?.ready ?? false;
   const fenceOk = Boolean(plan.data?.strategy);
-  const canSwitch = guardrailsOk && fenceOk && acks.length === ACKS.length && !run && timeout !== null;
+  const canSwitch = guardrailsOk && fenceOk && acks.length === ACKS.length && !run && timeout !== null && hook !== undefined;
 
   const switchNow = async () => {
     setStartError(undefined);
     setRun(initialRun());
     try {
-      await startSwitchover(task.id, timeout ?? DEFAULT_CATCHUP_TIMEOUT_SECS, (e) => setRun((r) => applyEvent(r ?? initialRun(), e)));
+      await startSwitchover(task.id, timeout ?? DEFAULT_CATCHUP_TIMEOUT_SECS, fence, hook ?? null, (e) =>
+        setRun((r) => applyEvent(r ?? initialRun(), e)),
+      );
     } catch (e) {
       setRun(null);
       setStartError(asCommandError(e));
@@ -260,9 +331,17 @@ export default function SwitchoverDialog({
                 <Alert type="error" showIcon title={t("switch.guardrailFailed")} style={{ marginBottom: 16 }} data-testid="guardrail-failed" />
               )}
               <Typography.Title level={5}>{t("switch.fence")}</Typography.Title>
-              <Typography.Paragraph data-testid="switch-fence">
-                {t(`switch.fence.${plan.data.strategy ?? "none"}`)}
-              </Typography.Paragraph>
+              {plan.data.fences?.length ? (
+                <FenceChoices
+                  fences={plan.data.fences}
+                  value={fence ?? plan.data.strategy ?? plan.data.default_strategy}
+                  onChange={setFence}
+                />
+              ) : (
+                <Typography.Paragraph data-testid="switch-fence">
+                  {t(`switch.fence.${plan.data.strategy ?? "none"}`)}
+                </Typography.Paragraph>
+              )}
               <Form layout="vertical">
                 <Form.Item
                   label={t("switch.timeout")}
@@ -279,6 +358,49 @@ export default function SwitchoverDialog({
                     data-testid="switch-timeout"
                   />
                 </Form.Item>
+                <Typography.Title level={5}>{t("switch.hook")}</Typography.Title>
+                <Form.Item label={t("switch.hookCommand")} htmlFor="switch-hook" extra={t("switch.hookCommandHelp")}>
+                  <Input
+                    id="switch-hook"
+                    value={hookCommand}
+                    onChange={(e) => setHookCommand(e.target.value)}
+                    spellCheck={false}
+                    style={{ fontFamily: "monospace" }}
+                    data-testid="switch-hook"
+                  />
+                </Form.Item>
+                {hookCommand.trim() && (
+                  <>
+                    <Form.Item
+                      label={t("switch.hookTimeout")}
+                      htmlFor="switch-hook-timeout"
+                      validateStatus={hook === undefined ? "error" : undefined}
+                      help={hook === undefined ? t("switch.hookTimeoutInvalid") : undefined}
+                    >
+                      <Input
+                        id="switch-hook-timeout"
+                        inputMode="numeric"
+                        style={{ width: 160 }}
+                        value={hookTimeoutText}
+                        onChange={(e) => setHookTimeoutText(e.target.value)}
+                        data-testid="switch-hook-timeout"
+                      />
+                    </Form.Item>
+                    <Form.Item label={t("switch.hookAt")}>
+                      <Radio.Group
+                        value={hookAt}
+                        onChange={(e) => setHookAt(e.target.value as HookAt)}
+                        style={{ display: "grid", gap: 8 }}
+                      >
+                        {(["before_promotion", "after_promotion"] as const).map((at) => (
+                          <Radio key={at} value={at} data-testid={`switch-hook-at-${at}`}>
+                            {t(`switch.hookAt.${at}`)}
+                          </Radio>
+                        ))}
+                      </Radio.Group>
+                    </Form.Item>
+                  </>
+                )}
               </Form>
               <Checkbox.Group value={acks} onChange={(v) => setAcks(v as string[])} style={{ display: "grid", gap: 8 }}>
                 {ACKS.map((k) => (
@@ -293,7 +415,7 @@ export default function SwitchoverDialog({
       )}
       {run && (
         <div data-testid="switch-run">
-          <RunSteps run={run} />
+          <RunSteps run={run} steps={stepsOf(run.hookAt ?? hook?.at)} />
           {!over && <Typography.Text type="secondary">{t("switch.running")}</Typography.Text>}
           <RunOutcome run={run} endpoint={destinationEndpoint} />
         </div>

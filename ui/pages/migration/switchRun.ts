@@ -3,12 +3,12 @@
 
 import type { CommandError } from "../../api/core";
 import type { NextStep } from "../../api/generated/NextStep";
-import type { FailoverReport, Progress, SwitchoverEvent } from "../../api/tasks";
+import type { FailoverReport, HookAt, Progress, SwitchoverEvent } from "../../api/tasks";
 import { formatDuration } from "../../units";
-import { guardrailLine } from "../../words";
+import { guardrailLine, hookText } from "../../words";
 
 /** The steps the dialog shows, in the order they happen. */
-export type SwitchStep = "guardrails" | "fence" | "catchup" | "promote" | "verify";
+export type SwitchStep = "guardrails" | "fence" | "catchup" | "hook" | "promote" | "verify";
 
 /** One step's state. */
 export interface StepState {
@@ -23,6 +23,8 @@ export interface SwitchRun {
   /** The switchover's measured window and new primary. */
   result?: { windowMs: number; newPrimary: string | null; warnings: string[]; nextSteps: NextStep[] };
   failover?: FailoverReport;
+  /** When the endpoint hook runs, once it started. */
+  hookAt?: HookAt;
   rolledBack?: string;
   failed?: CommandError;
 }
@@ -32,7 +34,16 @@ export const SWITCH_STEPS: SwitchStep[] = ["guardrails", "fence", "catchup", "pr
 
 /** A run that has not started. */
 export function initialRun(): SwitchRun {
-  return { steps: Object.fromEntries(SWITCH_STEPS.map((s) => [s, { state: "waiting" }])) as Record<SwitchStep, StepState> };
+  return {
+    steps: Object.fromEntries([...SWITCH_STEPS, "hook"].map((s) => [s, { state: "waiting" }])) as Record<SwitchStep, StepState>,
+  };
+}
+
+/** The steps a run shows: the endpoint hook's at its place when there is one. */
+export function stepsOf(hookAt: HookAt | null | undefined): SwitchStep[] {
+  if (hookAt === "before_promotion") return ["guardrails", "fence", "catchup", "hook", "promote", "verify"];
+  if (hookAt === "after_promotion") return [...SWITCH_STEPS, "hook"];
+  return SWITCH_STEPS;
 }
 
 function set(run: SwitchRun, step: SwitchStep, state: StepState): SwitchRun {
@@ -85,6 +96,13 @@ function applyStep(run: SwitchRun, p: Progress): SwitchRun {
         state: "done",
         message: p.databases.filter((d) => d.committed).map((d) => d.database).join(", "),
       });
+    case "hook_started":
+      return { ...set(run, "hook", { state: "running", message: p.command }), hookAt: p.at };
+    case "hook_finished":
+      return {
+        ...set(run, "hook", { state: p.run.exit_code === 0 && !p.run.timed_out ? "done" : "failed", message: hookText(p.run) }),
+        hookAt: p.run.at,
+      };
     case "rolling_back": {
       const at = running(run);
       return at ? set(run, at, { ...run.steps[at], state: "failed", message: p.reason }) : run;

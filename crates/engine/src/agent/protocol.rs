@@ -191,7 +191,7 @@ pub struct RemoteOperate {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TaskOperation {
     /// Fence, catch up, promote ([`crate::task::Tasks::switchover`]).
-    Switchover(SwitchOptions),
+    Switchover(Box<SwitchOptions>),
     /// Promote without fencing ([`crate::task::Tasks::failover`]).
     Failover,
     /// Undo the task before switchover ([`crate::task::Tasks::cancel`]).
@@ -217,6 +217,9 @@ pub struct SwitchOptions {
     /// fence (no secret: the login, port, identity path and accepted key fingerprint).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_host: Option<crate::store::HostRecord>,
+    /// The endpoint hook (runs on the host that runs the switchover).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook: Option<crate::switchover::Hook>,
 }
 
 impl From<&crate::switchover::Options> for SwitchOptions {
@@ -227,6 +230,7 @@ impl From<&crate::switchover::Options> for SwitchOptions {
             strategy: o.strategy,
             long_transaction_ms: o.long_transaction.as_millis() as u64,
             source_host: o.source_host.clone(),
+            hook: o.hook.clone(),
         }
     }
 }
@@ -240,6 +244,7 @@ impl From<&SwitchOptions> for crate::switchover::Options {
             strategy: o.strategy,
             long_transaction: Duration::from_millis(o.long_transaction_ms),
             source_host: o.source_host.clone(),
+            hook: o.hook.clone(),
         }
     }
 }
@@ -392,13 +397,18 @@ mod tests {
                 host_key: Some("SHA256:abc".into()),
                 added_at: "2026-01-01T00:00:00Z".into(),
             }),
+            hook: Some(crate::switchover::Hook {
+                command: "vip-move \"$PGRELOCATE_NEW_HOST\"".into(),
+                timeout_ms: 20_000,
+                at: crate::switchover::HookAt::AfterPromotion,
+            }),
             ..Default::default()
         };
         let call = Call {
             id: 3,
             request: Request::TaskOperate(RemoteOperate {
                 id: "t1".into(),
-                operation: TaskOperation::Switchover((&options).into()),
+                operation: TaskOperation::Switchover(Box::new((&options).into())),
                 passwords: Passwords::default(),
             }),
         };
@@ -410,12 +420,13 @@ mod tests {
         let TaskOperation::Switchover(wire) = back.operation else {
             panic!("{text}")
         };
-        let again = crate::switchover::Options::from(&wire);
+        let again = crate::switchover::Options::from(wire.as_ref());
         assert_eq!(again.catchup_timeout, options.catchup_timeout);
         assert_eq!(again.strategy, options.strategy);
         assert_eq!(again.max_lag_bytes, options.max_lag_bytes);
         assert_eq!(again.long_transaction, options.long_transaction);
         assert_eq!(again.source_host, options.source_host);
+        assert_eq!(again.hook, options.hook);
     }
 
     #[test]

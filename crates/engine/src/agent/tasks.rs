@@ -203,9 +203,11 @@ pub async fn preview(req: RemoteOperate) -> Result<serde_json::Value, TaskError>
     let instances = instances_with(&task_passwords(&req.id, &req.passwords)?)?;
     let tasks = Tasks::new(Arc::new(instances));
     let value = match &req.operation {
-        TaskOperation::Switchover(options) => {
-            serde_json::to_value(tasks.switchover_preview(&req.id, &options.into()).await?)
-        }
+        TaskOperation::Switchover(options) => serde_json::to_value(
+            tasks
+                .switchover_preview(&req.id, &options.as_ref().into())
+                .await?,
+        ),
         TaskOperation::Failover => serde_json::to_value(tasks.failover_preview(&req.id).await?),
         TaskOperation::Cancel | TaskOperation::Retry => {
             return Err(TaskError::Inconsistent(format!(
@@ -389,7 +391,7 @@ async fn run_operation(
             hand_over(tasks, &id).await?;
             serde_json::to_value(
                 tasks
-                    .switchover(id.as_str(), &options.into(), progress)
+                    .switchover(id.as_str(), &options.as_ref().into(), progress)
                     .await?,
             )
         }

@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::catchup::CatchupError;
+use super::fence::FenceStrategy;
 use super::fence::{manual_undo, FenceError, FenceRecord, UndoError};
-use super::guardrails::{Guardrail, GuardrailStatus};
+use super::guardrails::{Finding, Guardrail, GuardrailStatus};
 use super::promote::PromoteError;
 use crate::sql::SqlError;
 use crate::{Coded, ErrorCode};
@@ -38,9 +39,10 @@ impl Outcome {
     /// names its outcome, so a failure reported by a task's host keeps it.
     pub fn of_code(code: ErrorCode) -> Outcome {
         match code {
-            ErrorCode::GuardrailFailed | ErrorCode::FailoverRefused | ErrorCode::SourceAnswers => {
-                Outcome::Refused
-            }
+            ErrorCode::GuardrailFailed
+            | ErrorCode::FailoverRefused
+            | ErrorCode::SourceAnswers
+            | ErrorCode::FenceUnavailable => Outcome::Refused,
             ErrorCode::RolledBack => Outcome::RolledBack,
             ErrorCode::RollbackIncomplete => Outcome::RollbackIncomplete,
             ErrorCode::PromotionUnknown => Outcome::PromotionUnknown,
@@ -83,6 +85,9 @@ pub enum AbortCause {
     /// The promotion request failed and the destination is still in recovery.
     #[error("promotion failed: {0}")]
     Promotion(#[source] PromoteError),
+    /// The endpoint hook before promotion failed, timed out or did not start.
+    #[error(transparent)]
+    Hook(super::hook::HookError),
 }
 
 impl Coded for AbortCause {
@@ -91,6 +96,7 @@ impl Coded for AbortCause {
             AbortCause::Prepare(e) | AbortCause::Fence(e) | AbortCause::Target(e) => e.code(),
             AbortCause::Catchup(e) => e.code(),
             AbortCause::Promotion(e) => e.code(),
+            AbortCause::Hook(e) => e.code(),
         }
     }
 }
@@ -152,6 +158,16 @@ pub enum SwitchoverError {
         /// The guardrails as evaluated.
         checks: Vec<Guardrail>,
     },
+    /// The fence asked for cannot be used on this source; nothing was touched.
+    #[error("the switchover did not start: the {strategy} fence cannot be used ({finding})")]
+    FenceUnavailable {
+        /// The fence asked for.
+        strategy: FenceStrategy,
+        /// Why it cannot be used.
+        finding: Finding,
+        /// The guardrails as evaluated.
+        checks: Vec<Guardrail>,
+    },
     /// Rolled back before promotion: the source takes writes again.
     #[error("the switchover was rolled back: {reason}. Nothing was lost and the source accepts writes again")]
     RolledBack {
@@ -199,9 +215,9 @@ impl SwitchoverError {
     /// How the operation ended.
     pub fn outcome(&self) -> Outcome {
         match self {
-            SwitchoverError::Guardrails { .. } | SwitchoverError::FailoverRefused { .. } => {
-                Outcome::Refused
-            }
+            SwitchoverError::Guardrails { .. }
+            | SwitchoverError::FenceUnavailable { .. }
+            | SwitchoverError::FailoverRefused { .. } => Outcome::Refused,
             SwitchoverError::RolledBack { .. } => Outcome::RolledBack,
             SwitchoverError::RollbackIncomplete { .. } => Outcome::RollbackIncomplete,
             SwitchoverError::PromotionUnknown(_) => Outcome::PromotionUnknown,
@@ -216,6 +232,7 @@ impl Coded for SwitchoverError {
     fn code(&self) -> ErrorCode {
         match self {
             SwitchoverError::Guardrails { .. } => ErrorCode::GuardrailFailed,
+            SwitchoverError::FenceUnavailable { .. } => ErrorCode::FenceUnavailable,
             SwitchoverError::RolledBack { .. } => ErrorCode::RolledBack,
             SwitchoverError::RollbackIncomplete { .. } => ErrorCode::RollbackIncomplete,
             SwitchoverError::PromotionUnknown(_) => ErrorCode::PromotionUnknown,
@@ -293,6 +310,11 @@ mod tests {
     fn a_failure_reported_by_its_code_keeps_its_outcome() {
         for e in [
             SwitchoverError::Guardrails { checks: vec![] },
+            SwitchoverError::FenceUnavailable {
+                strategy: FenceStrategy::Shutdown,
+                finding: Finding::ShutdownNotManaged,
+                checks: vec![],
+            },
             SwitchoverError::FailoverRefused { checks: vec![] },
             SwitchoverError::FailoverFailed(Box::new(FailoverCause::Promote(
                 PromoteError::NotPromoted,

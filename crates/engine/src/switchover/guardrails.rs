@@ -497,6 +497,18 @@ pub struct Evaluation {
     pub strategy: Option<FenceStrategy>,
     /// The destination's version (decides how it is promoted).
     pub version: Option<ServerVersion>,
+    /// Every fence, strongest first, with whether it is available and why not.
+    pub fences: Vec<FenceChoice>,
+}
+
+impl Evaluation {
+    /// The fence the DBA asked for, when it is not available.
+    pub fn refused_choice(&self, options: &Options) -> Option<&FenceChoice> {
+        let wanted = options.strategy?;
+        self.fences
+            .iter()
+            .find(|c| c.strategy == wanted && !c.available)
+    }
 }
 
 fn mib(bytes: u64) -> String {
@@ -674,9 +686,10 @@ pub async fn evaluate(plan: &Plan, options: &Options) -> Evaluation {
     };
     checks.push(Guardrail::of("replication.lag", status, finding));
 
-    let (fence_check, strategy) = fence_strategy(plan, options, source_client.as_ref().ok()).await;
+    let fences = fence_choices(plan, source_client.as_ref().ok()).await;
+    let (fence_check, strategy) = chosen_fence(&fences, options);
     checks.push(fence_check);
-    if strategy == Some(FenceStrategy::Sql) {
+    if strategy == Some(FenceStrategy::Sql) && options.strategy.is_none() {
         // The weaker fence because the source's host was not reached: say why.
         if let Some(finding) = unreached(plan) {
             checks.push(Guardrail::of(
@@ -693,6 +706,7 @@ pub async fn evaluate(plan: &Plan, options: &Options) -> Evaluation {
         checks,
         strategy,
         version: dest.ok().map(|d| d.version),
+        fences,
     }
 }
 
@@ -704,81 +718,115 @@ fn clone_error(e: &SqlError) -> SqlError {
     }
 }
 
-/// The strongest fence available, or the one asked for when it is available.
-async fn fence_strategy(
-    plan: &Plan,
-    options: &Options,
-    source: Option<&Client>,
-) -> (Guardrail, Option<FenceStrategy>) {
-    use GuardrailStatus::*;
-    let check = |status, finding| Guardrail::of("fence.strategy", status, finding);
+/// A fence, what it guarantees, and whether it can be used now (and why not). The
+/// preview lists every fence, strongest first, so the DBA can choose one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct FenceChoice {
+    /// Which fence.
+    pub strategy: FenceStrategy,
+    /// What it guarantees.
+    pub guarantee: String,
+    /// It can be used now.
+    pub available: bool,
+    /// What was found: the fence's details when it is available (`fence`), else why not
+    /// (`shutdown_not_managed`, `source_host_unreachable`, `fence_not_granted`, …).
+    pub finding: Finding,
+}
+
+impl FenceChoice {
+    fn new(strategy: FenceStrategy, available: bool, finding: Finding) -> Self {
+        FenceChoice {
+            strategy,
+            guarantee: strategy.guarantee().to_string(),
+            available,
+            finding,
+        }
+    }
+}
+
+/// Every fence, strongest first, each with whether it is available and why not.
+async fn fence_choices(plan: &Plan, source: Option<&Client>) -> Vec<FenceChoice> {
     let local = plan
         .source
         .managed
         .as_ref()
         .is_some_and(|m| m.data_dir.join("PG_VERSION").is_file());
     let remote = plan.source.remote().map(|r| r.host.name.clone());
-    let managed = local || remote.is_some();
-    let wanted = options.strategy.unwrap_or(if managed {
-        FenceStrategy::Shutdown
+    let shutdown = if local || remote.is_some() {
+        FenceChoice::new(
+            FenceStrategy::Shutdown,
+            true,
+            Finding::Fence {
+                strategy: FenceStrategy::Shutdown,
+                superuser: None,
+                host: if local { None } else { remote },
+            },
+        )
     } else {
-        FenceStrategy::Sql
-    });
-    match wanted {
-        FenceStrategy::Shutdown if managed => (
-            check(
-                Pass,
+        FenceChoice::new(
+            FenceStrategy::Shutdown,
+            false,
+            unreached(plan).unwrap_or(Finding::ShutdownNotManaged),
+        )
+    };
+    let sql = match source {
+        None => FenceChoice::new(FenceStrategy::Sql, false, Finding::SourceNotChecked),
+        Some(client) => match sql_fence_access(client).await {
+            Ok(access) if access.can_fence() => FenceChoice::new(
+                FenceStrategy::Sql,
+                true,
                 Finding::Fence {
-                    strategy: FenceStrategy::Shutdown,
-                    superuser: None,
-                    host: if local { None } else { remote },
+                    strategy: FenceStrategy::Sql,
+                    superuser: Some(access.superuser),
+                    host: None,
                 },
             ),
-            Some(FenceStrategy::Shutdown),
-        ),
-        FenceStrategy::Shutdown => match unreached(plan) {
-            Some(finding) => (check(Error, finding), None),
-            None => (check(Error, Finding::ShutdownNotManaged), None),
+            Ok(access) => FenceChoice::new(
+                FenceStrategy::Sql,
+                false,
+                Finding::FenceNotGranted {
+                    role: access.role.clone(),
+                    missing: access.gaps.iter().map(|g| g.what.clone()).collect(),
+                    grants: access.gaps.iter().map(|g| g.grant.clone()).collect(),
+                },
+            ),
+            Err(e) => FenceChoice::new(
+                FenceStrategy::Sql,
+                false,
+                Finding::PrivilegesUnreadable {
+                    error: SqlError::from_driver(&e, &plan.source.endpoint).to_string(),
+                },
+            ),
         },
-        FenceStrategy::Sql => {
-            let Some(client) = source else {
-                return (check(Error, Finding::SourceNotChecked), None);
-            };
-            match sql_fence_access(client).await {
-                Ok(access) if access.can_fence() => (
-                    check(
-                        Pass,
-                        Finding::Fence {
-                            strategy: FenceStrategy::Sql,
-                            superuser: Some(access.superuser),
-                            host: None,
-                        },
-                    ),
-                    Some(FenceStrategy::Sql),
-                ),
-                Ok(access) => (
-                    check(
-                        Error,
-                        Finding::FenceNotGranted {
-                            role: access.role.clone(),
-                            missing: access.gaps.iter().map(|g| g.what.clone()).collect(),
-                            grants: access.gaps.iter().map(|g| g.grant.clone()).collect(),
-                        },
-                    ),
-                    None,
-                ),
-                Err(e) => (
-                    check(
-                        Error,
-                        Finding::PrivilegesUnreadable {
-                            error: SqlError::from_driver(&e, &plan.source.endpoint).to_string(),
-                        },
-                    ),
-                    None,
-                ),
-            }
-        }
+    };
+    vec![shutdown, sql]
+}
+
+/// The fence that will be used: the one asked for, else the strongest available. The
+/// guardrail passes when it is available; otherwise it says why not (for no choice and
+/// no fence at all, why the `sql` fence — the one any source may have — is not).
+fn chosen_fence(choices: &[FenceChoice], options: &Options) -> (Guardrail, Option<FenceStrategy>) {
+    let check = |status, finding| Guardrail::of("fence.strategy", status, finding);
+    let wanted = options
+        .strategy
+        .or_else(|| default_fence(choices))
+        .unwrap_or(FenceStrategy::Sql);
+    match choices.iter().find(|c| c.strategy == wanted) {
+        Some(c) if c.available => (
+            check(GuardrailStatus::Pass, c.finding.clone()),
+            Some(c.strategy),
+        ),
+        Some(c) => (check(GuardrailStatus::Error, c.finding.clone()), None),
+        None => (
+            check(GuardrailStatus::Error, Finding::SourceNotChecked),
+            None,
+        ),
     }
+}
+
+/// The strongest fence available.
+pub fn default_fence(choices: &[FenceChoice]) -> Option<FenceStrategy> {
+    choices.iter().find(|c| c.available).map(|c| c.strategy)
 }
 
 /// Why a source managed on another host cannot be fenced there, when it cannot.

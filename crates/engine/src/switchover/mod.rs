@@ -17,6 +17,7 @@ pub mod error;
 pub mod failover;
 pub mod fence;
 pub mod guardrails;
+pub mod hook;
 pub mod next_steps;
 pub mod pg_control;
 pub mod promote;
@@ -34,7 +35,8 @@ pub use error::{
 };
 pub use failover::{failover, FailoverPreview, FailoverReady, FailoverReport};
 pub use fence::{CatchupTarget, FenceRecord, FenceStrategy, TargetKind, UndoError};
-pub use guardrails::{Finding, Guardrail, GuardrailStatus};
+pub use guardrails::{FenceChoice, Finding, Guardrail, GuardrailStatus};
+pub use hook::{Hook, HookAt, HookError, HookRun};
 pub use next_steps::NextStep;
 pub use promote::{PromoteMethod, WriteProof};
 pub use slot::SlotOutcome;
@@ -109,6 +111,8 @@ pub struct Plan {
     pub application_name: String,
     /// The password file of `primary_conninfo`, removed after promotion.
     pub passfile: Option<PathBuf>,
+    /// The task's id (the endpoint hook's `PGRELOCATE_TASK_ID`).
+    pub task_id: String,
 }
 
 /// What the DBA chose.
@@ -126,6 +130,8 @@ pub struct Options {
     /// knows it: handed to the destination's host, which reaches it itself for the
     /// `shutdown` fence. `None`: looked up in this machine's own store.
     pub source_host: Option<crate::store::HostRecord>,
+    /// The endpoint hook to run at the cutover point (see [`hook`]).
+    pub hook: Option<Hook>,
 }
 
 /// The catch-up timeout when the DBA does not give one.
@@ -139,6 +145,7 @@ impl Default for Options {
             strategy: None,
             long_transaction: Duration::from_secs(60),
             source_host: None,
+            hook: None,
         }
     }
 }
@@ -205,6 +212,20 @@ pub enum Progress {
         timeline: Option<u32>,
         /// How long promotion took.
         elapsed_ms: u64,
+    },
+    /// The endpoint hook starts.
+    HookStarted {
+        /// When it runs.
+        at: HookAt,
+        /// The command.
+        command: String,
+        /// Its timeout.
+        timeout_ms: u64,
+    },
+    /// The endpoint hook ended (its exit status, time and output).
+    HookFinished {
+        /// How it ended.
+        run: HookRun,
     },
     /// Logins allowed again on the destination in these databases.
     DestinationUnfenced {
@@ -292,6 +313,10 @@ pub struct SwitchoverReport {
     /// What the DBA does next.
     #[serde(deserialize_with = "next_steps::tolerant")]
     pub next_steps: Vec<NextStep>,
+    /// The endpoint hook, when one ran (absent from reports of earlier versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub hook: Option<HookRun>,
 }
 
 /// The guardrails and the fence a switchover would use, without doing anything.
@@ -305,6 +330,36 @@ pub struct Preview {
     pub guarantee: Option<String>,
     /// No guardrail forbids the switchover.
     pub ready: bool,
+    /// Every fence, strongest first: its guarantee, whether it is available and why not
+    /// (absent from previews of earlier versions).
+    #[serde(default)]
+    pub fences: Vec<FenceChoice>,
+    /// The fence used when the DBA chooses none: the strongest available.
+    #[serde(default)]
+    pub default_strategy: Option<FenceStrategy>,
+}
+
+impl Preview {
+    /// The refusal a preview that is not ready stands for: the fence asked for cannot be
+    /// used (`fence_unavailable`), or a guardrail forbids the switchover.
+    pub fn refusal(self, options: &Options) -> SwitchoverError {
+        let refused = options.strategy.and_then(|wanted| {
+            self.fences
+                .iter()
+                .find(|c| c.strategy == wanted && !c.available)
+                .cloned()
+        });
+        match refused {
+            Some(choice) => SwitchoverError::FenceUnavailable {
+                strategy: choice.strategy,
+                finding: choice.finding,
+                checks: self.guardrails,
+            },
+            None => SwitchoverError::Guardrails {
+                checks: self.guardrails,
+            },
+        }
+    }
 }
 
 /// The cause code of a rollback step stored before steps carried one.
@@ -323,6 +378,8 @@ pub async fn preview(plan: &Plan, options: &Options) -> Preview {
         guarantee: eval.strategy.map(|s| s.guarantee().to_string()),
         strategy: eval.strategy,
         guardrails: eval.checks,
+        default_strategy: guardrails::default_fence(&eval.fences),
+        fences: eval.fences,
     }
 }
 
@@ -347,6 +404,13 @@ pub async fn check(
     progress(&Progress::Guardrails {
         checks: eval.checks.clone(),
     });
+    if let Some(choice) = eval.refused_choice(options) {
+        return Err(SwitchoverError::FenceUnavailable {
+            strategy: choice.strategy,
+            finding: choice.finding.clone(),
+            checks: eval.checks,
+        });
+    }
     match (
         eval.strategy,
         eval.version,
@@ -439,11 +503,53 @@ pub async fn execute(
         progress,
     )
     .await;
-    let (target, replayed) = match caught_up {
+    let (mut target, mut replayed) = match caught_up {
         Ok(x) => x,
         Err(e) => return Err(roll_back(plan, fence, AbortCause::Catchup(e), progress).await),
     };
     watch.lap("catchup");
+
+    let mut hook_run = None;
+    if let Some(hook) = options
+        .hook
+        .as_ref()
+        .filter(|h| h.at == HookAt::BeforePromotion)
+    {
+        match run_hook(plan, hook, progress).await {
+            Ok(run) => hook_run = Some(run),
+            Err(e) => return Err(roll_back(plan, fence, AbortCause::Hook(e), progress).await),
+        }
+        watch.lap("hook");
+        // The fence did not watch while the hook ran: a newcomer it finds now moves the
+        // target, and the destination catches up to that too.
+        let again = match fence.guard().await {
+            Ok(0) => None,
+            Ok(_) => Some(fence.target().await),
+            Err(e) => Some(Err(e)),
+        };
+        if let Some(next) = again {
+            let next = match next {
+                Ok(t) => t,
+                Err(e) => return Err(roll_back(plan, fence, AbortCause::Target(e), progress).await),
+            };
+            match catchup::wait(
+                &dest,
+                dest_endpoint,
+                &mut fence,
+                next,
+                options.catchup_timeout,
+                progress,
+            )
+            .await
+            {
+                Ok((t, r)) => (target, replayed) = (t, r),
+                Err(e) => {
+                    return Err(roll_back(plan, fence, AbortCause::Catchup(e), progress).await)
+                }
+            }
+            watch.lap("catchup");
+        }
+    }
 
     progress(&Progress::Promoting);
     let promote_started = Instant::now();
@@ -523,6 +629,23 @@ pub async fn execute(
         write_unavailable_ms: window.write_unavailable_ms,
     });
 
+    let mut rerun_hook = None;
+    if let Some(hook) = options
+        .hook
+        .as_ref()
+        .filter(|h| h.at == HookAt::AfterPromotion)
+    {
+        // Nothing can be rolled back any more: a failure is a warning with the rerun command.
+        match run_hook(plan, hook, progress).await {
+            Ok(run) => hook_run = Some(run),
+            Err(e) => {
+                warnings.push(e.to_string());
+                rerun_hook = Some(e.rerun().to_string());
+                hook_run = e.run().cloned();
+            }
+        }
+    }
+
     clean_standby(plan, progress, &mut warnings);
     let slot = match strategy {
         FenceStrategy::Sql => release_slot(plan).await,
@@ -534,11 +657,16 @@ pub async fn execute(
     progress(&Progress::Slot {
         outcome: slot.clone(),
     });
+    let mut next = next_steps(plan, Some(&record), &slot);
+    if let Some(command) = rerun_hook {
+        next.insert(0, NextStep::RerunHook { command });
+    }
     Ok(SwitchoverReport {
         strategy,
         guarantee: strategy.guarantee().to_string(),
         guardrails: checks,
-        next_steps: next_steps(plan, Some(&record), &slot),
+        next_steps: next,
+        hook: hook_run,
         fence: record,
         source_final_lsn: target.lsn,
         replayed_lsn: replayed,
@@ -551,6 +679,28 @@ pub async fn execute(
         new_primary: dest_endpoint.address(),
         warnings,
     })
+}
+
+/// Runs the endpoint hook, reporting its start and end.
+async fn run_hook(
+    plan: &Plan,
+    hook: &Hook,
+    progress: ProgressFn<'_>,
+) -> Result<HookRun, HookError> {
+    progress(&Progress::HookStarted {
+        at: hook.at,
+        command: hook.command.clone(),
+        timeout_ms: hook.timeout_ms,
+    });
+    let result = hook::run(hook, &hook::HookEnv::of(plan, hook.at)).await;
+    if let Some(run) = result
+        .as_ref()
+        .ok()
+        .or(result.as_ref().err().and_then(|e| e.run()))
+    {
+        progress(&Progress::HookFinished { run: run.clone() });
+    }
+    result
 }
 
 /// Undoes the fence and proves that the source takes writes again.
@@ -763,6 +913,41 @@ impl std::fmt::Display for Progress {
                     .map(|t| format!("; new timeline {t}"))
                     .unwrap_or_default()
             ),
+            Progress::HookStarted {
+                at,
+                command,
+                timeout_ms,
+            } => write!(
+                f,
+                "running the endpoint hook {at} (timeout {} s): {command}",
+                timeout_ms / 1000
+            ),
+            Progress::HookFinished { run } => {
+                match (run.timed_out, run.exit_code) {
+                    (true, _) => write!(
+                        f,
+                        "endpoint hook killed after {} ms (timeout)",
+                        run.elapsed_ms
+                    )?,
+                    (false, Some(c)) => write!(
+                        f,
+                        "endpoint hook exited with status {c} in {} ms",
+                        run.elapsed_ms
+                    )?,
+                    (false, None) => write!(
+                        f,
+                        "endpoint hook killed by a signal after {} ms",
+                        run.elapsed_ms
+                    )?,
+                }
+                for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+                    let text = text.trim();
+                    if !text.is_empty() {
+                        write!(f, "; {name}: {text}")?;
+                    }
+                }
+                Ok(())
+            }
             Progress::DestinationUnfenced { databases } if databases.is_empty() => {
                 f.write_str("no login to allow again on the destination")
             }

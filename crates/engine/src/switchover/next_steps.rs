@@ -30,6 +30,11 @@ pub enum NextStep {
         /// The statement that drops it.
         drop_with: String,
     },
+    /// The endpoint hook failed after promotion: run it again (environment included).
+    RerunHook {
+        /// The exact, shell-quoted command line.
+        command: String,
+    },
     /// A step stored as text by an earlier version.
     Text {
         /// Its words.
@@ -79,6 +84,11 @@ impl std::fmt::Display for NextStep {
                 f,
                 "Slot {slot} is still on the source; if the source is ever started, drop it \
                  there at once: {drop_with}"
+            ),
+            NextStep::RerunHook { command } => write!(
+                f,
+                "The endpoint hook failed after promotion: once its cause is fixed, run it \
+                 again: {command}"
             ),
             NextStep::Text { text } => f.write_str(text),
         }

@@ -316,6 +316,10 @@ pub struct SwitchRecord {
     /// The successful failover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failover: Option<FailoverReport>,
+    /// The endpoint hook the latest switchover was asked to run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub hook: Option<crate::switchover::Hook>,
 }
 
 impl SwitchRecord {
@@ -328,6 +332,7 @@ impl SwitchRecord {
             error: None,
             switchover: None,
             failover: None,
+            hook: None,
         }
     }
 }

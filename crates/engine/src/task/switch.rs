@@ -57,6 +57,7 @@ async fn plan(inner: &Inner, task: &Task) -> Result<Plan, TaskError> {
         slot_name: task.layout.slot_name.clone(),
         application_name: task.layout.application_name.clone(),
         passfile: Some(task.layout.passfile.clone()),
+        task_id: task.id.to_string(),
     })
 }
 
@@ -156,7 +157,7 @@ impl Tasks {
         let id = self.get(id)?.id;
         if let Some(host) = self.host_of_task(&id)? {
             let options = self.with_source_host(&id, &host, options)?;
-            let operation = TaskOperation::Switchover((&options).into());
+            let operation = TaskOperation::Switchover(Box::new((&options).into()));
             return self.preview_on_host(&id, &host, operation).await;
         }
         let task = reconcile(&self.inner, &id).await?;
@@ -167,6 +168,8 @@ impl Tasks {
                 strategy: None,
                 guarantee: None,
                 ready: false,
+                fences: Vec::new(),
+                default_strategy: None,
             }
         } else {
             let mut plan = plan(&self.inner, &task).await?;
@@ -214,7 +217,7 @@ impl Tasks {
         let task = self.get(id)?.id;
         if let Some(host) = self.host_of_task(&task)? {
             let options = self.with_source_host(&task, &host, options)?;
-            let operation = TaskOperation::Switchover((&options).into());
+            let operation = TaskOperation::Switchover(Box::new((&options).into()));
             return self
                 .operate_on_host(&task, &host, operation, progress)
                 .await;
@@ -360,11 +363,18 @@ fn save_fence(inner: &Inner, id: &TaskId, record: &FenceRecord) -> Result<(), Ta
     Ok(())
 }
 
-/// increment → switch, with a fresh switch record.
-fn enter_switch(inner: &Inner, id: &TaskId, operation: Operation) -> Result<(), TaskError> {
+/// increment → switch, with a fresh switch record (naming the endpoint hook, if any).
+fn enter_switch(
+    inner: &Inner,
+    id: &TaskId,
+    operation: Operation,
+    hook: Option<&switchover::Hook>,
+) -> Result<(), TaskError> {
     let mut task = inner.get(id)?;
     task.begin_switch()?;
-    task.switch = Some(SwitchRecord::new(operation));
+    let mut record = SwitchRecord::new(operation);
+    record.hook = hook.cloned();
+    task.switch = Some(record);
     inner.save_phase(&task, Phase::Increment)
 }
 
@@ -381,6 +391,10 @@ trait Operate: Sync {
     fn refused(checks: Vec<Guardrail>) -> SwitchoverError;
     /// The note recorded when the operation is requested.
     fn requested(&self) -> String;
+    /// The endpoint hook it runs, stored in the switch record.
+    fn hook(&self) -> Option<&switchover::Hook> {
+        None
+    }
     /// Completes the plan before the checks (a switchover reaches the source's host).
     async fn complete(
         &self,
@@ -428,10 +442,23 @@ impl Operate for Switchover<'_> {
     }
 
     fn requested(&self) -> String {
+        let hook = match &self.options.hook {
+            Some(h) => format!(
+                "; endpoint hook {} (timeout {} s): {}",
+                h.at,
+                h.timeout().as_secs(),
+                h.command
+            ),
+            None => String::new(),
+        };
         format!(
-            "switchover requested (catch-up timeout {} s)",
+            "switchover requested (catch-up timeout {} s{hook})",
             self.options.catchup_timeout.as_secs()
         )
+    }
+
+    fn hook(&self) -> Option<&switchover::Hook> {
+        self.options.hook.as_ref()
     }
 
     async fn complete(&self, inner: &Inner, task: &Task, plan: &mut Plan) -> Result<(), TaskError> {
@@ -567,7 +594,7 @@ async fn run<O: Operate>(
         other => record(other),
     };
     let ready = op.check(inner, &task, &plan, &with_phase).await?;
-    enter_switch(inner, id, O::OPERATION)?;
+    enter_switch(inner, id, O::OPERATION, op.hook())?;
     let outcome = op.execute(&plan, ready, phase, &record).await;
     let mut task = inner.get(id)?;
     let from = task.phase;
