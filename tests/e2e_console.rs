@@ -269,13 +269,17 @@ async fn sandbox_to_switchover_through_every_page() {
 
     // Switchover: fresh guardrails, the fence, three acknowledgements, then the live steps.
     app.click("[data-testid=details-switchover]").await;
-    app.wait_for("[data-testid=switch-fence]", Duration::from_secs(60))
+    // A managed source offers both fences; the strongest, shutdown, is chosen.
+    app.wait_for("[data-testid=switch-fences]", Duration::from_secs(60))
         .await;
-    let fence = app.content("[data-testid=switch-fence]").await;
-    assert!(
-        fence.starts_with("shutdown"),
-        "a managed source is shut down: {fence}"
-    );
+    let fence = app
+        .eval("document.querySelector('[data-testid=switch-fences]').dataset.chosen")
+        .await;
+    assert_eq!(fence, "shutdown", "a managed source is shut down");
+    let sql = app
+        .eval("(e => (e.tagName === 'INPUT' ? e : e.querySelector('input')).disabled)(document.querySelector('[data-testid=fence-sql]'))")
+        .await;
+    assert_eq!(sql, false, "the sql fence is offered too");
     assert_eq!(
         app.eval(
             "document.querySelectorAll('[data-testid^=guardrail-][data-status=error]').length"

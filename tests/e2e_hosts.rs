@@ -338,8 +338,11 @@ async fn a_migration_into_a_host_is_assessed_started_and_switched_over_from_the_
     };
     writer.set_targets(vec![source.params(), dest.clone()]);
     app.click("[data-testid=details-switchover]").await;
-    app.wait_for("[data-testid=switch-fence]", Duration::from_secs(120))
-        .await;
+    app.wait_for(
+        "[data-testid=switch-fences], [data-testid=switch-fence]",
+        Duration::from_secs(120),
+    )
+    .await;
     assert_eq!(
         app.eval(
             "document.querySelectorAll('[data-testid^=guardrail-][data-status=error]').length"

@@ -168,6 +168,7 @@ export function FenceChoices({
       onChange={(e) => onChange(e.target.value as FenceStrategy)}
       style={{ display: "grid", gap: 8, marginBottom: 16 }}
       data-testid="switch-fences"
+      data-chosen={value ?? ""}
     >
       {fences.map((c) => (
         <Radio key={c.strategy} value={c.strategy} disabled={!c.available} data-testid={`fence-${c.strategy}`}>
