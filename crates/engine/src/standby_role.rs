@@ -8,6 +8,7 @@
 //! switchover (it came with the copy) and on the source at cancel, or after a switchover
 //! that left the source running.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::endpoint::Endpoint;
@@ -51,20 +52,23 @@ async fn control(
     Ok((e, client))
 }
 
-/// Whether the account of `endpoint` may create roles (a superuser or `CREATEROLE`).
+/// Whether the account of `endpoint` may create roles (a superuser or `CREATEROLE`), and
+/// this host's address as the server sees it (`None` over a Unix socket).
 pub async fn may_create_roles(
     endpoint: &Endpoint,
     password: Option<&Password>,
-) -> Result<bool, SqlError> {
+) -> Result<(bool, Option<IpAddr>), SqlError> {
     let client = sql::connect(endpoint, password, TIMEOUT).await?;
     let row = client
         .query_one(
-            "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user",
+            "SELECT rolsuper OR rolcreaterole, host(inet_client_addr()) \
+             FROM pg_roles WHERE rolname = current_user",
             &[],
         )
         .await
         .map_err(|e| SqlError::from_driver(&e, endpoint))?;
-    Ok(row.get(0))
+    let address = row.get::<_, Option<String>>(1).and_then(|a| a.parse().ok());
+    Ok((row.get(0), address))
 }
 
 /// A fresh password: 32 random bytes, hex (nothing to quote in a password file).
@@ -150,12 +154,10 @@ pub fn drop_command(role: &str) -> String {
     format!("DROP ROLE IF EXISTS {}", ident(role))
 }
 
-/// The `pg_hba.conf` line that would admit the role's replication connections from `from`.
-pub fn hba_line(role: &str, from: &str) -> String {
-    format!(
-        "host replication {} {from} scram-sha-256",
-        crate::quote::hba::field(role)
-    )
+/// The `pg_hba.conf` line that would admit the role's replication connections from
+/// `address` (this host as the source sees it).
+pub fn hba_line(role: &str, address: Option<IpAddr>) -> String {
+    crate::assess::remedy::hba_line("replication", role, address)
 }
 
 #[cfg(test)]

@@ -8,17 +8,21 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pgrelocate_engine::assess::Mode;
+use pgrelocate_engine::assess::{Mode, Status, Verdict};
 use pgrelocate_engine::switchover::Options;
-use pgrelocate_engine::task::{Phase, Task};
-use pgrelocate_testkit::ConnParams;
+use pgrelocate_engine::task::{CopyOptions, Phase, ReplicationState, Task, TaskRequest};
+use pgrelocate_testkit::{Cluster, ConnParams};
 use support::*;
 
-/// Every file under `dirs` that holds the DBA's password.
+/// Every file under `dirs` that holds the DBA's password, as typed or as a password file
+/// writes it (`:` and `\` escaped).
 fn holding_the_password(dirs: &[&Path]) -> Vec<PathBuf> {
+    let escaped = PASSWORD.replace('\\', "\\\\").replace(':', "\\:");
+    assert_ne!(escaped, PASSWORD);
     let mut found: Vec<PathBuf> = dirs
         .iter()
-        .flat_map(|d| files_containing(d, PASSWORD))
+        .flat_map(|d| [files_containing(d, PASSWORD), files_containing(d, &escaped)])
+        .flatten()
         .collect();
     found.sort();
     found.dedup();
@@ -126,4 +130,139 @@ async fn the_standby_role_is_gone_after_cancel() {
         env.history(&task)
     );
     assert!(!task.layout.passfile.exists());
+}
+
+/// The users of the source's WAL senders for `task`.
+async fn replication_users(source: &pgrelocate_testkit::Cluster, task: &Task) -> Vec<String> {
+    let client = source.connect().await.unwrap();
+    client
+        .query(
+            "SELECT usename::text FROM pg_stat_replication WHERE application_name = $1",
+            &[&task.layout.application_name],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+async fn streaming(env: &Env, report_id: Option<String>, mode: Mode) -> Task {
+    let task = env
+        .tasks
+        .create(TaskRequest {
+            report_id,
+            ..env.request(
+                mode,
+                CopyOptions {
+                    sync: false,
+                    ..CopyOptions::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+    env.wait(&task, "streaming", 240, |t| {
+        t.replication == ReplicationState::Streaming
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_refusing_the_role_for_replication_keeps_the_password_file() {
+    // pg_hba admits replication for the DBA's account by name only.
+    let source = Cluster::builder(15)
+        .superuser("dba")
+        .superuser_password(PASSWORD)
+        .without_default_hba()
+        .hba_line("local all all trust")
+        .hba_line("host replication dba 127.0.0.1/32 scram-sha-256")
+        .hba_line("host all all 127.0.0.1/32 scram-sha-256")
+        .start()
+        .await
+        .unwrap();
+    let env = Env::new();
+    env.register_source(&source).await;
+    env.create_dest_of(15).await;
+    let report = env
+        .assess(SOURCE, DEST, Mode::Migration, assess_options())
+        .await;
+    let check = expect(&report, "src.standby_role", Status::Success);
+    assert!(check.message.contains("its own role"), "{}", check.message);
+    let task = streaming(&env, Some(report.id.clone()), Mode::Migration).await;
+
+    assert_eq!(task.layout.standby_role, None, "{}", env.history(&task));
+    assert_eq!(
+        replication_users(&source, &task).await,
+        vec!["dba".to_string()]
+    );
+    let history = env.history(&task);
+    assert!(
+        history.contains("refused a replication connection"),
+        "{history}"
+    );
+    assert!(
+        history.contains(&format!(
+            "host    replication pgrelocate_standby_{} 127.0.0.1/32 scram-sha-256",
+            task.id
+        )),
+        "{history}"
+    );
+    let role = format!("pgrelocate_standby_{}", task.id);
+    assert!(
+        !role_exists(&source.params(), &role).await,
+        "the refused role is dropped"
+    );
+    // The DBA's password is in the password file, and only there (the grep finds it).
+    assert_eq!(
+        holding_the_password(&[task.layout.passfile.parent().unwrap(), env.dir.path()]),
+        vec![task.layout.passfile.clone()]
+    );
+    env.tasks.cancel(task.id.as_str()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_createrole_the_assessment_warns_and_the_password_file_stays() {
+    let source = Cluster::builder(16)
+        .superuser_password(PASSWORD)
+        .start()
+        .await
+        .unwrap();
+    source
+        .create_role("mover", Some("mover's pw"), "REPLICATION")
+        .await
+        .unwrap();
+    source
+        .connect()
+        .await
+        .unwrap()
+        .batch_execute("GRANT pg_monitor, pg_signal_backend TO mover")
+        .await
+        .unwrap();
+    let env = Env::new();
+    env.register(SOURCE, &source, "mover", Some("mover's pw"))
+        .await;
+    env.create_dest_of(16).await;
+    let report = env.assess(SOURCE, DEST, Mode::Dr, assess_options()).await;
+    let check = expect_warning(&report, "src.standby_role", &["cannot create roles"]);
+    assert!(
+        check.remedy.contains("ALTER ROLE mover CREATEROLE;"),
+        "{}",
+        check.remedy
+    );
+    assert_ne!(
+        report.verdict,
+        Verdict::Error,
+        "{}",
+        pgrelocate_engine::assess::export::text(&report, false)
+    );
+    let task = streaming(&env, Some(report.id.clone()), Mode::Dr).await;
+    assert_eq!(task.layout.standby_role, None);
+    assert_eq!(
+        replication_users(&source, &task).await,
+        vec!["mover".to_string()]
+    );
+    let history = env.history(&task);
+    assert!(history.contains("CREATEROLE"), "{history}");
+    env.tasks.cancel(task.id.as_str()).await.unwrap();
 }

@@ -29,9 +29,9 @@ pub(crate) async fn standby_credential(
         password,
     };
     let endpoint = &source.endpoint;
-    match standby_role::may_create_roles(endpoint, password.as_ref()).await {
-        Ok(true) => {}
-        Ok(false) => {
+    let address = match standby_role::may_create_roles(endpoint, password.as_ref()).await {
+        Ok((true, address)) => address,
+        Ok((false, _)) => {
             inner.note(
                 &task.id,
                 format!(
@@ -52,7 +52,7 @@ pub(crate) async fn standby_credential(
             );
             return Ok(fallback(password));
         }
-    }
+    };
     let role = standby_role::name_for(task.id.as_str());
     let secret = match standby_role::generate_password() {
         Ok(s) => s,
@@ -83,10 +83,10 @@ pub(crate) async fn standby_credential(
             &task.id,
             format!(
                 "the source refused a replication connection of the standby role {role} ({e}): \
-                 the standby uses the account's password instead. A line such as \"{}\" \
-                 (ADDRESS: this host's address as the source sees it) before the others in the \
-                 source's pg_hba.conf admits the role next time",
-                standby_role::hba_line(&role, "ADDRESS"),
+                 the standby uses the account's password instead. The line \"{}\" before \
+                 the others in the source's pg_hba.conf (then SELECT pg_reload_conf()) admits \
+                 the role next time",
+                standby_role::hba_line(&role, address),
             ),
         );
         match standby_role::drop(endpoint, password.as_ref(), &role).await {

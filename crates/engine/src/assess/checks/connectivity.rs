@@ -55,6 +55,14 @@ pub(super) fn checks(mode: Mode) -> Vec<Check<Context>> {
             ["src.login"],
             role_monitor
         ),
+        check!(
+            "src.standby_role",
+            CONNECTIVITY,
+            "Check the standby's own role",
+            Level::Warning,
+            ["src.login"],
+            standby_role
+        ),
         Check {
             spec: crate::assess::check::CheckSpec {
                 id: "src.fencing",
@@ -323,6 +331,40 @@ async fn role_replication(ctx: &Context) -> Outcome {
         .impact("the source refuses the base backup and WAL streaming to this role")
         .remedy(format!(
             "run on the source as a superuser:\nALTER ROLE {} REPLICATION;",
+            ident(&f.current_user)
+        )))
+    }
+}
+
+/// Whether the task can give the standby a role of its own, so the account's password is
+/// never written for it (see [`crate::standby_role`]).
+async fn standby_role(ctx: &Context) -> Outcome {
+    let f = match ctx.source_facts_or_skip().await {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    let out = |o: Outcome| {
+        o.evidence("superuser", f.superuser)
+            .evidence("createrole", f.create_role)
+    };
+    if f.superuser || f.create_role {
+        out(Outcome::pass(format!(
+            "{} may create roles: the standby will use its own role (REPLICATION LOGIN, a \
+             random password), and {}'s password is never written to a disk",
+            f.current_user, f.current_user
+        )))
+    } else {
+        out(Outcome::warn(format!(
+            "{} cannot create roles: the standby authenticates as {} with its password",
+            f.current_user, f.current_user
+        ))
+        .impact(
+            "the account's password is kept in a file beside the destination's data directory \
+             (0600, the server's user) for the whole life of the task",
+        )
+        .remedy(format!(
+            "run on the source as a superuser:\nALTER ROLE {} CREATEROLE;\n\
+             or accept the password file with this account's password",
             ident(&f.current_user)
         )))
     }
