@@ -569,6 +569,8 @@ const en = {
   "taskDetail.noSamples": "No lag sample yet: they start when incremental sync begins.",
   "taskDetail.slot": "Replication slot",
   "taskDetail.slotName": "Slot",
+  "taskDetail.standbyRole": "Standby's role",
+  "taskDetail.standbyRoleNone": "the task account's (its password in a file beside the data directory)",
   "taskDetail.retained": "Retained WAL",
   "taskDetail.walStatus": "WAL status",
   "taskDetail.slotAfter": "After the switch",

@@ -549,6 +549,8 @@ const zhCN: Record<MessageKey, string> = {
   "taskDetail.noSamples": "暂无延迟采样：增量同步开始后才会采样。",
   "taskDetail.slot": "复制槽",
   "taskDetail.slotName": "复制槽",
+  "taskDetail.standbyRole": "备库专用角色",
+  "taskDetail.standbyRoleNone": "任务账号（其密码保存在数据目录旁的文件中）",
   "taskDetail.retained": "保留的 WAL",
   "taskDetail.walStatus": "WAL 状态",
   "taskDetail.replication": "复制",
