@@ -205,7 +205,8 @@ async fn checked_from(
                     current_setting('max_wal_senders')::int, \
                     (SELECT count(*)::int FROM pg_stat_replication), \
                     current_setting('max_replication_slots')::int, \
-                    (SELECT count(*)::int FROM pg_replication_slots) \
+                    (SELECT count(*)::int FROM pg_replication_slots), \
+                    current_setting('server_version_num')::int / 10000 \
              FROM pg_roles r WHERE r.rolname = current_user",
             &[],
         )
@@ -216,6 +217,7 @@ async fn checked_from(
     let (replication, create_role, monitor, read_all_stats): (bool, bool, bool, bool) =
         (row.get(2), row.get(3), row.get(4), row.get(5));
     let wal_level: String = row.get(6);
+    let major: i32 = row.get(11);
     let (senders, senders_used, slots, slots_used): (i32, i32, i32, i32) =
         (row.get(7), row.get(8), row.get(9), row.get(10));
 
@@ -238,8 +240,19 @@ async fn checked_from(
                 "the CREATEROLE attribute (the standby gets a role of its own, so this \
                  account's password is never written to a disk)"
                     .into(),
-                superuser || create_role,
-                Some(format!("ALTER ROLE {quoted} CREATEROLE;")),
+                crate::standby_role::can_make_role(
+                    superuser,
+                    create_role,
+                    replication,
+                    u32::try_from(major).unwrap_or(0),
+                ),
+                Some(if major >= 16 {
+                    format!("ALTER ROLE {quoted} CREATEROLE;")
+                } else {
+                    "-- before PostgreSQL 16 only a superuser may create the standby's role: \
+                     without one, the standby uses this account's password"
+                        .to_string()
+                }),
             ),
         ],
     )];

@@ -52,7 +52,14 @@ async fn control(
     Ok((e, client))
 }
 
-/// Whether the account of `endpoint` may create roles (a superuser or `CREATEROLE`), and
+/// Whether an account may make the standby's role: a superuser; from 16 on also an account
+/// with `CREATEROLE` and `REPLICATION` (before 16 only a superuser may create a role with
+/// `REPLICATION`).
+pub fn can_make_role(superuser: bool, create_role: bool, replication: bool, major: u32) -> bool {
+    superuser || (create_role && replication && major >= 16)
+}
+
+/// Whether the account of `endpoint` may make the standby's role ([`can_make_role`]), and
 /// this host's address as the server sees it (`None` over a Unix socket).
 pub async fn may_create_roles(
     endpoint: &Endpoint,
@@ -61,14 +68,20 @@ pub async fn may_create_roles(
     let client = sql::connect(endpoint, password, TIMEOUT).await?;
     let row = client
         .query_one(
-            "SELECT rolsuper OR rolcreaterole, host(inet_client_addr()) \
+            "SELECT rolsuper, rolcreaterole, rolreplication, \
+                    current_setting('server_version_num')::int / 10000, \
+                    host(inet_client_addr()) \
              FROM pg_roles WHERE rolname = current_user",
             &[],
         )
         .await
         .map_err(|e| SqlError::from_driver(&e, endpoint))?;
-    let address = row.get::<_, Option<String>>(1).and_then(|a| a.parse().ok());
-    Ok((row.get(0), address))
+    let address = row.get::<_, Option<String>>(4).and_then(|a| a.parse().ok());
+    let major = u32::try_from(row.get::<_, i32>(3)).unwrap_or(0);
+    Ok((
+        can_make_role(row.get(0), row.get(1), row.get(2), major),
+        address,
+    ))
 }
 
 /// A fresh password: 32 random bytes, hex (nothing to quote in a password file).
@@ -163,6 +176,15 @@ pub fn hba_line(role: &str, address: Option<IpAddr>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn before_16_only_a_superuser_makes_a_replication_role() {
+        assert!(can_make_role(true, false, false, 10));
+        assert!(!can_make_role(false, true, true, 15));
+        assert!(can_make_role(false, true, true, 16));
+        assert!(!can_make_role(false, true, false, 17));
+        assert!(!can_make_role(false, false, true, 18));
+    }
 
     #[test]
     fn names_are_valid_identifiers_tied_to_the_task() {

@@ -266,3 +266,51 @@ async fn without_createrole_the_assessment_warns_and_the_password_file_stays() {
     assert!(history.contains("CREATEROLE"), "{history}");
     env.tasks.cancel(task.id.as_str()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_with_createrole_and_replication_gives_the_standby_its_own_role() {
+    // From 16 on, CREATEROLE with REPLICATION may create a REPLICATION role (and drop it).
+    let source = Cluster::builder(16)
+        .superuser_password(PASSWORD)
+        .start()
+        .await
+        .unwrap();
+    source
+        .create_role("mover", Some("mover's pw"), "REPLICATION CREATEROLE")
+        .await
+        .unwrap();
+    source
+        .connect()
+        .await
+        .unwrap()
+        .batch_execute("GRANT pg_monitor, pg_signal_backend TO mover")
+        .await
+        .unwrap();
+    let env = Env::new();
+    env.register(SOURCE, &source, "mover", Some("mover's pw"))
+        .await;
+    env.create_dest_of(16).await;
+    let report = env.assess(SOURCE, DEST, Mode::Dr, assess_options()).await;
+    expect(&report, "src.standby_role", Status::Success);
+    let task = streaming(&env, Some(report.id.clone()), Mode::Dr).await;
+    let role = task
+        .layout
+        .standby_role
+        .clone()
+        .unwrap_or_else(|| panic!("no standby role\n{}", env.history(&task)));
+    assert_eq!(replication_users(&source, &task).await, vec![role.clone()]);
+    let data_dir = env.dest().managed.unwrap().data_dir;
+    let needle = "mover's pw";
+    let held: Vec<PathBuf> = [data_dir.parent().unwrap(), env.dir.path()]
+        .iter()
+        .flat_map(|d| files_containing(d, needle))
+        .collect();
+    assert_eq!(held, Vec::<PathBuf>::new());
+
+    env.tasks.cancel(task.id.as_str()).await.unwrap();
+    assert!(
+        !role_exists(&source.params(), &role).await,
+        "{}",
+        env.history(&task)
+    );
+}

@@ -35,12 +35,12 @@ pub(crate) async fn standby_credential(
             inner.note(
                 &task.id,
                 format!(
-                    "the account {} cannot create roles: the standby authenticates with its \
-                     password, kept in {} until the switchover or cancel (ALTER ROLE {} \
-                     CREATEROLE lets the next task give the standby a role of its own)",
+                    "the account {} cannot create roles for the standby: it authenticates \
+                     with the account's password, kept in {} until the switchover or cancel \
+                     (a superuser, or from PostgreSQL 16 on an account with CREATEROLE and \
+                     REPLICATION, gives the standby a role of its own)",
                     endpoint.user,
                     task.layout.passfile.display(),
-                    crate::quote::sql::ident(&endpoint.user),
                 ),
             );
             return Ok(fallback(password));
