@@ -406,7 +406,7 @@ const en = {
     "Prepare the source for a physical copy. Each item is filled in for this case; copy what is missing and run it on the source as a superuser.",
   "wizard.prepChecked": "Checked on the source as {role}: what is in place is ticked, and the SQL grants only what is missing.",
   "wizard.prepUnchecked": "Not checked on the source ({reason}). Run what applies, and skip what is already in place.",
-  "wizard.prep.account": "The migration account (LOGIN, REPLICATION, pg_monitor)",
+  "wizard.prep.account": "The migration account (LOGIN, REPLICATION, pg_monitor, CREATEROLE)",
   "wizard.prep.fencing":
     "What the switchover's SQL fence needs (ALTER SYSTEM on default_transaction_read_only, pg_reload_conf, pg_signal_backend, database ownership)",
   "wizard.prep.hba": "Allow this host in the source's pg_hba.conf",
@@ -569,6 +569,8 @@ const en = {
   "taskDetail.noSamples": "No lag sample yet: they start when incremental sync begins.",
   "taskDetail.slot": "Replication slot",
   "taskDetail.slotName": "Slot",
+  "taskDetail.standbyRole": "Standby's role",
+  "taskDetail.standbyRoleNone": "the task account's (its password in a file beside the data directory)",
   "taskDetail.retained": "Retained WAL",
   "taskDetail.walStatus": "WAL status",
   "taskDetail.slotAfter": "After the switch",

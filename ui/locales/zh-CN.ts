@@ -395,7 +395,7 @@ const zhCN: Record<MessageKey, string> = {
     "为物理复制准备源实例。每一项都已按当前情况填写好；复制缺少的部分，以超级用户在源实例上执行。",
   "wizard.prepChecked": "已以 {role} 在源实例上检查：已具备的项已勾选，SQL 只授予缺少的权限。",
   "wizard.prepUnchecked": "未在源实例上检查（{reason}）。执行适用的部分，已具备的可跳过。",
-  "wizard.prep.account": "迁移账号（LOGIN、REPLICATION、pg_monitor）",
+  "wizard.prep.account": "迁移账号（LOGIN、REPLICATION、pg_monitor、CREATEROLE）",
   "wizard.prep.fencing":
     "切换的 SQL 隔离所需权限（对 default_transaction_read_only 执行 ALTER SYSTEM、pg_reload_conf、pg_signal_backend、数据库属主）",
   "wizard.prepState.met": "已具备",
@@ -549,6 +549,8 @@ const zhCN: Record<MessageKey, string> = {
   "taskDetail.noSamples": "暂无延迟采样：增量同步开始后才会采样。",
   "taskDetail.slot": "复制槽",
   "taskDetail.slotName": "复制槽",
+  "taskDetail.standbyRole": "备库专用角色",
+  "taskDetail.standbyRoleNone": "任务账号（其密码保存在数据目录旁的文件中）",
   "taskDetail.retained": "保留的 WAL",
   "taskDetail.walStatus": "WAL 状态",
   "taskDetail.replication": "复制",

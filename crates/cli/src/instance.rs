@@ -177,7 +177,9 @@ async fn prepare(instances: &Instances, name: &str, json: bool) -> Result<i32, C
     }
     for p in &list.preparations {
         let title = match p.id {
-            PreparationId::Account => "migration account (LOGIN, REPLICATION, pg_monitor)",
+            PreparationId::Account => {
+                "migration account (LOGIN, REPLICATION, pg_monitor, CREATEROLE)"
+            }
             PreparationId::Fencing => "grants the SQL fence needs",
             PreparationId::Hba => "pg_hba.conf lines for this host",
             PreparationId::WalLevel => "wal_level",

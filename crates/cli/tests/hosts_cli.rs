@@ -510,6 +510,28 @@ async fn a_migration_into_a_host_is_driven_and_switched_over_there_surviving_the
         Some(u64::from(killed)),
         "{status:#}"
     );
+    // The standby streams as a role of the task's own: no file of the host's state (data
+    // directory, password file, agent store) holds the DBA's password.
+    let role = status["layout"]["standby_role"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no standby role: {status:#}"))
+        .to_string();
+    let passfile = std::path::PathBuf::from(status["layout"]["passfile"].as_str().unwrap());
+    assert!(passfile.starts_with(ssh.remote_state_dir()), "{status:#}");
+    assert!(std::fs::read_to_string(&passfile).unwrap().contains(&role));
+    let host_files = held_by(&ssh.remote_state_dir(), PASSWORD);
+    assert_eq!(host_files, Vec::<std::path::PathBuf>::new());
+    let standby_users = source
+        .connect()
+        .await
+        .unwrap()
+        .query("SELECT usename::text FROM pg_stat_replication", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect::<Vec<_>>();
+    assert_eq!(standby_users, vec![role.clone()]);
     // The full history is here: the copy's progress and the phases, as the host recorded them.
     let listed = cli.json(&["task", "list", "--json"]);
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed:#}");
@@ -568,6 +590,49 @@ async fn a_migration_into_a_host_is_driven_and_switched_over_there_surviving_the
         history.contains(r#""promoted""#) && history.contains(r#""fencing""#),
         "{history}"
     );
+    // The role went with the switchover: from the new primary and the source (sql fence).
+    for params in [dest.clone(), source.params()] {
+        let row = pgrelocate_testkit::ConnParams {
+            dbname: "template1".into(),
+            ..params
+        }
+        .connect()
+        .await
+        .unwrap()
+        .query_one("SELECT count(*) FROM pg_roles WHERE rolname = $1", &[&role])
+        .await
+        .unwrap();
+        assert_eq!(row.get::<_, i64>(0), 0, "{role}");
+    }
+}
+
+/// Files under `dir` (readable by this process) whose bytes contain `needle`, as typed or
+/// as a libpq password file escapes it.
+fn held_by(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let escaped = needle.replace('\\', "\\\\").replace(':', "\\:");
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(ft) = entry.file_type() else { continue };
+            if ft.is_dir() {
+                stack.push(entry.path());
+            } else if ft.is_file() {
+                if let Ok(bytes) = std::fs::read(entry.path()) {
+                    if [needle, escaped.as_str()]
+                        .iter()
+                        .any(|n| bytes.windows(n.len()).any(|w| w == n.as_bytes()))
+                    {
+                        found.push(entry.path());
+                    }
+                }
+            }
+        }
+    }
+    found
 }
 
 #[tokio::test(flavor = "multi_thread")]

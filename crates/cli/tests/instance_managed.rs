@@ -128,7 +128,7 @@ fn sandbox_create_and_remove() {
     let prepared = cli.ok(&["instance", "prepare", "sandbox-source"]);
     assert!(prepared.contains("checked as postgres"), "{prepared}");
     assert!(
-        prepared.contains("migration account (LOGIN, REPLICATION, pg_monitor): met"),
+        prepared.contains("migration account (LOGIN, REPLICATION, pg_monitor, CREATEROLE): met"),
         "{prepared}"
     );
     assert!(!prepared.contains("SQL fence"), "{prepared}");

@@ -15,6 +15,7 @@ pub mod sandbox;
 pub mod secrets;
 pub mod server;
 pub mod sql;
+pub mod standby_role;
 pub mod store;
 pub mod switchover;
 pub mod task;

@@ -37,7 +37,8 @@ pub struct SourcePlan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum PreparationId {
-    /// The migration account: LOGIN, REPLICATION, pg_monitor.
+    /// The migration account: LOGIN, REPLICATION, pg_monitor, CREATEROLE (for the standby's
+    /// own role; without it the standby uses the account's password).
     Account,
     /// What the SQL fence of the switchover needs (absent for a managed source).
     Fencing,
@@ -197,14 +198,15 @@ async fn checked_from(
 ) -> Result<Vec<Preparation>, tokio_postgres::Error> {
     let row = client
         .query_one(
-            "SELECT current_user::text, r.rolsuper, r.rolreplication, \
+            "SELECT current_user::text, r.rolsuper, r.rolreplication, r.rolcreaterole, \
                     pg_has_role(current_user, 'pg_monitor', 'MEMBER'), \
                     pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER'), \
                     current_setting('wal_level'), \
                     current_setting('max_wal_senders')::int, \
                     (SELECT count(*)::int FROM pg_stat_replication), \
                     current_setting('max_replication_slots')::int, \
-                    (SELECT count(*)::int FROM pg_replication_slots) \
+                    (SELECT count(*)::int FROM pg_replication_slots), \
+                    current_setting('server_version_num')::int / 10000 \
              FROM pg_roles r WHERE r.rolname = current_user",
             &[],
         )
@@ -212,11 +214,12 @@ async fn checked_from(
     let role: String = row.get(0);
     let quoted = ident(&role);
     let superuser: bool = row.get(1);
-    let (replication, monitor, read_all_stats): (bool, bool, bool) =
-        (row.get(2), row.get(3), row.get(4));
-    let wal_level: String = row.get(5);
+    let (replication, create_role, monitor, read_all_stats): (bool, bool, bool, bool) =
+        (row.get(2), row.get(3), row.get(4), row.get(5));
+    let wal_level: String = row.get(6);
+    let major: i32 = row.get(11);
     let (senders, senders_used, slots, slots_used): (i32, i32, i32, i32) =
-        (row.get(6), row.get(7), row.get(8), row.get(9));
+        (row.get(7), row.get(8), row.get(9), row.get(10));
 
     // The role exists and logs in (it just did): no CREATE ROLE, only what it lacks.
     let mut list = vec![checked(
@@ -232,6 +235,24 @@ async fn checked_from(
                 "membership in pg_monitor (or pg_read_all_stats)".into(),
                 superuser || monitor || read_all_stats,
                 Some(format!("GRANT pg_monitor TO {quoted};")),
+            ),
+            (
+                "the CREATEROLE attribute (the standby gets a role of its own, so this \
+                 account's password is never written to a disk)"
+                    .into(),
+                crate::standby_role::can_make_role(
+                    superuser,
+                    create_role,
+                    replication,
+                    u32::try_from(major).unwrap_or(0),
+                ),
+                Some(if major >= 16 {
+                    format!("ALTER ROLE {quoted} CREATEROLE;")
+                } else {
+                    "-- before PostgreSQL 16 only a superuser may create the standby's role: \
+                     without one, the standby uses this account's password"
+                        .to_string()
+                }),
             ),
         ],
     )];
@@ -349,8 +370,9 @@ fn unchecked(id: PreparationId, text: String) -> Preparation {
 fn preparations_from(plan: &SourcePlan, address: Option<IpAddr>) -> Vec<Preparation> {
     let role = ident(&plan.user);
     let account = [
-        format!("-- a new role (if {role} exists, give it only what it lacks:\n-- ALTER ROLE {role} LOGIN REPLICATION; and the GRANT):"),
-        format!("CREATE ROLE {role} LOGIN REPLICATION;"),
+        format!("-- a new role (if {role} exists, give it only what it lacks:\n-- ALTER ROLE {role} LOGIN REPLICATION CREATEROLE; and the GRANT):"),
+        // CREATEROLE: the task gives the standby a role of its own (see standby_role).
+        format!("CREATE ROLE {role} LOGIN REPLICATION CREATEROLE;"),
         // psql asks for the password, so it reaches neither the shell history nor a log.
         format!("\\password {role}"),
         format!("GRANT pg_monitor TO {role};"),

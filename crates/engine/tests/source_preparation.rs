@@ -46,13 +46,16 @@ async fn an_existing_account_is_checked_live_and_given_only_what_it_lacks() {
         missing(account),
         [
             "the REPLICATION attribute",
-            "membership in pg_monitor (or pg_read_all_stats)"
+            "membership in pg_monitor (or pg_read_all_stats)",
+            "the CREATEROLE attribute (the standby gets a role of its own, so this account's \
+             password is never written to a disk)"
         ]
     );
     // The role exists: what it lacks, and no CREATE ROLE or password step.
     assert_eq!(
         account.text,
-        "ALTER ROLE \"Mig rator\" REPLICATION;\nGRANT pg_monitor TO \"Mig rator\";"
+        "ALTER ROLE \"Mig rator\" REPLICATION;\nGRANT pg_monitor TO \"Mig rator\";\n\
+         ALTER ROLE \"Mig rator\" CREATEROLE;"
     );
     let fencing = item(&list, PreparationId::Fencing);
     assert_eq!(fencing.state, PrepState::Missing);

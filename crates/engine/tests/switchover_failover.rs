@@ -152,8 +152,29 @@ async fn failover_with_the_source_still_running_reports_the_gap_and_drops_the_sl
         }
     );
     assert_eq!(slots(&source).await, Vec::<String>::new());
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     writer.stop().await;
     commit_in(&env.dest_params(), "postgres").await.unwrap();
+    // The standby's own role is gone from the new primary and from the source that still runs.
+    let role = task
+        .layout
+        .standby_role
+        .clone()
+        .expect("a role of the task's own");
+    for params in [env.dest_params(), source.clone()] {
+        let client = params.connect().await.unwrap();
+        let row = client
+            .query_one("SELECT count(*) FROM pg_roles WHERE rolname = $1", &[&role])
+            .await
+            .unwrap();
+        assert_eq!(
+            row.get::<_, i64>(0),
+            0,
+            "{role} on {}:{}",
+            params.host,
+            params.port
+        );
+    }
     env.tasks.shutdown().await;
 }
 

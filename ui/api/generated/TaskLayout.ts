@@ -38,4 +38,10 @@ standby_files: Array<string>,
 /**
  * User tablespaces and where they go.
  */
-tablespaces: Array<TablespaceTarget>, };
+tablespaces: Array<TablespaceTarget>, 
+/**
+ * The role made on the source for the standby alone (`REPLICATION LOGIN`, its own
+ * password), recorded before it is created so every cleanup drops it; `None` when the
+ * standby uses the task account's password.
+ */
+standby_role?: string, };

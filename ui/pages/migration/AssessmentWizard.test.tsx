@@ -74,7 +74,7 @@ describe("Create Feasibility Assessment Task wizard", () => {
     expect(within(account).getAllByTestId("prep-requirement").map((r) => r.getAttribute("data-met"))).toEqual(["true", "true", "false"]);
     expect(account.textContent).toContain("GRANT pg_monitor TO postgres;");
     expect(account.textContent).not.toContain("CREATE ROLE");
-    expect(account.textContent).toContain("The migration account (LOGIN, REPLICATION, pg_monitor)");
+    expect(account.textContent).toContain("The migration account (LOGIN, REPLICATION, pg_monitor, CREATEROLE)");
     const fencing = screen.getByTestId("prep-fencing");
     expect(fencing.getAttribute("data-state")).toBe("met");
     expect(fencing.textContent).toContain("What the switchover's SQL fence needs");

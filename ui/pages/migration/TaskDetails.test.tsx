@@ -314,4 +314,14 @@ describe("Replication slot card", () => {
     expect(screen.getByTestId("slot-drop").textContent).toContain(drop);
     expect(screen.getByTestId("slot").textContent).not.toContain("reserved");
   });
+
+  it("names the standby's own role, or says the task account's password is used", () => {
+    const own = streamingTask();
+    own.layout = { ...own.layout, standby_role: "pgrelocate_standby_t" };
+    const { unmount } = render(<SlotCard task={own} sample={reserved} />);
+    expect(screen.getByTestId("standby-role").textContent).toBe("pgrelocate_standby_t");
+    unmount();
+    render(<SlotCard task={streamingTask()} sample={reserved} />);
+    expect(screen.getByTestId("standby-role").textContent).toContain("the task account's");
+  });
 });

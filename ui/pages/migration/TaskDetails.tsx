@@ -109,6 +109,18 @@ export function DisconnectAlert({ task, onFailover }: { task: TaskStatus; onFail
  * is no longer true then). */
 export function SlotCard({ task, sample }: { task: TaskStatus; sample: Sample | null }) {
   const name = { key: "name", label: t("taskDetail.slotName"), children: <Typography.Text code>{task.layout.slot_name}</Typography.Text> };
+  // The role made on the source for the standby alone, or the task account's (password file).
+  const role = {
+    key: "role",
+    label: t("taskDetail.standbyRole"),
+    children: task.layout.standby_role ? (
+      <Typography.Text code data-testid="standby-role">
+        {task.layout.standby_role}
+      </Typography.Text>
+    ) : (
+      <span data-testid="standby-role">{t("taskDetail.standbyRoleNone")}</span>
+    ),
+  };
   const outcome = task.switch?.switchover?.slot ?? task.switch?.failover?.slot ?? null;
   if (task.phase === "success" || outcome) {
     const state =
@@ -122,7 +134,7 @@ export function SlotCard({ task, sample }: { task: TaskStatus; sample: Sample | 
         <Descriptions
           size="small"
           column={2}
-          items={[name, { key: "after", label: t("taskDetail.slotAfter"), children: <span data-testid="slot-after">{state}</span> }]}
+          items={[name, { key: "after", label: t("taskDetail.slotAfter"), children: <span data-testid="slot-after">{state}</span> }, role]}
           data-testid="slot"
         />
         {outcome?.status === "kept" && <CopyBlock text={outcome.drop_with} testId="slot-drop" />}
@@ -141,6 +153,7 @@ export function SlotCard({ task, sample }: { task: TaskStatus; sample: Sample | 
           children: sample?.slot?.retained_bytes != null ? formatBytes(sample.slot.retained_bytes) : t("common.none"),
         },
         { key: "status", label: t("taskDetail.walStatus"), children: sample?.slot?.wal_status ?? t("common.none") },
+        role,
       ]}
       data-testid="slot"
     />

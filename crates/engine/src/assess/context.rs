@@ -197,6 +197,8 @@ pub struct ServerFacts {
     pub superuser: bool,
     /// It has REPLICATION.
     pub replication: bool,
+    /// It has CREATEROLE (the task then gives the standby a role of its own).
+    pub create_role: bool,
     /// Member of pg_monitor.
     pub monitor: bool,
     /// Member of pg_signal_backend.
@@ -272,7 +274,7 @@ impl ServerFacts {
                         pg_has_role(current_user, 'pg_read_all_settings', 'MEMBER'), \
                         host(inet_client_addr()), pg_backend_pid(), \
                         (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl), \
-                        extract(epoch FROM clock_timestamp())::float8 \
+                        extract(epoch FROM clock_timestamp())::float8, r.rolcreaterole \
                  FROM pg_roles r WHERE r.rolname = current_user",
                 &[],
             )
@@ -361,6 +363,7 @@ impl ServerFacts {
             current_user: row.get(4),
             superuser: row.get(5),
             replication: row.get(6),
+            create_role: row.get(14),
             monitor: row.get(7),
             signal_backend: row.get(8),
             read_all_settings: row.get(9),

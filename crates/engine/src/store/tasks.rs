@@ -321,6 +321,7 @@ pub(crate) mod tests {
                 passfile: "/p".into(),
                 standby_files: vec![],
                 tablespaces: vec![],
+                standby_role: None,
             },
         )
     }

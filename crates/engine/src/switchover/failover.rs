@@ -382,6 +382,8 @@ pub async fn execute(
     clean_standby(plan, progress, &mut warnings);
 
     let source_lsn = source_position(plan).await;
+    // A source that still answers (it is no primary any more for this task) loses the role too.
+    super::drop_standby_role(plan, source_lsn.is_some(), progress, &mut warnings).await;
     let slot = match source_lsn {
         Some(_) => release_slot(plan).await,
         None => slot::SlotOutcome::kept(

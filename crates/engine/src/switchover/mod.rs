@@ -111,6 +111,8 @@ pub struct Plan {
     pub application_name: String,
     /// The password file of `primary_conninfo`, removed after promotion.
     pub passfile: Option<PathBuf>,
+    /// The role made for the standby alone, dropped once the destination is the primary.
+    pub standby_role: Option<String>,
     /// The task's id (the endpoint hook's `PGRELOCATE_TASK_ID`).
     pub task_id: String,
 }
@@ -647,6 +649,13 @@ pub async fn execute(
     }
 
     clean_standby(plan, progress, &mut warnings);
+    drop_standby_role(
+        plan,
+        strategy == FenceStrategy::Sql,
+        progress,
+        &mut warnings,
+    )
+    .await;
     let slot = match strategy {
         FenceStrategy::Sql => release_slot(plan).await,
         FenceStrategy::Shutdown => SlotOutcome::kept(
@@ -778,6 +787,48 @@ pub fn clean_standby(plan: &Plan, progress: ProgressFn<'_>, warnings: &mut Vec<S
     progress(&Progress::StandbyCleaned {
         files: files.iter().map(|f| f.display().to_string()).collect(),
     });
+}
+
+/// Drops the standby's own role on the new primary (it came with the copy) and, when
+/// `on_source`, on the source that still runs; failures become warnings with the command.
+pub async fn drop_standby_role(
+    plan: &Plan,
+    on_source: bool,
+    progress: ProgressFn<'_>,
+    warnings: &mut Vec<String>,
+) {
+    let Some(role) = &plan.standby_role else {
+        return;
+    };
+    let dest = &plan.destination;
+    let mut ends = vec![("the new primary", &dest.endpoint, dest.password.as_ref())];
+    if on_source {
+        ends.push((
+            "the source",
+            &plan.source.endpoint,
+            plan.source.password.as_ref(),
+        ));
+    } else {
+        progress(&Progress::Note {
+            message: format!(
+                "the stopped source keeps the standby role {role}: drop it there with {} if \
+                 it is ever started again",
+                crate::standby_role::drop_command(role)
+            ),
+        });
+    }
+    for (what, endpoint, password) in ends {
+        match crate::standby_role::drop(endpoint, password, role).await {
+            Ok(()) => progress(&Progress::Note {
+                message: format!("dropped the standby role {role} on {what}"),
+            }),
+            Err(e) => warnings.push(format!(
+                "the standby role {role} could not be dropped on {what} ({e}); drop it there \
+                 with {}",
+                crate::standby_role::drop_command(role)
+            )),
+        }
+    }
 }
 
 /// Drops the slot on the running source, or says why it stays.

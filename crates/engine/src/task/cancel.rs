@@ -1,7 +1,8 @@
 //! Cancel (abort) before switchover, and the rollback a failure shares with it: stop the
 //! destination, put its empty data directory back and start it, remove the copy and
-//! tablespace directories the task wrote, drop the slot on the source, delete the password
-//! file. Every part checks what is there, so a cancel can be repeated after an interruption.
+//! tablespace directories the task wrote, drop the slot and the standby's own role on the
+//! source, delete the password file. Every part checks what is there, so a cancel can be
+//! repeated after an interruption.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -152,6 +153,15 @@ pub(crate) async fn rollback(inner: &Inner, task: &mut Task) -> Vec<String> {
             layout.slot_name
         ));
     }
+    if let Some(role) = &layout.standby_role {
+        if let Err(e) = drop_standby_role(inner, task, role).await {
+            warnings.push(format!(
+                "the standby role {role} could not be dropped on the source ({e}); drop it \
+                 there with {}",
+                crate::standby_role::drop_command(role)
+            ));
+        }
+    }
     match std::fs::remove_file(&layout.passfile) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             warnings.push(format!("cannot remove {}: {e}", layout.passfile.display()))
@@ -160,6 +170,18 @@ pub(crate) async fn rollback(inner: &Inner, task: &mut Task) -> Vec<String> {
     }
     task.layout.standby_files.clear();
     warnings
+}
+
+/// Drops the standby's own role on the source (absent is fine).
+async fn drop_standby_role(inner: &Inner, task: &Task, role: &str) -> Result<(), TaskError> {
+    let source = inner.instance(&task.source)?;
+    let password = inner.password(&source).await?;
+    crate::standby_role::drop(&source.endpoint, password.as_ref(), role).await?;
+    inner.note(
+        &task.id,
+        format!("dropped the standby role {role} on the source"),
+    );
+    Ok(())
 }
 
 /// Removes what a copy wrote into a tablespace folder: the folder itself when the task

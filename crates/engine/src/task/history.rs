@@ -413,6 +413,7 @@ pub fn made_up_dr_task(source: &str, destination: &str, created_at: i64) -> supe
             passfile: "/p".into(),
             standby_files: vec![],
             tablespaces: vec![],
+            standby_role: None,
         },
     );
     task.created_at = rfc3339(created_at);

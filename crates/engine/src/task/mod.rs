@@ -13,6 +13,7 @@
 
 mod basebackup;
 pub mod cancel;
+pub(crate) mod credential;
 pub mod event;
 pub mod history;
 pub mod housekeeping;

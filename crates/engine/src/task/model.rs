@@ -206,6 +206,12 @@ pub struct TaskLayout {
     pub standby_files: Vec<PathBuf>,
     /// User tablespaces and where they go.
     pub tablespaces: Vec<TablespaceTarget>,
+    /// The role made on the source for the standby alone (`REPLICATION LOGIN`, its own
+    /// password), recorded before it is created so every cleanup drops it; `None` when the
+    /// standby uses the task account's password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub standby_role: Option<String>,
 }
 
 /// What the base backup reported.
@@ -547,6 +553,7 @@ mod tests {
                 passfile: "/d.pgpass".into(),
                 standby_files: vec![],
                 tablespaces: vec![],
+                standby_role: None,
             },
         )
     }

@@ -101,6 +101,7 @@ fn layout(id: &TaskId, data_dir: &Path) -> TaskLayout {
         passfile: sibling("pgpass"),
         standby_files: Vec::new(),
         tablespaces: Vec::new(),
+        standby_role: None,
     }
 }
 

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::increment::monitor_target;
 use super::model::{ReplicationState, Task};
 use super::monitor::Monitor;
-use super::{standby, Inner, TaskError};
+use super::{credential, standby, Inner, TaskError};
 use crate::assess;
 use crate::server::control;
 use crate::store::tasks;
@@ -82,16 +82,17 @@ async fn startup(
                 "keep the destination's configuration in",
                 &layout.copy_dir,
             ))?;
-        let passfile = match &password {
+        let standby = credential::standby_credential(inner, task, &source, password).await?;
+        let passfile = match &standby.password {
             Some(pw) => {
-                standby::write_passfile(&layout.passfile, &source.endpoint, pw, user.as_ref())
+                standby::write_passfile(&layout.passfile, &standby.endpoint, pw, user.as_ref())
                     .map_err(TaskError::io("write", &layout.passfile))?;
                 Some(layout.passfile.as_path())
             }
             None => None,
         };
         let conninfo = standby::primary_conninfo(
-            &source.endpoint,
+            &standby.endpoint,
             plan.version,
             passfile,
             &layout.application_name,

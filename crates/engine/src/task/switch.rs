@@ -57,6 +57,7 @@ async fn plan(inner: &Inner, task: &Task) -> Result<Plan, TaskError> {
         slot_name: task.layout.slot_name.clone(),
         application_name: task.layout.application_name.clone(),
         passfile: Some(task.layout.passfile.clone()),
+        standby_role: task.layout.standby_role.clone(),
         task_id: task.id.to_string(),
     })
 }
@@ -751,6 +752,11 @@ async fn recover(inner: &Inner, id: &TaskId) -> Result<(), TaskError> {
         }
     }
     switchover::clean_standby(&plan, &|_| {}, &mut warnings);
+    let source_runs = !matches!(
+        record.as_ref().map(|r| r.strategy),
+        Some(switchover::FenceStrategy::Shutdown)
+    );
+    switchover::drop_standby_role(&plan, source_runs, &|_| {}, &mut warnings).await;
     let slot = match record.as_ref().map(|r| r.strategy) {
         Some(switchover::FenceStrategy::Shutdown) => None,
         _ => Some(switchover::release_slot(&plan).await),

@@ -55,6 +55,14 @@ pub(super) fn checks(mode: Mode) -> Vec<Check<Context>> {
             ["src.login"],
             role_monitor
         ),
+        check!(
+            "src.standby_role",
+            CONNECTIVITY,
+            "Check the standby's own role",
+            Level::Warning,
+            ["src.login"],
+            standby_role
+        ),
         Check {
             spec: crate::assess::check::CheckSpec {
                 id: "src.fencing",
@@ -325,6 +333,48 @@ async fn role_replication(ctx: &Context) -> Outcome {
             "run on the source as a superuser:\nALTER ROLE {} REPLICATION;",
             ident(&f.current_user)
         )))
+    }
+}
+
+/// Whether the task can give the standby a role of its own, so the account's password is
+/// never written for it (see [`crate::standby_role`]).
+async fn standby_role(ctx: &Context) -> Outcome {
+    let f = match ctx.source_facts_or_skip().await {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    let out = |o: Outcome| {
+        o.evidence("superuser", f.superuser)
+            .evidence("createrole", f.create_role)
+            .evidence("replication", f.replication)
+    };
+    let major = f.version.major;
+    if crate::standby_role::can_make_role(f.superuser, f.create_role, f.replication, major) {
+        return out(Outcome::pass(format!(
+            "{} may create roles: the standby will use its own role (REPLICATION LOGIN, a \
+             random password), and {}'s password is never written to a disk",
+            f.current_user, f.current_user
+        )));
+    }
+    let warned = out(Outcome::warn(format!(
+        "{} cannot create roles for the standby: it authenticates as {} with its password",
+        f.current_user, f.current_user
+    ))
+    .impact(
+        "the account's password is kept in a file beside the destination's data directory \
+         (0600, the server's user) for the whole life of the task",
+    ));
+    if major < 16 {
+        warned.remedy(
+            "before PostgreSQL 16 only a superuser may create a role with REPLICATION: migrate \
+             as a superuser, or accept the password file with this account's password",
+        )
+    } else {
+        warned.remedy(format!(
+            "run on the source as a superuser:\nALTER ROLE {} CREATEROLE;\n\
+             or accept the password file with this account's password",
+            ident(&f.current_user)
+        ))
     }
 }
 

@@ -152,6 +152,7 @@ mod tests {
                 "src.replication_conn",
                 "src.role_replication",
                 "src.role_monitor",
+                "src.standby_role",
                 "src.fencing",
                 "src.tls",
                 "src.auth_method",
@@ -173,7 +174,7 @@ mod tests {
             ] {
                 assert!(ids.contains(&id), "{id} missing");
             }
-            assert_eq!(ids.len(), 35);
+            assert_eq!(ids.len(), 36);
         }
         let fence = |mode| {
             catalogue(mode)
