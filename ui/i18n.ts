@@ -655,7 +655,9 @@ const en = {
   "switch.window": "Write-unavailability window: {ms}",
   "switch.newPrimary": "New primary endpoint: {endpoint}",
   "switch.next": "What to do next",
-  "switch.next.reconnect": "Reconnect applications to {endpoint}.",
+  "taskDetail.window": "Writes unavailable for {ms}",
+  "taskDetail.next": "What to do next",
+  "switch.next.reconnect": "Reconnect applications to the new primary at {endpoint}, with their own user and password (the connection strings below carry no password):",
   "switch.next.copy_access_rules":
     "Copy the access rules from the source: its pg_hba.conf (saved beside the destination's own as pg_hba.conf.from-source when it came with the copy) and the settings kept outside its data folder. Roles and passwords on the destination are the source's.",
   "switch.next.retire_fenced_source":
@@ -663,8 +665,8 @@ const en = {
   "switch.next.retire_stopped_source": "The source is stopped: retire it; never start it again as a primary.",
   "switch.next.keep_off_unfenced_source":
     "The source was not fenced: if it still runs, stop it or keep applications off it; anything written there now is not on the destination.",
-  "switch.next.drop_slot": "Slot {slot} is still on the source; if the source is ever started, drop it there at once: {drop_with}",
-  "switch.next.rerun_hook": "The endpoint hook failed after promotion: once its cause is fixed, run it again: {command}",
+  "switch.next.drop_slot": "Slot {slot} is still on the source; if the source is ever started, drop it there at once:",
+  "switch.next.rerun_hook": "The endpoint hook failed after promotion: once its cause is fixed, run it again:",
   "guardrail.title.source.reachable": "Source reachable",
   "guardrail.title.destination.healthy": "Destination healthy",
   "guardrail.title.replication.streaming": "Replication streaming",

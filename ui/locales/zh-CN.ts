@@ -624,7 +624,9 @@ const zhCN: Record<MessageKey, string> = {
   "switch.window": "不可写窗口：{ms}",
   "switch.newPrimary": "新主库连接地址：{endpoint}",
   "switch.next": "后续操作",
-  "switch.next.reconnect": "将应用程序重新连接到 {endpoint}。",
+  "taskDetail.window": "不可写时长 {ms}",
+  "taskDetail.next": "后续操作",
+  "switch.next.reconnect": "将应用程序重新连接到位于 {endpoint} 的新主库，使用其自己的用户和密码（下方连接串不含密码）：",
   "switch.next.copy_access_rules":
     "从源实例复制访问规则：其 pg_hba.conf（若随副本一同复制，则以 pg_hba.conf.from-source 保存在目标实例自己的 pg_hba.conf 旁）以及保存在其数据目录之外的配置。目标实例上的角色和密码与源实例相同。",
   "switch.next.retire_fenced_source":
@@ -632,8 +634,8 @@ const zhCN: Record<MessageKey, string> = {
   "switch.next.retire_stopped_source": "源实例已停止：请将其下线；切勿再以主库身份启动。",
   "switch.next.keep_off_unfenced_source":
     "源实例未被隔离：如果它仍在运行，请停止它或让应用程序远离它；此后写入其中的数据不会出现在目标实例上。",
-  "switch.next.drop_slot": "复制槽 {slot} 仍在源实例上；如果源实例再次启动，请立即在其上删除：{drop_with}",
-  "switch.next.rerun_hook": "提升之后连接地址切换钩子失败：排除原因后，请重新运行：{command}",
+  "switch.next.drop_slot": "复制槽 {slot} 仍在源实例上；如果源实例再次启动，请立即在其上删除：",
+  "switch.next.rerun_hook": "提升之后连接地址切换钩子失败：排除原因后，请重新运行：",
   "guardrail.title.source.reachable": "源实例可访问",
   "guardrail.title.destination.healthy": "目标实例健康",
   "guardrail.title.replication.streaming": "流复制正常",

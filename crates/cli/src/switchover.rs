@@ -296,10 +296,14 @@ fn print_slot(slot: &SlotOutcome) {
     }
 }
 
-fn print_next(steps: &[NextStep]) {
+pub(crate) fn print_next(steps: &[NextStep]) {
     println!("What to do next:");
     for (i, s) in steps.iter().enumerate() {
         println!("  {}. {s}", i + 1);
+        // Each command alone on its line, so a triple-click copies exactly it.
+        for command in s.commands() {
+            println!("       {command}");
+        }
     }
 }
 

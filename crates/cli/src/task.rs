@@ -8,7 +8,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pgrelocate_engine::task::{
     EventKind, Housekeeping, HousekeepingState, Phase, ReplicationState, Sample, Task, TaskEvent,
-    TaskId, TaskStatus, Tasks,
+    SwitchRecord, TaskId, TaskStatus, Tasks,
 };
 use pgrelocate_engine::ErrorCode;
 
@@ -161,6 +161,9 @@ fn print_status(s: &TaskStatus) {
         ),
     }
     println!("slot         {}", t.layout.slot_name);
+    if let Some(switch) = &t.switch {
+        print_switch(switch);
+    }
     if let Some(p) = &s.progress {
         println!(
             "copy         {} {}",
@@ -178,6 +181,24 @@ fn print_status(s: &TaskStatus) {
             };
             println!("  taken      {at} ({}; {how})", age(at));
         }
+    }
+}
+
+/// A completed switchover's measured window and what remains to do; a failover's steps.
+fn print_switch(switch: &SwitchRecord) {
+    if let Some(r) = &switch.switchover {
+        println!(
+            "window       writes unavailable for {} ms ({} fence, {})",
+            r.window.write_unavailable_ms, r.strategy, r.new_primary
+        );
+        crate::switchover::print_next(&r.next_steps);
+    } else if let Some(r) = &switch.failover {
+        println!(
+            "failover     promoted in {} ms (timeline {})",
+            r.promote_ms,
+            r.timeline.map_or("unknown".into(), |t| t.to_string())
+        );
+        crate::switchover::print_next(&r.next_steps);
     }
 }
 

@@ -211,6 +211,32 @@ async fn switchover_rolls_back_with_exit_1_then_succeeds_printing_steps_and_the_
         std::fs::read_to_string(&seen).unwrap(),
         format!("{} {} {task_id}\n", source.port(), dest.port)
     );
+    // The next steps carry the new primary's connection string on a line of its own, and
+    // an application pasting it (with its own password) reaches the new primary.
+    let uri = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("postgresql://"))
+        .unwrap_or_else(|| panic!("no connection URI in:\n{text}"))
+        .to_string();
+    assert!(!uri.contains(PASSWORD), "{uri}");
+    let psql = std::process::Command::new(source.installation().bin("psql"))
+        .args([uri.as_str(), "-XAtc", "SELECT pg_is_in_recovery(), current_setting('port')"])
+        .env("PGPASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(psql.status.success(), "{}", String::from_utf8_lossy(&psql.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&psql.stdout).trim(),
+        format!("f|{}", dest.port),
+        "{uri} does not lead to the new primary"
+    );
+    // `task status` shows the measured window and the same steps afterwards.
+    let out = cli.run(&["task", "status", &task_id]);
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{shown}\n{}", stderr(&out));
+    assert!(shown.contains("window       writes unavailable for "), "{shown}");
+    assert!(shown.contains(&uri), "{shown}");
     let status = cli.json(&["task", "status", &task_id, "--json"]);
     assert_eq!(status["phase"], "success", "{status:#}");
     assert_eq!(status["switch"]["switchover"]["strategy"], "sql");

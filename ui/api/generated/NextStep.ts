@@ -7,7 +7,16 @@ export type NextStep = { "kind": "reconnect",
 /**
  * The new primary's `host:port`.
  */
-endpoint: string, } | { "kind": "copy_access_rules" } | { "kind": "retire_fenced_source" } | { "kind": "retire_stopped_source" } | { "kind": "keep_off_unfenced_source" } | { "kind": "drop_slot", 
+endpoint: string, 
+/**
+ * Its connection URI (no password), to paste into an application's settings
+ * (empty in reports of earlier versions).
+ */
+uri: string, 
+/**
+ * The same as libpq keyword/value pairs (empty in reports of earlier versions).
+ */
+keywords: string, } | { "kind": "copy_access_rules" } | { "kind": "retire_fenced_source" } | { "kind": "retire_stopped_source" } | { "kind": "keep_off_unfenced_source" } | { "kind": "drop_slot", 
 /**
  * The slot.
  */

@@ -169,7 +169,8 @@ describe("Switchover dialog's endpoint hook", () => {
       }),
     });
     expect(screen.getByTestId("switch-success")).toBeTruthy();
-    expect(screen.getByTestId("switch-next").textContent).toContain(`once its cause is fixed, run it again: ${rerun}`);
+    expect(screen.getByTestId("switch-next").textContent).toContain("once its cause is fixed, run it again:");
+    expect(screen.getByTestId("next-rerun_hook-command").textContent).toContain(rerun);
   });
 
   it("sends no hook when none is typed, and places a hook before promotion in the window", async () => {
@@ -251,7 +252,12 @@ describe("Switchover dialog", () => {
         new_primary: "127.0.0.1:5434",
         warnings: [],
         next_steps: [
-          { kind: "reconnect", endpoint: "127.0.0.1:5434" },
+          {
+            kind: "reconnect",
+            endpoint: "127.0.0.1:5434",
+            uri: "postgresql://app@127.0.0.1:5434/shop?sslmode=prefer",
+            keywords: "host='127.0.0.1' port=5434 user='app' dbname='shop' sslmode=prefer",
+          },
           { kind: "copy_access_rules" },
           { kind: "retire_fenced_source" },
           { kind: "drop_slot", slot: "pgrelocate_t", drop_with: "SELECT pg_drop_replication_slot('pgrelocate_t');" },
@@ -262,11 +268,17 @@ describe("Switchover dialog", () => {
     expect(screen.getByTestId("switch-success")).toBeTruthy();
     expect(screen.getByTestId("switch-window").textContent).toBe("Write-unavailability window: 1.5 s");
     expect(screen.getByTestId("switch-new-primary").textContent).toBe("New primary endpoint: 127.0.0.1:5434");
-    expect(screen.getByTestId("switch-next").textContent).toContain("Reconnect applications to 127.0.0.1:5434.");
+    expect(screen.getByTestId("next-reconnect").textContent).toContain("Reconnect applications to the new primary at 127.0.0.1:5434");
+    // Each connection string is a block of its own, to copy whole.
+    expect(screen.getAllByTestId("next-reconnect-command").map((b) => b.textContent)).toEqual([
+      "postgresql://app@127.0.0.1:5434/shop?sslmode=prefer",
+      "host='127.0.0.1' port=5434 user='app' dbname='shop' sslmode=prefer",
+    ]);
     // Every step the engine names is shown, the kept slot's too (the CLI prints the same).
-    expect(screen.getByTestId("switch-next").textContent).toContain(
-      "Slot pgrelocate_t is still on the source; if the source is ever started, drop it there at once: SELECT pg_drop_replication_slot('pgrelocate_t');",
+    expect(screen.getByTestId("next-drop_slot").textContent).toContain(
+      "Slot pgrelocate_t is still on the source; if the source is ever started, drop it there at once:",
     );
+    expect(screen.getByTestId("next-drop_slot-command").textContent).toBe("SELECT pg_drop_replication_slot('pgrelocate_t');");
     for (const step of ["guardrails", "fence", "catchup", "promote", "verify"]) {
       expect(screen.getByTestId(`switch-step-${step}`).getAttribute("data-state")).toBe("done");
     }

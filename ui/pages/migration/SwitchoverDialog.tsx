@@ -7,6 +7,7 @@ import { DEFAULT_CATCHUP_TIMEOUT_SECS, startSwitchover, switchoverPreview, watch
 import type { NextStep } from "../../api/generated/NextStep";
 import type { FenceChoice, FenceStrategy, GuardrailStatus, Hook, HookAt, Task } from "../../api/tasks";
 import CheckStatusIcon from "../../components/CheckStatusIcon";
+import CopyBlock from "../../components/CopyBlock";
 import ErrorAlert from "../../components/ErrorAlert";
 import ItemList from "../../components/ItemList";
 import { useLoad } from "../../hooks/useLoad";
@@ -54,15 +55,37 @@ export function RunSteps({ run, steps = SWITCH_STEPS }: { run: SwitchRun; steps?
   );
 }
 
-/** The engine's next steps, each in the words of the translation table. */
+/** The engine's next steps, each in the words of the translation table, with what to copy
+ * (connection strings, statements, commands) each in a block of its own. */
 export function NextSteps({ steps }: { steps: NextStep[] }) {
   return (
     <ol style={{ paddingInlineStart: 20 }}>
       {steps.map((s, i) => (
-        <li key={i}>{nextStepText(s)}</li>
+        <li key={i} data-testid={`next-${s.kind}`} style={{ marginBottom: 8 }}>
+          {nextStepText(s)}
+          {nextStepCommands(s).map((c) => (
+            <div key={c} style={{ marginTop: 4 }}>
+              <CopyBlock text={c} testId={`next-${s.kind}-command`} />
+            </div>
+          ))}
+        </li>
       ))}
     </ol>
   );
+}
+
+/** What a step asks the DBA to copy, as the engine's `NextStep::commands` gives it. */
+export function nextStepCommands(s: NextStep): string[] {
+  switch (s.kind) {
+    case "reconnect":
+      return [s.uri, s.keywords].filter((c) => c);
+    case "drop_slot":
+      return [s.drop_with];
+    case "rerun_hook":
+      return [s.command];
+    default:
+      return [];
+  }
 }
 
 /** One next step in words. */
@@ -71,9 +94,7 @@ export function nextStepText(s: NextStep): string {
     case "reconnect":
       return t("switch.next.reconnect", { endpoint: s.endpoint });
     case "drop_slot":
-      return t("switch.next.drop_slot", { slot: s.slot, drop_with: s.drop_with });
-    case "rerun_hook":
-      return t("switch.next.rerun_hook", { command: s.command });
+      return t("switch.next.drop_slot", { slot: s.slot });
     case "text":
       return s.text;
     default:

@@ -242,6 +242,50 @@ describe("Task details", () => {
   });
 });
 
+describe("A completed task", () => {
+  it("shows the measured window in its header and the next steps with their connection strings to copy", async () => {
+    const done: TaskStatus = {
+      ...status,
+      phase: "success",
+      driver: null,
+      switch: {
+        operation: "switchover",
+        started_at: "2026-11-24T09:20:00Z",
+        switchover: switchoverReport({
+          window: { fence_started_at: "", writes_resumed_at: "", write_unavailable_ms: 118, steps: [] },
+          next_steps: [
+            {
+              kind: "reconnect",
+              endpoint: "127.0.0.1:5434",
+              uri: "postgresql://app@127.0.0.1:5434/shop?sslmode=prefer",
+              keywords: "host='127.0.0.1' port=5434 user='app' dbname='shop' sslmode=prefer",
+            },
+            { kind: "retire_stopped_source" },
+          ],
+        }),
+      },
+    };
+    mockTask((cmd) => (cmd === "task_status" ? done : cmd === "task_watch" ? 1 : null));
+    render(<TaskDetails id={status.id} navigate={vi.fn()} />);
+    expect((await screen.findByTestId("task-window")).textContent).toBe("Writes unavailable for 118 ms");
+    const next = screen.getByTestId("task-next");
+    expect(next.textContent).toContain("Reconnect applications to the new primary at 127.0.0.1:5434");
+    expect(next.textContent).toContain("The source is stopped: retire it");
+    expect(screen.getAllByTestId("next-reconnect-command").map((b) => b.textContent)).toEqual([
+      "postgresql://app@127.0.0.1:5434/shop?sslmode=prefer",
+      "host='127.0.0.1' port=5434 user='app' dbname='shop' sslmode=prefer",
+    ]);
+  });
+
+  it("shows neither while the task still streams", async () => {
+    mockTask((cmd) => (cmd === "task_status" ? status : cmd === "task_watch" ? 1 : null));
+    render(<TaskDetails id={status.id} navigate={vi.fn()} />);
+    await screen.findByTestId("phase-timeline");
+    expect(screen.queryByTestId("task-window")).toBeNull();
+    expect(screen.queryByTestId("task-next")).toBeNull();
+  });
+});
+
 describe("Lag chart data", () => {
   it("draws one band per run of disconnected buckets and keeps each bucket's worst, min and count", () => {
     const bucket = (start: string, worst: "streaming" | "disconnect" | "catchup", bytes: number | null = 4096) => ({

@@ -21,7 +21,7 @@ import FailoverDialog from "./FailoverDialog";
 import HousekeepingAlert from "./HousekeepingAlert";
 import { copyFigures } from "./copyFigures";
 import PhaseColumn from "./PhaseColumn";
-import SwitchoverDialog from "./SwitchoverDialog";
+import SwitchoverDialog, { NextSteps } from "./SwitchoverDialog";
 
 // The chart library is loaded with the first task page, not with the console's start: the
 // page starts fetching it as it mounts, while its first reads are under way.
@@ -268,13 +268,23 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
   const live: TaskStatus = { ...task, progress: copy, sample: latestSample };
   const phaseIndex = PHASE_ORDER.indexOf(task.phase === "failed" ? (task.failed_in ?? "precheck") : task.phase);
   const endpoint = `${from ?? task.destination.name}`;
+  const nextSteps = task.phase === "success" ? (task.switch?.switchover ?? task.switch?.failover)?.next_steps ?? [] : [];
 
   return (
     <section>
       <PageHeader
         title={t("taskDetail.title", { id: task.id })}
         onBack={back}
-        tags={<PhaseColumn task={live} />}
+        tags={
+          <>
+            <PhaseColumn task={live} />
+            {task.switch?.switchover && (
+              <Tag color="blue" data-testid="task-window">
+                {t("taskDetail.window", { ms: formatDuration(task.switch.switchover.window.write_unavailable_ms) })}
+              </Tag>
+            )}
+          </>
+        }
         actions={
           <>
             {task.mode === "migration" && task.phase === "increment" && (
@@ -321,6 +331,11 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
         />
       )}
       <HousekeepingAlert housekeeping={task.housekeeping} />
+      {nextSteps.length > 0 && (
+        <Card size="small" title={t("taskDetail.next")} style={{ marginBottom: 16 }} data-testid="task-next">
+          <NextSteps steps={nextSteps} />
+        </Card>
+      )}
       <Card size="small" style={{ marginBottom: 16 }}>
         <Descriptions
           size="small"

@@ -850,9 +850,7 @@ pub async fn release_slot(plan: &Plan) -> SlotOutcome {
 /// What the DBA does next.
 fn next_steps(plan: &Plan, fence: Option<&FenceRecord>, slot: &SlotOutcome) -> Vec<NextStep> {
     let mut steps = vec![
-        NextStep::Reconnect {
-            endpoint: plan.destination.endpoint.address(),
-        },
+        NextStep::reconnect(&plan.destination.endpoint),
         NextStep::CopyAccessRules,
         NextStep::retire(fence.map(|f| f.strategy)),
     ];

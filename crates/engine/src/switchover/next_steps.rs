@@ -14,6 +14,13 @@ pub enum NextStep {
     Reconnect {
         /// The new primary's `host:port`.
         endpoint: String,
+        /// Its connection URI (no password), to paste into an application's settings
+        /// (empty in reports of earlier versions).
+        #[serde(default)]
+        uri: String,
+        /// The same as libpq keyword/value pairs (empty in reports of earlier versions).
+        #[serde(default)]
+        keywords: String,
     },
     /// Carry the source's access rules and outside settings over.
     CopyAccessRules,
@@ -43,6 +50,31 @@ pub enum NextStep {
 }
 
 impl NextStep {
+    /// Point applications at this new primary.
+    pub fn reconnect(new_primary: &crate::endpoint::Endpoint) -> NextStep {
+        NextStep::Reconnect {
+            endpoint: new_primary.address(),
+            uri: new_primary.uri(),
+            keywords: new_primary.keywords(),
+        }
+    }
+
+    /// What the DBA copies to act on this step: connection strings, statements, command
+    /// lines, each whole (the CLI prints each on its own line, the app gives each a copy
+    /// button). Empty for a step that is only words.
+    pub fn commands(&self) -> Vec<String> {
+        match self {
+            NextStep::Reconnect { uri, keywords, .. } => [uri, keywords]
+                .into_iter()
+                .filter(|c| !c.is_empty())
+                .cloned()
+                .collect(),
+            NextStep::DropSlot { drop_with, .. } => vec![drop_with.clone()],
+            NextStep::RerunHook { command } => vec![command.clone()],
+            _ => Vec::new(),
+        }
+    }
+
     /// The step that retires the source after this fence (`None`: a failover, no fence).
     pub fn retire(fence: Option<FenceStrategy>) -> NextStep {
         match fence {
@@ -56,12 +88,11 @@ impl NextStep {
 impl std::fmt::Display for NextStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            NextStep::Reconnect { endpoint } => {
-                write!(
-                    f,
-                    "Reconnect applications to the new primary at {endpoint}."
-                )
-            }
+            NextStep::Reconnect { endpoint, .. } => write!(
+                f,
+                "Reconnect applications to the new primary at {endpoint} (their own user and \
+                 password; the connection string below carries neither a password nor a pool)."
+            ),
             NextStep::CopyAccessRules => f.write_str(
                 "Copy access rules from the source: its pg_hba.conf (saved beside the \
                  destination's own as pg_hba.conf.from-source when it came with the copy) and \
@@ -80,15 +111,15 @@ impl std::fmt::Display for NextStep {
                 "The source was not fenced: if it still runs, stop it or keep applications off \
                  it; anything written there now is not on the destination.",
             ),
-            NextStep::DropSlot { slot, drop_with } => write!(
+            NextStep::DropSlot { slot, .. } => write!(
                 f,
                 "Slot {slot} is still on the source; if the source is ever started, drop it \
-                 there at once: {drop_with}"
+                 there at once:"
             ),
-            NextStep::RerunHook { command } => write!(
+            NextStep::RerunHook { .. } => write!(
                 f,
                 "The endpoint hook failed after promotion: once its cause is fixed, run it \
-                 again: {command}"
+                 again:"
             ),
             NextStep::Text { text } => f.write_str(text),
         }
@@ -147,8 +178,33 @@ mod tests {
         let json = serde_json::to_value(&step).unwrap();
         assert_eq!(json["kind"], "drop_slot");
         assert_eq!(json["slot"], "pgrelocate_t");
-        assert!(step
-            .to_string()
-            .contains("pg_drop_replication_slot('pgrelocate_t')"));
+        assert!(step.to_string().contains("pgrelocate_t"));
+        assert_eq!(
+            step.commands(),
+            vec!["SELECT pg_drop_replication_slot('pgrelocate_t');".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_reconnect_step_carries_both_connection_strings_and_old_ones_still_load() {
+        let at = crate::endpoint::Endpoint::new(
+            "10.0.0.7",
+            5433,
+            "app",
+            Some("shop"),
+            crate::endpoint::SslMode::Require,
+        )
+        .unwrap();
+        let step = NextStep::reconnect(&at);
+        assert_eq!(
+            step.commands(),
+            vec![
+                "postgresql://app@10.0.0.7:5433/shop?sslmode=require".to_string(),
+                "host='10.0.0.7' port=5433 user='app' dbname='shop' sslmode=require".to_string()
+            ]
+        );
+        let old: NextStep =
+            serde_json::from_str(r#"{"kind": "reconnect", "endpoint": "10.0.0.7:5433"}"#).unwrap();
+        assert!(old.commands().is_empty());
     }
 }

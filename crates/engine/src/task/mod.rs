@@ -48,7 +48,8 @@ pub use crate::store::tasks::TaskStoreError;
 pub use event::{CopyProgress, EventKind, TaskEvent};
 pub use housekeeping::{Housekeeping, HousekeepingEntry, HousekeepingState, HousekeepingStep};
 pub use model::{
-    CopyOptions, CopyResult, Phase, ReplicationState, Task, TaskId, TaskInstance, TaskLayout,
+    CopyOptions, CopyResult, Phase, ReplicationState, SwitchRecord, Task, TaskId, TaskInstance,
+    TaskLayout,
     TransitionError,
 };
 pub use monitor::{Sample, Thresholds};

@@ -37,20 +37,7 @@ pub struct StandbyPlan {
     pub floors: Vec<(String, i64)>,
 }
 
-/// A value inside a libpq connection string: single-quoted, with `\` and `'` escaped by a
-/// backslash (libpq's rules).
-pub fn conninfo_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    for c in value.chars() {
-        if c == '\\' || c == '\'' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('\'');
-    out
-}
+pub use crate::endpoint::conninfo_value;
 
 /// `primary_conninfo` for the source: no password inline, `passfile=` when one is needed.
 /// The instance's `require_auth` goes to the walreceiver's libpq too where it knows the

@@ -265,6 +265,80 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// The endpoint as a libpq connection URI an application can paste
+    /// (`postgresql://user@host:port/db?sslmode=…`), every part percent-encoded; a socket
+    /// directory goes to the `host` parameter, as libpq reads it. No password: applications
+    /// keep their own.
+    pub fn uri(&self) -> String {
+        use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+        // RFC 3986's unreserved characters stay as they are; everything else is encoded.
+        const PART: &AsciiSet = &NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'.')
+            .remove(b'_')
+            .remove(b'~');
+        let enc = |s: &str| utf8_percent_encode(s, PART).to_string();
+        let mut params = Vec::new();
+        let authority = if self.is_unix_socket() {
+            params.push(format!("host={}", enc(&self.host)));
+            params.push(format!("port={}", self.port));
+            String::new()
+        } else {
+            // An IPv6 literal stays in brackets; a name or IPv4 address needs no encoding
+            // beyond what validation already allows, but encode it anyway (a `@` or `/`).
+            let bare = self.host.trim_start_matches('[').trim_end_matches(']');
+            let host = if bare.contains(':') {
+                format!("[{bare}]")
+            } else {
+                enc(bare)
+            };
+            format!("{host}:{}", self.port)
+        };
+        params.push(format!("sslmode={}", self.sslmode));
+        if let Some(root) = &self.ssl_root_cert {
+            params.push(format!("sslrootcert={}", enc(&root.to_string_lossy())));
+        }
+        format!(
+            "postgresql://{}@{authority}/{}?{}",
+            enc(&self.user),
+            enc(&self.dbname),
+            params.join("&")
+        )
+    }
+
+    /// The endpoint as libpq keyword/value pairs (`host='…' port=… user='…' dbname='…'
+    /// sslmode=…`), values quoted the libpq way; no password.
+    pub fn keywords(&self) -> String {
+        let mut out = vec![
+            format!("host={}", conninfo_value(self.host.trim_start_matches('[').trim_end_matches(']'))),
+            format!("port={}", self.port),
+            format!("user={}", conninfo_value(&self.user)),
+            format!("dbname={}", conninfo_value(&self.dbname)),
+            format!("sslmode={}", self.sslmode),
+        ];
+        if let Some(root) = &self.ssl_root_cert {
+            out.push(format!("sslrootcert={}", conninfo_value(&root.to_string_lossy())));
+        }
+        out.join(" ")
+    }
+}
+
+/// A value inside a libpq keyword/value connection string: single-quoted, with `\` and `'`
+/// escaped by a backslash (libpq's rules).
+pub fn conninfo_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if c == '\\' || c == '\'' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
 /// Parses a port typed by a user, refusing 0 and anything above 65535 with a clear error.
 pub fn parse_port(s: &str) -> Result<u16, EndpointError> {
     // Digits only: Rust's integer parser takes a leading '+', and a form must not turn
@@ -288,6 +362,26 @@ impl crate::Coded for EndpointError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_uri_encodes_what_libpq_would_misread() {
+        let mut e = Endpoint::new("db1.example", 5433, "o'brien@corp", Some("sales/eu"), SslMode::Require).unwrap();
+        assert_eq!(
+            e.uri(),
+            "postgresql://o%27brien%40corp@db1.example:5433/sales%2Feu?sslmode=require"
+        );
+        e.host = "::1".into();
+        assert!(e.uri().starts_with("postgresql://o%27brien%40corp@[::1]:5433/"));
+        e.host = "/var/run/postgresql".into();
+        assert_eq!(
+            e.uri(),
+            "postgresql://o%27brien%40corp@/sales%2Feu?host=%2Fvar%2Frun%2Fpostgresql&port=5433&sslmode=require"
+        );
+        assert_eq!(
+            e.keywords(),
+            r"host='/var/run/postgresql' port=5433 user='o\'brien@corp' dbname='sales/eu' sslmode=require"
+        );
+    }
 
     #[test]
     fn the_same_server_is_recognised_under_its_other_loopback_names_and_cases() {
