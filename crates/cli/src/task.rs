@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pgrelocate_engine::task::{
-    EventKind, Housekeeping, HousekeepingState, Phase, ReplicationState, Sample, Task, TaskEvent,
-    SwitchRecord, TaskId, TaskStatus, Tasks,
+    EventKind, Housekeeping, HousekeepingState, Phase, ReplicationState, Sample, SwitchRecord,
+    Task, TaskEvent, TaskId, TaskStatus, Tasks,
 };
 use pgrelocate_engine::ErrorCode;
 

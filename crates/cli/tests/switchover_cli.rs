@@ -221,11 +221,19 @@ async fn switchover_rolls_back_with_exit_1_then_succeeds_printing_steps_and_the_
         .to_string();
     assert!(!uri.contains(PASSWORD), "{uri}");
     let psql = std::process::Command::new(source.installation().bin("psql"))
-        .args([uri.as_str(), "-XAtc", "SELECT pg_is_in_recovery(), current_setting('port')"])
+        .args([
+            uri.as_str(),
+            "-XAtc",
+            "SELECT pg_is_in_recovery(), current_setting('port')",
+        ])
         .env("PGPASSWORD", PASSWORD)
         .output()
         .unwrap();
-    assert!(psql.status.success(), "{}", String::from_utf8_lossy(&psql.stderr));
+    assert!(
+        psql.status.success(),
+        "{}",
+        String::from_utf8_lossy(&psql.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&psql.stdout).trim(),
         format!("f|{}", dest.port),
@@ -235,7 +243,10 @@ async fn switchover_rolls_back_with_exit_1_then_succeeds_printing_steps_and_the_
     let out = cli.run(&["task", "status", &task_id]);
     let shown = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{shown}\n{}", stderr(&out));
-    assert!(shown.contains("window       writes unavailable for "), "{shown}");
+    assert!(
+        shown.contains("window       writes unavailable for "),
+        "{shown}"
+    );
     assert!(shown.contains(&uri), "{shown}");
     let status = cli.json(&["task", "status", &task_id, "--json"]);
     assert_eq!(status["phase"], "success", "{status:#}");

@@ -49,8 +49,7 @@ pub use event::{CopyProgress, EventKind, TaskEvent};
 pub use housekeeping::{Housekeeping, HousekeepingEntry, HousekeepingState, HousekeepingStep};
 pub use model::{
     CopyOptions, CopyResult, Phase, ReplicationState, SwitchRecord, Task, TaskId, TaskInstance,
-    TaskLayout,
-    TransitionError,
+    TaskLayout, TransitionError,
 };
 pub use monitor::{Sample, Thresholds};
 pub use warning::Warning;

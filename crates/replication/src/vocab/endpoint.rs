@@ -311,14 +311,20 @@ impl Endpoint {
     /// sslmode=…`), values quoted the libpq way; no password.
     pub fn keywords(&self) -> String {
         let mut out = vec![
-            format!("host={}", conninfo_value(self.host.trim_start_matches('[').trim_end_matches(']'))),
+            format!(
+                "host={}",
+                conninfo_value(self.host.trim_start_matches('[').trim_end_matches(']'))
+            ),
             format!("port={}", self.port),
             format!("user={}", conninfo_value(&self.user)),
             format!("dbname={}", conninfo_value(&self.dbname)),
             format!("sslmode={}", self.sslmode),
         ];
         if let Some(root) = &self.ssl_root_cert {
-            out.push(format!("sslrootcert={}", conninfo_value(&root.to_string_lossy())));
+            out.push(format!(
+                "sslrootcert={}",
+                conninfo_value(&root.to_string_lossy())
+            ));
         }
         out.join(" ")
     }
@@ -365,13 +371,22 @@ mod tests {
 
     #[test]
     fn a_uri_encodes_what_libpq_would_misread() {
-        let mut e = Endpoint::new("db1.example", 5433, "o'brien@corp", Some("sales/eu"), SslMode::Require).unwrap();
+        let mut e = Endpoint::new(
+            "db1.example",
+            5433,
+            "o'brien@corp",
+            Some("sales/eu"),
+            SslMode::Require,
+        )
+        .unwrap();
         assert_eq!(
             e.uri(),
             "postgresql://o%27brien%40corp@db1.example:5433/sales%2Feu?sslmode=require"
         );
         e.host = "::1".into();
-        assert!(e.uri().starts_with("postgresql://o%27brien%40corp@[::1]:5433/"));
+        assert!(e
+            .uri()
+            .starts_with("postgresql://o%27brien%40corp@[::1]:5433/"));
         e.host = "/var/run/postgresql".into();
         assert_eq!(
             e.uri(),
