@@ -23,7 +23,7 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.pgrelocate-tmp"));
     let _ = std::fs::remove_file(&tmp);
-    let result = (|| {
+    let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

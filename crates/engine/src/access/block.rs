@@ -83,34 +83,32 @@ pub enum BlockError {
 /// Finds the task's block in `text`.
 pub fn find(text: &str, task: &str) -> Result<Option<Block>, BlockError> {
     let (b, e) = (begin(task), end(task));
-    let malformed = |what| BlockError::Malformed {
+    let malformed = |what: &'static str| BlockError::Malformed {
         task: task.to_string(),
         what,
     };
-    // Line starts with their byte offsets.
-    let mut offsets = Vec::new();
+    // Each line: its byte offset, its length with the newline, its text without it.
+    let mut lines: Vec<(usize, usize, String)> = Vec::new();
     let mut at = 0;
     for line in text.split_inclusive('\n') {
-        offsets.push((at, line));
+        let bare = line.trim_end_matches(['\n', '\r']).to_string();
+        lines.push((at, line.len(), bare));
         at += line.len();
     }
-    let trim = |l: &str| l.trim_end_matches(['\n', '\r']).to_string();
-    let starts: Vec<usize> = offsets
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, l))| trim(l) == b)
-        .map(|(i, _)| i)
-        .collect();
-    let ends: Vec<usize> = offsets
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, l))| trim(l) == e)
-        .map(|(i, _)| i)
-        .collect();
-    match (starts.as_slice(), ends.as_slice()) {
-        ([], []) => Ok(None),
-        ([s], [t]) if s < t => {
-            let inner: Vec<String> = offsets[s + 1..*t].iter().map(|(_, l)| trim(l)).collect();
+    let mut starts = Vec::new();
+    let mut ends = Vec::new();
+    for (i, (_, _, l)) in lines.iter().enumerate() {
+        if *l == b {
+            starts.push(i);
+        } else if *l == e {
+            ends.push(i);
+        }
+    }
+    match (starts.len(), ends.len()) {
+        (0, 0) => Ok(None),
+        (1, 1) if starts[0] < ends[0] => {
+            let (s, t) = (starts[0], ends[0]);
+            let inner: Vec<String> = lines[s + 1..t].iter().map(|l| l.2.clone()).collect();
             let Some((first, rules)) = inner.split_first() else {
                 return Err(malformed("no digest line"));
             };
@@ -121,14 +119,13 @@ pub fn find(text: &str, task: &str) -> Result<Option<Block>, BlockError> {
                     task: task.to_string(),
                 });
             }
-            let (end_at, end_line) = offsets[*t];
             Ok(Some(Block {
-                range: offsets[*s].0..end_at + end_line.len(),
+                range: lines[s].0..lines[t].0 + lines[t].1,
                 lines: rules,
             }))
         }
-        ([], _) => Err(malformed("an END line without BEGIN")),
-        (_, []) => Err(malformed("a BEGIN line without END")),
+        (0, _) => Err(malformed("an END line without BEGIN")),
+        (_, 0) => Err(malformed("a BEGIN line without END")),
         _ => Err(malformed("more than one block, or END before BEGIN")),
     }
 }

@@ -26,7 +26,7 @@ pub enum AccessError {
         file: String,
     },
     /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {source}", .path.display())]
     Unreadable {
         /// Which.
         path: PathBuf,
@@ -40,19 +40,19 @@ pub enum AccessError {
     #[error(transparent)]
     Block(#[from] BlockError),
     /// The server refused the rules written; the previous file was restored and reloaded.
-    #[error("the destination refused the new pg_hba.conf, which was rolled back (the previous file is in force again): {}", errors.join("; "))]
+    #[error("the destination refused the new pg_hba.conf, which was rolled back (the previous file is in force again): {}", .errors.join("; "))]
     Invalid {
         /// The error lines of `pg_hba_file_rules`.
         errors: Vec<String>,
     },
     /// The destination's file already has error lines (it cannot be reloaded as it is).
-    #[error("the destination's pg_hba.conf already has errors, so it cannot be reloaded; fix them first: {}", errors.join("; "))]
+    #[error("the destination's pg_hba.conf already has errors, so it cannot be reloaded; fix them first: {}", .errors.join("; "))]
     AlreadyInvalid {
         /// The error lines of `pg_hba_file_rules`.
         errors: Vec<String>,
     },
     /// Writing the file failed; the previous file is unchanged.
-    #[error("cannot write {}: {source} (the previous file is unchanged)", path.display())]
+    #[error("cannot write {}: {source} (the previous file is unchanged)", .path.display())]
     WriteFailed {
         /// Which.
         path: PathBuf,
@@ -60,7 +60,7 @@ pub enum AccessError {
         source: std::io::Error,
     },
     /// Restoring the previous file after a refused one failed.
-    #[error("the destination refused the new pg_hba.conf ({}), and restoring the previous one failed: {restore}; restore {} by hand", errors.join("; "), path.display())]
+    #[error("the destination refused the new pg_hba.conf ({}), and restoring the previous one failed: {restore}; restore {} by hand", .errors.join("; "), .path.display())]
     RestoreFailed {
         /// The refused file.
         path: PathBuf,

@@ -44,7 +44,7 @@ fn from_row(row: &tokio_postgres::Row) -> Result<Option<Rule>, String> {
                     text: inner.to_string(),
                     quoted: true,
                 },
-                None => Token::plain(t),
+                None => Token::plain(t.as_str()),
             })
             .collect()
     };
