@@ -92,6 +92,12 @@ fn best(items: impl Iterator<Item = Cover>) -> Cover {
     items.max().unwrap_or(Cover::None)
 }
 
+/// The same name: quoting matters only for a word that is a keyword unquoted (the view
+/// shows names without their quotes).
+fn same_name(a: &Token, b: &Token) -> bool {
+    a.text == b.text && (a.quoted == b.quoted || !Token::plain(a.text.as_str()).is_special())
+}
+
 /// A destination database token against a source database token.
 fn database_cover(dest: &Token, src: &Token) -> Cover {
     let src_replication = src.is("replication");
@@ -104,7 +110,7 @@ fn database_cover(dest: &Token, src: &Token) -> Cover {
     if dest.is("all") {
         return Cover::Full;
     }
-    if dest.text == src.text && dest.quoted == src.quoted {
+    if same_name(dest, src) {
         return Cover::Full;
     }
     if dest.is_special() || src.is_special() {
@@ -118,7 +124,7 @@ fn user_cover(dest: &Token, src: &Token) -> Cover {
     if dest.is("all") {
         return Cover::Full;
     }
-    if dest.text == src.text && dest.quoted == src.quoted {
+    if same_name(dest, src) {
         return Cover::Full;
     }
     let special = |t: &Token| !t.quoted && (t.text == "all" || t.text.starts_with(['+', '@', '/']));
