@@ -94,7 +94,10 @@ async fn pg_hba_file_rules_is_read_on_every_major() {
             .replace(",\"all\"", ",all"),
             "{major}"
         );
-        assert!(rules.iter().any(|r| r.address.is_none()), "{major}: local rules");
+        assert!(
+            rules.iter().any(|r| r.address.is_none()),
+            "{major}: local rules"
+        );
     }
 }
 
@@ -116,9 +119,21 @@ async fn apply_admits_the_sources_clients_and_undo_restores_the_file_byte_for_by
     let id = task.id.as_str();
 
     // The assessment listed the networks the destination would refuse, as a warning.
-    let check = expect_warning(&report, "dest.access_rules", &["2 client rules", "127.0.0.2/32"]);
-    assert_eq!(check.evidence["pending"].as_array().unwrap().len(), 2, "{check:#?}");
-    assert!(check.remedy.contains("pgrelocate access apply"), "{}", check.remedy);
+    let check = expect_warning(
+        &report,
+        "dest.access_rules",
+        &["2 client rules", "127.0.0.2/32"],
+    );
+    assert_eq!(
+        check.evidence["pending"].as_array().unwrap().len(),
+        2,
+        "{check:#?}"
+    );
+    assert!(
+        check.remedy.contains("pgrelocate access apply"),
+        "{}",
+        check.remedy
+    );
     let dest_data = env.dest().managed.unwrap().data_dir;
     let hba = dest_data.join("pg_hba.conf");
     let before = std::fs::read(&hba).unwrap();

@@ -88,16 +88,16 @@ impl ConnParams {
             .bind(std::net::SocketAddr::new(from, 0))
             .map_err(io)?;
         let stream = socket.connect(target).await.map_err(io)?;
-        let (client, connection) = self
-            .config()
-            .connect_raw(stream, NoTls)
-            .await
-            .map_err(|source| Error::Connect {
-                host: self.host.clone(),
-                port: self.port,
-                user: self.user.clone(),
-                source,
-            })?;
+        let (client, connection) =
+            self.config()
+                .connect_raw(stream, NoTls)
+                .await
+                .map_err(|source| Error::Connect {
+                    host: self.host.clone(),
+                    port: self.port,
+                    user: self.user.clone(),
+                    source,
+                })?;
         tokio::spawn(async move {
             let _ = connection.await;
         });

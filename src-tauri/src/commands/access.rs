@@ -10,7 +10,10 @@ use crate::state::Console;
 /// Which client networks the source admits that the destination would refuse, and the
 /// task's block in force. Changes nothing.
 #[tauri::command]
-pub async fn access_diff(console: State<'_, Console>, id: String) -> Result<AccessDiff, CommandError> {
+pub async fn access_diff(
+    console: State<'_, Console>,
+    id: String,
+) -> Result<AccessDiff, CommandError> {
     Ok(access::show(&console.tasks()?, &id).await?)
 }
 

@@ -67,11 +67,19 @@ impl Diff {
 
 /// `hostssl 10.0.0.0/8 (database app, user all)`.
 pub fn describe(rule: &Rule) -> String {
-    let names = |t: &[Token]| t.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(",");
+    let names = |t: &[Token]| {
+        t.iter()
+            .map(|t| t.text.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     format!(
         "{} {} (database {}, user {})",
         rule.conn_type.as_str(),
-        rule.address.as_ref().map(Address::render).unwrap_or_default(),
+        rule.address
+            .as_ref()
+            .map(Address::render)
+            .unwrap_or_default(),
         names(&rule.databases),
         names(&rule.users)
     )
@@ -102,7 +110,11 @@ fn same_name(a: &Token, b: &Token) -> bool {
 fn database_cover(dest: &Token, src: &Token) -> Cover {
     let src_replication = src.is("replication");
     if dest.is("replication") {
-        return if src_replication { Cover::Full } else { Cover::None };
+        return if src_replication {
+            Cover::Full
+        } else {
+            Cover::None
+        };
     }
     if src_replication {
         return Cover::None; // `all` and names never match replication connections
@@ -192,15 +204,20 @@ fn overlaps(a: &Rule, b: &Rule) -> bool {
         .transports()
         .iter()
         .any(|t| b.conn_type.matches(*t));
-    let dbs = a
-        .databases
-        .iter()
-        .any(|d| b.databases.iter().any(|e| database_cover(d, e) != Cover::None));
+    let dbs = a.databases.iter().any(|d| {
+        b.databases
+            .iter()
+            .any(|e| database_cover(d, e) != Cover::None)
+    });
     let users = a
         .users
         .iter()
         .any(|u| b.users.iter().any(|v| user_cover(u, v) != Cover::None));
-    types && dbs && users && address_cover(x, y) != Cover::None && address_cover(y, x) != Cover::None
+    types
+        && dbs
+        && users
+        && address_cover(x, y) != Cover::None
+        && address_cover(y, x) != Cover::None
 }
 
 /// Compares the source's rules with the destination's (both in file order).
@@ -218,7 +235,8 @@ pub fn diff(source: &[Rule], dest: &[Rule]) -> Diff {
         if matches!(address, Address::SameHost | Address::SameNet) {
             out.skipped.push(Skipped {
                 rule: rule.clone(),
-                reason: "samehost/samenet name the source host's own networks, not the destination's",
+                reason:
+                    "samehost/samenet name the source host's own networks, not the destination's",
             });
             continue;
         }
@@ -295,7 +313,10 @@ mod tests {
         );
         assert_eq!(x.skipped.len(), 2);
         // Covered by a wider destination network.
-        let y = d("host app alice 10.1.0.0/16 md5\n", "host all all 10.0.0.0/8 md5\n");
+        let y = d(
+            "host app alice 10.1.0.0/16 md5\n",
+            "host all all 10.0.0.0/8 md5\n",
+        );
         assert!(!y.has_pending(), "{y:?}");
     }
 
@@ -315,10 +336,16 @@ mod tests {
         );
         assert!(!y.has_pending(), "{y:?}");
         // Replication is not covered by `all`.
-        let z = d("host replication all 10.0.0.0/8 md5\n", "host all all 0.0.0.0/0 md5\n");
+        let z = d(
+            "host replication all 10.0.0.0/8 md5\n",
+            "host all all 0.0.0.0/0 md5\n",
+        );
         assert!(z.has_pending());
         // A hostssl destination refuses plain clients of a host rule.
-        let t = d("host all all 10.0.0.0/8 md5\n", "hostssl all all 10.0.0.0/8 md5\n");
+        let t = d(
+            "host all all 10.0.0.0/8 md5\n",
+            "hostssl all all 10.0.0.0/8 md5\n",
+        );
         assert_eq!(t.pending[0].refused.len(), 1);
         assert_eq!(t.pending[0].refused[0].transport, Transport::Plain);
     }
@@ -332,7 +359,10 @@ mod tests {
         let lines: Vec<String> = x.pending.iter().map(|p| p.rule.render()).collect();
         assert_eq!(
             lines,
-            vec!["host all bob 10.0.0.0/8 reject", "host all all 10.0.0.0/8 md5"]
+            vec![
+                "host all bob 10.0.0.0/8 reject",
+                "host all all 10.0.0.0/8 md5"
+            ]
         );
     }
 }

@@ -17,4 +17,6 @@ pub mod service;
 
 pub use error::AccessError;
 pub use read::Origin;
-pub use service::{apply as apply_rules, show, undo, AccessDiff, AccessOutcome, PendingLine, SkippedLine};
+pub use service::{
+    apply as apply_rules, show, undo, AccessDiff, AccessOutcome, PendingLine, SkippedLine,
+};

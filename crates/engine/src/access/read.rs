@@ -38,14 +38,16 @@ fn from_row(row: &tokio_postgres::Row) -> Result<Option<Rule>, String> {
     let tokens = |v: Option<Vec<String>>| -> Vec<Token> {
         v.unwrap_or_default()
             .into_iter()
-            .map(|t| match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-                // 16+ shows a quoted keyword with its quotes.
-                Some(inner) => Token {
-                    text: inner.to_string(),
-                    quoted: true,
+            .map(
+                |t| match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                    // 16+ shows a quoted keyword with its quotes.
+                    Some(inner) => Token {
+                        text: inner.to_string(),
+                        quoted: true,
+                    },
+                    None => Token::plain(t.as_str()),
                 },
-                None => Token::plain(t.as_str()),
-            })
+            )
             .collect()
     };
     let address: Option<String> = row.get(4);
@@ -68,10 +70,13 @@ fn from_row(row: &tokio_postgres::Row) -> Result<Option<Rule>, String> {
 
 /// The rules a server has on disk, from `pg_hba_file_rules`.
 pub async fn file_rules(client: &Client) -> Result<Vec<Rule>, String> {
-    let rows = client.query(FILE_RULES, &[]).await.map_err(|e| match e.as_db_error() {
-        Some(db) => db.message().to_string(),
-        None => e.to_string(),
-    })?;
+    let rows = client
+        .query(FILE_RULES, &[])
+        .await
+        .map_err(|e| match e.as_db_error() {
+            Some(db) => db.message().to_string(),
+            None => e.to_string(),
+        })?;
     let mut out = Vec::new();
     for row in &rows {
         if let Some(r) = from_row(row)? {

@@ -250,8 +250,7 @@ impl Rule {
 
 fn needs_quotes(v: &str) -> bool {
     v.is_empty()
-        || v
-            .chars()
+        || v.chars()
             .any(|c| c.is_whitespace() || matches!(c, ',' | '"' | '#'))
 }
 
@@ -479,10 +478,7 @@ mod tests {
         assert!(r.databases[0].is("all"));
         assert!(!r.databases[1].is("all"));
         assert_eq!(r.users[1].text, "we\"ird\\u");
-        assert_eq!(
-            r.address,
-            Some(Address::Net("10.0.0.0/8".parse().unwrap()))
-        );
+        assert_eq!(r.address, Some(Address::Net("10.0.0.0/8".parse().unwrap())));
         assert_eq!(
             r.render(),
             "host all,\"all\" +ops,\"we\"\"ird\\u\" 10.0.0.0/8 scram-sha-256"
@@ -498,8 +494,14 @@ mod tests {
         let l = one("local all all peer map=\"my map\"");
         assert_eq!(l.address, None);
         assert_eq!(l.render(), "local all all peer map=\"my map\"");
-        assert_eq!(one("host all all .example.com trust").address, Some(Address::Hostname(".example.com".into())));
-        assert_eq!(one("host all all samenet trust").address, Some(Address::SameNet));
+        assert_eq!(
+            one("host all all .example.com trust").address,
+            Some(Address::Hostname(".example.com".into()))
+        );
+        assert_eq!(
+            one("host all all samenet trust").address,
+            Some(Address::SameNet)
+        );
     }
 
     #[test]
@@ -517,6 +519,9 @@ mod tests {
         assert!(matches!(e[1], Entry::Include { line: 5, .. }));
         assert!(matches!(e[2], Entry::Invalid { line: 6, .. }));
         assert!(matches!(e[3], Entry::Invalid { line: 7, .. }));
-        assert!(matches!(parse_file("host \"all all 1.2.3.4/32 trust")[0], Entry::Invalid { .. }));
+        assert!(matches!(
+            parse_file("host \"all all 1.2.3.4/32 trust")[0],
+            Entry::Invalid { .. }
+        ));
     }
 }

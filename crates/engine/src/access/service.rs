@@ -125,7 +125,9 @@ pub fn review(
     source: &[Rule],
     text: &str,
 ) -> Result<AccessDiff, AccessError> {
-    let applied = block::find(text, task_id)?.map(|b| b.lines).unwrap_or_default();
+    let applied = block::find(text, task_id)?
+        .map(|b| b.lines)
+        .unwrap_or_default();
     let d = diff::diff(source, &read::text_rules(text));
     Ok(AccessDiff {
         task_id: task_id.to_string(),
@@ -251,7 +253,9 @@ pub async fn apply(tasks: &Tasks, id: &str) -> Result<AccessOutcome, AccessError
     let (source, origin) = ends.source_rules().await?;
     let path = ends.hba();
     let old = read::read_text(&path)?;
-    let current = block::find(&old, &task)?.map(|b| b.lines).unwrap_or_default();
+    let current = block::find(&old, &task)?
+        .map(|b| b.lines)
+        .unwrap_or_default();
     // What the destination refuses without the block: the block to write.
     let bare = block::remove(&old, &task)?;
     let d = diff::diff(&source, &read::text_rules(&bare));
@@ -318,6 +322,8 @@ pub async fn reload_if_applied(client: &Client, task_id: &str, data_dir: &std::p
     }
     match super::apply::reload(client).await {
         Ok(()) => tracing::info!(task = task_id, "access rules reloaded before the fence"),
-        Err(e) => tracing::warn!(task = task_id, error = %e, "access rules not reloaded before the fence"),
+        Err(e) => {
+            tracing::warn!(task = task_id, error = %e, "access rules not reloaded before the fence")
+        }
     }
 }

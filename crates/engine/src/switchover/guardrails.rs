@@ -499,9 +499,9 @@ impl std::fmt::Display for Finding {
                 "the new primary would refuse {count} client rule(s) the source admits \
                  ({networks}); review and apply them first: pgrelocate access apply {task}"
             ),
-            Finding::AccessRulesCovered => f.write_str(
-                "the destination admits every client network the source admits",
-            ),
+            Finding::AccessRulesCovered => {
+                f.write_str("the destination admits every client network the source admits")
+            }
             Finding::Text { message, .. } => f.write_str(message),
         }
     }
