@@ -52,6 +52,9 @@ const COMMANDS: &[&str] = &[
     "host_offered_keys",
     "host_check",
     "host_remove",
+    "access_diff",
+    "access_apply",
+    "access_undo",
 ];
 
 fn main() {

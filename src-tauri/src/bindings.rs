@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use pgrelocate_engine::access::{AccessDiff, AccessOutcome};
 use pgrelocate_engine::agent::Facts;
 use pgrelocate_engine::assess::export::Format;
 use pgrelocate_engine::assess::{Freshness, Report};
@@ -77,6 +78,8 @@ pub fn export(dir: &Path) -> Result<(), ExportError> {
     Facts::export_all(&cfg)?;
     SandboxPlan::export_all(&cfg)?;
     Freshness::export_all(&cfg)?;
+    AccessDiff::export_all(&cfg)?;
+    AccessOutcome::export_all(&cfg)?;
     Ok(())
 }
 

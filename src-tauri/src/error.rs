@@ -3,6 +3,7 @@
 //! `code` is stable for the UI to branch on; `message` is for people. Neither carries a
 //! secret: every message is written here or in the engine, whose errors never hold one.
 
+use pgrelocate_engine::access::AccessError;
 use pgrelocate_engine::assess::export::ExportError;
 use pgrelocate_engine::assess::AssessError;
 use pgrelocate_engine::home::HomeError;
@@ -43,6 +44,9 @@ pub enum CommandError {
     /// A remote host operation failed.
     #[error(transparent)]
     Host(#[from] HostError),
+    /// Showing, applying or undoing a task's access rules failed.
+    #[error(transparent)]
+    Access(#[from] AccessError),
     /// The save dialog failed.
     #[error("the save dialog failed: {0}")]
     Dialog(String),
@@ -91,6 +95,7 @@ impl CommandError {
             CommandError::Export(e) => e.code(),
             CommandError::Task(e) => e.code(),
             CommandError::Host(e) => e.code(),
+            CommandError::Access(e) => e.code(),
             CommandError::Dialog(_) => ErrorCode::DialogFailed,
             CommandError::NoSuchJob(_) => ErrorCode::NotFound,
             CommandError::Invalid(_) => ErrorCode::InvalidRequest,

@@ -92,6 +92,9 @@ pub fn run() {
             commands::hosts::host_offered_keys,
             commands::hosts::host_check,
             commands::hosts::host_remove,
+            commands::access::access_diff,
+            commands::access::access_apply,
+            commands::access::access_undo,
         ])
         .build(tauri::generate_context!())
         .expect("the desktop app failed to start")

@@ -42,6 +42,9 @@ pub enum Command {
     Switchover(SwitchoverArgs),
     /// Promote a DR destination without fencing the source (source lost).
     Failover(FailoverArgs),
+    /// Carry the source's client access rules (pg_hba) to a task's destination.
+    #[command(subcommand)]
+    Access(AccessCommand),
     /// Take a raw base backup of a source into a directory.
     Backup(BackupArgs),
     /// Create or remove the demo source and empty destination.
@@ -692,6 +695,31 @@ fn parse_require_auth(s: &str) -> Result<pgrelocate_engine::require_auth::Requir
 
 fn parse_port(s: &str) -> Result<u16, String> {
     pgrelocate_engine::endpoint::parse_port(s).map_err(|e| e.to_string())
+}
+
+/// `access …`
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Show which client networks the source admits that the destination would refuse.
+    Show(TaskArgs),
+    /// Write those rules as a marked block at the top of the destination's pg_hba.conf,
+    /// check and reload it (shows the diff and asks unless --yes).
+    Apply(AccessApplyArgs),
+    /// Remove exactly the task's block from the destination's pg_hba.conf and reload.
+    Undo(TaskArgs),
+}
+
+/// `access apply TASK_ID [--yes]`
+#[derive(Debug, Args)]
+pub struct AccessApplyArgs {
+    /// Task id (or a unique prefix).
+    pub task_id: String,
+    /// Apply without asking (required without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[cfg(test)]

@@ -135,6 +135,7 @@ from_engine!(
     pgrelocate_engine::server::ServerError,
     pgrelocate_engine::endpoint::EndpointError,
     pgrelocate_engine::host::HostError,
+    pgrelocate_engine::access::AccessError,
 );
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! `pgrelocate`: the headless command line over the engine. See `pgrelocate --help`.
 
+mod access;
 mod args;
 mod assess;
 mod backup;
@@ -65,6 +66,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Command::Task(command) => task::run(command).await,
             Command::Switchover(args) => switchover::run_switchover(args).await,
             Command::Failover(args) => switchover::run_failover(args).await,
+            Command::Access(command) => access::run(command).await,
             Command::Backup(args) => backup::run(args).await,
             Command::Sandbox(command) => sandbox::run(command).await,
             Command::Host(command) => host::run(command).await,

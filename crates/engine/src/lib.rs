@@ -2,6 +2,7 @@
 //!
 //! The CLI (`crates/cli`) and the desktop app (`src-tauri/`) are thin layers over this crate.
 
+pub mod access;
 pub mod agent;
 pub mod assess;
 pub mod home;

@@ -240,6 +240,18 @@ codes! {
     /// The endpoint hook ran out of time and was killed.
     HookTimeout = "hook_timeout",
 
+    // Access rules (the source's client rules carried to the destination's pg_hba.conf).
+    /// The client rules could not be read (the source's `pg_hba_file_rules` nor the copy's
+    /// `pg_hba.conf.from-source`, or the destination's `pg_hba.conf`).
+    AccessRulesUnreadable = "access_rules_unreadable",
+    /// The rules written were refused by the server (rolled back, with its error lines), or
+    /// the marked block was edited by hand and is left alone.
+    AccessRulesInvalid = "access_rules_invalid",
+    /// The destination's `pg_hba.conf` could not be written (nothing changed).
+    AccessRulesWriteFailed = "access_rules_write_failed",
+    /// Access rules of a destination on a registered remote host are not carried yet.
+    AccessRemoteUnsupported = "access_remote_unsupported",
+
     // Set by the shells themselves.
     /// The command line is malformed (CLI) or the request is (desktop).
     Usage = "usage",

@@ -64,6 +64,46 @@ impl ConnParams {
         config
     }
 
+    /// Connects from the local address `from`, so the server sees the client there: e.g.
+    /// the loopback alias `127.0.0.2` (on Linux all of 127/8 is this host), to test a
+    /// `pg_hba.conf` rule for another client network. Drives the connection on a task.
+    pub async fn connect_from(&self, from: std::net::IpAddr) -> Result<Client> {
+        let io = |source: std::io::Error| Error::Io {
+            action: "connect from",
+            path: format!("{from} to {}:{}", self.host, self.port).into(),
+            source,
+        };
+        let target = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await
+            .map_err(io)?
+            .find(|a| a.is_ipv4() == from.is_ipv4())
+            .ok_or_else(|| io(std::io::Error::other("no address of that family")))?;
+        let socket = if from.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }
+        .map_err(io)?;
+        socket
+            .bind(std::net::SocketAddr::new(from, 0))
+            .map_err(io)?;
+        let stream = socket.connect(target).await.map_err(io)?;
+        let (client, connection) =
+            self.config()
+                .connect_raw(stream, NoTls)
+                .await
+                .map_err(|source| Error::Connect {
+                    host: self.host.clone(),
+                    port: self.port,
+                    user: self.user.clone(),
+                    source,
+                })?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(client)
+    }
+
     /// Connects, driving the connection on a spawned task.
     pub async fn connect(&self) -> Result<Client> {
         let (client, connection) =

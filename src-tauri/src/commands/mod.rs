@@ -1,6 +1,7 @@
 //! The `#[tauri::command]` handlers: thin wrappers over the engine, one module per console
 //! area. Each returns `Result<_, CommandError>`, which the webview sees as `{code, message}`.
 
+pub mod access;
 pub mod assessments;
 pub mod credentials;
 pub mod detail;

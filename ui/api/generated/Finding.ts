@@ -167,4 +167,16 @@ mode: Mode,
 /**
  * Its replication state.
  */
-replication: ReplicationState, } | { title: string, message: string };
+replication: ReplicationState, } | { "kind": "access_rules_pending", 
+/**
+ * How many source rules.
+ */
+count: number, 
+/**
+ * Their clients, in words.
+ */
+networks: string, 
+/**
+ * The task (for `pgrelocate access apply`).
+ */
+task: string, } | { "kind": "access_rules_covered" } | { title: string, message: string };

@@ -82,6 +82,7 @@ impl Guardrail {
             "source.superuser_sessions" => "Sessions the fence cannot end",
             "source.lost" => "Source lost",
             "task.phase" => "Task in incremental sync",
+            "access.rules" => "Access rules carried",
             other => other,
         }
     }
@@ -275,6 +276,17 @@ pub enum Finding {
         /// Its replication state.
         replication: crate::task::ReplicationState,
     },
+    /// Clients the source admits that the destination's `pg_hba.conf` would refuse.
+    AccessRulesPending {
+        /// How many source rules.
+        count: usize,
+        /// Their clients, in words.
+        networks: String,
+        /// The task (for `pgrelocate access apply`).
+        task: String,
+    },
+    /// The destination admits every client network the source admits.
+    AccessRulesCovered,
     /// A finding in words (stored by an earlier version).
     // ts-rs would add the tag to an untagged struct variant: its shape is spelled out.
     #[serde(untagged)]
@@ -478,6 +490,18 @@ impl std::fmt::Display for Finding {
                 "task {task} ({}) is in incremental sync, replication {replication}",
                 mode.as_str()
             ),
+            Finding::AccessRulesPending {
+                count,
+                networks,
+                task,
+            } => write!(
+                f,
+                "the new primary would refuse {count} client rule(s) the source admits \
+                 ({networks}); review and apply them first: pgrelocate access apply {task}"
+            ),
+            Finding::AccessRulesCovered => {
+                f.write_str("the destination admits every client network the source admits")
+            }
             Finding::Text { message, .. } => f.write_str(message),
         }
     }
@@ -702,11 +726,55 @@ pub async fn evaluate(plan: &Plan, options: &Options) -> Evaluation {
     if let (Ok(client), Some(strategy)) = (&source_client, strategy) {
         checks.extend(session_warnings(client, strategy, options).await);
     }
+    checks.push(access_rules(plan, source_client.as_ref().ok()).await);
     Evaluation {
         checks,
         strategy,
         version: dest.ok().map(|d| d.version),
         fences,
+    }
+}
+
+/// `access.rules`: a warning (never blocking) while clients the source admits would be
+/// refused by the new primary.
+async fn access_rules(plan: &Plan, source: Option<&Client>) -> Guardrail {
+    let client = source.ok_or_else(|| "the source cannot be reached".to_string());
+    match crate::access::service::pending_for(
+        &plan.task_id,
+        client,
+        &plan.destination.server.data_dir,
+    )
+    .await
+    {
+        Ok(d) if d.has_pending() => {
+            let networks: Vec<String> = d
+                .pending
+                .iter()
+                .filter(|p| !p.refused.is_empty())
+                .map(|p| p.clients.clone())
+                .collect();
+            Guardrail::of(
+                "access.rules",
+                GuardrailStatus::Warning,
+                Finding::AccessRulesPending {
+                    count: networks.len(),
+                    networks: networks.join("; "),
+                    task: plan.task_id.clone(),
+                },
+            )
+        }
+        Ok(_) => Guardrail::of(
+            "access.rules",
+            GuardrailStatus::Pass,
+            Finding::AccessRulesCovered,
+        ),
+        Err(e) => Guardrail::of(
+            "access.rules",
+            GuardrailStatus::Warning,
+            Finding::NotChecked {
+                error: e.to_string(),
+            },
+        ),
     }
 }
 

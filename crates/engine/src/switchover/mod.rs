@@ -456,6 +456,14 @@ pub async fn execute(
     let dest = sql::connect(dest_endpoint, dest_password, Duration::from_secs(10))
         .await
         .map_err(SwitchoverError::Destination)?;
+    // Carried access rules in force before the fence: the new primary admits those
+    // clients the moment it is promoted.
+    crate::access::service::reload_if_applied(
+        &dest,
+        &plan.task_id,
+        &plan.destination.server.data_dir,
+    )
+    .await;
 
     progress(&Progress::Fencing {
         strategy,

@@ -508,6 +508,11 @@ impl Tasks {
         }
     }
 
+    /// The shared state (for the engine's other services, e.g. `access`).
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
     /// The instances service the tasks use.
     pub fn instances(&self) -> &Arc<Instances> {
         &self.inner.instances

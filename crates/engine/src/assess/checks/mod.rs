@@ -1,6 +1,7 @@
 //! The check catalogue (assessment-checks.md), one module per group. Each check declares its
 //! id, group, title, level on failure and prerequisites; `catalogue(mode)` lists them all.
 
+mod access;
 mod configuration;
 mod connectivity;
 mod data;
@@ -42,6 +43,7 @@ pub(crate) use check;
 pub fn catalogue(mode: Mode) -> Vec<Check<Context>> {
     let mut all = connectivity::checks(mode);
     all.extend(destination::checks());
+    all.extend(access::checks());
     all.extend(configuration::checks());
     all.extend(data::checks());
     all
@@ -147,6 +149,7 @@ mod tests {
                 "dest.extensions",
                 "dest.c_functions",
                 "dest.standby_params",
+                "dest.access_rules",
                 "src.reachable",
                 "src.login",
                 "src.replication_conn",
@@ -174,7 +177,7 @@ mod tests {
             ] {
                 assert!(ids.contains(&id), "{id} missing");
             }
-            assert_eq!(ids.len(), 36);
+            assert_eq!(ids.len(), 37);
         }
         let fence = |mode| {
             catalogue(mode)
