@@ -154,6 +154,7 @@ mod tests {
                 "src.role_monitor",
                 "src.standby_role",
                 "src.fencing",
+                "src.way_back",
                 "src.tls",
                 "src.auth_method",
                 "src.version",
@@ -174,7 +175,7 @@ mod tests {
             ] {
                 assert!(ids.contains(&id), "{id} missing");
             }
-            assert_eq!(ids.len(), 36);
+            assert_eq!(ids.len(), 37);
         }
         let fence = |mode| {
             catalogue(mode)
