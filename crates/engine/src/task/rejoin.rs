@@ -177,21 +177,23 @@ pub(crate) async fn rewind(
 /// (10–18 print the same), in bytes.
 pub fn copied_bytes(output: &str) -> Option<u64> {
     output
-        .split(['\r', '\n'])
-        .filter_map(|line| {
+        .rsplit(['\r', '\n'])
+        .find_map(|line| {
             let line = line.trim();
             let rest = line.strip_suffix("copied")?.trim_end();
             let (figures, _) = rest.split_once(" kB")?;
             let (done, _) = figures.split_once('/')?;
             done.trim().parse::<u64>().ok()
         })
-        .last()
         .map(|kb| kb * 1024)
 }
 
 /// The old source's own configuration files, kept in memory through a rewind.
+/// A file's path and, when it existed, its bytes and mode.
+type Kept = (PathBuf, Option<(Vec<u8>, u32)>);
+
 #[derive(Debug, Default)]
-pub(crate) struct OwnFiles(Vec<(PathBuf, Option<(Vec<u8>, u32)>)>);
+pub(crate) struct OwnFiles(Vec<Kept>);
 
 impl OwnFiles {
     /// Reads [`OWN_FILES`] of `data_dir` (absent ones are recorded as absent).
