@@ -354,7 +354,11 @@ async fn reverse(tasks: &Tasks, args: &TaskArgs) -> Result<i32, CliError> {
         .map_err(CliError::from)?;
     if args.json {
         print_json(&reverse)?;
-        return Ok(if reverse.phase == Phase::Increment { 0 } else { 1 });
+        return Ok(if reverse.phase == Phase::Increment {
+            0
+        } else {
+            1
+        });
     }
     if let Some(r) = &reverse.rejoin {
         println!(
@@ -372,7 +376,10 @@ async fn reverse(tasks: &Tasks, args: &TaskArgs) -> Result<i32, CliError> {
         println!(
             "the reverse task is {}: {}",
             reverse.phase,
-            reverse.error.as_deref().unwrap_or("see `pgrelocate task status`")
+            reverse
+                .error
+                .as_deref()
+                .unwrap_or("see `pgrelocate task status`")
         );
         return Ok(1);
     }

@@ -53,8 +53,8 @@ pub use model::{
     CopyOptions, CopyResult, Phase, Rejoin, RejoinMethod, ReplicationState, Task, TaskId,
     TaskInstance, TaskLayout, TransitionError,
 };
-pub use reverse::{ReverseError, WayBack};
 pub use monitor::{Sample, Thresholds};
+pub use reverse::{ReverseError, WayBack};
 pub use warning::Warning;
 pub use watch::TaskWatch;
 

@@ -122,8 +122,17 @@ pub(crate) async fn crash_recovery(old: &OldPrimary) -> Result<String, ServerErr
             Err(e) => return Err(ServerError::io(old.data_dir.join(name))(e)),
         }
     }
+    // The end-of-recovery checkpoint must not recycle the WAL back to the fork, which
+    // pg_rewind reads next: keep it all (the rewound standby recycles it later).
+    let keep = if old.major >= 13 {
+        "wal_keep_size=1TB"
+    } else {
+        "wal_keep_segments=65536"
+    };
     let args = [
         OsStr::new("--single"),
+        OsStr::new("-c"),
+        OsStr::new(keep),
         OsStr::new("-D"),
         old.data_dir.as_os_str(),
         OsStr::new("template1"),

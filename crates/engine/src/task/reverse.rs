@@ -23,10 +23,10 @@ use serde::{Deserialize, Serialize};
 use super::model::{Operation, Phase, Rejoin, RejoinMethod, Task, TaskId, TaskInstance};
 use super::rejoin::{self, OldPrimary, RewindSupport};
 use super::{credential, standby, Inner, TaskError, Tasks};
-use crate::store::leases;
 use crate::endpoint::Endpoint;
 use crate::secrets::Password;
 use crate::server::{control, OsUser, RunState};
+use crate::store::leases;
 use crate::store::{tasks, InstanceRecord};
 use crate::switchover::pg_control::{self, ClusterState};
 use crate::switchover::FenceStrategy;
@@ -128,7 +128,11 @@ fn refused(task: &Task, reason: impl Into<String>) -> TaskError {
 
 /// Reads what the reverse of `forward` needs; refuses what cannot be done here.
 async fn prepare(inner: &Inner, forward: Task) -> Result<Prepared, TaskError> {
-    let Some(switch) = forward.switch.clone().filter(|_| forward.phase == Phase::Success) else {
+    let Some(switch) = forward
+        .switch
+        .clone()
+        .filter(|_| forward.phase == Phase::Success)
+    else {
         return Err(refused(
             &forward,
             format!(
@@ -291,9 +295,15 @@ impl Tasks {
             }
             support = Some(s);
         }
-        let was_running =
-            control::status(&old.bin_dir, &old.data_dir, old.user.as_ref()).await? == RunState::Running;
-        control::stop(&old.bin_dir, &old.data_dir, old.user.as_ref()).await?;
+        let was_running = control::status(&old.bin_dir, &old.data_dir, old.user.as_ref()).await?
+            == RunState::Running;
+        if prepared.shutdown_fenced {
+            control::stop(&old.bin_dir, &old.data_dir, old.user.as_ref()).await?;
+        } else {
+            // A clean shutdown's checkpoint would recycle the WAL back to the fork that
+            // pg_rewind reads; stopped without one, the crash recovery below keeps it.
+            control::stop_immediately(&old.bin_dir, &old.data_dir, old.user.as_ref()).await?;
+        }
         let (follow, state) = prepared.follows_directly()?;
         let forward_id = prepared.forward.id.clone();
         let mut bytes = 0;
@@ -316,7 +326,11 @@ impl Tasks {
         };
         // The sql fence's read-only default stays behind in the old source's own
         // configuration: lifted, so it takes writes after a switch-back.
-        let fence = prepared.forward.switch.as_ref().and_then(|s| s.fence.as_ref());
+        let fence = prepared
+            .forward
+            .switch
+            .as_ref()
+            .and_then(|s| s.fence.as_ref());
         if fence.is_some_and(|f| f.read_only && !f.read_only_before)
             && rejoin::lift_read_only(&old.data_dir, old.user.as_ref())
                 .map_err(TaskError::io("edit the configuration in", &old.data_dir))?
@@ -418,17 +432,19 @@ impl Tasks {
                     prepared.old_record.name
                 ),
             );
-            rejoin::crash_recovery(old).await.map_err(|e| {
-                failed("crash recovery".into(), e.to_string())
-            })?;
+            rejoin::crash_recovery(old)
+                .await
+                .map_err(|e| failed("crash recovery".into(), e.to_string()))?;
         }
         let own = rejoin::OwnFiles::save(&old.data_dir)
             .map_err(TaskError::io("read the configuration in", &old.data_dir))?;
         let passfile = rewind_passfile(&old.data_dir);
-        let password_line = prepared
-            .new_password
-            .as_ref()
-            .map(|p| format!("*:*:*:*:{}\n", p.expose().replace('\\', "\\\\").replace(':', "\\:")));
+        let password_line = prepared.new_password.as_ref().map(|p| {
+            format!(
+                "*:*:*:*:{}\n",
+                p.expose().replace('\\', "\\\\").replace(':', "\\:")
+            )
+        });
         if let Some(line) = &password_line {
             standby::write_owned(&passfile, line.as_bytes(), 0o600, old.user.as_ref())
                 .map_err(TaskError::io("write", &passfile))?;
@@ -585,7 +601,10 @@ impl Tasks {
 
 /// See [`Tasks::way_back`].
 pub(crate) async fn way_back(inner: &Inner, task: &Task) -> Option<WayBack> {
-    let switch = task.switch.as_ref().filter(|_| task.phase == Phase::Success)?;
+    let switch = task
+        .switch
+        .as_ref()
+        .filter(|_| task.phase == Phase::Success)?;
     let newest = crate::retirement::of(inner.store(), &task.source.id).ok()??;
     if newest.task_id != task.id {
         return None;
@@ -729,8 +748,14 @@ mod tests {
     #[test]
     fn the_rewind_source_carries_no_password() {
         let e = Endpoint::new("127.0.0.1", 5433, "postgres", None, SslMode::Disable).unwrap();
-        let c = rewind_conninfo(&e, Some(std::path::Path::new("/d.pgrelocate-rewind-pgpass")));
-        assert!(c.starts_with("host='127.0.0.1' port='5433' user='postgres' dbname="), "{c}");
+        let c = rewind_conninfo(
+            &e,
+            Some(std::path::Path::new("/d.pgrelocate-rewind-pgpass")),
+        );
+        assert!(
+            c.starts_with("host='127.0.0.1' port='5433' user='postgres' dbname="),
+            "{c}"
+        );
         assert!(c.ends_with("passfile='/d.pgrelocate-rewind-pgpass'"), "{c}");
         assert_eq!(
             rewind_passfile(std::path::Path::new("/srv/pg/data")),

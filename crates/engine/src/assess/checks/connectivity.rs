@@ -512,7 +512,9 @@ async fn way_back(ctx: &Context) -> Outcome {
         missing.push("neither data checksums nor wal_log_hints are on".to_string());
     }
     if rewind.is_none() {
-        missing.push(format!("no pg_rewind of PostgreSQL {major} on this machine"));
+        missing.push(format!(
+            "no pg_rewind of PostgreSQL {major} on this machine"
+        ));
     }
     if ctx.mode == Mode::Migration {
         // The switchover's default fence here is `shutdown`, after which the way back
