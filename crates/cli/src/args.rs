@@ -455,6 +455,9 @@ pub enum TaskCommand {
     Cancel(TaskArgs),
     /// Start a failed task again from the beginning (a new full copy).
     Retry(TaskArgs),
+    /// The way back: make a switched- or failed-over task's old source a standby of the new
+    /// primary (no full copy) and create the reverse task; switch it over to go back.
+    Reverse(TaskArgs),
 }
 
 /// A task id with output options.
@@ -465,7 +468,7 @@ pub struct TaskArgs {
     /// JSON output.
     #[arg(long)]
     pub json: bool,
-    /// Do not ask for confirmation (cancel).
+    /// Do not ask for confirmation (cancel, reverse).
     #[arg(long)]
     pub yes: bool,
 }

@@ -1,4 +1,4 @@
-//! `pgrelocate task list|status|follow|cancel|retry`: tasks as the store knows them, and a
+//! `pgrelocate task list|status|follow|cancel|retry|reverse`: tasks as the store knows them, and a
 //! follower that prints their events (a progress bar during the copy, or JSON lines).
 
 use std::io::IsTerminal;
@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pgrelocate_engine::task::{
-    EventKind, Housekeeping, HousekeepingState, Phase, ReplicationState, Sample, SwitchRecord,
-    Task, TaskEvent, TaskId, TaskStatus, Tasks,
+    EventKind, Housekeeping, HousekeepingState, Phase, RejoinMethod, ReplicationState, Sample,
+    SwitchRecord, Task, TaskEvent, TaskId, TaskStatus, Tasks, WayBack,
 };
 use pgrelocate_engine::ErrorCode;
 
@@ -52,6 +52,7 @@ pub async fn run(command: TaskCommand) -> Result<i32, CliError> {
         }
         TaskCommand::History(args) => history(&tasks, &args),
         TaskCommand::Cancel(args) => cancel(&tasks, &args).await,
+        TaskCommand::Reverse(args) => reverse(&tasks, &args).await,
         TaskCommand::Retry(args) => {
             let task = tasks.retry(&args.task_id).await.map_err(CliError::from)?;
             if !args.json {
@@ -154,6 +155,19 @@ fn print_status(s: &TaskStatus) {
     if let Some(h) = &t.housekeeping {
         print_housekeeping(h);
     }
+    if let Some(r) = &t.rejoin {
+        println!(
+            "rejoin       by {} from task {}: {} copied of {} of data ({} ms)",
+            r.method,
+            r.forward_task,
+            crate::output::bytes(r.bytes_copied),
+            crate::output::bytes(r.data_bytes),
+            r.duration_ms
+        );
+    }
+    if let Some(w) = &s.way_back {
+        print_way_back(t, w);
+    }
     match &s.driver {
         Some(l) => println!("driven by    process {} on {}", l.holder.pid, l.holder.host),
         None => println!(
@@ -199,6 +213,31 @@ fn print_switch(switch: &SwitchRecord) {
             r.timeline.map_or("unknown".into(), |t| t.to_string())
         );
         crate::switchover::print_next(&r.next_steps);
+    }
+}
+
+/// What `task reverse` would do now.
+fn print_way_back(t: &Task, w: &WayBack) {
+    if w.diverged && w.source_running {
+        println!(
+            "way back     {} runs again and has diverged from {}: keep it as a standby with \
+             `pgrelocate task reverse {}` (pg_rewind) rather than as a second primary",
+            w.old_source, w.new_primary, t.id
+        );
+    }
+    match (&w.reason, w.available) {
+        (_, true) => println!(
+            "way back     `pgrelocate task reverse {}`: {} follows {} ({})",
+            t.id,
+            w.old_source,
+            w.new_primary,
+            match w.method {
+                RejoinMethod::Follow => "directly, nothing copied",
+                RejoinMethod::Rewind => "after pg_rewind",
+            }
+        ),
+        (Some(reason), false) => println!("way back     unavailable: {reason}"),
+        (None, false) => {}
     }
 }
 
@@ -316,6 +355,60 @@ fn describe_sample(s: &Sample) -> String {
         text.push_str(&format!("; source: {e}"));
     }
     text
+}
+
+/// `task reverse`: the old source becomes a standby of the new primary; prints the reverse
+/// task (one JSON document with --json) once its standby connected.
+async fn reverse(tasks: &Tasks, args: &TaskArgs) -> Result<i32, CliError> {
+    let task = tasks.get(&args.task_id).map_err(CliError::from)?;
+    let question = format!(
+        "make {} a standby of {} (its own changes since the switch are discarded) and create \
+         the reverse task?",
+        task.source.name, task.destination.name
+    );
+    if !confirm(&question, args.yes)? {
+        return Ok(0);
+    }
+    let reverse = tasks
+        .reverse(task.id.as_str())
+        .await
+        .map_err(CliError::from)?;
+    if args.json {
+        print_json(&reverse)?;
+        return Ok(if reverse.phase == Phase::Increment {
+            0
+        } else {
+            1
+        });
+    }
+    if let Some(r) = &reverse.rejoin {
+        println!(
+            "task {}: {} follows {} as a standby (rejoined by {}: {} copied of {} of data, {} ms)",
+            reverse.id,
+            reverse.destination.name,
+            reverse.source.name,
+            r.method,
+            crate::output::bytes(r.bytes_copied),
+            crate::output::bytes(r.data_bytes),
+            r.duration_ms
+        );
+    }
+    if reverse.phase != Phase::Increment {
+        println!(
+            "the reverse task is {}: {}",
+            reverse.phase,
+            reverse
+                .error
+                .as_deref()
+                .unwrap_or("see `pgrelocate task status`")
+        );
+        return Ok(1);
+    }
+    println!(
+        "switch back with `pgrelocate switchover {}`; `pgrelocate task follow {}` monitors it",
+        reverse.id, reverse.id
+    );
+    Ok(0)
 }
 
 async fn cancel(tasks: &Tasks, args: &TaskArgs) -> Result<i32, CliError> {

@@ -252,6 +252,19 @@ codes! {
     /// Access rules of a destination on a registered remote host are not carried yet.
     AccessRemoteUnsupported = "access_remote_unsupported",
 
+    // The way back (`task reverse`).
+    /// The task cannot be reversed (not switched or failed over, the old source is not
+    /// managed on this machine, already reversed, the new primary does not answer); the
+    /// message says why. Nothing was changed.
+    RejoinRefused = "rejoin_refused",
+    /// The old source's WAL may have diverged and pg_rewind cannot be used on it (no data
+    /// checksums nor wal_log_hints, or no pg_rewind of its major): a fresh copy is the way
+    /// back. Nothing was changed.
+    RewindUnavailable = "rewind_unavailable",
+    /// pg_rewind (or the crash recovery before it) failed; its output's tail is in the
+    /// message.
+    RewindFailed = "rewind_failed",
+
     // Set by the shells themselves.
     /// The command line is malformed (CLI) or the request is (desktop).
     Usage = "usage",

@@ -4,6 +4,7 @@ import type { CopyResult } from "./CopyResult";
 import type { Housekeeping } from "./Housekeeping";
 import type { Mode } from "./Mode";
 import type { Phase } from "./Phase";
+import type { Rejoin } from "./Rejoin";
 import type { ReplicationState } from "./ReplicationState";
 import type { StandbyPlan } from "./StandbyPlan";
 import type { SwitchRecord } from "./SwitchRecord";
@@ -87,4 +88,13 @@ switch?: SwitchRecord | null,
  * The steps after promotion and their outcomes (`None`: not promoted, or stored before
  * housekeeping was recorded).
  */
-housekeeping?: Housekeeping | null, };
+housekeeping?: Housekeeping | null, 
+/**
+ * A reverse task: how its destination (the forward task's old source) was made a
+ * standby of the new primary, and what that copied.
+ */
+rejoin?: Rejoin, 
+/**
+ * The reverse task made from this one (its old source follows its new primary).
+ */
+reversed_by?: TaskId, };

@@ -6,6 +6,7 @@ import type { Housekeeping } from "./Housekeeping";
 import type { Lease } from "./Lease";
 import type { Mode } from "./Mode";
 import type { Phase } from "./Phase";
+import type { Rejoin } from "./Rejoin";
 import type { ReplicationState } from "./ReplicationState";
 import type { Sample } from "./Sample";
 import type { StandbyPlan } from "./StandbyPlan";
@@ -13,6 +14,7 @@ import type { SwitchRecord } from "./SwitchRecord";
 import type { TaskId } from "./TaskId";
 import type { TaskInstance } from "./TaskInstance";
 import type { TaskLayout } from "./TaskLayout";
+import type { WayBack } from "./WayBack";
 
 /**
  * A task with what the store knows about who drives it.
@@ -43,6 +45,11 @@ sample_live: boolean,
  * When the task entered its current replication state (RFC 3339, UTC), if recorded.
  */
 replication_since: string | null, 
+/**
+ * A switched- or failed-over task: whether its old source can be made a standby of the
+ * new primary now (`task reverse`), and how.
+ */
+way_back?: WayBack, 
 /**
  * Task id.
  */
@@ -115,4 +122,13 @@ switch?: SwitchRecord | null,
  * The steps after promotion and their outcomes (`None`: not promoted, or stored before
  * housekeeping was recorded).
  */
-housekeeping?: Housekeeping | null, };
+housekeeping?: Housekeeping | null, 
+/**
+ * A reverse task: how its destination (the forward task's old source) was made a
+ * standby of the new primary, and what that copied.
+ */
+rejoin?: Rejoin, 
+/**
+ * The reverse task made from this one (its old source follows its new primary).
+ */
+reversed_by?: TaskId, };

@@ -105,6 +105,25 @@ pub async fn stop(
     data_dir: &Path,
     os_user: Option<&OsUser>,
 ) -> Result<(), ServerError> {
+    stop_in(bin_dir, data_dir, os_user, "fast").await
+}
+
+/// Stops the cluster without a checkpoint (`-m immediate`): its WAL stays as it is, for a
+/// `pg_rewind` that must read back to where its timeline forked. Already stopped: no-op.
+pub async fn stop_immediately(
+    bin_dir: &Path,
+    data_dir: &Path,
+    os_user: Option<&OsUser>,
+) -> Result<(), ServerError> {
+    stop_in(bin_dir, data_dir, os_user, "immediate").await
+}
+
+async fn stop_in(
+    bin_dir: &Path,
+    data_dir: &Path,
+    os_user: Option<&OsUser>,
+    mode: &str,
+) -> Result<(), ServerError> {
     if status(bin_dir, data_dir, os_user).await? != RunState::Running {
         return Ok(());
     }
@@ -112,7 +131,7 @@ pub async fn stop(
     let args = [
         OsStr::new("stop"),
         OsStr::new("-m"),
-        OsStr::new("fast"),
+        OsStr::new(mode),
         OsStr::new("-w"),
         OsStr::new("-t"),
         OsStr::new(&wait),

@@ -23,8 +23,10 @@ pub mod model;
 pub mod monitor;
 pub mod plan;
 mod precheck;
+pub(crate) mod rejoin;
 mod remote;
 pub mod resume;
+pub mod reverse;
 pub mod run;
 mod settle;
 pub mod standby;
@@ -48,10 +50,11 @@ pub use crate::store::tasks::TaskStoreError;
 pub use event::{CopyProgress, EventKind, TaskEvent};
 pub use housekeeping::{Housekeeping, HousekeepingEntry, HousekeepingState, HousekeepingStep};
 pub use model::{
-    CopyOptions, CopyResult, Phase, ReplicationState, SwitchRecord, Task, TaskId, TaskInstance,
-    TaskLayout, TransitionError,
+    CopyOptions, CopyResult, Phase, Rejoin, RejoinMethod, ReplicationState, SwitchRecord, Task,
+    TaskId, TaskInstance, TaskLayout, TransitionError,
 };
 pub use monitor::{Sample, Thresholds};
+pub use reverse::{ReverseError, WayBack};
 pub use warning::Warning;
 pub use watch::TaskWatch;
 
@@ -148,6 +151,8 @@ pub enum TaskError {
     },
     #[error(transparent)]
     Switchover(#[from] crate::switchover::SwitchoverError),
+    #[error(transparent)]
+    Reverse(#[from] ReverseError),
     #[error(
         "timed out after {secs} s waiting for task {task} ({what}); it is {phase}/{replication}"
     )]
@@ -202,6 +207,7 @@ impl crate::Coded for TaskError {
             TaskError::CancelNotHonoured { .. } => ErrorCode::CancelNotHonoured,
             TaskError::Stopped => ErrorCode::Stopped,
             TaskError::Switchover(e) => e.code(),
+            TaskError::Reverse(e) => e.code(),
             TaskError::WaitTimeout { .. } => ErrorCode::Timeout,
         }
     }
@@ -285,6 +291,11 @@ pub struct TaskStatus {
     pub sample_live: bool,
     /// When the task entered its current replication state (RFC 3339, UTC), if recorded.
     pub replication_since: Option<String>,
+    /// A switched- or failed-over task: whether its old source can be made a standby of the
+    /// new primary now (`task reverse`), and how.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub way_back: Option<WayBack>,
 }
 
 impl TaskStatus {
@@ -299,6 +310,7 @@ impl TaskStatus {
             sample_at: None,
             sample_live: false,
             replication_since: None,
+            way_back: None,
         }
     }
 }
@@ -626,6 +638,7 @@ impl Tasks {
             }) if to == task.replication => Some(at),
             _ => None,
         };
+        let way_back = reverse::way_back(&self.inner, &task).await;
         Ok(TaskStatus {
             task,
             driver,
@@ -634,6 +647,7 @@ impl Tasks {
             sample_at,
             sample_live,
             replication_since,
+            way_back,
         })
     }
 

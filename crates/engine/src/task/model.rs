@@ -278,6 +278,60 @@ pub struct Task {
     /// housekeeping was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub housekeeping: Option<super::housekeeping::Housekeeping>,
+    /// A reverse task: how its destination (the forward task's old source) was made a
+    /// standby of the new primary, and what that copied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub rejoin: Option<Rejoin>,
+    /// The reverse task made from this one (its old source follows its new primary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub reversed_by: Option<TaskId>,
+}
+
+/// How the old source of a switched- or failed-over task became a standby of the new
+/// primary (see [`super::reverse`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+pub enum RejoinMethod {
+    /// After the `shutdown` fence: its last checkpoint is on the new primary, so it follows
+    /// the new timeline as it is (nothing copied).
+    Follow,
+    /// Its WAL may have diverged (`sql` fence, failover): `pg_rewind` copied what differs.
+    Rewind,
+}
+
+impl RejoinMethod {
+    /// The word, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejoinMethod::Follow => "follow",
+            RejoinMethod::Rewind => "rewind",
+        }
+    }
+}
+
+impl fmt::Display for RejoinMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What rejoining the old source did, stored in the reverse task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Rejoin {
+    /// The task that was reversed.
+    pub forward_task: TaskId,
+    /// Follow directly or rewind.
+    pub method: RejoinMethod,
+    /// Bytes copied to rejoin (pg_rewind's count; 0 when it follows directly).
+    pub bytes_copied: u64,
+    /// The old source's data size, for comparison (bytes under its data directory).
+    pub data_bytes: u64,
+    /// How long the rejoin took until the standby was configured (ms).
+    pub duration_ms: u64,
+    /// When it was done (RFC 3339, UTC).
+    pub at: String,
 }
 
 /// Which operation.
@@ -392,6 +446,8 @@ impl Task {
             attempts: 0,
             switch: None,
             housekeeping: None,
+            rejoin: None,
+            reversed_by: None,
         }
     }
 
@@ -426,6 +482,18 @@ impl Task {
     pub fn begin_startup(&mut self, copy: CopyResult) -> Result<(), TransitionError> {
         self.enter(&[Phase::Basebackup], "start the standby", Phase::Startup)?;
         self.copy = Some(copy);
+        Ok(())
+    }
+
+    /// precheck → startup for a reverse task: its destination was made a standby of the
+    /// source in place (no copy), so it only needs starting and following.
+    pub fn begin_rejoined(&mut self, rejoin: Rejoin) -> Result<(), TransitionError> {
+        self.enter(
+            &[Phase::Precheck],
+            "start the rejoined standby",
+            Phase::Startup,
+        )?;
+        self.rejoin = Some(rejoin);
         Ok(())
     }
 

@@ -86,7 +86,7 @@ pub(crate) async fn create(inner: &Inner, request: TaskRequest) -> Result<Task, 
 }
 
 /// Where the task puts things: siblings of the data directory, named after the task.
-fn layout(id: &TaskId, data_dir: &Path) -> TaskLayout {
+pub(crate) fn layout(id: &TaskId, data_dir: &Path) -> TaskLayout {
     let sibling = |suffix: &str| {
         let mut name = data_dir.file_name().unwrap_or_default().to_os_string();
         name.push(format!(".pgrelocate-{id}-{suffix}"));

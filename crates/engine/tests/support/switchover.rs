@@ -122,9 +122,12 @@ impl Env {
         }
     }
 
-    /// Source, destination, assessment, task: returns the task once it streams.
+    /// Source (unless one was created already), destination, assessment, task: returns
+    /// the task once it streams.
     pub async fn streaming_task(&mut self, kind: SourceKind, mode: Mode) -> Task {
-        self.create_source(kind).await;
+        if self.source.is_none() {
+            self.create_source(kind).await;
+        }
         self.create_dest_of_major().await;
         self.assess_pair(mode).await;
         let task = self

@@ -74,6 +74,14 @@ pub(super) fn checks(mode: Mode) -> Vec<Check<Context>> {
             run: |ctx| Box::pin(fencing(ctx)),
         },
         check!(
+            "src.way_back",
+            CONNECTIVITY,
+            "Check the way back after switchover",
+            Level::Warning,
+            ["src.login"],
+            way_back
+        ),
+        check!(
             "src.tls",
             CONNECTIVITY,
             "Check connection encryption",
@@ -445,6 +453,106 @@ async fn fencing(ctx: &Context) -> Outcome {
         Some(u) => without_source_host(outcome, &u),
         None => outcome,
     }
+}
+
+/// Whether the old source can become a standby of the new primary after the switchover
+/// (`task reverse`, see [`crate::task::reverse`]) without a new full copy: a source managed
+/// on this machine follows directly after the `shutdown` fence; after the `sql` fence or a
+/// failover it needs pg_rewind (data checksums or wal_log_hints, and the rewind binary).
+async fn way_back(ctx: &Context) -> Outcome {
+    let f = match ctx.source_facts_or_skip().await {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    let (sums, hints) = (f.value("data_checksums"), f.value("wal_log_hints"));
+    let major = f.version.major;
+    let out = |o: Outcome| {
+        o.evidence("data_checksums", sums)
+            .evidence("wal_log_hints", hints)
+    };
+    let Some(m) = ctx.source.managed().filter(|m| m.host.is_none()) else {
+        let where_ = match ctx.source.managed().and_then(|m| m.host.clone()) {
+            Some(host) => format!("runs on the registered host {host}"),
+            None => "is an external instance".to_string(),
+        };
+        return out(Outcome::warn(format!(
+            "no way back without a full copy: the source {where_}, and pgrelocate rejoins \
+             an old source only where it reaches its files (a managed instance on this machine)"
+        ))
+        .impact(
+            "after the switchover, going back to the source means copying the whole instance \
+             again (hours for a large one)",
+        )
+        .remedy(
+            "to keep the way back open, migrate from a managed instance on this machine \
+             (`pgrelocate instance adopt` registers an existing cluster as managed)",
+        ));
+    };
+    let rewind = crate::task::rejoin::rewind_binary(major, &m.bin_dir).await;
+    let out = |o: Outcome| {
+        out(o).evidence(
+            "pg_rewind",
+            rewind
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|| "not found".into()),
+        )
+    };
+    let can_rewind = (sums == "on" || hints == "on") && rewind.is_some();
+    if can_rewind {
+        return out(Outcome::pass(
+            "way back: after the shutdown fence the old source follows the new primary \
+             directly (`pgrelocate task reverse`, nothing copied); after the sql fence or a \
+             failover pg_rewind copies only what changed",
+        ));
+    }
+    let mut missing = Vec::new();
+    let mut remedy = vec![];
+    if sums != "on" && hints != "on" {
+        missing.push("neither data checksums nor wal_log_hints are on".to_string());
+    }
+    if rewind.is_none() {
+        missing.push(format!(
+            "no pg_rewind of PostgreSQL {major} on this machine"
+        ));
+    }
+    if ctx.mode == Mode::Migration {
+        // The switchover's default fence here is `shutdown`, after which the way back
+        // needs no rewind.
+        return out(Outcome::pass(format!(
+            "way back: after the shutdown fence (the default for this source) the old source \
+             follows the new primary directly (`pgrelocate task reverse`, nothing copied); \
+             after the sql fence or a failover it would need a full copy ({})",
+            missing.join("; ")
+        )));
+    }
+    remedy.push(
+        "switch over with the shutdown fence rather than failing over when the source still \
+         runs: the old source then follows directly"
+            .to_string(),
+    );
+    if sums != "on" && hints != "on" {
+        remedy.push(
+            "run on the source as a superuser:\nALTER SYSTEM SET wal_log_hints = on;\nthen \
+             restart the source (this setting needs a restart)"
+                .to_string(),
+        );
+    }
+    if rewind.is_none() {
+        remedy.push(format!(
+            "install the client tools of PostgreSQL {major} (pg_rewind), e.g. the \
+             postgresql-{major} package, or add their folder to PGRELOCATE_BIN_DIRS"
+        ));
+    }
+    out(Outcome::warn(format!(
+        "way back only after the shutdown fence: {}",
+        missing.join("; ")
+    ))
+    .impact(
+        "after the sql fence or a failover the old source may have diverged and cannot be \
+         rewound: going back needs a full copy",
+    )
+    .remedy(remedy.join("\n")))
 }
 
 /// `outcome` (the `sql` fence's, or none) told why the source's host cannot give the

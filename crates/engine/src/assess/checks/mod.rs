@@ -157,6 +157,7 @@ mod tests {
                 "src.role_monitor",
                 "src.standby_role",
                 "src.fencing",
+                "src.way_back",
                 "src.tls",
                 "src.auth_method",
                 "src.version",
@@ -177,7 +178,7 @@ mod tests {
             ] {
                 assert!(ids.contains(&id), "{id} missing");
             }
-            assert_eq!(ids.len(), 37);
+            assert_eq!(ids.len(), 38);
         }
         let fence = |mode| {
             catalogue(mode)
