@@ -38,6 +38,7 @@ const COMMANDS: &[&str] = &[
     "task_create",
     "task_cancel",
     "task_retry",
+    "task_reverse",
     "task_watch",
     "task_events_before",
     "task_lag",

@@ -78,6 +78,7 @@ pub fn run() {
             commands::tasks::task_create,
             commands::tasks::task_cancel,
             commands::tasks::task_retry,
+            commands::tasks::task_reverse,
             commands::tasks::task_watch,
             commands::tasks::task_events_before,
             commands::tasks::task_lag,

@@ -65,6 +65,7 @@ export const createTask = (request: {
 
 export const cancelTask = (id: string) => call<Task>("task_cancel", { id });
 export const retryTask = (id: string) => call<Task>("task_retry", { id });
+export const reverseTask = (id: string) => call<Task>("task_reverse", { id });
 
 /** Streams a task's events after `after` (0: all), then the live ones, to `onEvent`. Resolves to the subscription's id. */
 export const watchTask = (id: string, after: number, onEvent: (e: TaskStreamEvent) => void) =>

@@ -124,6 +124,14 @@ pub async fn task_retry(console: State<'_, Console>, id: String) -> Result<Task,
     Ok(console.tasks()?.retry(&id).await?)
 }
 
+/// The way back: the old source of a switched- or failed-over task becomes a standby of the
+/// new primary (followed directly, or after pg_rewind) under a new reverse task, returned
+/// once its standby connected.
+#[tauri::command]
+pub async fn task_reverse(console: State<'_, Console>, id: String) -> Result<Task, CommandError> {
+    Ok(console.tasks()?.reverse(&id).await?)
+}
+
 /// Streams a task's stored events after `after`, then its live ones, to `on_event`.
 /// Returns the subscription's id for `task_unwatch`.
 #[tauri::command]

@@ -19,6 +19,7 @@ import { formatBytes, formatDuration, formatTime } from "../../units";
 import { stepText, warningText } from "../../words";
 import FailoverDialog from "./FailoverDialog";
 import HousekeepingAlert from "./HousekeepingAlert";
+import WayBackAlert from "./WayBackAlert";
 import { copyFigures } from "./copyFigures";
 import PhaseColumn from "./PhaseColumn";
 import SwitchoverDialog, { NextSteps } from "./SwitchoverDialog";
@@ -320,6 +321,7 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
       {watchError && <ErrorAlert error={watchError} title={t("taskDetail.events")} />}
       {actionError && <ErrorAlert error={actionError} title={t("tasks.action.cancel")} />}
       <DisconnectAlert task={live} onFailover={() => setDialog("failover")} />
+      <WayBackAlert task={task} navigate={navigate} />
       {task.phase === "failed" && task.error && (
         <Alert
           type="error"
