@@ -258,6 +258,20 @@ async fn switchover_rolls_back_with_exit_1_then_succeeds_printing_steps_and_the_
         commit(&source.params()).await.is_err(),
         "the source still takes writes"
     );
+
+    // The way back needs the old source's files, which an external source does not give:
+    // `task status` says so, and `task reverse` asks first, then refuses with its code.
+    assert!(shown.contains("way back     unavailable:"), "{shown}");
+    let out = cli.run(&["task", "reverse", &task_id]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = cli.run(&["task", "reverse", &task_id, "--yes", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(doc["code"], "rejoin_refused", "{doc:#}");
+    let status = cli.json(&["task", "status", &task_id, "--json"]);
+    assert_eq!(status["way_back"]["available"], false, "{status:#}");
+    assert!(status.get("reversed_by").is_none(), "{status:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
