@@ -17,6 +17,7 @@ import { href, instanceRoute } from "../../router";
 import type { Navigate } from "../../router";
 import { formatBytes, formatDuration, formatTime } from "../../units";
 import { stepText, warningText } from "../../words";
+import AccessRulesCard from "./AccessRulesCard";
 import FailoverDialog from "./FailoverDialog";
 import HousekeepingAlert from "./HousekeepingAlert";
 import WayBackAlert from "./WayBackAlert";
@@ -338,6 +339,7 @@ export default function TaskDetails({ id, from, navigate }: { id: string; from?:
           <NextSteps steps={nextSteps} />
         </Card>
       )}
+      {(task.phase === "increment" || task.phase === "success") && <AccessRulesCard taskId={task.id} />}
       <Card size="small" style={{ marginBottom: 16 }}>
         <Descriptions
           size="small"
