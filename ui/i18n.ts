@@ -695,6 +695,10 @@ const en = {
   "switch.next.reconnect": "Reconnect applications to the new primary at {endpoint}, with their own user and password (the connection strings below carry no password):",
   "switch.next.copy_access_rules":
     "Copy the access rules from the source: its pg_hba.conf (saved beside the destination's own as pg_hba.conf.from-source when it came with the copy) and the settings kept outside its data folder. Roles and passwords on the destination are the source's.",
+  "switch.next.apply_access_rules":
+    "The new primary still refuses {count} client rule(s) the source admitted: review and apply them (a marked block at the top of its pg_hba.conf, undone with access undo):",
+  "switch.next.copy_outside_settings":
+    "Copy the settings the source keeps outside its data folder (included files, certificates, a custom hba_file); its client rules travelled. Roles and passwords on the destination are the source's.",
   "switch.next.retire_fenced_source":
     "The source stays fenced (logins refused in every database but template1, read-only by default): retire it once applications have moved; never re-open it for writes.",
   "switch.next.retire_stopped_source": "The source is stopped: retire it; never start it again as a primary.",

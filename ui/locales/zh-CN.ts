@@ -664,6 +664,10 @@ const zhCN: Record<MessageKey, string> = {
   "switch.next.reconnect": "将应用程序重新连接到位于 {endpoint} 的新主库，使用其自己的用户和密码（下方连接串不含密码）：",
   "switch.next.copy_access_rules":
     "从源实例复制访问规则：其 pg_hba.conf（若随副本一同复制，则以 pg_hba.conf.from-source 保存在目标实例自己的 pg_hba.conf 旁）以及保存在其数据目录之外的配置。目标实例上的角色和密码与源实例相同。",
+  "switch.next.apply_access_rules":
+    "新主库仍拒绝源实例允许的 {count} 条客户端规则：请审阅并应用（写入其 pg_hba.conf 顶部的标记块，可用 access undo 撤销）：",
+  "switch.next.copy_outside_settings":
+    "复制源实例保存在数据目录之外的配置（被包含的文件、证书、自定义 hba_file）；其客户端规则已迁移。目标实例上的角色和密码与源实例相同。",
   "switch.next.retire_fenced_source":
     "源实例保持隔离状态（除 template1 外所有数据库拒绝登录，默认只读）：待应用程序迁移完成后将其下线；切勿重新开放写入。",
   "switch.next.retire_stopped_source": "源实例已停止：请将其下线；切勿再以主库身份启动。",

@@ -16,7 +16,15 @@ uri: string,
 /**
  * The same as libpq keyword/value pairs (empty in reports of earlier versions).
  */
-keywords: string, } | { "kind": "copy_access_rules" } | { "kind": "retire_fenced_source" } | { "kind": "retire_stopped_source" } | { "kind": "keep_off_unfenced_source" } | { "kind": "drop_slot", 
+keywords: string, } | { "kind": "copy_access_rules" } | { "kind": "apply_access_rules", 
+/**
+ * How many source rules.
+ */
+count: number, 
+/**
+ * The command that shows and applies them.
+ */
+command: string, } | { "kind": "copy_outside_settings" } | { "kind": "retire_fenced_source" } | { "kind": "retire_stopped_source" } | { "kind": "keep_off_unfenced_source" } | { "kind": "drop_slot", 
 /**
  * The slot.
  */

@@ -258,7 +258,8 @@ describe("Switchover dialog", () => {
             uri: "postgresql://app@127.0.0.1:5434/shop?sslmode=prefer",
             keywords: "host='127.0.0.1' port=5434 user='app' dbname='shop' sslmode=prefer",
           },
-          { kind: "copy_access_rules" },
+          { kind: "apply_access_rules", count: 2, command: "pgrelocate access apply 42ef39b6e467" },
+          { kind: "copy_outside_settings" },
           { kind: "retire_fenced_source" },
           { kind: "drop_slot", slot: "pgrelocate_t", drop_with: "SELECT pg_drop_replication_slot('pgrelocate_t');" },
         ],
@@ -278,6 +279,9 @@ describe("Switchover dialog", () => {
     expect(screen.getByTestId("next-drop_slot").textContent).toContain(
       "Slot pgrelocate_t is still on the source; if the source is ever started, drop it there at once:",
     );
+    // Rules the new primary still refuses: the command that reviews and applies them.
+    expect(screen.getByTestId("next-apply_access_rules").textContent).toContain("still refuses 2 client rule(s)");
+    expect(screen.getByTestId("next-apply_access_rules-command").textContent).toBe("pgrelocate access apply 42ef39b6e467");
     expect(screen.getByTestId("next-drop_slot-command").textContent).toBe("SELECT pg_drop_replication_slot('pgrelocate_t');");
     for (const step of ["guardrails", "fence", "catchup", "promote", "verify"]) {
       expect(screen.getByTestId(`switch-step-${step}`).getAttribute("data-state")).toBe("done");

@@ -82,6 +82,7 @@ export function nextStepCommands(s: NextStep): string[] {
     case "drop_slot":
       return [s.drop_with];
     case "rerun_hook":
+    case "apply_access_rules":
       return [s.command];
     default:
       return [];
@@ -95,6 +96,8 @@ export function nextStepText(s: NextStep): string {
       return t("switch.next.reconnect", { endpoint: s.endpoint });
     case "drop_slot":
       return t("switch.next.drop_slot", { slot: s.slot });
+    case "apply_access_rules":
+      return t("switch.next.apply_access_rules", { count: s.count });
     case "text":
       return s.text;
     default:

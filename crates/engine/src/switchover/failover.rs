@@ -394,6 +394,7 @@ pub async fn execute(
     progress(&Progress::Slot {
         outcome: slot.clone(),
     });
+    let next_steps = next_steps(plan, None, &slot, &checks);
     Ok(FailoverReport {
         guardrails: checks,
         received_lsn: positions.received,
@@ -406,7 +407,7 @@ pub async fn execute(
         source_lsn,
         source_unreachable_since: None,
         writes_verified: proofs,
-        next_steps: next_steps(plan, None, &slot),
+        next_steps,
         slot,
         warnings,
     })

@@ -674,7 +674,7 @@ pub async fn execute(
     progress(&Progress::Slot {
         outcome: slot.clone(),
     });
-    let mut next = next_steps(plan, Some(&record), &slot);
+    let mut next = next_steps(plan, Some(&record), &slot, &checks);
     if let Some(command) = rerun_hook {
         next.insert(0, NextStep::RerunHook { command });
     }
@@ -856,12 +856,15 @@ pub async fn release_slot(plan: &Plan) -> SlotOutcome {
 }
 
 /// What the DBA does next.
-fn next_steps(plan: &Plan, fence: Option<&FenceRecord>, slot: &SlotOutcome) -> Vec<NextStep> {
-    let mut steps = vec![
-        NextStep::reconnect(&plan.destination.endpoint),
-        NextStep::CopyAccessRules,
-        NextStep::retire(fence.map(|f| f.strategy)),
-    ];
+fn next_steps(
+    plan: &Plan,
+    fence: Option<&FenceRecord>,
+    slot: &SlotOutcome,
+    checks: &[Guardrail],
+) -> Vec<NextStep> {
+    let mut steps = vec![NextStep::reconnect(&plan.destination.endpoint)];
+    steps.extend(NextStep::access(checks));
+    steps.push(NextStep::retire(fence.map(|f| f.strategy)));
     if let SlotOutcome::Kept {
         slot, drop_with, ..
     } = slot

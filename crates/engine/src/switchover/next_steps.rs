@@ -22,8 +22,19 @@ pub enum NextStep {
         #[serde(default)]
         keywords: String,
     },
-    /// Carry the source's access rules and outside settings over.
+    /// Carry the source's access rules and outside settings over (the access rules could
+    /// not be compared).
     CopyAccessRules,
+    /// Client rules the source admits are still refused by the new primary: apply them.
+    ApplyAccessRules {
+        /// How many source rules.
+        count: usize,
+        /// The command that shows and applies them.
+        command: String,
+    },
+    /// The access rules travelled: what stays is the settings kept outside the data
+    /// directory.
+    CopyOutsideSettings,
     /// The `sql` fence stays on the source: retire it, never re-open it for writes.
     RetireFencedSource,
     /// The `shutdown` fence stopped the source: retire it, never start it as a primary.
@@ -59,6 +70,28 @@ impl NextStep {
         }
     }
 
+    /// The access-rule step the switchover's `access.rules` guardrail calls for: rules still
+    /// to apply, only the outside settings when they are carried, or the old advice when
+    /// they could not be compared.
+    pub fn access(checks: &[super::Guardrail]) -> Vec<NextStep> {
+        use super::guardrails::Finding;
+        match checks
+            .iter()
+            .find(|g| g.id == "access.rules")
+            .map(|g| &g.finding)
+        {
+            Some(Finding::AccessRulesPending { count, task, .. }) => vec![
+                NextStep::ApplyAccessRules {
+                    count: *count,
+                    command: format!("pgrelocate access apply {task}"),
+                },
+                NextStep::CopyOutsideSettings,
+            ],
+            Some(Finding::AccessRulesCovered) => vec![NextStep::CopyOutsideSettings],
+            _ => vec![NextStep::CopyAccessRules],
+        }
+    }
+
     /// What the DBA copies to act on this step: connection strings, statements, command
     /// lines, each whole (the CLI prints each on its own line, the app gives each a copy
     /// button). Empty for a step that is only words.
@@ -70,7 +103,9 @@ impl NextStep {
                 .cloned()
                 .collect(),
             NextStep::DropSlot { drop_with, .. } => vec![drop_with.clone()],
-            NextStep::RerunHook { command } => vec![command.clone()],
+            NextStep::RerunHook { command } | NextStep::ApplyAccessRules { command, .. } => {
+                vec![command.clone()]
+            }
             _ => Vec::new(),
         }
     }
@@ -98,6 +133,17 @@ impl std::fmt::Display for NextStep {
                  destination's own as pg_hba.conf.from-source when it came with the copy) and \
                  the settings kept outside its data directory. Roles and passwords on the \
                  destination are the source's.",
+            ),
+            NextStep::ApplyAccessRules { count, .. } => write!(
+                f,
+                "The new primary still refuses {count} client rule(s) the source admitted: \
+                 review and apply them (a marked block at the top of its pg_hba.conf, undone \
+                 with `access undo`):"
+            ),
+            NextStep::CopyOutsideSettings => f.write_str(
+                "Copy the settings the source keeps outside its data directory (included \
+                 files, certificates, a custom hba_file); its client rules travelled. Roles and \
+                 passwords on the destination are the source's.",
             ),
             NextStep::RetireFencedSource => f.write_str(
                 "The source stays fenced (logins refused in every database but template1, \
@@ -183,6 +229,37 @@ mod tests {
             step.commands(),
             vec!["SELECT pg_drop_replication_slot('pgrelocate_t');".to_string()]
         );
+    }
+
+    #[test]
+    fn the_access_step_follows_the_access_rules_guardrail() {
+        use crate::switchover::{Finding, Guardrail, GuardrailStatus};
+        let pending = Guardrail::of(
+            "access.rules",
+            GuardrailStatus::Warning,
+            Finding::AccessRulesPending {
+                count: 2,
+                networks: "10.1.0.0/16".into(),
+                task: "42ef39b6e467".into(),
+            },
+        );
+        let steps = NextStep::access(&[pending]);
+        assert_eq!(
+            steps[0].commands(),
+            vec!["pgrelocate access apply 42ef39b6e467".to_string()]
+        );
+        assert!(steps[0].to_string().contains("2 client rule(s)"));
+        assert_eq!(steps[1], NextStep::CopyOutsideSettings);
+        let covered = Guardrail::of(
+            "access.rules",
+            GuardrailStatus::Pass,
+            Finding::AccessRulesCovered,
+        );
+        assert_eq!(
+            NextStep::access(&[covered]),
+            vec![NextStep::CopyOutsideSettings]
+        );
+        assert_eq!(NextStep::access(&[]), vec![NextStep::CopyAccessRules]);
     }
 
     #[test]
