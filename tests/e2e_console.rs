@@ -310,7 +310,8 @@ async fn sandbox_to_switchover_through_every_page() {
     );
     let next = app.content("[data-testid=switch-next]").await;
     assert!(
-        next.contains("Reconnect applications to 127.0.0.1:"),
+        next.contains("Reconnect applications to the new primary at 127.0.0.1:")
+            && next.contains("postgresql://"),
         "{next}"
     );
     app.screenshot("console-22-switchover-done").await;
@@ -330,6 +331,13 @@ async fn sandbox_to_switchover_through_every_page() {
     .await;
     let slot = app.content("[data-testid=slot]").await;
     assert!(!slot.contains("reserved"), "{slot}");
+    // The completed task keeps the measured window in its header and the steps to take.
+    app.wait_for("[data-testid=task-window]", Duration::from_secs(30))
+        .await;
+    let header = app.content("[data-testid=task-window]").await;
+    assert!(header.starts_with("Writes unavailable for "), "{header}");
+    let steps = app.content("[data-testid=task-next]").await;
+    assert!(steps.contains("postgresql://"), "{steps}");
     app.screenshot("console-23-task-completed").await;
 
     // The destination now answers as a primary, with the source's data.

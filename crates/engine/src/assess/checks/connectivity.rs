@@ -475,18 +475,14 @@ async fn way_back(ctx: &Context) -> Outcome {
             Some(host) => format!("runs on the registered host {host}"),
             None => "is an external instance".to_string(),
         };
-        return out(Outcome::warn(format!(
-            "no way back without a full copy: the source {where_}, and pgrelocate rejoins \
-             an old source only where it reaches its files (a managed instance on this machine)"
-        ))
-        .impact(
-            "after the switchover, going back to the source means copying the whole instance \
-             again (hours for a large one)",
-        )
-        .remedy(
-            "to keep the way back open, migrate from a managed instance on this machine \
-             (`pgrelocate instance adopt` registers an existing cluster as managed)",
-        ));
+        // Not a finding against the source (most sources are external): the way back is a
+        // capability of managed sources, said here so the DBA knows before the switchover.
+        return out(Outcome::skip(format!(
+            "the way back without a full copy is not offered: the source {where_}, and \
+             pgrelocate rejoins an old source only where it reaches its files (a managed \
+             instance on this machine; `pgrelocate instance adopt` registers a cluster as \
+             managed)"
+        )));
     };
     let rewind = crate::task::rejoin::rewind_binary(major, &m.bin_dir).await;
     let out = |o: Outcome| {
