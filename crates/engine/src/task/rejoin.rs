@@ -305,21 +305,7 @@ pub fn dir_bytes(dir: &Path) -> u64 {
     total
 }
 
-/// `123.4 MiB`-style sizes, for the event log.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
+pub use crate::assess::export::human_bytes;
 
 /// The version the standby configuration is written for.
 pub(crate) fn version(major: u32) -> ServerVersion {
